@@ -1,0 +1,35 @@
+/* Login and signing on one token through libp11. Callers hold the module's read
+ * lock and run on the token's worker thread, so one token sees one operation at a time. */
+#ifndef KYSO_SIGNER_H
+#define KYSO_SIGNER_H
+#include <stddef.h>
+#include <libp11.h>
+#include <p11-kit/pkcs11.h>
+
+enum p11_mech {
+	P11_MECH_RSA_PKCS1,	/* CKM_RSA_PKCS over a DigestInfo */
+	P11_MECH_RSA_PSS,	/* PSS encoding by OpenSSL, CKM_RSA_X_509 on the token */
+	P11_MECH_ECDSA,		/* CKM_ECDSA, answer DER-encoded */
+};
+
+struct p11_sign_args {
+	const unsigned char *key_id;
+	size_t key_id_len;
+	enum p11_mech mech;
+	int md_nid;
+	const unsigned char *hash;
+	size_t hash_len;
+};
+
+#define P11_MAX_SIG 1024
+
+/* Logs the user in with pin (NULL: the reader's PIN pad). Returns NULL, or an
+ * API error code ("pin_incorrect", "pin_locked", "token_removed", "token_error"). */
+const char *p11_login(PKCS11_SLOT *slot, const char *pin);
+
+/* Signs into sig (P11_MAX_SIG bytes). Returns NULL, or an error code ("key_not_found",
+ * "mechanism_unsupported", "pin_required", "token_removed", "token_error"). */
+const char *p11_sign(PKCS11_SLOT *slot, const struct p11_sign_args *a,
+		     unsigned char *sig, size_t *siglen);
+
+#endif

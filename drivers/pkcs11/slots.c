@@ -1,0 +1,239 @@
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <openssl/x509.h>
+
+#include "common/b64.h"
+#include "common/hex.h"
+#include "common/log.h"
+#include "pkcs11/slots.h"
+
+int p11_module_open(struct p11_module *m, const char *path, char *err, size_t errlen)
+{
+	memset(m, 0, sizeof(*m));
+	pthread_rwlock_init(&m->lock, NULL);
+	pthread_mutex_init(&m->tokens_lock, NULL);
+	m->path = strdup(path);
+	if (!m->path) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	if (p11_module_check(path, &m->handle, err, errlen))
+		return -1;
+	m->ctx = PKCS11_CTX_new();
+	if (!m->ctx || PKCS11_CTX_load(m->ctx, path) < 0) {
+		snprintf(err, errlen, "libp11 could not initialise the module");
+		return -1;
+	}
+	if (PKCS11_enumerate_slots(m->ctx, &m->slots, &m->nslots) < 0) {
+		snprintf(err, errlen, "cannot enumerate slots");
+		return -1;
+	}
+	p11_probe(m);
+	return 0;
+}
+
+void p11_module_close(struct p11_module *m)
+{
+	if (m->ctx) {
+		if (m->slots)
+			PKCS11_release_all_slots(m->ctx, m->slots, m->nslots);
+		PKCS11_CTX_unload(m->ctx);
+		PKCS11_CTX_free(m->ctx);
+	}
+	free(m->path);
+	pthread_rwlock_destroy(&m->lock);
+	pthread_mutex_destroy(&m->tokens_lock);
+	memset(m, 0, sizeof(*m));
+}
+
+static int read_token(struct p11_module *m, CK_SLOT_ID slot, struct p11_token_state *t)
+{
+	CK_TOKEN_INFO info;
+
+	if (m->handle.fl->C_GetTokenInfo(slot, &info) != CKR_OK)
+		return -1;
+	t->slot_id = slot;
+	p11_field_trim(t->label, info.label, sizeof(info.label));
+	p11_field_trim(t->manufacturer, info.manufacturerID, sizeof(info.manufacturerID));
+	p11_field_trim(t->model, info.model, sizeof(info.model));
+	p11_field_trim(t->serial, info.serialNumber, sizeof(info.serialNumber));
+	t->flags = info.flags;
+	kyso_token_id(t->manufacturer, t->model, t->serial, t->id);
+	return 0;
+}
+
+int p11_probe(struct p11_module *m)
+{
+	CK_SLOT_ID ids[P11_MAX_TOKENS];
+	CK_ULONG n = P11_MAX_TOKENS, i, j;
+	struct p11_token_state fresh[P11_MAX_TOKENS];
+	unsigned int nfresh = 0;
+	int changed = 0;
+
+	if (m->handle.fl->C_GetSlotList(CK_TRUE, ids, &n) != CKR_OK)
+		return -1;
+	for (i = 0; i < n && nfresh < P11_MAX_TOKENS; i++) {
+		if (read_token(m, ids[i], &fresh[nfresh]) == 0 &&
+		    (fresh[nfresh].flags & CKF_TOKEN_INITIALIZED))
+			nfresh++;
+	}
+	pthread_mutex_lock(&m->tokens_lock);
+	if (nfresh != m->ntokens)
+		changed = 2;
+	for (i = 0; i < nfresh && changed < 2; i++) {
+		for (j = 0; j < m->ntokens; j++)
+			if (m->tokens[j].slot_id == fresh[i].slot_id &&
+			    !strcmp(m->tokens[j].id, fresh[i].id))
+				break;
+		if (j == m->ntokens)
+			changed = 2;
+		else if (m->tokens[j].flags != fresh[i].flags)
+			changed = 1;
+	}
+	memcpy(m->tokens, fresh, sizeof(fresh[0]) * nfresh);
+	m->ntokens = nfresh;
+	pthread_mutex_unlock(&m->tokens_lock);
+	return changed;
+}
+
+int p11_refresh(struct p11_module *m)
+{
+	int ret;
+
+	pthread_rwlock_wrlock(&m->lock);
+	ret = PKCS11_update_slots(m->ctx, &m->slots, &m->nslots) < 0 ? -1 : 0;
+	pthread_rwlock_unlock(&m->lock);
+	return ret;
+}
+
+PKCS11_SLOT *p11_find_slot(struct p11_module *m, const char *token_id)
+{
+	struct p11_token_state t;
+	unsigned int i;
+
+	if (p11_token_state(m, token_id, &t))
+		return NULL;
+	for (i = 0; i < m->nslots; i++)
+		if (m->slots[i].token &&
+		    PKCS11_get_slotid_from_slot(&m->slots[i]) == t.slot_id)
+			return &m->slots[i];
+	return NULL;
+}
+
+int p11_token_state(struct p11_module *m, const char *token_id, struct p11_token_state *out)
+{
+	unsigned int i;
+	int ret = -1;
+
+	pthread_mutex_lock(&m->tokens_lock);
+	for (i = 0; i < m->ntokens; i++)
+		if (!strcmp(m->tokens[i].id, token_id)) {
+			*out = m->tokens[i];
+			ret = 0;
+			break;
+		}
+	pthread_mutex_unlock(&m->tokens_lock);
+	return ret;
+}
+
+CK_FLAGS p11_token_flags(struct p11_module *m, CK_SLOT_ID slot, int *present)
+{
+	CK_TOKEN_INFO info;
+
+	if (m->handle.fl->C_GetTokenInfo(slot, &info) != CKR_OK) {
+		*present = 0;
+		return 0;
+	}
+	*present = 1;
+	return info.flags;
+}
+
+const char *p11_pin_state(CK_FLAGS flags)
+{
+	if (flags & CKF_USER_PIN_LOCKED)
+		return "locked";
+	if (flags & CKF_USER_PIN_FINAL_TRY)
+		return "final_try";
+	if (flags & CKF_USER_PIN_COUNT_LOW)
+		return "count_low";
+	return "ok";
+}
+
+static json_t *cert_json(PKCS11_CERT *cert)
+{
+	unsigned char *der = NULL;
+	char *b64 = NULL, idhex[2 * 256 + 1] = "";
+	json_t *obj = NULL;
+	int len;
+
+	if (!cert->x509)
+		return NULL;
+	len = i2d_X509(cert->x509, &der);
+	if (len <= 0)
+		goto out;
+	b64 = kyso_b64_encode(der, (size_t)len);
+	if (!b64)
+		goto out;
+	if (cert->id_len <= 256)
+		kyso_hex_encode(cert->id, cert->id_len, idhex);
+	obj = json_pack("{s:s, s:s, s:s}", "der", b64, "key_id", idhex,
+			"label", cert->label ? cert->label : "");
+out:
+	OPENSSL_free(der);
+	free(b64);
+	return obj;
+}
+
+static json_t *token_json(struct p11_module *m, const struct p11_token_state *t)
+{
+	PKCS11_SLOT *slot = NULL;
+	PKCS11_CERT *certs = NULL;
+	unsigned int ncerts = 0, i;
+	json_t *obj, *list;
+	int logged_in = 0;
+
+	list = json_array();
+	slot = p11_find_slot(m, t->id);
+	if (slot && slot->token) {
+		if (PKCS11_enumerate_certs(slot->token, &certs, &ncerts) < 0)
+			ncerts = 0;
+		for (i = 0; i < ncerts; i++) {
+			json_t *c = cert_json(&certs[i]);
+
+			if (c)
+				json_array_append_new(list, c);
+		}
+		if (PKCS11_is_logged_in(slot, 0, &logged_in) < 0)
+			logged_in = 0;
+	}
+	obj = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:s, s:b, s:b, s:b, s:o}",
+			"id", t->id, "label", t->label, "manufacturer", t->manufacturer,
+			"model", t->model, "serial", t->serial, "slot", (json_int_t)t->slot_id,
+			"pin_state", p11_pin_state(t->flags),
+			"protected_path", !!(t->flags & CKF_PROTECTED_AUTHENTICATION_PATH),
+			"login_required", !!(t->flags & CKF_LOGIN_REQUIRED),
+			"logged_in", logged_in, "certs", list);
+	return obj;
+}
+
+json_t *p11_inventory(struct p11_module *m)
+{
+	struct p11_token_state snap[P11_MAX_TOKENS];
+	json_t *tokens = json_array();
+	unsigned int i, n;
+
+	pthread_mutex_lock(&m->tokens_lock);
+	n = m->ntokens;
+	memcpy(snap, m->tokens, sizeof(snap[0]) * n);
+	pthread_mutex_unlock(&m->tokens_lock);
+	pthread_rwlock_rdlock(&m->lock);
+	for (i = 0; i < n; i++) {
+		json_t *t = token_json(m, &snap[i]);
+
+		if (t)
+			json_array_append_new(tokens, t);
+	}
+	pthread_rwlock_unlock(&m->lock);
+	return json_pack("{s:s, s:o}", "module", m->path, "tokens", tokens);
+}

@@ -1,0 +1,67 @@
+/* One PKCS#11 module as the helper sees it: the libp11 context, its slots, and a
+ * cheap probe of the slot list that tells when tokens came, went or changed PIN state. */
+#ifndef KYSO_SLOTS_H
+#define KYSO_SLOTS_H
+#include <pthread.h>
+#include <libp11.h>
+#include <jansson.h>
+
+#include "pkcs11/module-check.h"
+#include "pkcs11/token-id.h"
+
+#define P11_MAX_TOKENS 64
+
+struct p11_token_state {
+	CK_SLOT_ID slot_id;
+	char id[KYSO_TOKEN_ID_LEN + 1];
+	char label[33];
+	char manufacturer[33];
+	char model[17];
+	char serial[17];
+	CK_FLAGS flags;
+};
+
+struct p11_module {
+	char *path;
+	struct p11_module_handle handle;
+	PKCS11_CTX *ctx;
+	PKCS11_SLOT *slots;
+	unsigned int nslots;
+	/* Write-held while libp11's slot list is rebuilt; read-held around every
+	 * operation that uses a PKCS11_SLOT, key or certificate. */
+	pthread_rwlock_t lock;
+	/* The tokens present at the last probe, guarded by tokens_lock. */
+	pthread_mutex_t tokens_lock;
+	struct p11_token_state tokens[P11_MAX_TOKENS];
+	unsigned int ntokens;
+};
+
+int p11_module_open(struct p11_module *m, const char *path, char *err, size_t errlen);
+void p11_module_close(struct p11_module *m);
+
+/* Reads the slot list and token infos through the module's function list.
+ * Returns 2 when the set of tokens changed (libp11's view must be refreshed),
+ * 1 when only token flags changed, 0 when nothing changed, -1 on error. */
+int p11_probe(struct p11_module *m);
+
+/* Rebuilds libp11's slot list; takes the write lock. Returns 0 or -1. */
+int p11_refresh(struct p11_module *m);
+
+/* The slot holding token id, or NULL. Caller holds the read lock. */
+PKCS11_SLOT *p11_find_slot(struct p11_module *m, const char *token_id);
+
+/* Token state by id, copied into out; returns 0 or -1 if not present. */
+int p11_token_state(struct p11_module *m, const char *token_id, struct p11_token_state *out);
+
+/* Fresh token flags (C_GetTokenInfo), or 0 with *present = 0 when gone. */
+CK_FLAGS p11_token_flags(struct p11_module *m, CK_SLOT_ID slot, int *present);
+
+/* "ok", "count_low", "final_try" or "locked" for token flags. */
+const char *p11_pin_state(CK_FLAGS flags);
+
+/* Inventory for kysod: {"tokens":[{id,label,manufacturer,model,serial,slot,
+ * pin_state,protected_path,login_required,logged_in,certs:[{der,key_id,label}]}]}.
+ * Takes the read lock. Returns a new reference. */
+json_t *p11_inventory(struct p11_module *m);
+
+#endif

@@ -1,0 +1,42 @@
+#include <string.h>
+
+#include "common/hex.h"
+
+void kyso_hex_encode(const unsigned char *in, size_t len, char *out)
+{
+	static const char digits[] = "0123456789abcdef";
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		out[2 * i] = digits[in[i] >> 4];
+		out[2 * i + 1] = digits[in[i] & 0xf];
+	}
+	out[2 * len] = '\0';
+}
+
+static int hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+long kyso_hex_decode(const char *in, unsigned char *out, size_t outmax)
+{
+	size_t len = strlen(in), i;
+
+	if (len % 2 || len / 2 > outmax)
+		return -1;
+	for (i = 0; i < len / 2; i++) {
+		int hi = hex_digit(in[2 * i]), lo = hex_digit(in[2 * i + 1]);
+
+		if (hi < 0 || lo < 0)
+			return -1;
+		out[i] = (unsigned char)(hi << 4 | lo);
+	}
+	return (long)(len / 2);
+}

@@ -1,0 +1,153 @@
+/* kyso-p11: runs one PKCS#11 module on behalf of kysod, isolated in its own process.
+ * kysod starts it with one end of a socketpair as --fd; nothing else talks to it. */
+#include <errno.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "kyso-p11/worker.h"
+
+#define PROBE_INTERVAL_MS 500
+
+static void usage(void)
+{
+	fprintf(stderr, "usage: kyso-p11 [-d] --fd N --login-ttl SECONDS MODULE\n"
+		"kyso-p11 is started by kysod; it is not meant to be run by hand.\n");
+}
+
+static long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+static void push_inventory(struct helper *h, uint16_t op)
+{
+	helper_send(h, 0, op, 0, p11_inventory(&h->mod));
+}
+
+/* Looks at the slots; on a change refreshes libp11, the workers and kysod's view. */
+static void rescan(struct helper *h, int force)
+{
+	int changed = p11_probe(&h->mod);
+
+	if (changed < 0) {
+		log_warn("cannot read the slot list");
+		return;
+	}
+	if (changed == 2 || force) {
+		if (p11_refresh(&h->mod))
+			log_warn("cannot refresh the slot list");
+		workers_sync(h);
+	}
+	if (changed || force)
+		push_inventory(h, KYSO_OP_INVENTORY);
+}
+
+static void handle(struct helper *h, struct kyso_msg *msg)
+{
+	const char *token = json_string_value(json_object_get(msg->json, "token"));
+
+	switch (msg->op) {
+	case KYSO_OP_SIGN:
+		if (!token || workers_submit(h, token, msg))
+			helper_send_error(h, msg->id, "token_not_present",
+					  "the token is not present", NULL);
+		break;
+	case KYSO_OP_LOGOUT:
+		helper_send(h, msg->id, KYSO_OP_REPLY, 0,
+			    json_pack("{s:i}", "logged_out", workers_logout(h, token)));
+		break;
+	case KYSO_OP_RESCAN:
+		rescan(h, 1);
+		helper_send(h, msg->id, KYSO_OP_REPLY, 0, json_object());
+		break;
+	default:
+		helper_send_error(h, msg->id, "internal_error", "unknown operation", NULL);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "fd", required_argument, NULL, 'F' },
+		{ "login-ttl", required_argument, NULL, 'T' },
+		{ "debug", no_argument, NULL, 'd' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct helper h;
+	struct kyso_msg msg;
+	char err[256];
+	long next_probe;
+	int c, debug = 0, ret = 1;
+
+	memset(&h, 0, sizeof(h));
+	h.fd = -1;
+	h.login_ttl = 600;
+	while ((c = getopt_long(argc, argv, "d", opts, NULL)) != -1) {
+		switch (c) {
+		case 'F':
+			h.fd = atoi(optarg);
+			break;
+		case 'T':
+			h.login_ttl = (unsigned int)strtoul(optarg, NULL, 10);
+			break;
+		case 'd':
+			debug = 1;
+			break;
+		default:
+			usage();
+			return 2;
+		}
+	}
+	if (h.fd < 0 || optind != argc - 1) {
+		usage();
+		return 2;
+	}
+	kyso_log_init("kyso-p11", 0, debug ? KYSO_LOG_DEBUG : KYSO_LOG_INFO);
+	signal(SIGPIPE, SIG_IGN);
+	pthread_mutex_init(&h.send_lock, NULL);
+	pthread_mutex_init(&h.workers_lock, NULL);
+
+	if (p11_module_open(&h.mod, argv[optind], err, sizeof(err))) {
+		log_error("%s: %s", argv[optind], err);
+		helper_send(&h, 0, KYSO_OP_HELLO, KYSO_IPC_F_ERROR,
+			    json_pack("{s:s, s:s}", "code", "module_unavailable", "message", err));
+		goto out;
+	}
+	workers_sync(&h);
+	push_inventory(&h, KYSO_OP_HELLO);
+	next_probe = now_ms() + PROBE_INTERVAL_MS;
+
+	for (;;) {
+		struct pollfd pfd = { .fd = h.fd, .events = POLLIN };
+		long wait = next_probe - now_ms();
+		int n = poll(&pfd, 1, wait < 0 ? 0 : (int)wait);
+
+		if (n < 0 && errno != EINTR)
+			break;
+		if (n > 0) {
+			if (kyso_ipc_recv(h.fd, &msg))
+				break;	/* kysod went away */
+			handle(&h, &msg);
+			kyso_msg_clear(&msg);
+		}
+		if (now_ms() >= next_probe) {
+			rescan(&h, 0);
+			next_probe = now_ms() + PROBE_INTERVAL_MS;
+		}
+	}
+	ret = 0;
+	workers_stop_all(&h);
+out:
+	p11_module_close(&h.mod);
+	return ret;
+}

@@ -1,0 +1,399 @@
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/objects.h>
+
+#include "common/b64.h"
+#include "common/hex.h"
+#include "common/log.h"
+#include "kyso-p11/worker.h"
+#include "pkcs11/signer.h"
+
+enum job_kind { JOB_SIGN, JOB_LOGOUT };
+
+struct job {
+	enum job_kind kind;
+	struct kyso_msg msg;
+	struct job *next;
+};
+
+struct worker {
+	struct helper *h;
+	char token_id[KYSO_TOKEN_ID_LEN + 1];
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	struct job *head, *tail;
+	int stop;
+	int logged_in;		/* this worker logged the token in */
+	struct timespec last_use;
+};
+
+int helper_send(struct helper *h, uint32_t id, uint16_t op, uint16_t flags, json_t *json)
+{
+	int ret;
+
+	pthread_mutex_lock(&h->send_lock);
+	ret = kyso_ipc_send(h->fd, id, op, flags, json, NULL, 0);
+	pthread_mutex_unlock(&h->send_lock);
+	json_decref(json);
+	return ret;
+}
+
+int helper_send_error(struct helper *h, uint32_t id, const char *code, const char *message,
+		      const char *pin_state)
+{
+	json_t *e = json_pack("{s:s, s:s}", "code", code, "message", message);
+
+	if (e && pin_state)
+		json_object_set_new(e, "pin_state", json_string(pin_state));
+	return helper_send(h, id, KYSO_OP_REPLY, KYSO_IPC_F_ERROR, e);
+}
+
+static void job_free(struct job *j)
+{
+	kyso_msg_clear(&j->msg);
+	free(j);
+}
+
+static const char *error_text(const char *code)
+{
+	if (!strcmp(code, "pin_incorrect"))
+		return "the PIN is incorrect";
+	if (!strcmp(code, "pin_locked"))
+		return "the token's PIN is locked";
+	if (!strcmp(code, "pin_required"))
+		return "the token needs a login";
+	if (!strcmp(code, "pin_cancelled"))
+		return "the PIN entry was cancelled on the reader";
+	if (!strcmp(code, "token_removed"))
+		return "the token was removed";
+	if (!strcmp(code, "key_not_found"))
+		return "no private key for this certificate on the token";
+	if (!strcmp(code, "mechanism_unsupported"))
+		return "the token cannot make this kind of signature";
+	return "the token reported an error";
+}
+
+static int parse_mech(const char *s, enum p11_mech *mech)
+{
+	if (!strcmp(s, "pkcs1"))
+		*mech = P11_MECH_RSA_PKCS1;
+	else if (!strcmp(s, "pss"))
+		*mech = P11_MECH_RSA_PSS;
+	else if (!strcmp(s, "ecdsa"))
+		*mech = P11_MECH_ECDSA;
+	else
+		return -1;
+	return 0;
+}
+
+/* Logs in if needed. Returns NULL or an error code; *pin_state is refreshed. */
+static const char *ensure_login(struct worker *w, PKCS11_SLOT *slot, CK_SLOT_ID slot_id,
+				const struct kyso_msg *msg, const char **pin_state)
+{
+	int present = 0, logged_in = 0;
+	CK_FLAGS flags = p11_token_flags(&w->h->mod, slot_id, &present);
+	const char *err;
+	int pinpad;
+
+	*pin_state = p11_pin_state(flags);
+	if (!present)
+		return "token_removed";
+	if (!(flags & CKF_LOGIN_REQUIRED))
+		return NULL;
+	if (PKCS11_is_logged_in(slot, 0, &logged_in) == 0 && logged_in) {
+		w->logged_in = 1;
+		return NULL;
+	}
+	w->logged_in = 0;
+	if (flags & CKF_USER_PIN_LOCKED)
+		return "pin_locked";
+	pinpad = json_is_true(json_object_get(msg->json, "pinpad")) &&
+		 (flags & CKF_PROTECTED_AUTHENTICATION_PATH);
+	if (!msg->secret && !pinpad)
+		return "pin_required";
+	err = p11_login(slot, pinpad ? NULL : (const char *)msg->secret);
+	flags = p11_token_flags(&w->h->mod, slot_id, &present);
+	*pin_state = p11_pin_state(flags);
+	if (!err)
+		w->logged_in = 1;
+	return err;
+}
+
+static void run_sign(struct worker *w, struct kyso_msg *msg)
+{
+	struct p11_module *m = &w->h->mod;
+	struct p11_token_state ts;
+	struct p11_sign_args a = { 0 };
+	unsigned char key_id[256], hash[64], sig[P11_MAX_SIG];
+	const char *mech, *alg, *hash_b64, *key_hex, *err = NULL, *pin_state = NULL;
+	size_t siglen = 0;
+	long n;
+	char *sig_b64;
+	PKCS11_SLOT *slot;
+	json_t *reply;
+
+	if (json_unpack(msg->json, "{s:s, s:s, s:s, s:s}", "mech", &mech, "hash_alg", &alg,
+			"hash", &hash_b64, "key_id", &key_hex) ||
+	    parse_mech(mech, &a.mech) ||
+	    !EVP_get_digestbyname(alg) ||
+	    (a.md_nid = EVP_MD_get_type(EVP_get_digestbyname(alg))) == NID_undef ||
+	    (n = kyso_b64_decode(hash_b64, strlen(hash_b64), hash, sizeof(hash))) < 0 ||
+	    (size_t)n != (size_t)EVP_MD_get_size(EVP_get_digestbynid(a.md_nid))) {
+		helper_send_error(w->h, msg->id, "internal_error", "malformed sign request", NULL);
+		return;
+	}
+	a.hash = hash;
+	a.hash_len = (size_t)n;
+	n = kyso_hex_decode(key_hex, key_id, sizeof(key_id));
+	if (n < 0) {
+		helper_send_error(w->h, msg->id, "internal_error", "malformed key id", NULL);
+		return;
+	}
+	a.key_id = key_id;
+	a.key_id_len = (size_t)n;
+
+	pthread_rwlock_rdlock(&m->lock);
+	slot = p11_find_slot(m, w->token_id);
+	if (!slot || p11_token_state(m, w->token_id, &ts)) {
+		err = "token_removed";
+		goto out;
+	}
+	err = ensure_login(w, slot, ts.slot_id, msg, &pin_state);
+	if (err)
+		goto out;
+	err = p11_sign(slot, &a, sig, &siglen);
+	if (err && !strcmp(err, "pin_required"))
+		w->logged_in = 0;
+out:
+	if (!err && w->h->login_ttl == 0 && w->logged_in) {
+		PKCS11_logout(slot);
+		w->logged_in = 0;
+	}
+	pthread_rwlock_unlock(&m->lock);
+	clock_gettime(CLOCK_MONOTONIC, &w->last_use);
+	OPENSSL_cleanse(hash, sizeof(hash));
+	if (err) {
+		helper_send_error(w->h, msg->id, err, error_text(err), pin_state);
+		return;
+	}
+	sig_b64 = kyso_b64_encode(sig, siglen);
+	reply = json_pack("{s:s}", "signature", sig_b64 ? sig_b64 : "");
+	free(sig_b64);
+	helper_send(w->h, msg->id, KYSO_OP_REPLY, 0, reply);
+}
+
+static void run_logout(struct worker *w)
+{
+	struct p11_module *m = &w->h->mod;
+	PKCS11_SLOT *slot;
+	int logged_in = 0;
+
+	pthread_rwlock_rdlock(&m->lock);
+	slot = p11_find_slot(m, w->token_id);
+	if (slot && PKCS11_is_logged_in(slot, 0, &logged_in) == 0 && logged_in) {
+		PKCS11_logout(slot);
+		log_info("token %.12s logged out", w->token_id);
+	}
+	w->logged_in = 0;
+	pthread_rwlock_unlock(&m->lock);
+}
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+	struct job *j;
+
+	pthread_mutex_lock(&w->lock);
+	for (;;) {
+		while (!w->head && !w->stop) {
+			if (w->logged_in) {
+				struct timespec until = w->last_use, now;
+
+				until.tv_sec += w->h->login_ttl;
+				clock_gettime(CLOCK_MONOTONIC, &now);
+				if (now.tv_sec > until.tv_sec ||
+				    (now.tv_sec == until.tv_sec && now.tv_nsec >= until.tv_nsec)) {
+					pthread_mutex_unlock(&w->lock);
+					run_logout(w);
+					pthread_mutex_lock(&w->lock);
+					continue;
+				}
+				pthread_cond_timedwait(&w->cond, &w->lock, &until);
+			} else {
+				pthread_cond_wait(&w->cond, &w->lock);
+			}
+		}
+		if (w->stop)
+			break;
+		j = w->head;
+		w->head = j->next;
+		if (!w->head)
+			w->tail = NULL;
+		pthread_mutex_unlock(&w->lock);
+		if (j->kind == JOB_SIGN)
+			run_sign(w, &j->msg);
+		else
+			run_logout(w);
+		job_free(j);
+		pthread_mutex_lock(&w->lock);
+	}
+	/* Answer what is still queued: the token left. */
+	while ((j = w->head) != NULL) {
+		w->head = j->next;
+		if (j->kind == JOB_SIGN)
+			helper_send_error(w->h, j->msg.id, "token_removed", error_text("token_removed"),
+					  NULL);
+		job_free(j);
+	}
+	w->tail = NULL;
+	pthread_mutex_unlock(&w->lock);
+	return NULL;
+}
+
+static struct worker *worker_start(struct helper *h, const char *token_id)
+{
+	struct worker *w = calloc(1, sizeof(*w));
+	pthread_condattr_t ca;
+
+	if (!w)
+		return NULL;
+	w->h = h;
+	strcpy(w->token_id, token_id);
+	pthread_mutex_init(&w->lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&w->cond, &ca);
+	pthread_condattr_destroy(&ca);
+	clock_gettime(CLOCK_MONOTONIC, &w->last_use);
+	if (pthread_create(&w->thread, NULL, worker_main, w)) {
+		pthread_mutex_destroy(&w->lock);
+		pthread_cond_destroy(&w->cond);
+		free(w);
+		return NULL;
+	}
+	log_debug("worker started for token %.12s", token_id);
+	return w;
+}
+
+static void worker_stop(struct worker *w)
+{
+	pthread_mutex_lock(&w->lock);
+	w->stop = 1;
+	pthread_cond_signal(&w->cond);
+	pthread_mutex_unlock(&w->lock);
+	pthread_join(w->thread, NULL);
+	pthread_mutex_destroy(&w->lock);
+	pthread_cond_destroy(&w->cond);
+	log_debug("worker stopped for token %.12s", w->token_id);
+	free(w);
+}
+
+static void worker_push(struct worker *w, struct job *j)
+{
+	pthread_mutex_lock(&w->lock);
+	if (w->tail)
+		w->tail->next = j;
+	else
+		w->head = j;
+	w->tail = j;
+	pthread_cond_signal(&w->cond);
+	pthread_mutex_unlock(&w->lock);
+}
+
+void workers_sync(struct helper *h)
+{
+	struct p11_token_state ts;
+	struct worker *gone[P11_MAX_TOKENS];
+	unsigned int i, j, ngone = 0;
+
+	pthread_mutex_lock(&h->workers_lock);
+	for (i = 0; i < h->nworkers;) {
+		if (p11_token_state(&h->mod, h->workers[i]->token_id, &ts)) {
+			gone[ngone++] = h->workers[i];
+			h->workers[i] = h->workers[--h->nworkers];
+		} else {
+			i++;
+		}
+	}
+	pthread_mutex_lock(&h->mod.tokens_lock);
+	for (i = 0; i < h->mod.ntokens; i++) {
+		for (j = 0; j < h->nworkers; j++)
+			if (!strcmp(h->workers[j]->token_id, h->mod.tokens[i].id))
+				break;
+		if (j == h->nworkers && h->nworkers < P11_MAX_TOKENS) {
+			struct worker *w = worker_start(h, h->mod.tokens[i].id);
+
+			if (w)
+				h->workers[h->nworkers++] = w;
+		}
+	}
+	pthread_mutex_unlock(&h->mod.tokens_lock);
+	pthread_mutex_unlock(&h->workers_lock);
+	for (i = 0; i < ngone; i++)
+		worker_stop(gone[i]);
+}
+
+void workers_stop_all(struct helper *h)
+{
+	unsigned int i;
+
+	pthread_mutex_lock(&h->workers_lock);
+	for (i = 0; i < h->nworkers; i++)
+		worker_stop(h->workers[i]);
+	h->nworkers = 0;
+	pthread_mutex_unlock(&h->workers_lock);
+}
+
+int workers_submit(struct helper *h, const char *token_id, struct kyso_msg *msg)
+{
+	struct job *j;
+	unsigned int i;
+	int ret = -1;
+
+	pthread_mutex_lock(&h->workers_lock);
+	for (i = 0; i < h->nworkers; i++) {
+		if (strcmp(h->workers[i]->token_id, token_id))
+			continue;
+		j = calloc(1, sizeof(*j));
+		if (!j)
+			break;
+		j->kind = JOB_SIGN;
+		j->msg = *msg;
+		memset(msg, 0, sizeof(*msg));
+		worker_push(h->workers[i], j);
+		ret = 0;
+		break;
+	}
+	pthread_mutex_unlock(&h->workers_lock);
+	return ret;
+}
+
+int workers_logout(struct helper *h, const char *token_id)
+{
+	unsigned int i;
+	int count = 0;
+
+	pthread_mutex_lock(&h->workers_lock);
+	for (i = 0; i < h->nworkers; i++) {
+		struct worker *w = h->workers[i];
+		struct job *j;
+
+		if (token_id && strcmp(w->token_id, token_id))
+			continue;
+		j = calloc(1, sizeof(*j));
+		if (!j)
+			continue;
+		j->kind = JOB_LOGOUT;
+		pthread_mutex_lock(&w->lock);
+		count += w->logged_in;
+		pthread_mutex_unlock(&w->lock);
+		worker_push(w, j);
+	}
+	pthread_mutex_unlock(&h->workers_lock);
+	return count;
+}

@@ -1,0 +1,44 @@
+/* The helper's per-token workers: each token gets one thread that runs every
+ * operation on it in order, keeps its login for the idle TTL, then logs out. */
+#ifndef KYSO_P11_WORKER_H
+#define KYSO_P11_WORKER_H
+#include <pthread.h>
+#include <stdint.h>
+
+#include "common/ipc.h"
+#include "pkcs11/slots.h"
+
+struct worker;
+
+struct helper {
+	struct p11_module mod;
+	int fd;
+	pthread_mutex_t send_lock;	/* one writer on fd at a time */
+	unsigned int login_ttl;		/* seconds after last use; 0 = log out at once */
+	pthread_mutex_t workers_lock;
+	struct worker *workers[P11_MAX_TOKENS];
+	unsigned int nworkers;
+};
+
+/* Sends a reply frame; json is consumed. */
+int helper_send(struct helper *h, uint32_t id, uint16_t op, uint16_t flags, json_t *json);
+
+/* Sends an error reply {"code","message"[, "pin_state"]}. */
+int helper_send_error(struct helper *h, uint32_t id, const char *code, const char *message,
+		      const char *pin_state);
+
+/* Starts or stops workers so there is exactly one per present token; stopped
+ * workers answer their queued requests token_removed. */
+void workers_sync(struct helper *h);
+
+/* Stops every worker (helper shutdown). */
+void workers_stop_all(struct helper *h);
+
+/* Queues msg (moved: the caller's copy is emptied) on token_id's worker.
+ * Returns 0, or -1 when no such token is present. */
+int workers_submit(struct helper *h, const char *token_id, struct kyso_msg *msg);
+
+/* Asks the workers (all, or token_id's) to log out; returns how many were logged in. */
+int workers_logout(struct helper *h, const char *token_id);
+
+#endif

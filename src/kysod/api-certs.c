@@ -1,0 +1,18 @@
+#include "kysod/api.h"
+
+void api_certificates(const struct kyso_request *req, const char *arg, struct kyso_reply *rep)
+{
+	kyso_reply_ok(rep, 200, inventory_certs_json(&req->d->inv, req->query_token, NULL));
+}
+
+void api_certificate(const struct kyso_request *req, const char *arg, struct kyso_reply *rep)
+{
+	json_t *all = inventory_certs_json(&req->d->inv, NULL, arg);
+	json_t *list = json_object_get(all, "certificates");
+
+	if (json_array_size(list) == 0)
+		kyso_reply_error(rep, "certificate_not_found", "no certificate with id %.64s", arg);
+	else
+		kyso_reply_ok(rep, 200, json_incref(json_array_get(list, 0)));
+	json_decref(all);
+}

@@ -1,0 +1,15 @@
+/* The API's route handlers. `arg` is the path's last segment for routes that take one. */
+#ifndef KYSOD_API_H
+#define KYSOD_API_H
+
+#include "kysod/router.h"
+
+void api_status(const struct kyso_request *req, const char *arg, struct kyso_reply *rep);
+void api_tokens(const struct kyso_request *req, const char *arg, struct kyso_reply *rep);
+void api_token(const struct kyso_request *req, const char *arg, struct kyso_reply *rep);
+void api_certificates(const struct kyso_request *req, const char *arg, struct kyso_reply *rep);
+void api_certificate(const struct kyso_request *req, const char *arg, struct kyso_reply *rep);
+void api_sign(const struct kyso_request *req, const char *arg, struct kyso_reply *rep);
+void api_logout(const struct kyso_request *req, const char *arg, struct kyso_reply *rep);
+
+#endif

@@ -1,0 +1,301 @@
+#include <errno.h>
+#include <fnmatch.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <ini.h>
+
+#include "common/log.h"
+#include "kysod/config.h"
+
+#define DEFAULT_ALLOW "/usr/lib/*/pkcs11/*.so /usr/lib/softhsm/*.so /usr/lib/*/softhsm/*.so"
+
+static const char *const opensc_paths[] = {
+	"/usr/lib/x86_64-linux-gnu/pkcs11/opensc-pkcs11.so",
+	"/usr/lib/aarch64-linux-gnu/pkcs11/opensc-pkcs11.so",
+	"/usr/lib/i386-linux-gnu/pkcs11/opensc-pkcs11.so",
+	"/usr/lib/pkcs11/opensc-pkcs11.so",
+};
+
+struct load_state {
+	struct kysod_config *cfg;
+	char *err;
+	size_t errlen;
+	int failed;
+};
+
+static int set_str(char **dst, const char *value)
+{
+	char *copy = strdup(value);
+
+	if (!copy)
+		return -1;
+	free(*dst);
+	*dst = copy;
+	return 0;
+}
+
+static void free_allow(struct kysod_config *cfg)
+{
+	size_t i;
+
+	for (i = 0; i < cfg->n_allow; i++)
+		free(cfg->allow[i]);
+	free(cfg->allow);
+	cfg->allow = NULL;
+	cfg->n_allow = 0;
+}
+
+static int set_allow(struct kysod_config *cfg, const char *value)
+{
+	char *copy = strdup(value), *save = NULL, *tok;
+	int ret = -1;
+
+	if (!copy)
+		return -1;
+	free_allow(cfg);
+	for (tok = strtok_r(copy, " \t", &save); tok; tok = strtok_r(NULL, " \t", &save)) {
+		char **grown = realloc(cfg->allow, (cfg->n_allow + 1) * sizeof(*grown));
+
+		if (!grown)
+			goto out;
+		cfg->allow = grown;
+		cfg->allow[cfg->n_allow] = strdup(tok);
+		if (!cfg->allow[cfg->n_allow])
+			goto out;
+		cfg->n_allow++;
+	}
+	ret = 0;
+out:
+	free(copy);
+	return ret;
+}
+
+static int parse_uint(const char *value, unsigned long max, unsigned long *out)
+{
+	char *end;
+	unsigned long v;
+
+	if (!*value || *value == '-')
+		return -1;
+	errno = 0;
+	v = strtoul(value, &end, 10);
+	if (errno || *end || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+int kysod_config_defaults(struct kysod_config *cfg)
+{
+	const char *rt = getenv("XDG_RUNTIME_DIR");
+	char path[PATH_MAX];
+
+	memset(cfg, 0, sizeof(*cfg));
+	if (rt && *rt)
+		snprintf(path, sizeof(path), "%s/kyso/kyso.sock", rt);
+	else
+		snprintf(path, sizeof(path), "/run/user/%u/kyso/kyso.sock", (unsigned)getuid());
+	cfg->login_ttl = 600;
+	cfg->pin_timeout = 60;
+	cfg->request_timeout = 120;
+	cfg->max_body = 64 * 1024;
+	cfg->log_level = KYSO_LOG_INFO;
+	if (set_str(&cfg->socket_path, path) || set_str(&cfg->pinentry, "/usr/bin/pinentry") ||
+	    set_str(&cfg->helper, LIBEXECDIR "/kyso-p11") || set_allow(cfg, DEFAULT_ALLOW))
+		return -1;
+	return 0;
+}
+
+static struct kysod_module_conf *module_section(struct kysod_config *cfg, const char *name)
+{
+	struct kysod_module_conf *grown;
+	size_t i;
+
+	for (i = 0; i < cfg->n_modules; i++)
+		if (!strcmp(cfg->modules[i].name, name))
+			return &cfg->modules[i];
+	grown = realloc(cfg->modules, (cfg->n_modules + 1) * sizeof(*grown));
+	if (!grown)
+		return NULL;
+	cfg->modules = grown;
+	memset(&grown[cfg->n_modules], 0, sizeof(*grown));
+	grown[cfg->n_modules].name = strdup(name);
+	if (!grown[cfg->n_modules].name)
+		return NULL;
+	return &cfg->modules[cfg->n_modules++];
+}
+
+static int bad_key(struct load_state *st, const char *section, const char *name, const char *why)
+{
+	snprintf(st->err, st->errlen, "[%s] %s: %s", section, name, why);
+	st->failed = 1;
+	return 0;
+}
+
+static int kysod_key(struct load_state *st, const char *name, const char *value)
+{
+	struct kysod_config *cfg = st->cfg;
+	unsigned long v;
+	int level;
+
+	if (!strcmp(name, "socket") || !strcmp(name, "pinentry") || !strcmp(name, "helper")) {
+		char **dst = name[0] == 's' ? &cfg->socket_path :
+			     name[0] == 'p' ? &cfg->pinentry : &cfg->helper;
+
+		if (value[0] != '/')
+			return bad_key(st, "kysod", name, "must be an absolute path");
+		if (set_str(dst, value))
+			return bad_key(st, "kysod", name, "out of memory");
+		return 1;
+	}
+	if (!strcmp(name, "allow_modules")) {
+		if (set_allow(cfg, value))
+			return bad_key(st, "kysod", name, "out of memory");
+		return 1;
+	}
+	if (!strcmp(name, "log_level")) {
+		level = kyso_log_level_parse(value);
+		if (level < 0)
+			return bad_key(st, "kysod", name, "must be error, warning, info or debug");
+		cfg->log_level = level;
+		return 1;
+	}
+	if (!strcmp(name, "login_ttl") || !strcmp(name, "pin_timeout") ||
+	    !strcmp(name, "request_timeout")) {
+		if (parse_uint(value, 7 * 24 * 3600, &v))
+			return bad_key(st, "kysod", name, "must be a number of seconds");
+		if (!strcmp(name, "login_ttl"))
+			cfg->login_ttl = (unsigned int)v;
+		else if (!strcmp(name, "pin_timeout"))
+			cfg->pin_timeout = (unsigned int)v;
+		else if (v == 0)
+			return bad_key(st, "kysod", name, "must be at least 1");
+		else
+			cfg->request_timeout = (unsigned int)v;
+		return 1;
+	}
+	if (!strcmp(name, "max_body")) {
+		if (parse_uint(value, 64UL << 20, &v) || v < 1024)
+			return bad_key(st, "kysod", name, "must be between 1024 and 67108864 bytes");
+		cfg->max_body = v;
+		return 1;
+	}
+	return bad_key(st, "kysod", name, "unknown key");
+}
+
+static int config_line(void *user, const char *section, const char *name, const char *value)
+{
+	struct load_state *st = user;
+	struct kysod_module_conf *mod;
+
+	if (st->failed)
+		return 0;
+	if (!strcmp(section, "kysod"))
+		return kysod_key(st, name, value);
+	if (!strncmp(section, "module ", 7) && section[7]) {
+		if (strcmp(name, "path"))
+			return bad_key(st, section, name, "unknown key");
+		mod = module_section(st->cfg, section + 7);
+		if (!mod || set_str(&mod->path, value))
+			return bad_key(st, section, name, "out of memory");
+		return 1;
+	}
+	return bad_key(st, section, name, "unknown section");
+}
+
+int kysod_config_load(struct kysod_config *cfg, const char *path, char *err, size_t errlen)
+{
+	struct load_state st = { cfg, err, errlen, 0 };
+	struct stat sb;
+	FILE *f;
+	size_t i;
+	int line;
+
+	f = fopen(path, "r");
+	if (!f) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (fstat(fileno(f), &sb) || (sb.st_uid != 0 && sb.st_uid != getuid()) ||
+	    (sb.st_mode & (S_IWGRP | S_IWOTH))) {
+		snprintf(err, errlen, "%s: must be owned by root or you and not writable by others",
+			 path);
+		fclose(f);
+		return -1;
+	}
+	line = ini_parse_file(f, config_line, &st);
+	fclose(f);
+	if (st.failed) {
+		char reason[256];
+
+		snprintf(reason, sizeof(reason), "%s", err);
+		snprintf(err, errlen, "%s: %s", path, reason);
+		return -1;
+	}
+	if (line != 0) {
+		snprintf(err, errlen, "%s:%d: syntax error", path, line);
+		return -1;
+	}
+	for (i = 0; i < cfg->n_modules; i++) {
+		if (!cfg->modules[i].path) {
+			snprintf(err, errlen, "%s: [module %s] has no path", path,
+				 cfg->modules[i].name);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int kysod_config_default_modules(struct kysod_config *cfg)
+{
+	struct kysod_module_conf *mod;
+	size_t i;
+
+	if (cfg->n_modules)
+		return 0;
+	for (i = 0; i < sizeof(opensc_paths) / sizeof(opensc_paths[0]); i++) {
+		if (access(opensc_paths[i], R_OK))
+			continue;
+		mod = module_section(cfg, "opensc");
+		if (!mod || set_str(&mod->path, opensc_paths[i]))
+			return -1;
+		break;
+	}
+	return 0;
+}
+
+int kysod_module_allowed(const struct kysod_config *cfg, const char *path, char *resolved,
+			 char *err, size_t errlen)
+{
+	size_t i;
+
+	if (!realpath(path, resolved)) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	for (i = 0; i < cfg->n_allow; i++)
+		if (fnmatch(cfg->allow[i], resolved, FNM_PATHNAME) == 0)
+			return 0;
+	snprintf(err, errlen, "%s (%s) is not in allow_modules", path, resolved);
+	return -1;
+}
+
+void kysod_config_free(struct kysod_config *cfg)
+{
+	size_t i;
+
+	free(cfg->socket_path);
+	free(cfg->pinentry);
+	free(cfg->helper);
+	free_allow(cfg);
+	for (i = 0; i < cfg->n_modules; i++) {
+		free(cfg->modules[i].name);
+		free(cfg->modules[i].path);
+	}
+	free(cfg->modules);
+	memset(cfg, 0, sizeof(*cfg));
+}

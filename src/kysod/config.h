@@ -1,0 +1,43 @@
+/* kysod's configuration: defaults, the INI file, and the module allowlist. */
+#ifndef KYSOD_CONFIG_H
+#define KYSOD_CONFIG_H
+#include <stddef.h>
+
+struct kysod_module_conf {
+	char *name;
+	char *path;
+};
+
+struct kysod_config {
+	char *socket_path;
+	char *pinentry;
+	char *helper;
+	char **allow;			/* fnmatch patterns over a module's realpath */
+	size_t n_allow;
+	unsigned int login_ttl;		/* seconds after last use */
+	unsigned int pin_timeout;	/* seconds */
+	unsigned int request_timeout;	/* seconds */
+	size_t max_body;		/* bytes */
+	int log_level;
+	struct kysod_module_conf *modules;
+	size_t n_modules;
+};
+
+/* Fills cfg with the built-in defaults. Returns 0 or -1 (out of memory). */
+int kysod_config_defaults(struct kysod_config *cfg);
+
+/* Reads path over the values already in cfg. Refuses a file that others may
+ * write. Returns 0, or -1 with a reason in err. */
+int kysod_config_load(struct kysod_config *cfg, const char *path, char *err, size_t errlen);
+
+/* Without any [module] section: the OpenSC module, when installed. */
+int kysod_config_default_modules(struct kysod_config *cfg);
+
+/* Resolves path and checks it against the allowlist. On success resolved
+ * (PATH_MAX bytes) holds the real path and 0 is returned; else -1 and err. */
+int kysod_module_allowed(const struct kysod_config *cfg, const char *path, char *resolved,
+			 char *err, size_t errlen);
+
+void kysod_config_free(struct kysod_config *cfg);
+
+#endif

@@ -1,0 +1,23 @@
+/* kysod's state, shared by the API handlers. */
+#ifndef KYSOD_DAEMON_H
+#define KYSOD_DAEMON_H
+#include <pthread.h>
+
+#include "kysod/config.h"
+#include "kysod/inventory.h"
+
+struct helper_proc;
+struct MHD_Daemon;
+
+struct kysod {
+	struct kysod_config cfg;
+	struct inventory inv;
+	struct helper_proc *helpers;	/* one per configured module */
+	size_t nhelpers;
+	pthread_mutex_t prompt_lock;	/* one PIN dialog at a time */
+	struct MHD_Daemon *mhd;
+	int listen_fd;
+	volatile int stopping;
+};
+
+#endif

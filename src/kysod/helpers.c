@@ -1,0 +1,427 @@
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "kysod/helpers.h"
+
+#define BACKOFF_MIN_MS 100
+#define BACKOFF_MAX_MS 5000
+#define START_WAIT_S 10
+
+enum helper_state {
+	HELPER_STARTING,
+	HELPER_RUNNING,
+	HELPER_FAILED,
+	HELPER_STOPPED,
+};
+
+static const char *const state_names[] = { "starting", "running", "failed", "stopped" };
+
+struct pending {
+	uint32_t id;
+	int done;
+	const char *err;		/* set when the helper went away */
+	struct kyso_msg reply;
+	struct pending *next;
+};
+
+struct helper_proc {
+	struct kysod *d;
+	size_t index;
+	char name[64];
+	char path[PATH_MAX];
+	pthread_t thread;
+	int thread_started;
+	pthread_mutex_t lock;		/* everything below */
+	pthread_cond_t cond;		/* state changes and answers */
+	enum helper_state state;
+	char error[256];
+	int fd;
+	pid_t pid;
+	unsigned int restarts;
+	uint32_t next_id;
+	struct pending *pending;
+	pthread_mutex_t send_lock;	/* one writer on fd */
+};
+
+static void deadline_after(struct timespec *ts, unsigned int seconds)
+{
+	clock_gettime(CLOCK_MONOTONIC, ts);
+	ts->tv_sec += seconds;
+}
+
+static void sleep_ms(unsigned int ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) && errno == EINTR)
+		;
+}
+
+/* Forks and execs the helper with one end of a socketpair as fd 3. */
+static int spawn(struct helper_proc *h, int *fd_out, pid_t *pid_out)
+{
+	struct kysod *d = h->d;
+	char ttl[32], *argv[8];
+	int sv[2], argc = 0;
+	sigset_t all;
+	pid_t pid;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv))
+		return -1;
+	snprintf(ttl, sizeof(ttl), "%u", d->cfg.login_ttl);
+	argv[argc++] = d->cfg.helper;
+	argv[argc++] = "--fd";
+	argv[argc++] = "3";
+	argv[argc++] = "--login-ttl";
+	argv[argc++] = ttl;
+	if (d->cfg.log_level >= KYSO_LOG_DEBUG)
+		argv[argc++] = "-d";
+	argv[argc++] = h->path;
+	argv[argc] = NULL;
+
+	pid = fork();
+	if (pid < 0) {
+		close(sv[0]);
+		close(sv[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		/* child: only async-signal-safe calls until exec */
+		sigemptyset(&all);
+		sigprocmask(SIG_SETMASK, &all, NULL);
+		signal(SIGPIPE, SIG_DFL);
+		if (sv[1] == 3) {
+			fcntl(3, F_SETFD, 0);
+		} else if (dup2(sv[1], 3) < 0) {
+			_exit(127);
+		}
+		close_range(4, ~0U, 0);
+		execv(d->cfg.helper, argv);
+		_exit(127);
+	}
+	close(sv[1]);
+	*fd_out = sv[0];
+	*pid_out = pid;
+	return 0;
+}
+
+/* Hands an answer to its waiter. Called with h->lock held. */
+static void deliver(struct helper_proc *h, struct kyso_msg *msg)
+{
+	struct pending *p;
+
+	for (p = h->pending; p; p = p->next) {
+		if (p->id != msg->id || p->done)
+			continue;
+		p->reply = *msg;
+		memset(msg, 0, sizeof(*msg));
+		p->done = 1;
+		pthread_cond_broadcast(&h->cond);
+		return;
+	}
+	log_debug("%s: answer to a request no longer waited for", h->name);
+}
+
+/* Fails every waiter: the helper went away. Called with h->lock held. */
+static void fail_pending(struct helper_proc *h, const char *err)
+{
+	struct pending *p;
+
+	for (p = h->pending; p; p = p->next) {
+		if (!p->done) {
+			p->done = 1;
+			p->err = err;
+		}
+	}
+	pthread_cond_broadcast(&h->cond);
+}
+
+static void set_state(struct helper_proc *h, enum helper_state state, const char *error)
+{
+	pthread_mutex_lock(&h->lock);
+	h->state = state;
+	snprintf(h->error, sizeof(h->error), "%s", error ? error : "");
+	pthread_cond_broadcast(&h->cond);
+	pthread_mutex_unlock(&h->lock);
+}
+
+/* Runs one helper process until it ends. Returns how long it ran, in seconds. */
+static long run_once(struct helper_proc *h)
+{
+	struct kysod *d = h->d;
+	struct kyso_msg msg;
+	struct timespec start, end;
+	int fd, status;
+	pid_t pid;
+
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	if (spawn(h, &fd, &pid)) {
+		log_error("%s: cannot start %s: %s", h->name, d->cfg.helper, strerror(errno));
+		set_state(h, HELPER_FAILED, "cannot start the helper");
+		return 0;
+	}
+	pthread_mutex_lock(&h->lock);
+	h->fd = fd;
+	h->pid = pid;
+	pthread_mutex_unlock(&h->lock);
+	log_info("%s: helper %d started for %s", h->name, (int)pid, h->path);
+
+	while (kyso_ipc_recv(fd, &msg) == 0) {
+		switch (msg.op) {
+		case KYSO_OP_HELLO:
+			if (msg.flags & KYSO_IPC_F_ERROR) {
+				const char *why = json_string_value(json_object_get(msg.json, "message"));
+
+				log_error("%s: %s", h->name, why ? why : "module failed to load");
+				set_state(h, HELPER_FAILED, why ? why : "module failed to load");
+				break;
+			}
+			inventory_update(&d->inv, h->index, h->name, msg.json);
+			set_state(h, HELPER_RUNNING, NULL);
+			break;
+		case KYSO_OP_INVENTORY:
+			inventory_update(&d->inv, h->index, h->name, msg.json);
+			break;
+		case KYSO_OP_REPLY:
+			pthread_mutex_lock(&h->lock);
+			deliver(h, &msg);
+			pthread_mutex_unlock(&h->lock);
+			break;
+		default:
+			log_warn("%s: unexpected message %u", h->name, msg.op);
+		}
+		kyso_msg_clear(&msg);
+	}
+
+	pthread_mutex_lock(&h->lock);
+	h->fd = -1;
+	h->pid = 0;
+	if (h->state != HELPER_FAILED)
+		h->state = HELPER_STARTING;
+	fail_pending(h, "module_crashed");
+	pthread_mutex_unlock(&h->lock);
+	close(fd);
+	inventory_module_down(&d->inv, h->index);
+
+	kill(pid, SIGKILL);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (!d->stopping) {
+		if (WIFSIGNALED(status))
+			log_error("%s: helper %d killed by signal %d", h->name, (int)pid,
+				  WTERMSIG(status));
+		else
+			log_error("%s: helper %d exited with status %d", h->name, (int)pid,
+				  WEXITSTATUS(status));
+	}
+	clock_gettime(CLOCK_MONOTONIC, &end);
+	return end.tv_sec - start.tv_sec;
+}
+
+static void *supervise(void *arg)
+{
+	struct helper_proc *h = arg;
+	unsigned int backoff = BACKOFF_MIN_MS, waited;
+
+	while (!h->d->stopping) {
+		long ran = run_once(h);
+
+		if (h->d->stopping)
+			break;
+		pthread_mutex_lock(&h->lock);
+		h->restarts++;
+		pthread_mutex_unlock(&h->lock);
+		if (ran > 10)
+			backoff = BACKOFF_MIN_MS;
+		for (waited = 0; waited < backoff && !h->d->stopping; waited += 50)
+			sleep_ms(50);
+		backoff = backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff * 2;
+	}
+	set_state(h, HELPER_STOPPED, NULL);
+	return NULL;
+}
+
+static void helper_init(struct helper_proc *h, struct kysod *d, size_t index, const char *name)
+{
+	pthread_condattr_t ca;
+
+	memset(h, 0, sizeof(*h));
+	h->d = d;
+	h->index = index;
+	h->fd = -1;
+	snprintf(h->name, sizeof(h->name), "%s", name);
+	pthread_mutex_init(&h->lock, NULL);
+	pthread_mutex_init(&h->send_lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&h->cond, &ca);
+	pthread_condattr_destroy(&ca);
+}
+
+int helpers_start(struct kysod *d)
+{
+	char err[PATH_MAX + 128];
+	size_t i;
+
+	d->nhelpers = d->cfg.n_modules;
+	d->helpers = calloc(d->nhelpers ? d->nhelpers : 1, sizeof(*d->helpers));
+	if (!d->helpers)
+		return -1;
+	for (i = 0; i < d->nhelpers; i++) {
+		struct helper_proc *h = &d->helpers[i];
+
+		helper_init(h, d, i, d->cfg.modules[i].name);
+		snprintf(h->path, sizeof(h->path), "%s", d->cfg.modules[i].path);
+		if (kysod_module_allowed(&d->cfg, d->cfg.modules[i].path, h->path, err,
+					 sizeof(err))) {
+			log_error("module %s refused: %s", h->name, err);
+			h->state = HELPER_FAILED;
+			snprintf(h->error, sizeof(h->error), "%s", err);
+			continue;
+		}
+		if (pthread_create(&h->thread, NULL, supervise, h)) {
+			log_error("module %s: cannot start its supervisor thread", h->name);
+			h->state = HELPER_FAILED;
+			continue;
+		}
+		h->thread_started = 1;
+	}
+	return 0;
+}
+
+void helpers_stop(struct kysod *d)
+{
+	size_t i;
+
+	d->stopping = 1;
+	for (i = 0; i < d->nhelpers; i++) {
+		struct helper_proc *h = &d->helpers[i];
+
+		pthread_mutex_lock(&h->lock);
+		if (h->fd >= 0)
+			shutdown(h->fd, SHUT_RDWR);
+		pthread_mutex_unlock(&h->lock);
+	}
+	for (i = 0; i < d->nhelpers; i++) {
+		struct helper_proc *h = &d->helpers[i];
+
+		if (h->thread_started)
+			pthread_join(h->thread, NULL);
+		pthread_mutex_destroy(&h->lock);
+		pthread_mutex_destroy(&h->send_lock);
+		pthread_cond_destroy(&h->cond);
+	}
+	free(d->helpers);
+	d->helpers = NULL;
+	d->nhelpers = 0;
+}
+
+static void unlink_pending(struct helper_proc *h, struct pending *p)
+{
+	struct pending **pp;
+
+	for (pp = &h->pending; *pp; pp = &(*pp)->next)
+		if (*pp == p) {
+			*pp = p->next;
+			return;
+		}
+}
+
+int helper_call(struct kysod *d, size_t module, uint16_t op, json_t *req,
+		const unsigned char *secret, size_t secret_len, unsigned int timeout,
+		struct kyso_msg *reply, const char **err)
+{
+	struct helper_proc *h;
+	struct pending p;
+	struct timespec deadline;
+	int fd, sent, ret = -1;
+
+	memset(reply, 0, sizeof(*reply));
+	if (module >= d->nhelpers) {
+		*err = "module_unavailable";
+		return -1;
+	}
+	h = &d->helpers[module];
+	memset(&p, 0, sizeof(p));
+
+	pthread_mutex_lock(&h->lock);
+	deadline_after(&deadline, timeout < START_WAIT_S ? timeout : START_WAIT_S);
+	while (h->state == HELPER_STARTING &&
+	       pthread_cond_timedwait(&h->cond, &h->lock, &deadline) != ETIMEDOUT)
+		;
+	if (h->state != HELPER_RUNNING || h->fd < 0) {
+		*err = "module_unavailable";
+		goto out;
+	}
+	p.id = ++h->next_id;
+	p.next = h->pending;
+	h->pending = &p;
+	fd = h->fd;
+	pthread_mutex_unlock(&h->lock);
+
+	pthread_mutex_lock(&h->send_lock);
+	sent = kyso_ipc_send(fd, p.id, op, 0, req, secret, secret_len);
+	pthread_mutex_unlock(&h->send_lock);
+
+	pthread_mutex_lock(&h->lock);
+	if (sent) {
+		unlink_pending(h, &p);
+		*err = "module_crashed";
+		goto out;
+	}
+	deadline_after(&deadline, timeout);
+	while (!p.done && pthread_cond_timedwait(&h->cond, &h->lock, &deadline) != ETIMEDOUT)
+		;
+	unlink_pending(h, &p);
+	if (!p.done) {
+		*err = "module_timeout";
+		log_error("%s: no answer in %u s; restarting the helper", h->name, timeout);
+		if (h->pid > 0)
+			kill(h->pid, SIGKILL);
+		goto out;
+	}
+	if (p.err) {
+		*err = p.err;
+		goto out;
+	}
+	*reply = p.reply;
+	memset(&p.reply, 0, sizeof(p.reply));
+	ret = 0;
+out:
+	pthread_mutex_unlock(&h->lock);
+	kyso_msg_clear(&p.reply);
+	return ret;
+}
+
+json_t *helpers_status_json(struct kysod *d)
+{
+	json_t *list = json_array();
+	size_t i;
+
+	for (i = 0; i < d->nhelpers; i++) {
+		struct helper_proc *h = &d->helpers[i];
+		json_t *m;
+
+		pthread_mutex_lock(&h->lock);
+		m = json_pack("{s:s, s:s, s:s, s:i, s:i, s:i}", "name", h->name, "path", h->path,
+			      "state", state_names[h->state], "pid", (int)h->pid,
+			      "restarts", (int)h->restarts,
+			      "tokens", inventory_module_tokens(&d->inv, i));
+		if (m && h->error[0])
+			json_object_set_new(m, "error", json_string(h->error));
+		pthread_mutex_unlock(&h->lock);
+		if (m)
+			json_array_append_new(list, m);
+	}
+	return list;
+}

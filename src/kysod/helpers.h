@@ -1,0 +1,30 @@
+/* The kyso-p11 helper processes: one per module, started with socketpair + fork +
+ * exec, supervised by a reader thread that restarts a helper that dies. */
+#ifndef KYSOD_HELPERS_H
+#define KYSOD_HELPERS_H
+#include <stddef.h>
+#include <jansson.h>
+
+#include "common/ipc.h"
+#include "kysod/daemon.h"
+
+/* Starts a helper for each configured module (allowed ones; the others are
+ * listed as failed). Returns 0 or -1. */
+int helpers_start(struct kysod *d);
+
+/* Stops every helper and waits for them. */
+void helpers_stop(struct kysod *d);
+
+/* Sends a request to module's helper and waits for its answer, at most
+ * timeout seconds. On success fills reply (caller clears it) and returns 0,
+ * with reply->flags & KYSO_IPC_F_ERROR for the helper's own errors. Returns -1
+ * with *err set to module_unavailable, module_crashed or module_timeout. The
+ * secret (a PIN) is only copied into the frame, which is wiped. */
+int helper_call(struct kysod *d, size_t module, uint16_t op, json_t *req,
+		const unsigned char *secret, size_t secret_len, unsigned int timeout,
+		struct kyso_msg *reply, const char **err);
+
+/* [{name,path,state,pid,restarts,tokens,error?}] for /v1/status. */
+json_t *helpers_status_json(struct kysod *d);
+
+#endif

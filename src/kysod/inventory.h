@@ -1,0 +1,59 @@
+/* kysod's view of the tokens and certificates its helpers report. */
+#ifndef KYSOD_INVENTORY_H
+#define KYSOD_INVENTORY_H
+#include <pthread.h>
+#include <stddef.h>
+#include <jansson.h>
+
+struct inv_token;
+struct inv_cert;
+
+struct inventory {
+	pthread_mutex_t lock;
+	struct inv_token *tokens;
+	size_t ntokens;
+	struct inv_cert *certs;
+	size_t ncerts;
+};
+
+/* What signing needs to know about a certificate, copied out of the inventory. */
+struct cert_ref {
+	char id[65];
+	char token[33];
+	char token_label[33];
+	size_t module;
+	char key_id[513];
+	int is_rsa;
+	int token_present;
+	char holder[256];
+	char pin_state[16];
+	int protected_path;
+};
+
+void inventory_init(struct inventory *inv);
+void inventory_free(struct inventory *inv);
+
+/* Replaces what module reported earlier with its new report (the helper's
+ * {"tokens":[…]}); tokens no longer there stay listed as not present. */
+void inventory_update(struct inventory *inv, size_t module, const char *module_name,
+		      json_t *report);
+
+/* The module's helper went away: its tokens are not present for now. */
+void inventory_module_down(struct inventory *inv, size_t module);
+
+/* {"tokens":[…]} for the API; only_id filters (NULL for all). */
+json_t *inventory_tokens_json(struct inventory *inv, const char *only_id);
+
+/* {"certificates":[…]} for present tokens; token filters (NULL for all). */
+json_t *inventory_certs_json(struct inventory *inv, const char *token, const char *only_id);
+
+/* Fills ref for certificate id. Returns 0, or -1 when unknown. */
+int inventory_find_cert(struct inventory *inv, const char *id, struct cert_ref *ref);
+
+/* Updates a token's PIN state after the helper reported it. */
+void inventory_set_pin_state(struct inventory *inv, const char *token, const char *state);
+
+/* Number of present tokens of module. */
+int inventory_module_tokens(struct inventory *inv, size_t module);
+
+#endif

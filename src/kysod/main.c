@@ -1,0 +1,176 @@
+/* kysod: the kyso signing daemon. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <config.h>
+#include "common/log.h"
+#include "kysod/daemon.h"
+#include "kysod/helpers.h"
+#include "kysod/server.h"
+
+static void usage(FILE *out)
+{
+	fprintf(out, "usage: kysod [-f] [-d] [-c FILE]\n"
+		"  -f, --foreground   stay in the foreground and log to stderr\n"
+		"  -d, --debug        log debug messages\n"
+		"  -c, --config FILE  configuration file\n"
+		"      --version      print the version and exit\n"
+		"  -h, --help         print this help and exit\n");
+}
+
+/* The first config file that exists, or NULL for the built-in defaults. */
+static const char *default_config(char *buf, size_t len)
+{
+	const char *xdg = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");
+
+	if (xdg && *xdg)
+		snprintf(buf, len, "%s/kyso/kysod.conf", xdg);
+	else if (home && *home)
+		snprintf(buf, len, "%s/.config/kyso/kysod.conf", home);
+	else
+		buf[0] = '\0';
+	if (buf[0] && access(buf, F_OK) == 0)
+		return buf;
+	if (access(SYSCONFDIR "/kyso/kysod.conf", F_OK) == 0)
+		return SYSCONFDIR "/kyso/kysod.conf";
+	return NULL;
+}
+
+static int daemonise(void)
+{
+	pid_t pid = fork();
+	int fd;
+
+	if (pid < 0)
+		return -1;
+	if (pid > 0)
+		_exit(0);
+	if (setsid() < 0)
+		return -1;
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid > 0)
+		_exit(0);
+	if (chdir("/"))
+		return -1;
+	fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	dup2(fd, 0);
+	dup2(fd, 1);
+	dup2(fd, 2);
+	if (fd > 2)
+		close(fd);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "foreground", no_argument, NULL, 'f' },
+		{ "debug", no_argument, NULL, 'd' },
+		{ "config", required_argument, NULL, 'c' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct kysod d;
+	const char *conf = NULL;
+	char confbuf[PATH_MAX], err[PATH_MAX + 256];
+	sigset_t sigs;
+	int c, foreground = 0, debug = 0, sig = 0, ret = 1;
+
+	while ((c = getopt_long(argc, argv, "fdc:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'f':
+			foreground = 1;
+			break;
+		case 'd':
+			debug = 1;
+			break;
+		case 'c':
+			conf = optarg;
+			break;
+		case 'V':
+			printf("kysod %s\n", PACKAGE_VERSION);
+			return 0;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+
+	memset(&d, 0, sizeof(d));
+	d.listen_fd = -1;
+	kyso_log_init("kysod", 0, KYSO_LOG_INFO);
+	if (kysod_config_defaults(&d.cfg)) {
+		log_error("out of memory");
+		return 1;
+	}
+	if (!conf)
+		conf = default_config(confbuf, sizeof(confbuf));
+	if (conf && kysod_config_load(&d.cfg, conf, err, sizeof(err))) {
+		log_error("%s", err);
+		goto out_config;
+	}
+	if (kysod_config_default_modules(&d.cfg)) {
+		log_error("out of memory");
+		goto out_config;
+	}
+	if (debug)
+		d.cfg.log_level = KYSO_LOG_DEBUG;
+	if (!foreground && daemonise()) {
+		log_error("cannot become a daemon: %s", strerror(errno));
+		goto out_config;
+	}
+	kyso_log_init("kysod", !foreground, d.cfg.log_level);
+	if (!d.cfg.n_modules)
+		log_warn("no PKCS#11 module configured, and OpenSC's is not installed");
+
+	/* Signals are taken by sigwait below; every thread inherits the mask. */
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+
+	inventory_init(&d.inv);
+	pthread_mutex_init(&d.prompt_lock, NULL);
+	if (helpers_start(&d)) {
+		log_error("cannot start the module helpers");
+		goto out;
+	}
+	if (kysod_server_start(&d, err, sizeof(err))) {
+		log_error("%s", err);
+		goto out_helpers;
+	}
+	while (sigwait(&sigs, &sig) == 0 && sig == SIGHUP)
+		log_info("SIGHUP ignored; restart kysod to read its configuration again");
+	log_info("stopping on signal %d", sig);
+	kysod_server_stop(&d);
+	ret = 0;
+out_helpers:
+	helpers_stop(&d);
+out:
+	pthread_mutex_destroy(&d.prompt_lock);
+	inventory_free(&d.inv);
+out_config:
+	kysod_config_free(&d.cfg);
+	return ret;
+}

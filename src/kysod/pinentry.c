@@ -1,0 +1,184 @@
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <openssl/crypto.h>
+#include <assuan.h>
+
+#include "common/log.h"
+#include "kysod/pinentry.h"
+
+#define MAX_PIN 256
+
+/* Every allocation libassuan makes for a pinentry session (its line buffers,
+ * which see the PIN) is size-prefixed and wiped when freed. */
+struct wiped_hdr {
+	size_t size;
+	size_t pad;
+};
+
+static void *wiped_malloc(size_t n)
+{
+	struct wiped_hdr *h = malloc(sizeof(*h) + n);
+
+	if (!h)
+		return NULL;
+	h->size = n;
+	return h + 1;
+}
+
+static void wiped_free(void *p)
+{
+	struct wiped_hdr *h;
+
+	if (!p)
+		return;
+	h = (struct wiped_hdr *)p - 1;
+	OPENSSL_cleanse(p, h->size);
+	free(h);
+}
+
+static void *wiped_realloc(void *p, size_t n)
+{
+	struct wiped_hdr *h;
+	void *q;
+
+	if (!p)
+		return wiped_malloc(n);
+	h = (struct wiped_hdr *)p - 1;
+	q = wiped_malloc(n);
+	if (!q)
+		return NULL;
+	memcpy(q, p, h->size < n ? h->size : n);
+	wiped_free(p);
+	return q;
+}
+
+static struct assuan_malloc_hooks wiped_hooks = {
+	wiped_malloc, wiped_realloc, wiped_free,
+};
+
+struct pin_buf {
+	char *data;		/* MAX_PIN + 1 bytes from wiped_malloc */
+	size_t len;
+	int overflow;
+};
+
+static gpg_error_t pin_data(void *opaque, const void *buf, size_t len)
+{
+	struct pin_buf *pb = opaque;
+
+	if (pb->len + len > MAX_PIN) {
+		pb->overflow = 1;
+		return gpg_error(GPG_ERR_TOO_LARGE);
+	}
+	memcpy(pb->data + pb->len, buf, len);
+	pb->len += len;
+	pb->data[pb->len] = '\0';
+	return 0;
+}
+
+static void child_setup(void *opaque, int reserved)
+{
+	sigset_t none;
+
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	signal(SIGPIPE, SIG_DFL);
+}
+
+void pinentry_escape(const char *s, char *out, size_t outlen)
+{
+	size_t o = 0;
+
+	for (; *s && o + 4 < outlen; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '%' || c == '\n' || c == '\r' || c < 0x20) {
+			snprintf(out + o, outlen - o, "%%%02X", c);
+			o += 3;
+		} else {
+			out[o++] = (char)c;
+		}
+	}
+	out[o] = '\0';
+}
+
+static gpg_error_t command(assuan_context_t ctx, const char *verb, const char *arg)
+{
+	char line[ASSUAN_LINELENGTH], esc[ASSUAN_LINELENGTH];
+
+	if (!arg)
+		return 0;
+	pinentry_escape(arg, esc, sizeof(esc) - strlen(verb) - 2);
+	snprintf(line, sizeof(line), "%s %s", verb, esc);
+	return assuan_transact(ctx, line, NULL, NULL, NULL, NULL, NULL, NULL);
+}
+
+int pinentry_getpin(const char *program, const struct pin_prompt *p, char **pin,
+		    const char **err)
+{
+	assuan_context_t ctx = NULL;
+	assuan_fd_t keep[] = { 2, ASSUAN_INVALID_FD };
+	const char *argv[] = { program, NULL };
+	struct pin_buf pb = { NULL, 0, 0 };
+	char timeout[32];
+	gpg_error_t rc;
+	int ret = -1;
+
+	*pin = NULL;
+	*err = "pinentry_failed";
+	rc = assuan_new_ext(&ctx, GPG_ERR_SOURCE_DEFAULT, &wiped_hooks, NULL, NULL);
+	if (rc)
+		goto out;
+	rc = assuan_pipe_connect(ctx, program, argv, keep, child_setup, NULL, 0);
+	if (rc) {
+		log_error("cannot run the PIN dialog %s: %s", program, gpg_strerror(rc));
+		goto out;
+	}
+	snprintf(timeout, sizeof(timeout), "%u", p->timeout);
+	if ((rc = command(ctx, "SETTITLE", p->title)) ||
+	    (rc = command(ctx, "SETDESC", p->description)) ||
+	    (rc = command(ctx, "SETPROMPT", p->prompt)) ||
+	    (rc = command(ctx, "SETKEYINFO", p->keyinfo)) ||
+	    (rc = command(ctx, "SETOK", p->ok_label)) ||
+	    (rc = command(ctx, "SETERROR", p->error)) ||
+	    (rc = command(ctx, "SETTIMEOUT", p->timeout ? timeout : NULL))) {
+		log_error("the PIN dialog refused a command: %s", gpg_strerror(rc));
+		goto out;
+	}
+	pb.data = wiped_malloc(MAX_PIN + 1);
+	if (!pb.data)
+		goto out;
+	pb.data[0] = '\0';
+	rc = assuan_transact(ctx, "GETPIN", pin_data, &pb, NULL, NULL, NULL, NULL);
+	if (rc) {
+		if (gpg_err_code(rc) == GPG_ERR_CANCELED || gpg_err_code(rc) == GPG_ERR_TIMEOUT ||
+		    gpg_err_code(rc) == GPG_ERR_ASS_CANCELED) {
+			*err = "pin_cancelled";
+			log_info("PIN dialog cancelled");
+		} else {
+			log_error("PIN dialog failed: %s", gpg_strerror(rc));
+		}
+		goto out;
+	}
+	if (pb.overflow || pb.len == 0) {
+		*err = "pin_cancelled";
+		goto out;
+	}
+	*pin = pb.data;
+	pb.data = NULL;
+	ret = 0;
+out:
+	wiped_free(pb.data);
+	if (ctx) {
+		assuan_transact(ctx, "BYE", NULL, NULL, NULL, NULL, NULL, NULL);
+		assuan_release(ctx);
+	}
+	return ret;
+}
+
+void pinentry_free_pin(char *pin)
+{
+	wiped_free(pin);
+}

@@ -1,0 +1,28 @@
+/* Asking the user for a PIN with a pinentry program (the Assuan protocol of
+ * GnuPG's pinentry), one dialog per call. */
+#ifndef KYSOD_PINENTRY_H
+#define KYSOD_PINENTRY_H
+#include <stddef.h>
+
+struct pin_prompt {
+	const char *title;
+	const char *description;	/* may hold newlines */
+	const char *prompt;
+	const char *keyinfo;		/* identifies the token to the pinentry */
+	const char *error;		/* shown above the entry, or NULL */
+	const char *ok_label;
+	unsigned int timeout;		/* seconds, 0 for none */
+};
+
+/* Runs program and asks for a PIN. On success *pin (NUL-terminated, in memory
+ * that is wiped when freed: release it with pinentry_free_pin) and 0. Else -1
+ * and *err = "pin_cancelled" (cancelled or timed out) or "pinentry_failed". */
+int pinentry_getpin(const char *program, const struct pin_prompt *p, char **pin,
+		    const char **err);
+
+void pinentry_free_pin(char *pin);
+
+/* Percent-escapes s for an Assuan command line into out (outlen bytes). */
+void pinentry_escape(const char *s, char *out, size_t outlen);
+
+#endif

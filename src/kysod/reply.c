@@ -1,0 +1,72 @@
+#include <stdarg.h>
+#include <stdio.h>
+
+#include "common/errors.h"
+#include "kysod/reply.h"
+
+void kyso_reply_ok(struct kyso_reply *rep, unsigned int status, json_t *body)
+{
+	json_decref(rep->body);
+	rep->status = status;
+	rep->body = body;
+}
+
+/* Cuts s at its first byte that does not begin a whole UTF-8 sequence, so a
+ * message truncated mid-character still makes valid JSON. */
+static void utf8_trim(char *s)
+{
+	unsigned char *p = (unsigned char *)s;
+	size_t i = 0, n, k;
+
+	while (p[i]) {
+		if (p[i] < 0x80)
+			n = 1;
+		else if ((p[i] & 0xe0) == 0xc0)
+			n = 2;
+		else if ((p[i] & 0xf0) == 0xe0)
+			n = 3;
+		else if ((p[i] & 0xf8) == 0xf0)
+			n = 4;
+		else
+			break;
+		for (k = 1; k < n; k++)
+			if ((p[i + k] & 0xc0) != 0x80)
+				break;
+		if (k < n)
+			break;
+		i += n;
+	}
+	p[i] = '\0';
+}
+
+void kyso_reply_error(struct kyso_reply *rep, const char *code, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	utf8_trim(msg);
+	json_decref(rep->body);
+	rep->status = kyso_error_status(code);
+	rep->body = json_pack("{s:{s:s, s:s}}", "error", "code", code, "message", msg);
+}
+
+void kyso_reply_error_set(struct kyso_reply *rep, const char *key, json_t *value)
+{
+	json_t *err = json_object_get(rep->body, "error");
+
+	if (err)
+		json_object_set_new(err, key, value);
+	else
+		json_decref(value);
+}
+
+void kyso_reply_clear(struct kyso_reply *rep)
+{
+	json_decref(rep->body);
+	rep->body = NULL;
+	rep->status = 0;
+	rep->allow = NULL;
+}

@@ -1,0 +1,24 @@
+/* What a route handler answers: an HTTP status and a JSON body. */
+#ifndef KYSOD_REPLY_H
+#define KYSOD_REPLY_H
+#include <jansson.h>
+
+struct kyso_reply {
+	unsigned int status;
+	json_t *body;		/* owned */
+	const char *allow;	/* Allow header for 405, static */
+};
+
+/* Sets a 200 (or status) answer; body is consumed. */
+void kyso_reply_ok(struct kyso_reply *rep, unsigned int status, json_t *body);
+
+/* Sets {"error":{"code","message"}} with the code's HTTP status. */
+void kyso_reply_error(struct kyso_reply *rep, const char *code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Adds a member to the error object of an error reply; value is consumed. */
+void kyso_reply_error_set(struct kyso_reply *rep, const char *key, json_t *value);
+
+void kyso_reply_clear(struct kyso_reply *rep);
+
+#endif

@@ -1,0 +1,78 @@
+#include <string.h>
+#include <strings.h>
+
+#include "kysod/api.h"
+#include "kysod/router.h"
+
+typedef void (*handler_fn)(const struct kyso_request *, const char *, struct kyso_reply *);
+
+struct route {
+	const char *method;
+	const char *path;	/* a trailing '*' takes one more path segment */
+	handler_fn handler;
+};
+
+static const struct route routes[] = {
+	{ "GET", "/v1/status", api_status },
+	{ "GET", "/v1/tokens", api_tokens },
+	{ "GET", "/v1/tokens/*", api_token },
+	{ "GET", "/v1/certificates", api_certificates },
+	{ "GET", "/v1/certificates/*", api_certificate },
+	{ "POST", "/v1/sign", api_sign },
+	{ "POST", "/v1/logout", api_logout },
+};
+
+/* Returns the captured segment ("" for exact routes) or NULL. */
+static const char *match(const char *pattern, const char *path)
+{
+	size_t n = strlen(pattern);
+
+	if (pattern[n - 1] != '*')
+		return strcmp(pattern, path) ? NULL : "";
+	if (strncmp(pattern, path, n - 1))
+		return NULL;
+	path += n - 1;
+	if (!*path || strchr(path, '/'))
+		return NULL;
+	return path;
+}
+
+static int is_json(const char *content_type)
+{
+	size_t n = strlen("application/json");
+
+	if (!content_type || strncasecmp(content_type, "application/json", n))
+		return 0;
+	return content_type[n] == '\0' || content_type[n] == ';' || content_type[n] == ' ';
+}
+
+void kyso_route(const struct kyso_request *req, struct kyso_reply *rep)
+{
+	const struct route *other = NULL;
+	const char *arg;
+	size_t i;
+
+	for (i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+		arg = match(routes[i].path, req->path);
+		if (!arg)
+			continue;
+		if (strcmp(routes[i].method, req->method)) {
+			other = &routes[i];
+			continue;
+		}
+		if (!strcmp(req->method, "POST") && !is_json(req->content_type)) {
+			kyso_reply_error(rep, "unsupported_media_type",
+					 "send the request body as Content-Type: application/json");
+			return;
+		}
+		routes[i].handler(req, arg, rep);
+		return;
+	}
+	if (other) {
+		kyso_reply_error(rep, "method_not_allowed", "%s is not allowed here; use %s",
+				 req->method, other->method);
+		rep->allow = other->method;
+		return;
+	}
+	kyso_reply_error(rep, "not_found", "no such resource; see the API reference for the paths");
+}

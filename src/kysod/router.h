@@ -1,0 +1,23 @@
+/* Maps a request (method and path) to its handler. */
+#ifndef KYSOD_ROUTER_H
+#define KYSOD_ROUTER_H
+#include <stddef.h>
+
+#include "kysod/daemon.h"
+#include "kysod/peer.h"
+#include "kysod/reply.h"
+
+struct kyso_request {
+	struct kysod *d;
+	const char *method;
+	const char *path;
+	const char *content_type;	/* NULL when absent */
+	const char *query_token;	/* ?token=, NULL when absent */
+	const char *body;
+	size_t body_len;
+	const struct kyso_peer *peer;
+};
+
+void kyso_route(const struct kyso_request *req, struct kyso_reply *rep);
+
+#endif

@@ -1,0 +1,309 @@
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+#include <microhttpd.h>
+#include <openssl/crypto.h>
+
+#include "common/log.h"
+#include "kysod/router.h"
+#include "kysod/server.h"
+
+#define CONNECTION_LIMIT 64
+#define IDLE_TIMEOUT_S 60
+
+/* Per request, kept between libmicrohttpd's calls to the handler. */
+struct req_state {
+	char *body;
+	size_t len;
+	size_t cap;
+	int refused;		/* an answer is queued already */
+};
+
+static const char fallback_error[] =
+	"{\"error\":{\"code\":\"internal_error\",\"message\":\"the answer could not be built\"}}";
+
+static enum MHD_Result queue_reply(struct MHD_Connection *conn, struct kyso_reply *rep, int close)
+{
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+	char *text = rep->body ? json_dumps(rep->body, JSON_COMPACT) : NULL;
+	unsigned int status = rep->status ? rep->status : 500;
+
+	if (text) {
+		resp = MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
+	} else {
+		status = 500;
+		resp = MHD_create_response_from_buffer(sizeof(fallback_error) - 1,
+						       (void *)fallback_error, MHD_RESPMEM_PERSISTENT);
+	}
+	if (!resp) {
+		free(text);
+		return MHD_NO;
+	}
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	if (rep->allow)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, rep->allow);
+	if (close)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
+	ret = MHD_queue_response(conn, status, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+static enum MHD_Result refuse(struct MHD_Connection *conn, struct req_state *st,
+			      const char *code, const char *message)
+{
+	struct kyso_reply rep = { 0 };
+	enum MHD_Result ret;
+
+	st->refused = 1;
+	kyso_reply_error(&rep, code, "%s", message);
+	ret = queue_reply(conn, &rep, 1);
+	kyso_reply_clear(&rep);
+	return ret;
+}
+
+static int append_body(struct req_state *st, const char *data, size_t len, size_t max)
+{
+	if (st->len + len > max)
+		return -1;
+	if (st->len + len + 1 > st->cap) {
+		size_t cap = st->cap ? st->cap : 4096;
+		char *grown;
+
+		while (cap < st->len + len + 1)
+			cap *= 2;
+		grown = realloc(st->body, cap);
+		if (!grown)
+			return -1;
+		st->body = grown;
+		st->cap = cap;
+	}
+	memcpy(st->body + st->len, data, len);
+	st->len += len;
+	st->body[st->len] = '\0';
+	return 0;
+}
+
+static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char *url,
+			      const char *method, const char *version, const char *upload_data,
+			      size_t *upload_data_size, void **req_cls)
+{
+	struct kysod *d = cls;
+	struct req_state *st = *req_cls;
+	const union MHD_ConnectionInfo *ci;
+	const struct kyso_peer *peer;
+	struct kyso_request req = { 0 };
+	struct kyso_reply rep = { 0 };
+	const char *clen;
+	enum MHD_Result ret;
+
+	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	peer = ci ? ci->socket_context : NULL;
+
+	if (!st) {
+		st = calloc(1, sizeof(*st));
+		if (!st)
+			return MHD_NO;
+		*req_cls = st;
+		if (!peer || !peer->known || peer->uid != getuid()) {
+			log_warn("refused a connection from uid %d (pid %d)",
+				 peer ? (int)peer->uid : -1, peer ? (int)peer->pid : -1);
+			return refuse(conn, st, "forbidden",
+				      "this kyso daemon serves only its own user");
+		}
+		clen = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+						   MHD_HTTP_HEADER_CONTENT_LENGTH);
+		if (clen && strtoull(clen, NULL, 10) > d->cfg.max_body)
+			return refuse(conn, st, "body_too_large", "the request body is too large");
+		return MHD_YES;
+	}
+	if (st->refused) {
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	if (*upload_data_size) {
+		if (append_body(st, upload_data, *upload_data_size, d->cfg.max_body)) {
+			*upload_data_size = 0;
+			return refuse(conn, st, "body_too_large", "the request body is too large");
+		}
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+
+	req.d = d;
+	req.method = method;
+	req.path = url;
+	req.content_type = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+						       MHD_HTTP_HEADER_CONTENT_TYPE);
+	req.query_token = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "token");
+	req.body = st->body ? st->body : "";
+	req.body_len = st->len;
+	req.peer = peer;
+	kyso_route(&req, &rep);
+	log_debug("%s %s from pid %d: %u", method, url, (int)peer->pid, rep.status);
+	ret = queue_reply(conn, &rep, 0);
+	kyso_reply_clear(&rep);
+	return ret;
+}
+
+static void completed(void *cls, struct MHD_Connection *conn, void **req_cls,
+		      enum MHD_RequestTerminationCode toe)
+{
+	struct req_state *st = *req_cls;
+
+	if (!st)
+		return;
+	if (st->body) {
+		OPENSSL_cleanse(st->body, st->cap);
+		free(st->body);
+	}
+	free(st);
+	*req_cls = NULL;
+}
+
+static void connection_event(void *cls, struct MHD_Connection *conn, void **socket_context,
+			     enum MHD_ConnectionNotificationCode toe)
+{
+	const union MHD_ConnectionInfo *ci;
+	struct kyso_peer *peer;
+
+	if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
+		free(*socket_context);
+		*socket_context = NULL;
+		return;
+	}
+	peer = calloc(1, sizeof(*peer));
+	if (!peer)
+		return;
+	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+	if (!ci || kyso_peer_from_fd(ci->connect_fd, peer))
+		peer->known = 0;
+	*socket_context = peer;
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char msg[512];
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	msg[strcspn(msg, "\n")] = '\0';
+	log_debug("http: %s", msg);
+}
+
+/* Makes the socket's directory: ours, mode 0700. */
+static int prepare_dir(const char *sock, char *err, size_t errlen)
+{
+	char dir[PATH_MAX], *slash;
+	struct stat sb;
+
+	snprintf(dir, sizeof(dir), "%s", sock);
+	slash = strrchr(dir, '/');
+	if (!slash || slash == dir) {
+		snprintf(err, errlen, "%s: the socket must be in a directory of its own", sock);
+		return -1;
+	}
+	*slash = '\0';
+	if (mkdir(dir, 0700) && errno != EEXIST) {
+		snprintf(err, errlen, "%s: %s", dir, strerror(errno));
+		return -1;
+	}
+	if (lstat(dir, &sb) || !S_ISDIR(sb.st_mode) || sb.st_uid != getuid()) {
+		snprintf(err, errlen, "%s: not a directory of yours", dir);
+		return -1;
+	}
+	if ((sb.st_mode & 077) && chmod(dir, 0700)) {
+		snprintf(err, errlen, "%s: %s", dir, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static int open_socket(const char *path, char *err, size_t errlen)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	mode_t old;
+	int fd, probe;
+
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		snprintf(err, errlen, "%s: socket path too long", path);
+		return -1;
+	}
+	strcpy(sa.sun_path, path);
+	/* A socket that answers belongs to a running kysod; a dead one is removed. */
+	probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (probe >= 0 && connect(probe, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
+		close(probe);
+		snprintf(err, errlen, "%s: another kysod is already serving there", path);
+		return -1;
+	}
+	if (probe >= 0)
+		close(probe);
+	unlink(path);
+
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		snprintf(err, errlen, "socket: %s", strerror(errno));
+		return -1;
+	}
+	old = umask(0177);
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa))) {
+		umask(old);
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	umask(old);
+	if (chmod(path, 0600) || listen(fd, CONNECTION_LIMIT)) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		close(fd);
+		unlink(path);
+		return -1;
+	}
+	return fd;
+}
+
+int kysod_server_start(struct kysod *d, char *err, size_t errlen)
+{
+	if (prepare_dir(d->cfg.socket_path, err, errlen))
+		return -1;
+	d->listen_fd = open_socket(d->cfg.socket_path, err, errlen);
+	if (d->listen_fd < 0)
+		return -1;
+	d->mhd = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
+				  MHD_USE_ERROR_LOG,
+				  0, NULL, NULL, handle, d,
+				  MHD_OPTION_LISTEN_SOCKET, d->listen_fd,
+				  MHD_OPTION_NOTIFY_CONNECTION, connection_event, d,
+				  MHD_OPTION_NOTIFY_COMPLETED, completed, d,
+				  MHD_OPTION_CONNECTION_LIMIT, (unsigned int)CONNECTION_LIMIT,
+				  MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)IDLE_TIMEOUT_S,
+				  MHD_OPTION_EXTERNAL_LOGGER, mhd_log, d,
+				  MHD_OPTION_END);
+	if (!d->mhd) {
+		snprintf(err, errlen, "cannot start the HTTP server");
+		close(d->listen_fd);
+		unlink(d->cfg.socket_path);
+		return -1;
+	}
+	log_info("serving on %s", d->cfg.socket_path);
+	return 0;
+}
+
+void kysod_server_stop(struct kysod *d)
+{
+	if (d->mhd)
+		MHD_stop_daemon(d->mhd);
+	d->mhd = NULL;
+	if (d->listen_fd >= 0)
+		close(d->listen_fd);
+	d->listen_fd = -1;
+	unlink(d->cfg.socket_path);
+}
