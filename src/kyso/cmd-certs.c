@@ -1,0 +1,201 @@
+/*
+ * kyso certs: certificates on the present tokens.
+ */
+#include <ctype.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "kyso/kyso.h"
+#include "cmd.h"
+#include "output.h"
+
+#define SHORT_ID 16
+
+static const char help[] =
+	"Usage: kyso certs [--token ID]\n"
+	"\n"
+	"Lists the certificates on the present tokens, or on one token.\n"
+	"ID shows the first 16 of 64 hex digits; any unique prefix of at\n"
+	"least 8 digits names the certificate for kyso sign.\n"
+	"\n"
+	"  -t, --token ID  token id, or a unique prefix of at least 8 hex digits\n";
+
+static int hexval(char ch)
+{
+	if (ch >= '0' && ch <= '9')
+		return ch - '0';
+	ch = (char)tolower((unsigned char)ch);
+	if (ch >= 'a' && ch <= 'f')
+		return ch - 'a' + 10;
+	return -1;
+}
+
+/*
+ * Copies the first CN value of an RFC 2253 name into out, undoing
+ * escapes ("\," and "\4A"); returns -1 if there is none.
+ */
+static int dn_cn(const char *dn, char *out, size_t size)
+{
+	const char *p = dn;
+	size_t n = 0;
+	int hi, lo;
+
+	while (*p) {
+		if ((p[0] == 'C' || p[0] == 'c') && (p[1] == 'N' || p[1] == 'n') && p[2] == '=')
+			break;
+		/* skip to the next attribute: past an unescaped ',' or '+' */
+		for (; *p && *p != ',' && *p != '+'; p++) {
+			if (*p == '\\' && p[1])
+				p++;
+		}
+		if (*p)
+			p++;
+		while (*p == ' ')
+			p++;
+	}
+	if (!*p)
+		return -1;
+	for (p += 3; *p && *p != ',' && *p != '+' && n + 1 < size; p++) {
+		if (*p == '\\' && p[1]) {
+			hi = hexval(p[1]);
+			lo = hi >= 0 && p[2] ? hexval(p[2]) : -1;
+			if (lo >= 0) {
+				out[n++] = (char)(hi << 4 | lo);
+				p += 2;
+				continue;
+			}
+			p++;
+		}
+		out[n++] = *p;
+	}
+	out[n] = '\0';
+	return 0;
+}
+
+/* "rsa-2048", "ec-P-256" */
+static void key_cell(const json_t *cert, char *buf, size_t size)
+{
+	const char *type = cmd_str(cert, "key_type");
+	const char *curve = cmd_str(cert, "curve");
+	char bits[32];
+
+	cmd_int(cert, "key_bits", bits, sizeof(bits));
+	if (type && strcmp(type, "ec") == 0 && curve)
+		snprintf(buf, size, "ec-%s", curve);
+	else
+		snprintf(buf, size, "%s-%s", type ? type : "?", bits);
+}
+
+/* "digitalSignature,nonRepudiation", or "-" */
+static void usage_cell(const json_t *cert, char *buf, size_t size)
+{
+	const json_t *list = json_object_get(cert, "key_usage"), *u;
+	size_t i, len = 0;
+
+	snprintf(buf, size, "-");
+	json_array_foreach(list, i, u) {
+		if (!json_is_string(u))
+			continue;
+		len += (size_t)snprintf(buf + len, size - len, "%s%s", len ? "," : "",
+					json_string_value(u));
+		if (len >= size)
+			break;
+	}
+}
+
+static void print_certs(const json_t *root)
+{
+	static const char *const headers[] = {
+		"ID", "HOLDER", "ISSUER CN", "VALID UNTIL", "KEY", "USAGE",
+	};
+	const json_t *list = json_object_get(root, "certificates"), *cert;
+	char id[SHORT_ID + 1], issuer[256], until[11], key[64], usage[256];
+	const char *cells[6], *s;
+	struct table *t;
+	size_t i;
+
+	if (!json_array_size(list)) {
+		printf("No certificates.\n");
+		return;
+	}
+	t = table_new(6, headers);
+	if (!t)
+		return;
+	json_array_foreach(list, i, cert) {
+		s = cmd_str(cert, "id");
+		snprintf(id, sizeof(id), "%s", s ? s : "-");
+		s = cmd_str(cert, "issuer");
+		if (!s || dn_cn(s, issuer, sizeof(issuer)) < 0)
+			snprintf(issuer, sizeof(issuer), "%s", s ? s : "-");
+		s = cmd_str(cert, "not_after");
+		snprintf(until, sizeof(until), "%s", s ? s : "-");
+		key_cell(cert, key, sizeof(key));
+		usage_cell(cert, usage, sizeof(usage));
+		cells[0] = id;
+		cells[1] = cmd_str(cert, "subject_cn") ? cmd_str(cert, "subject_cn")
+						       : cmd_str(cert, "subject");
+		cells[2] = issuer;
+		cells[3] = until;
+		cells[4] = key;
+		cells[5] = usage;
+		table_add(t, cells);
+	}
+	table_print(t);
+	table_free(t);
+}
+
+int cmd_certs(struct kyso_ctx *ctx, int argc, char **argv)
+{
+	static const struct option options[] = {
+		{ "token", required_argument, NULL, 't' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	char id[KYSO_TOKEN_ID_LEN + 1];
+	const char *token = NULL;
+	struct kyso_error err;
+	json_t *root = NULL;
+	char *text = NULL;
+	int ch, ret;
+
+	while ((ch = getopt_long(argc, argv, ":t:jh", options, NULL)) != -1) {
+		switch (ch) {
+		case 't':
+			token = optarg;
+			break;
+		case 'j':
+			ctx->json = 1;
+			break;
+		case 'h':
+			fputs(help, stdout);
+			return KYSO_EXIT_OK;
+		default:
+			return cmd_bad_option(argv[0], ch, argv);
+		}
+	}
+	if (cmd_no_operands(argv[0], argc, argv))
+		return KYSO_EXIT_USAGE;
+	if (token) {
+		ret = cmd_resolve_id(ctx, CMD_ID_TOKEN, "certs", "--token", token, id, sizeof(id));
+		if (ret)
+			return ret;
+	}
+	if (kyso_certificates(ctx->client, token ? id : NULL, &text, &err) < 0) {
+		ret = out_error(ctx->json, &err);
+		goto out;
+	}
+	root = json_loads(text, 0, NULL);
+	if (ctx->json)
+		out_json(root);
+	else
+		print_certs(root);
+	ret = KYSO_EXIT_OK;
+out:
+	json_decref(root);
+	kyso_free(text);
+	return ret;
+}

@@ -1,0 +1,325 @@
+/*
+ * kyso sign: signs a hash (given, or of a file) with a certificate's key.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <openssl/evp.h>
+
+#include "kyso/kyso.h"
+#include "cmd.h"
+#include "output.h"
+
+#define READ_CHUNK 65536
+
+static const char help[] =
+	"Usage: kyso sign --cert ID (--hash HEX | --file PATH) [--hash-alg ALG]\n"
+	"                 [--padding pkcs1|pss] [--out FILE]\n"
+	"\n"
+	"Signs a hash with the private key of a certificate.  kysod asks for\n"
+	"the PIN if the token needs a login.\n"
+	"\n"
+	"  -c, --cert ID       certificate id, or a unique prefix of at least 8 hex digits\n"
+	"  -H, --hash HEX      the hash to sign, in hex\n"
+	"  -f, --file PATH     hash this file (\"-\" for standard input)\n"
+	"  -a, --hash-alg ALG  sha256 (default), sha384 or sha512\n"
+	"  -p, --padding PAD   RSA only: pkcs1 (default) or pss\n"
+	"  -o, --out FILE      write the raw signature to FILE (\"-\" for standard\n"
+	"                      output) instead of printing it in base64\n";
+
+struct sign_opts {
+	const char *cert;
+	const char *hash_hex;
+	const char *file;
+	const char *out;
+	enum kyso_hash_alg alg;
+	enum kyso_padding padding;
+};
+
+static int parse_alg(const char *s, enum kyso_hash_alg *alg)
+{
+	enum kyso_hash_alg a;
+
+	for (a = KYSO_HASH_SHA256; a <= KYSO_HASH_SHA512; a++) {
+		if (strcasecmp(s, kyso_hash_alg_name(a)) == 0) {
+			*alg = a;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+static int parse_padding(const char *s, enum kyso_padding *padding)
+{
+	if (strcasecmp(s, "pkcs1") == 0)
+		*padding = KYSO_PADDING_PKCS1;
+	else if (strcasecmp(s, "pss") == 0)
+		*padding = KYSO_PADDING_PSS;
+	else
+		return -1;
+	return 0;
+}
+
+static int hexval(char ch)
+{
+	if (ch >= '0' && ch <= '9')
+		return ch - '0';
+	ch = (char)tolower((unsigned char)ch);
+	if (ch >= 'a' && ch <= 'f')
+		return ch - 'a' + 10;
+	return -1;
+}
+
+/* Decodes hex into out (size bytes); returns the length or -1. */
+static long parse_hex(const char *hex, unsigned char *out, size_t size)
+{
+	size_t len = strlen(hex), i;
+	int hi, lo;
+
+	if (len == 0 || len % 2 || len / 2 > size)
+		return -1;
+	for (i = 0; i < len / 2; i++) {
+		hi = hexval(hex[2 * i]);
+		lo = hexval(hex[2 * i + 1]);
+		if (hi < 0 || lo < 0)
+			return -1;
+		out[i] = (unsigned char)(hi << 4 | lo);
+	}
+	return (long)(len / 2);
+}
+
+static const EVP_MD *evp_md(enum kyso_hash_alg alg)
+{
+	switch (alg) {
+	case KYSO_HASH_SHA256:
+		return EVP_sha256();
+	case KYSO_HASH_SHA384:
+		return EVP_sha384();
+	case KYSO_HASH_SHA512:
+		return EVP_sha512();
+	}
+	return NULL;
+}
+
+/* Hashes the file at path ("-": stdin) into md; returns 0 or an exit code. */
+static int hash_file(int json, const char *path, enum kyso_hash_alg alg,
+		     unsigned char *md, size_t *md_len)
+{
+	EVP_MD_CTX *mdctx = NULL;
+	unsigned char *buf = NULL;
+	unsigned int len = 0;
+	FILE *f = NULL;
+	size_t n;
+	int ret;
+
+	f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+	if (!f) {
+		ret = out_fail(json, "file_error", "cannot open %s: %s", path, strerror(errno));
+		goto out;
+	}
+	buf = malloc(READ_CHUNK);
+	mdctx = EVP_MD_CTX_new();
+	if (!buf || !mdctx || !EVP_DigestInit_ex(mdctx, evp_md(alg), NULL)) {
+		ret = out_fail(json, "internal_error", "cannot start the %s digest",
+			       kyso_hash_alg_name(alg));
+		goto out;
+	}
+	while ((n = fread(buf, 1, READ_CHUNK, f)) > 0) {
+		if (!EVP_DigestUpdate(mdctx, buf, n)) {
+			ret = out_fail(json, "internal_error", "digest failed");
+			goto out;
+		}
+	}
+	if (ferror(f)) {
+		ret = out_fail(json, "file_error", "cannot read %s: %s", path, strerror(errno));
+		goto out;
+	}
+	if (!EVP_DigestFinal_ex(mdctx, md, &len)) {
+		ret = out_fail(json, "internal_error", "digest failed");
+		goto out;
+	}
+	*md_len = len;
+	ret = 0;
+out:
+	if (f && f != stdin)
+		fclose(f);
+	EVP_MD_CTX_free(mdctx);
+	free(buf);
+	return ret;
+}
+
+/* Writes the raw signature to path ("-": stdout). */
+static int write_signature(int json, const char *path, const struct kyso_signature *sig)
+{
+	FILE *f;
+	int ok;
+
+	if (strcmp(path, "-") == 0)
+		return fwrite(sig->data, 1, sig->len, stdout) == sig->len ? 0 :
+			out_fail(json, "file_error", "cannot write the signature to standard output");
+	f = fopen(path, "wb");
+	if (!f)
+		return out_fail(json, "file_error", "cannot create %s: %s", path, strerror(errno));
+	ok = fwrite(sig->data, 1, sig->len, f) == sig->len;
+	if (fclose(f) != 0)
+		ok = 0;
+	if (!ok)
+		return out_fail(json, "file_error", "cannot write %s: %s", path, strerror(errno));
+	return 0;
+}
+
+static char *base64(const unsigned char *data, size_t len)
+{
+	char *out;
+
+	out = malloc(4 * ((len + 2) / 3) + 1);
+	if (out)
+		EVP_EncodeBlock((unsigned char *)out, data, (int)len);
+	return out;
+}
+
+static int print_signature(struct kyso_ctx *ctx, const struct sign_opts *o,
+			   const struct kyso_signature *sig)
+{
+	json_t *answer;
+	char *b64;
+
+	if (o->out && write_signature(ctx->json, o->out, sig))
+		return KYSO_EXIT_ERROR;
+	if (o->out && !ctx->json)
+		return KYSO_EXIT_OK;
+	b64 = base64(sig->data, sig->len);
+	if (!b64)
+		return out_fail(ctx->json, "internal_error", "out of memory");
+	if (ctx->json) {
+		answer = json_pack("{s:s, s:s, s:s}", "signature", b64,
+				   "algorithm", sig->algorithm, "certificate", sig->certificate);
+		out_json(answer);
+		json_decref(answer);
+	} else {
+		printf("%s\n", b64);
+	}
+	free(b64);
+	return KYSO_EXIT_OK;
+}
+
+static int parse_options(struct kyso_ctx *ctx, struct sign_opts *o, int argc, char **argv)
+{
+	static const struct option options[] = {
+		{ "cert", required_argument, NULL, 'c' },
+		{ "hash", required_argument, NULL, 'H' },
+		{ "file", required_argument, NULL, 'f' },
+		{ "hash-alg", required_argument, NULL, 'a' },
+		{ "padding", required_argument, NULL, 'p' },
+		{ "out", required_argument, NULL, 'o' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int ch;
+
+	while ((ch = getopt_long(argc, argv, ":c:H:f:a:p:o:jh", options, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			o->cert = optarg;
+			break;
+		case 'H':
+			o->hash_hex = optarg;
+			break;
+		case 'f':
+			o->file = optarg;
+			break;
+		case 'a':
+			if (parse_alg(optarg, &o->alg) < 0)
+				return out_usage_error("sign",
+						       "unknown hash algorithm '%s' (sha256, sha384 or sha512)",
+						       optarg);
+			break;
+		case 'p':
+			if (parse_padding(optarg, &o->padding) < 0)
+				return out_usage_error("sign", "unknown padding '%s' (pkcs1 or pss)",
+						       optarg);
+			break;
+		case 'o':
+			if (!*optarg)
+				return out_usage_error("sign", "--out needs a file name");
+			o->out = optarg;
+			break;
+		case 'j':
+			ctx->json = 1;
+			break;
+		case 'h':
+			fputs(help, stdout);
+			return KYSO_EXIT_OK;
+		default:
+			return cmd_bad_option("sign", ch, argv);
+		}
+	}
+	if (cmd_no_operands("sign", argc, argv))
+		return KYSO_EXIT_USAGE;
+	if (!o->cert)
+		return out_usage_error("sign", "--cert is required");
+	if (!o->hash_hex && !o->file)
+		return out_usage_error("sign", "--hash or --file is required");
+	if (o->hash_hex && o->file)
+		return out_usage_error("sign", "--hash and --file exclude each other");
+	if (o->file && !*o->file)
+		return out_usage_error("sign", "--file needs a path");
+	return -1;
+}
+
+int cmd_sign(struct kyso_ctx *ctx, int argc, char **argv)
+{
+	struct sign_opts o = { .alg = KYSO_HASH_SHA256 };
+	struct kyso_sign_params params = { 0 };
+	struct kyso_signature *sig = NULL;
+	unsigned char md[EVP_MAX_MD_SIZE];
+	char cert[KYSO_CERT_ID_LEN + 1];
+	size_t md_len = 0, want;
+	struct kyso_error err;
+	long n;
+	int ret;
+
+	ret = parse_options(ctx, &o, argc, argv);
+	if (ret >= 0)
+		return ret;
+	want = kyso_hash_alg_len(o.alg);
+	if (o.hash_hex) {
+		if (strlen(o.hash_hex) != 2 * want)
+			return out_usage_error("sign", "--hash has %zu hex digits, %s needs %zu",
+					       strlen(o.hash_hex), kyso_hash_alg_name(o.alg),
+					       2 * want);
+		n = parse_hex(o.hash_hex, md, sizeof(md));
+		if (n < 0)
+			return out_usage_error("sign", "--hash is not valid hex");
+		md_len = (size_t)n;
+	}
+	/* after the local checks, before hashing a possibly large file */
+	ret = cmd_resolve_id(ctx, CMD_ID_CERTIFICATE, "sign", "--cert", o.cert, cert, sizeof(cert));
+	if (ret)
+		return ret;
+	if (o.file) {
+		ret = hash_file(ctx->json, o.file, o.alg, md, &md_len);
+		if (ret)
+			return ret;
+	}
+
+	params.certificate = cert;
+	params.hash = md;
+	params.hash_len = md_len;
+	params.hash_alg = o.alg;
+	params.padding = o.padding;
+	params.format = KYSO_FORMAT_RAW;
+	if (kyso_sign(ctx->client, &params, &sig, &err) < 0)
+		return out_error(ctx->json, &err);
+	ret = print_signature(ctx, &o, sig);
+	kyso_signature_free(sig);
+	return ret;
+}

@@ -1,0 +1,86 @@
+/*
+ * kyso status: the daemon and its PKCS#11 modules.
+ */
+#include <stdio.h>
+
+#include <jansson.h>
+
+#include "kyso/kyso.h"
+#include "cmd.h"
+#include "output.h"
+
+static const char help[] =
+	"Usage: kyso status\n"
+	"\n"
+	"Shows kysod's version, socket and login TTL, and the state of each\n"
+	"PKCS#11 module (running, starting or failed).\n";
+
+static void print_status(const json_t *root)
+{
+	static const char *const headers[] = {
+		"MODULE", "STATE", "PID", "RESTARTS", "TOKENS", "PATH",
+	};
+	struct table *t;
+	const json_t *mods, *m;
+	char api[32], pid[32], ttl[32], mpid[32], restarts[32], tokens[32];
+	const char *cells[6];
+	size_t i;
+
+	printf("kysod %s (API %s), pid %s\n",
+	       cmd_str(root, "version") ? cmd_str(root, "version") : "?",
+	       cmd_int(root, "api", api, sizeof(api)), cmd_int(root, "pid", pid, sizeof(pid)));
+	printf("Socket:     %s\n", cmd_str(root, "socket") ? cmd_str(root, "socket") : "-");
+	printf("Login TTL:  %s s\n", cmd_int(root, "login_ttl", ttl, sizeof(ttl)));
+
+	mods = json_object_get(root, "modules");
+	if (!json_array_size(mods)) {
+		printf("\nNo PKCS#11 module configured.\n");
+		return;
+	}
+	t = table_new(6, headers);
+	if (!t)
+		return;
+	json_array_foreach(mods, i, m) {
+		cells[0] = cmd_str(m, "name");
+		cells[1] = cmd_str(m, "state");
+		cells[2] = cmd_int(m, "pid", mpid, sizeof(mpid));
+		cells[3] = cmd_int(m, "restarts", restarts, sizeof(restarts));
+		cells[4] = cmd_int(m, "tokens", tokens, sizeof(tokens));
+		cells[5] = cmd_str(m, "path");
+		table_add(t, cells);
+	}
+	putchar('\n');
+	table_print(t);
+	table_free(t);
+	json_array_foreach(mods, i, m) {
+		if (cmd_str(m, "error"))
+			printf("%s: %s\n", cmd_str(m, "name") ? cmd_str(m, "name") : "module",
+			       cmd_str(m, "error"));
+	}
+}
+
+int cmd_status(struct kyso_ctx *ctx, int argc, char **argv)
+{
+	struct kyso_error err;
+	json_t *root = NULL;
+	char *text = NULL;
+	int ret;
+
+	ret = cmd_plain_options(ctx, argc, argv, help);
+	if (ret >= 0)
+		return ret;
+	if (kyso_status(ctx->client, &text, &err) < 0) {
+		ret = out_error(ctx->json, &err);
+		goto out;
+	}
+	root = json_loads(text, 0, NULL);
+	if (ctx->json)
+		out_json(root);
+	else
+		print_status(root);
+	ret = KYSO_EXIT_OK;
+out:
+	json_decref(root);
+	kyso_free(text);
+	return ret;
+}

@@ -1,0 +1,61 @@
+/*
+ * kyso CLI commands.  Each gets its own argv (argv[0] is the command
+ * name, options follow) and returns the process exit code.
+ */
+#ifndef KYSO_CLI_CMD_H
+#define KYSO_CLI_CMD_H
+
+#include <stddef.h>
+
+#include <jansson.h>
+
+#include "kyso/kyso.h"
+
+struct kyso_ctx {
+	struct kyso_client *client;
+	int json;			/* --json: print the API's JSON */
+};
+
+int cmd_status(struct kyso_ctx *ctx, int argc, char **argv);
+int cmd_tokens(struct kyso_ctx *ctx, int argc, char **argv);
+int cmd_logout(struct kyso_ctx *ctx, int argc, char **argv);
+int cmd_certs(struct kyso_ctx *ctx, int argc, char **argv);
+int cmd_sign(struct kyso_ctx *ctx, int argc, char **argv);
+
+/*
+ * Turns a getopt_long failure ('?' or ':') into a usage error for cmd;
+ * returns 2.
+ */
+int cmd_bad_option(const char *cmd, int ch, char **argv);
+
+/* Usage error if arguments are left after the options; else 0. */
+int cmd_no_operands(const char *cmd, int argc, char **argv);
+
+/*
+ * Parses the options every command takes (--json, --help) when they are
+ * its only ones.  Returns -1 to go on, else the exit code to return.
+ */
+int cmd_plain_options(struct kyso_ctx *ctx, int argc, char **argv, const char *help);
+
+/* String member of a JSON object, NULL if absent or not a string. */
+const char *cmd_str(const json_t *obj, const char *key);
+
+/* Integer member as text in buf ("-" if absent); returns buf. */
+const char *cmd_int(const json_t *obj, const char *key, char *buf, size_t size);
+
+enum cmd_id_kind {
+	CMD_ID_TOKEN,
+	CMD_ID_CERTIFICATE,
+};
+
+/*
+ * Resolves a token or certificate id given on the command line: the full
+ * id, or a unique prefix of at least 8 hex digits (looked up in kysod's
+ * listing).  The full lowercase id is written to out (out_size at least
+ * the id length + 1).  `cmd` and `option` name the command and option
+ * for messages.  Returns 0 or the exit code of the reported failure.
+ */
+int cmd_resolve_id(struct kyso_ctx *ctx, enum cmd_id_kind kind, const char *cmd,
+		   const char *option, const char *arg, char *out, size_t out_size);
+
+#endif /* KYSO_CLI_CMD_H */

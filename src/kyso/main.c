@@ -1,0 +1,271 @@
+/*
+ * kyso: command-line client of kysod.
+ */
+#include <ctype.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "kyso/kyso.h"
+#include "cmd.h"
+#include "output.h"
+
+#define MIN_PREFIX 8
+
+struct command {
+	const char *name;
+	int (*run)(struct kyso_ctx *ctx, int argc, char **argv);
+};
+
+static const struct command commands[] = {
+	{ "status", cmd_status },
+	{ "tokens", cmd_tokens },
+	{ "certs", cmd_certs },
+	{ "sign", cmd_sign },
+	{ "logout", cmd_logout },
+};
+
+static void usage(void)
+{
+	fputs("Usage: kyso [--socket PATH] [--json] COMMAND [OPTIONS]\n"
+	      "\n"
+	      "Talks to kysod, the smart-card signing daemon.\n"
+	      "\n"
+	      "Commands:\n"
+	      "  status                     daemon and PKCS#11 module state\n"
+	      "  tokens                     list tokens\n"
+	      "  certs [--token ID]         list certificates (of one token)\n"
+	      "  sign --cert ID (--hash HEX | --file PATH) [--hash-alg ALG]\n"
+	      "       [--padding pkcs1|pss] [--out FILE]\n"
+	      "                             sign a hash with a certificate's key\n"
+	      "  logout [--token ID]        end kept PIN logins (of one token)\n"
+	      "\n"
+	      "Options:\n"
+	      "  -s, --socket PATH  kysod socket (default: $KYSO_SOCKET, else\n"
+	      "                     $XDG_RUNTIME_DIR/kyso/kyso.sock)\n"
+	      "  -j, --json         print kysod's JSON answers\n"
+	      "  -h, --help         show this help (also after a command)\n"
+	      "  -V, --version      show the version\n"
+	      "\n"
+	      "Exit status: 0 ok, 1 error, 2 usage error, 3 kysod unreachable.\n",
+	      stdout);
+}
+
+int cmd_bad_option(const char *cmd, int ch, char **argv)
+{
+	const char *opt = argv[optind - 1];
+
+	if (ch == ':')
+		return out_usage_error(cmd, "option '%s' needs an argument", opt);
+	if (strncmp(opt, "--", 2) == 0 && optopt)
+		return out_usage_error(cmd, "option '%.*s' takes no argument",
+				       (int)strcspn(opt, "="), opt);
+	if (strncmp(opt, "--", 2) == 0)
+		return out_usage_error(cmd, "unknown or ambiguous option '%s'", opt);
+	return out_usage_error(cmd, "unknown option '-%c'", optopt ? optopt : '?');
+}
+
+int cmd_no_operands(const char *cmd, int argc, char **argv)
+{
+	if (optind < argc)
+		return out_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
+	return 0;
+}
+
+int cmd_plain_options(struct kyso_ctx *ctx, int argc, char **argv, const char *help)
+{
+	static const struct option options[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int ch;
+
+	while ((ch = getopt_long(argc, argv, ":jh", options, NULL)) != -1) {
+		switch (ch) {
+		case 'j':
+			ctx->json = 1;
+			break;
+		case 'h':
+			fputs(help, stdout);
+			return KYSO_EXIT_OK;
+		default:
+			return cmd_bad_option(argv[0], ch, argv);
+		}
+	}
+	if (cmd_no_operands(argv[0], argc, argv))
+		return KYSO_EXIT_USAGE;
+	return -1;
+}
+
+const char *cmd_str(const json_t *obj, const char *key)
+{
+	return json_string_value(json_object_get(obj, key));
+}
+
+const char *cmd_int(const json_t *obj, const char *key, char *buf, size_t size)
+{
+	const json_t *v = json_object_get(obj, key);
+
+	if (json_is_integer(v))
+		snprintf(buf, size, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+	else
+		snprintf(buf, size, "-");
+	return buf;
+}
+
+/* Lowercase copy of a hex id of at least MIN_PREFIX and at most max digits. */
+static int parse_id(const char *arg, size_t max, char *out)
+{
+	size_t i, len = strlen(arg);
+
+	if (len < MIN_PREFIX || len > max)
+		return -1;
+	for (i = 0; i < len; i++) {
+		if (!isxdigit((unsigned char)arg[i]))
+			return -1;
+		out[i] = (char)tolower((unsigned char)arg[i]);
+	}
+	out[len] = '\0';
+	return 0;
+}
+
+/* Finds the one id in kysod's listing that starts with prefix. */
+static int lookup_prefix(struct kyso_ctx *ctx, enum cmd_id_kind kind, const char *prefix,
+			 char *out, size_t out_size)
+{
+	const char *what = kind == CMD_ID_TOKEN ? "token" : "certificate";
+	struct kyso_error err;
+	json_t *root = NULL, *item;
+	const char *id, *found = NULL;
+	char *text = NULL;
+	size_t i, matches = 0;
+	int ret;
+
+	if (kind == CMD_ID_TOKEN)
+		ret = kyso_tokens(ctx->client, &text, &err);
+	else
+		ret = kyso_certificates(ctx->client, NULL, &text, &err);
+	if (ret < 0) {
+		ret = out_error(ctx->json, &err);
+		goto out;
+	}
+	root = json_loads(text, 0, NULL);
+	json_array_foreach(json_object_get(root, kind == CMD_ID_TOKEN ? "tokens" : "certificates"),
+			   i, item) {
+		id = json_string_value(json_object_get(item, "id"));
+		if (id && strncmp(id, prefix, strlen(prefix)) == 0 && strlen(id) < out_size) {
+			matches++;
+			found = id;
+		}
+	}
+	if (matches == 0) {
+		ret = out_fail(ctx->json, kind == CMD_ID_TOKEN ? "token_not_found"
+							       : "certificate_not_found",
+			       "no %s id starts with %s", what, prefix);
+	} else if (matches > 1) {
+		ret = out_fail(ctx->json, "ambiguous_id",
+			       "%zu %ss have ids starting with %s; give more digits",
+			       matches, what, prefix);
+	} else {
+		snprintf(out, out_size, "%s", found);
+		ret = 0;
+	}
+out:
+	json_decref(root);
+	kyso_free(text);
+	return ret;
+}
+
+int cmd_resolve_id(struct kyso_ctx *ctx, enum cmd_id_kind kind, const char *cmd,
+		   const char *option, const char *arg, char *out, size_t out_size)
+{
+	size_t full = kind == CMD_ID_TOKEN ? KYSO_TOKEN_ID_LEN : KYSO_CERT_ID_LEN;
+	char prefix[KYSO_CERT_ID_LEN + 1];
+
+	if (out_size <= full || parse_id(arg, full, prefix) < 0)
+		return out_usage_error(cmd, "%s needs %zu hex digits or a unique prefix of at least %d",
+				       option, full, MIN_PREFIX);
+	if (strlen(prefix) == full) {
+		memcpy(out, prefix, full + 1);
+		return 0;
+	}
+	return lookup_prefix(ctx, kind, prefix, out, out_size);
+}
+
+static const struct command *find_command(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		if (strcmp(commands[i].name, name) == 0)
+			return &commands[i];
+	}
+	return NULL;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option options[] = {
+		{ "socket", required_argument, NULL, 's' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct kyso_ctx ctx = { 0 };
+	const struct command *cmd;
+	const char *socket_path = NULL;
+	int ch, ret;
+
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, "+:s:jhV", options, NULL)) != -1) {
+		switch (ch) {
+		case 's':
+			if (!*optarg)
+				return out_usage_error(NULL, "--socket needs a path");
+			socket_path = optarg;
+			break;
+		case 'j':
+			ctx.json = 1;
+			break;
+		case 'h':
+			usage();
+			return KYSO_EXIT_OK;
+		case 'V':
+			printf("kyso %s (libkyso %s)\n", KYSO_VERSION, kyso_version());
+			return KYSO_EXIT_OK;
+		default:
+			return cmd_bad_option(NULL, ch, argv);
+		}
+	}
+	if (optind >= argc)
+		return out_usage_error(NULL, "no command given");
+	if (strcmp(argv[optind], "help") == 0) {
+		usage();
+		return KYSO_EXIT_OK;
+	}
+	cmd = find_command(argv[optind]);
+	if (!cmd)
+		return out_usage_error(NULL, "unknown command '%s'", argv[optind]);
+
+	ctx.client = kyso_client_new(socket_path);
+	if (!ctx.client) {
+		fputs("kyso: out of memory\n", stderr);
+		return KYSO_EXIT_ERROR;
+	}
+	argc -= optind;
+	argv += optind;
+	optind = 0;		/* glibc: restart scanning for the command's options */
+	ret = cmd->run(&ctx, argc, argv);
+	kyso_client_free(ctx.client);
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		fputs("kyso: cannot write to standard output\n", stderr);
+		if (ret == KYSO_EXIT_OK)
+			ret = KYSO_EXIT_ERROR;
+	}
+	return ret;
+}
