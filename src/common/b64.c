@@ -31,7 +31,9 @@ long kyso_b64_decode(const char *in, size_t len, unsigned char *out, size_t outm
 	long ret = -1;
 	int n;
 
-	if (len == 0 || len % 4 || len > (size_t)1 << 30)
+	if (len == 0)
+		return 0;	/* the encoding of the empty string (RFC 4648, 10) */
+	if (len % 4 || len > (size_t)1 << 30)
 		goto out;
 	if (in[len - 1] == '=')
 		pad++;

@@ -124,6 +124,12 @@ static const char *ensure_login(struct worker *w, PKCS11_SLOT *slot, CK_SLOT_ID 
 	return err;
 }
 
+/* Tells kysod the token's login state changed. */
+static void push_inventory(struct worker *w)
+{
+	helper_send(w->h, 0, KYSO_OP_INVENTORY, 0, p11_inventory(&w->h->mod));
+}
+
 static void run_sign(struct worker *w, struct kyso_msg *msg)
 {
 	struct p11_module *m = &w->h->mod;
@@ -131,6 +137,7 @@ static void run_sign(struct worker *w, struct kyso_msg *msg)
 	struct p11_sign_args a = { 0 };
 	unsigned char key_id[256], hash[64], sig[P11_MAX_SIG];
 	const char *mech, *alg, *hash_b64, *key_hex, *err = NULL, *pin_state = NULL;
+	int was_logged_in;
 	size_t siglen = 0;
 	long n;
 	char *sig_b64;
@@ -158,6 +165,7 @@ static void run_sign(struct worker *w, struct kyso_msg *msg)
 	a.key_id_len = (size_t)n;
 
 	pthread_rwlock_rdlock(&m->lock);
+	was_logged_in = w->logged_in;
 	slot = p11_find_slot(m, w->token_id);
 	if (!slot || p11_token_state(m, w->token_id, &ts)) {
 		err = "token_removed";
@@ -177,6 +185,8 @@ out:
 	pthread_rwlock_unlock(&m->lock);
 	clock_gettime(CLOCK_MONOTONIC, &w->last_use);
 	OPENSSL_cleanse(hash, sizeof(hash));
+	if (was_logged_in != w->logged_in)
+		push_inventory(w);
 	if (err) {
 		helper_send_error(w->h, msg->id, err, error_text(err), pin_state);
 		return;
@@ -201,6 +211,8 @@ static void run_logout(struct worker *w)
 	}
 	w->logged_in = 0;
 	pthread_rwlock_unlock(&m->lock);
+	if (logged_in)
+		push_inventory(w);
 }
 
 static void *worker_main(void *arg)

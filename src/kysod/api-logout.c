@@ -20,6 +20,8 @@ void api_logout(const struct kyso_request *req, const char *arg, struct kyso_rep
 	json_object_foreach(root, key, value) {
 		if (strcmp(key, "token")) {
 			kyso_reply_error(rep, "unknown_field", "%.64s: is not a field of this request", key);
+			if (strlen(key) <= 64)
+				kyso_reply_error_set(rep, "field", json_string(key));
 			goto out;
 		}
 	}

@@ -11,7 +11,8 @@
 #include "common/log.h"
 #include "kysod/config.h"
 
-#define DEFAULT_ALLOW "/usr/lib/*/pkcs11/*.so /usr/lib/softhsm/*.so /usr/lib/*/softhsm/*.so"
+#define DEFAULT_ALLOW "/usr/lib/*/pkcs11/*.so /usr/lib/*/opensc-pkcs11.so /usr/lib/softhsm/*.so " \
+	"/usr/lib/*/softhsm/*.so"
 
 static const char *const opensc_paths[] = {
 	"/usr/lib/x86_64-linux-gnu/pkcs11/opensc-pkcs11.so",

@@ -1,5 +1,8 @@
+#include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 #include <openssl/crypto.h>
@@ -9,6 +12,8 @@
 #include "kysod/pinentry.h"
 
 #define MAX_PIN 256
+/* How long past its own timeout a pinentry may stay before it is killed. */
+#define WATCHDOG_GRACE_S 5
 
 /* Every allocation libassuan makes for a pinentry session (its line buffers,
  * which see the PIN) is size-prefixed and wiped when freed. */
@@ -87,6 +92,67 @@ static void child_setup(void *opaque, int reserved)
 	signal(SIGPIPE, SIG_DFL);
 }
 
+/* Kills a pinentry that outlives its timeout (one that ignores SETTIMEOUT, or hangs). */
+struct watchdog {
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	struct timespec deadline;
+	pid_t pid;
+	int done;
+	int fired;
+};
+
+static void *watchdog_main(void *arg)
+{
+	struct watchdog *wd = arg;
+
+	pthread_mutex_lock(&wd->lock);
+	while (!wd->done && pthread_cond_timedwait(&wd->cond, &wd->lock, &wd->deadline) != ETIMEDOUT)
+		;
+	if (!wd->done && wd->pid > 0) {
+		log_warn("the PIN dialog did not answer in time; ending it");
+		kill(wd->pid, SIGKILL);
+		wd->fired = 1;
+	}
+	pthread_mutex_unlock(&wd->lock);
+	return NULL;
+}
+
+static int watchdog_start(struct watchdog *wd, pid_t pid, unsigned int seconds)
+{
+	pthread_condattr_t ca;
+
+	memset(wd, 0, sizeof(*wd));
+	wd->pid = pid;
+	pthread_mutex_init(&wd->lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&wd->cond, &ca);
+	pthread_condattr_destroy(&ca);
+	clock_gettime(CLOCK_MONOTONIC, &wd->deadline);
+	wd->deadline.tv_sec += seconds + WATCHDOG_GRACE_S;
+	if (pthread_create(&wd->thread, NULL, watchdog_main, wd)) {
+		pthread_mutex_destroy(&wd->lock);
+		pthread_cond_destroy(&wd->cond);
+		return -1;
+	}
+	return 0;
+}
+
+/* Returns whether the watchdog killed the dialog. */
+static int watchdog_stop(struct watchdog *wd)
+{
+	pthread_mutex_lock(&wd->lock);
+	wd->done = 1;
+	pthread_cond_signal(&wd->cond);
+	pthread_mutex_unlock(&wd->lock);
+	pthread_join(wd->thread, NULL);
+	pthread_mutex_destroy(&wd->lock);
+	pthread_cond_destroy(&wd->cond);
+	return wd->fired;
+}
+
 void pinentry_escape(const char *s, char *out, size_t outlen)
 {
 	size_t o = 0;
@@ -122,9 +188,10 @@ int pinentry_getpin(const char *program, const struct pin_prompt *p, char **pin,
 	assuan_fd_t keep[] = { 2, ASSUAN_INVALID_FD };
 	const char *argv[] = { program, NULL };
 	struct pin_buf pb = { NULL, 0, 0 };
+	struct watchdog wd;
 	char timeout[32];
 	gpg_error_t rc;
-	int ret = -1;
+	int ret = -1, watched = 0;
 
 	*pin = NULL;
 	*err = "pinentry_failed";
@@ -136,6 +203,8 @@ int pinentry_getpin(const char *program, const struct pin_prompt *p, char **pin,
 		log_error("cannot run the PIN dialog %s: %s", program, gpg_strerror(rc));
 		goto out;
 	}
+	if (p->timeout && watchdog_start(&wd, assuan_get_pid(ctx), p->timeout) == 0)
+		watched = 1;
 	snprintf(timeout, sizeof(timeout), "%u", p->timeout);
 	if ((rc = command(ctx, "SETTITLE", p->title)) ||
 	    (rc = command(ctx, "SETDESC", p->description)) ||
@@ -175,6 +244,9 @@ out:
 		assuan_transact(ctx, "BYE", NULL, NULL, NULL, NULL, NULL, NULL);
 		assuan_release(ctx);
 	}
+	/* A dialog killed for outliving its timeout counts as not answered. */
+	if (watched && watchdog_stop(&wd) && ret)
+		*err = "pin_cancelled";
 	return ret;
 }
 

@@ -23,7 +23,13 @@ struct req_state {
 	size_t len;
 	size_t cap;
 	int refused;		/* an answer is queued already */
+	int too_large;		/* the body went over the limit; the rest is read and dropped */
+	size_t dropped;
 };
+
+/* A body over the limit is read to its end (up to this much) so the client gets
+ * its 413 on a healthy connection; past it the connection is closed. */
+#define DROP_LIMIT (16u << 20)
 
 static const char fallback_error[] =
 	"{\"error\":{\"code\":\"internal_error\",\"message\":\"the answer could not be built\"}}";
@@ -130,12 +136,25 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 		return MHD_YES;
 	}
 	if (*upload_data_size) {
-		if (append_body(st, upload_data, *upload_data_size, d->cfg.max_body)) {
-			*upload_data_size = 0;
-			return refuse(conn, st, "body_too_large", "the request body is too large");
+		if (!st->too_large &&
+		    append_body(st, upload_data, *upload_data_size, d->cfg.max_body))
+			st->too_large = 1;
+		if (st->too_large) {
+			st->dropped += *upload_data_size;
+			if (st->dropped > DROP_LIMIT) {
+				*upload_data_size = 0;
+				return refuse(conn, st, "body_too_large", "the request body is too large");
+			}
 		}
 		*upload_data_size = 0;
 		return MHD_YES;
+	}
+	if (st->too_large) {
+		kyso_reply_error(&rep, "body_too_large", "the request body is over %zu bytes",
+				 d->cfg.max_body);
+		ret = queue_reply(conn, &rep, 0);
+		kyso_reply_clear(&rep);
+		return ret;
 	}
 
 	req.d = d;

@@ -101,7 +101,7 @@ static void login_and_sign(struct sign_job *job, struct kyso_msg *ans, struct ky
 {
 	struct kysod *d = job->d;
 	const char *state = json_string_value(json_object_get(ans->json, "pin_state"));
-	int pinpad = json_is_true(json_object_get(ans->json, "protected_path"));
+	int pinpad = job->cert.protected_path;
 	struct pin_prompt prompt = { 0 };
 	char desc[1024], keyinfo[64];
 	const char *err;
