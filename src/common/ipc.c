@@ -78,7 +78,9 @@ int kyso_ipc_send(int fd, uint32_t id, uint16_t op, uint16_t flags, const json_t
 	if (!text)
 		goto out;
 	text_len = strlen(text);
-	if (secret_len > KYSO_IPC_MAX_SECRET || text_len > KYSO_IPC_MAX_FRAME)
+	/* never send a frame the receiving side would refuse */
+	if (secret_len > KYSO_IPC_MAX_SECRET ||
+	    text_len > KYSO_IPC_MAX_FRAME - (HDR_LEN - 4) - secret_len)
 		goto out;
 	total = HDR_LEN + text_len + secret_len;
 	frame = malloc(total);

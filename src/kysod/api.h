@@ -10,6 +10,8 @@ void api_token(const struct kyso_request *req, const char *arg, struct kyso_repl
 void api_certificates(const struct kyso_request *req, const char *arg, struct kyso_reply *rep);
 void api_certificate(const struct kyso_request *req, const char *arg, struct kyso_reply *rep);
 void api_sign(const struct kyso_request *req, const char *arg, struct kyso_reply *rep);
+void api_events(const struct kyso_request *req, const char *arg, struct kyso_reply *rep);
+void api_readers(const struct kyso_request *req, const char *arg, struct kyso_reply *rep);
 void api_logout(const struct kyso_request *req, const char *arg, struct kyso_reply *rep);
 
 #endif

@@ -26,6 +26,9 @@ struct load_state {
 	char *err;
 	size_t errlen;
 	int failed;
+	FILE *f;
+	int lines;
+	char pending[64];	/* a [module NAME] header with no key after it yet */
 };
 
 static int set_str(char **dst, const char *value)
@@ -193,6 +196,7 @@ static int config_line(void *user, const char *section, const char *name, const 
 	struct load_state *st = user;
 	struct kysod_module_conf *mod;
 
+	st->pending[0] = '\0';
 	if (st->failed)
 		return 0;
 	if (!strcmp(section, "kysod"))
@@ -208,9 +212,41 @@ static int config_line(void *user, const char *section, const char *name, const 
 	return bad_key(st, section, name, "unknown section");
 }
 
+static void check_pending(struct load_state *st)
+{
+	if (st->pending[0] && !st->failed) {
+		snprintf(st->err, st->errlen, "[module %s] has no path", st->pending);
+		st->failed = 1;
+	}
+	st->pending[0] = '\0';
+}
+
+/* inih reports keys, never sections: a [module NAME] header is noted as it is
+ * read, and when the next header or the end of the file comes before any key
+ * (config_line clears the note), that module has no path. */
+static char *read_line(char *str, int num, void *stream)
+{
+	struct load_state *st = stream;
+	const char *p = str, *end;
+
+	if (!fgets(str, num, st->f)) {
+		check_pending(st);
+		return NULL;
+	}
+	if (st->lines++ == 0 && !strncmp(p, "\xef\xbb\xbf", 3))
+		p += 3;
+	p += strspn(p, " \t\n\v\f\r");
+	if (*p != '[')
+		return str;
+	check_pending(st);
+	if (!strncmp(p, "[module ", 8) && (end = strchr(p + 8, ']')) && end > p + 8)
+		snprintf(st->pending, sizeof(st->pending), "%.*s", (int)(end - (p + 8)), p + 8);
+	return str;
+}
+
 int kysod_config_load(struct kysod_config *cfg, const char *path, char *err, size_t errlen)
 {
-	struct load_state st = { cfg, err, errlen, 0 };
+	struct load_state st = { .cfg = cfg, .err = err, .errlen = errlen };
 	struct stat sb;
 	FILE *f;
 	size_t i;
@@ -228,7 +264,8 @@ int kysod_config_load(struct kysod_config *cfg, const char *path, char *err, siz
 		fclose(f);
 		return -1;
 	}
-	line = ini_parse_file(f, config_line, &st);
+	st.f = f;
+	line = ini_parse_stream(read_line, &st, config_line, &st);
 	fclose(f);
 	if (st.failed) {
 		char reason[256];

@@ -4,14 +4,18 @@
 #include <pthread.h>
 
 #include "kysod/config.h"
+#include "kysod/events.h"
 #include "kysod/inventory.h"
 
 struct helper_proc;
+struct reader_watch;
 struct MHD_Daemon;
 
 struct kysod {
 	struct kysod_config cfg;
 	struct inventory inv;
+	struct events events;
+	struct reader_watch *readers;	/* NULL when PC/SC is not watched */
 	struct helper_proc *helpers;	/* one per configured module */
 	size_t nhelpers;
 	pthread_mutex_t prompt_lock;	/* one PIN dialog at a time */

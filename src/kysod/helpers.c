@@ -129,7 +129,8 @@ static void deliver(struct helper_proc *h, struct kyso_msg *msg)
 		pthread_cond_broadcast(&h->cond);
 		return;
 	}
-	log_debug("%s: answer to a request no longer waited for", h->name);
+	if (msg->id)
+		log_debug("%s: answer to a request no longer waited for", h->name);
 }
 
 /* Fails every waiter: the helper went away. Called with h->lock held. */
@@ -401,6 +402,26 @@ out:
 	pthread_mutex_unlock(&h->lock);
 	kyso_msg_clear(&p.reply);
 	return ret;
+}
+
+void helpers_rescan(struct kysod *d)
+{
+	size_t i;
+
+	for (i = 0; i < d->nhelpers; i++) {
+		struct helper_proc *h = &d->helpers[i];
+		int fd;
+
+		pthread_mutex_lock(&h->lock);
+		fd = h->state == HELPER_RUNNING ? h->fd : -1;
+		pthread_mutex_unlock(&h->lock);
+		if (fd < 0)
+			continue;
+		/* id 0: nobody waits for the answer */
+		pthread_mutex_lock(&h->send_lock);
+		kyso_ipc_send(fd, 0, KYSO_OP_RESCAN, 0, NULL, NULL, 0);
+		pthread_mutex_unlock(&h->send_lock);
+	}
 }
 
 json_t *helpers_status_json(struct kysod *d)

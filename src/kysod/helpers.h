@@ -24,6 +24,10 @@ int helper_call(struct kysod *d, size_t module, uint16_t op, json_t *req,
 		const unsigned char *secret, size_t secret_len, unsigned int timeout,
 		struct kyso_msg *reply, const char **err);
 
+/* Asks every running helper to look at its slots now (a reader changed).
+ * Does not wait for the answers. */
+void helpers_rescan(struct kysod *d);
+
 /* [{name,path,state,pid,restarts,tokens,error?}] for /v1/status. */
 json_t *helpers_status_json(struct kysod *d);
 

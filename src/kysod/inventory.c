@@ -13,6 +13,10 @@ struct inv_token {
 	char module_name[64];
 	json_t *info;		/* label, manufacturer, model, serial, pin_state, … from the helper */
 	int present;
+	/* before the update being applied, for the change events */
+	int was_present;
+	char was_pin[16];
+	int was_logged_in;
 };
 
 struct inv_cert {
@@ -56,6 +60,16 @@ void inventory_free(struct inventory *inv)
 	free(inv->certs);
 	pthread_mutex_destroy(&inv->lock);
 }
+
+static const char *info_str(json_t *info, const char *key)
+{
+	const char *s = json_string_value(json_object_get(info, key));
+
+	return s ? s : "";
+}
+
+static void remember(struct inventory *inv, size_t module);
+static void announce(struct inventory *inv, size_t module);
 
 static struct inv_token *find_token(struct inventory *inv, const char *id)
 {
@@ -134,6 +148,7 @@ void inventory_update(struct inventory *inv, size_t module, const char *module_n
 	size_t i, j;
 
 	pthread_mutex_lock(&inv->lock);
+	remember(inv, module);
 	for (i = 0; i < inv->ntokens; i++)
 		if (inv->tokens[i].module == module)
 			inv->tokens[i].present = 0;
@@ -157,6 +172,7 @@ void inventory_update(struct inventory *inv, size_t module, const char *module_n
 		json_array_foreach(json_object_get(t, "certs"), j, c)
 			add_cert(inv, module, id, c);
 	}
+	announce(inv, module);
 	pthread_mutex_unlock(&inv->lock);
 }
 
@@ -165,17 +181,64 @@ void inventory_module_down(struct inventory *inv, size_t module)
 	size_t i;
 
 	pthread_mutex_lock(&inv->lock);
+	remember(inv, module);
 	for (i = 0; i < inv->ntokens; i++)
 		if (inv->tokens[i].module == module)
 			inv->tokens[i].present = 0;
+	announce(inv, module);
 	pthread_mutex_unlock(&inv->lock);
 }
 
-static const char *info_str(json_t *info, const char *key)
-{
-	const char *s = json_string_value(json_object_get(info, key));
+static json_t *token_api(const struct inv_token *t);
 
-	return s ? s : "";
+static void notify(struct inventory *inv, const char *type, json_t *data)
+{
+	if (inv->notify && data)
+		inv->notify(inv->notify_opaque, type, data);
+	else
+		json_decref(data);
+}
+
+/* Before a module's report is applied. Called with the lock held. */
+static void remember(struct inventory *inv, size_t module)
+{
+	size_t i;
+
+	for (i = 0; i < inv->ntokens; i++) {
+		struct inv_token *t = &inv->tokens[i];
+
+		if (t->module != module)
+			continue;
+		t->was_present = t->present;
+		snprintf(t->was_pin, sizeof(t->was_pin), "%s", info_str(t->info, "pin_state"));
+		t->was_logged_in = json_is_true(json_object_get(t->info, "logged_in"));
+	}
+}
+
+/* After it: tell what changed. Called with the lock held. */
+static void announce(struct inventory *inv, size_t module)
+{
+	size_t i;
+
+	for (i = 0; i < inv->ntokens; i++) {
+		struct inv_token *t = &inv->tokens[i];
+		json_t *api;
+
+		if (t->module != module)
+			continue;
+		if (t->present != t->was_present) {
+			api = token_api(t);
+			notify(inv, t->present ? "token-inserted" : "token-removed",
+			       json_pack("{s:o}", "token", api));
+		} else if (t->present &&
+			   (strcmp(t->was_pin, info_str(t->info, "pin_state")) ||
+			    t->was_logged_in != json_is_true(json_object_get(t->info, "logged_in")))) {
+			api = token_api(t);
+			notify(inv, "pin-state",
+			       json_pack("{s:s, s:O}", "token", t->id, "pin", json_object_get(api, "pin")));
+			json_decref(api);
+		}
+	}
 }
 
 static json_t *token_api(const struct inv_token *t)
@@ -267,8 +330,11 @@ void inventory_set_pin_state(struct inventory *inv, const char *token, const cha
 
 	pthread_mutex_lock(&inv->lock);
 	t = find_token(inv, token);
-	if (t && t->info)
+	if (t && t->info) {
+		remember(inv, t->module);
 		json_object_set_new(t->info, "pin_state", json_string(state));
+		announce(inv, t->module);
+	}
 	pthread_mutex_unlock(&inv->lock);
 }
 

@@ -8,8 +8,13 @@
 struct inv_token;
 struct inv_cert;
 
+/* Told of token-inserted, token-removed and pin-state changes; data is consumed. */
+typedef void (*inventory_notify_fn)(void *opaque, const char *type, json_t *data);
+
 struct inventory {
 	pthread_mutex_t lock;
+	inventory_notify_fn notify;
+	void *notify_opaque;
 	struct inv_token *tokens;
 	size_t ntokens;
 	struct inv_cert *certs;

@@ -14,6 +14,8 @@
 #include "kysod/daemon.h"
 #include "kysod/helpers.h"
 #include "kysod/server.h"
+#include "common/hex.h"
+#include "pcsc/reader-watch.h"
 
 static void usage(FILE *out)
 {
@@ -41,6 +43,40 @@ static const char *default_config(char *buf, size_t len)
 	if (access(SYSCONFDIR "/kyso/kysod.conf", F_OK) == 0)
 		return SYSCONFDIR "/kyso/kysod.conf";
 	return NULL;
+}
+
+static void inventory_changed(void *opaque, const char *type, json_t *data)
+{
+	struct kysod *d = opaque;
+
+	log_info("%s %s", type, json_string_value(json_object_get(json_object_get(data, "token"), "id")) ?:
+		 json_string_value(json_object_get(data, "token")) ?: "");
+	events_publish(&d->events, type, data);
+}
+
+static void reader_changed(void *opaque, enum reader_event ev, const struct reader_info *r)
+{
+	static const char *const names[] = {
+		"reader-added", "reader-removed", "card-inserted", "card-removed", "pcsc-up", "pcsc-down",
+	};
+	struct kysod *d = opaque;
+	char atr[2 * READER_ATR_MAX + 1] = "";
+	json_t *data;
+
+	if (r) {
+		kyso_hex_encode(r->atr, r->atr_len, atr);
+		data = json_pack("{s:s}", "reader", r->name);
+		if (ev == CARD_INSERTED)
+			json_object_set_new(data, "atr", json_string(atr));
+		log_info("%s: %s %s", names[ev], r->name, atr);
+	} else {
+		data = json_object();
+		log_info("%s", names[ev]);
+	}
+	events_publish(&d->events, names[ev], data);
+	/* A card came or went: the helpers look at their slots now, not at their next poll. */
+	if (ev == CARD_INSERTED || ev == CARD_REMOVED || ev == READER_REMOVED || ev == PCSC_DOWN)
+		helpers_rescan(d);
 }
 
 static int daemonise(void)
@@ -151,11 +187,17 @@ int main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 
 	inventory_init(&d.inv);
+	events_init(&d.events);
+	d.inv.notify = inventory_changed;
+	d.inv.notify_opaque = &d;
 	pthread_mutex_init(&d.prompt_lock, NULL);
 	if (helpers_start(&d)) {
 		log_error("cannot start the module helpers");
 		goto out;
 	}
+	d.readers = reader_watch_start(reader_changed, &d);
+	if (!d.readers)
+		log_warn("cannot watch PC/SC readers");
 	if (kysod_server_start(&d, err, sizeof(err))) {
 		log_error("%s", err);
 		goto out_helpers;
@@ -166,10 +208,12 @@ int main(int argc, char **argv)
 	kysod_server_stop(&d);
 	ret = 0;
 out_helpers:
+	reader_watch_stop(d.readers);
 	helpers_stop(&d);
 out:
 	pthread_mutex_destroy(&d.prompt_lock);
 	inventory_free(&d.inv);
+	events_free(&d.events);
 out_config:
 	kysod_config_free(&d.cfg);
 	return ret;

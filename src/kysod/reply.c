@@ -69,4 +69,5 @@ void kyso_reply_clear(struct kyso_reply *rep)
 	rep->body = NULL;
 	rep->status = 0;
 	rep->allow = NULL;
+	rep->sse = 0;
 }

@@ -7,6 +7,8 @@ struct kyso_reply {
 	unsigned int status;
 	json_t *body;		/* owned */
 	const char *allow;	/* Allow header for 405, static */
+	int sse;		/* answer with the event stream instead of body */
+	unsigned long long sse_cursor;	/* the last event the client has seen */
 };
 
 /* Sets a 200 (or status) answer; body is consumed. */

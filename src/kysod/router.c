@@ -20,6 +20,8 @@ static const struct route routes[] = {
 	{ "GET", "/v1/certificates/*", api_certificate },
 	{ "POST", "/v1/sign", api_sign },
 	{ "POST", "/v1/logout", api_logout },
+	{ "GET", "/v1/events", api_events },
+	{ "GET", "/v1/readers", api_readers },
 };
 
 /* Returns the captured segment ("" for exact routes) or NULL. */

@@ -13,6 +13,7 @@ struct kyso_request {
 	const char *path;
 	const char *content_type;	/* NULL when absent */
 	const char *query_token;	/* ?token=, NULL when absent */
+	const char *last_event_id;	/* Last-Event-ID header, NULL when absent */
 	const char *body;
 	size_t body_len;
 	const struct kyso_peer *peer;

@@ -63,6 +63,79 @@ static enum MHD_Result queue_reply(struct MHD_Connection *conn, struct kyso_repl
 	return ret;
 }
 
+/* One event-stream client: where it is in the stream, and what is left of
+ * the event being sent. */
+struct stream_state {
+	struct kysod *d;
+	uint64_t cursor;
+	char *pending;
+	size_t off;
+};
+
+#define KEEPALIVE_MS 15000
+
+static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	struct stream_state *ss = cls;
+	size_t n;
+	int rc;
+
+	if (!ss->pending) {
+		rc = events_next(&ss->d->events, &ss->cursor, KEEPALIVE_MS, &ss->pending);
+		if (rc < 0)
+			return MHD_CONTENT_READER_END_OF_STREAM;
+		if (rc == 0) {
+			ss->pending = strdup(": keep-alive\n\n");
+			if (!ss->pending)
+				return MHD_CONTENT_READER_END_WITH_ERROR;
+		}
+		ss->off = 0;
+	}
+	n = strlen(ss->pending + ss->off);
+	if (n > max)
+		n = max;
+	memcpy(buf, ss->pending + ss->off, n);
+	ss->off += n;
+	if (!ss->pending[ss->off]) {
+		free(ss->pending);
+		ss->pending = NULL;
+	}
+	return (ssize_t)n;
+}
+
+static void stream_free(void *cls)
+{
+	struct stream_state *ss = cls;
+
+	free(ss->pending);
+	free(ss);
+}
+
+static enum MHD_Result queue_stream(struct kysod *d, struct MHD_Connection *conn, uint64_t cursor)
+{
+	struct stream_state *ss = calloc(1, sizeof(*ss));
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+
+	if (!ss)
+		return MHD_NO;
+	ss->d = d;
+	ss->cursor = cursor;
+	/* the first bytes tell the client the stream is open */
+	ss->pending = strdup(": kyso events\n\n");
+	resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096, stream_read, ss,
+						 stream_free);
+	if (!resp) {
+		stream_free(ss);
+		return MHD_NO;
+	}
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/event-stream");
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	ret = MHD_queue_response(conn, 200, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
 static enum MHD_Result refuse(struct MHD_Connection *conn, struct req_state *st,
 			      const char *code, const char *message)
 {
@@ -163,12 +236,16 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 	req.content_type = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 						       MHD_HTTP_HEADER_CONTENT_TYPE);
 	req.query_token = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "token");
+	req.last_event_id = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Last-Event-ID");
 	req.body = st->body ? st->body : "";
 	req.body_len = st->len;
 	req.peer = peer;
 	kyso_route(&req, &rep);
 	log_debug("%s %s from pid %d: %u", method, url, (int)peer->pid, rep.status);
-	ret = queue_reply(conn, &rep, 0);
+	if (rep.sse)
+		ret = queue_stream(d, conn, rep.sse_cursor);
+	else
+		ret = queue_reply(conn, &rep, 0);
 	kyso_reply_clear(&rep);
 	return ret;
 }
@@ -318,6 +395,7 @@ int kysod_server_start(struct kysod *d, char *err, size_t errlen)
 
 void kysod_server_stop(struct kysod *d)
 {
+	events_close(&d->events);
 	if (d->mhd)
 		MHD_stop_daemon(d->mhd);
 	d->mhd = NULL;

@@ -1,0 +1,111 @@
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "kysod/events.h"
+
+void events_init(struct events *ev)
+{
+	pthread_condattr_t ca;
+
+	memset(ev, 0, sizeof(*ev));
+	pthread_mutex_init(&ev->lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&ev->cond, &ca);
+	pthread_condattr_destroy(&ca);
+	ev->next_seq = 1;
+}
+
+void events_free(struct events *ev)
+{
+	size_t i;
+
+	for (i = 0; i < EVENTS_RING; i++)
+		free(ev->ring[i].data);
+	pthread_mutex_destroy(&ev->lock);
+	pthread_cond_destroy(&ev->cond);
+}
+
+void events_publish(struct events *ev, const char *type, json_t *data)
+{
+	struct event *slot;
+	char *text;
+
+	if (!data)
+		return;
+	json_object_set_new(data, "time", json_integer((json_int_t)time(NULL)));
+	text = json_dumps(data, JSON_COMPACT);
+	json_decref(data);
+	if (!text)
+		return;
+	pthread_mutex_lock(&ev->lock);
+	slot = &ev->ring[ev->next_seq % EVENTS_RING];
+	free(slot->data);
+	slot->seq = ev->next_seq++;
+	snprintf(slot->type, sizeof(slot->type), "%s", type);
+	slot->data = text;
+	pthread_cond_broadcast(&ev->cond);
+	pthread_mutex_unlock(&ev->lock);
+}
+
+uint64_t events_last(struct events *ev)
+{
+	uint64_t last;
+
+	pthread_mutex_lock(&ev->lock);
+	last = ev->next_seq - 1;
+	pthread_mutex_unlock(&ev->lock);
+	return last;
+}
+
+int events_next(struct events *ev, uint64_t *cursor, int timeout_ms, char **text)
+{
+	struct timespec deadline;
+	struct event *e;
+	uint64_t want;
+	int ret = 0;
+
+	clock_gettime(CLOCK_MONOTONIC, &deadline);
+	deadline.tv_sec += timeout_ms / 1000;
+	deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+	if (deadline.tv_nsec >= 1000000000L) {
+		deadline.tv_sec++;
+		deadline.tv_nsec -= 1000000000L;
+	}
+	*text = NULL;
+	pthread_mutex_lock(&ev->lock);
+	while (!ev->closed && *cursor + 1 >= ev->next_seq)
+		if (pthread_cond_timedwait(&ev->cond, &ev->lock, &deadline) == ETIMEDOUT)
+			break;
+	if (ev->closed) {
+		ret = -1;
+		goto out;
+	}
+	if (*cursor + 1 >= ev->next_seq)
+		goto out;
+	want = *cursor + 1;
+	if (ev->next_seq - want > EVENTS_RING)
+		want = ev->next_seq - EVENTS_RING;
+	e = &ev->ring[want % EVENTS_RING];
+	if (asprintf(text, "id: %llu\nevent: %s\ndata: %s\n\n", (unsigned long long)e->seq,
+		     e->type, e->data) < 0) {
+		*text = NULL;
+		goto out;
+	}
+	*cursor = want;
+	ret = 1;
+out:
+	pthread_mutex_unlock(&ev->lock);
+	return ret;
+}
+
+void events_close(struct events *ev)
+{
+	pthread_mutex_lock(&ev->lock);
+	ev->closed = 1;
+	pthread_cond_broadcast(&ev->cond);
+	pthread_mutex_unlock(&ev->lock);
+}
