@@ -30,6 +30,7 @@ static const struct error_def error_table[] = {
 	{ "mechanism_unsupported", 422 },
 	{ "pin_locked", 423 },
 	{ "internal_error", 500 },
+	{ "audit_failed", 500 },
 	{ "pinentry_failed", 500 },
 	{ "module_crashed", 502 },
 	{ "token_error", 502 },

@@ -19,6 +19,7 @@ enum kyso_ipc_op {
 	KYSO_OP_RESCAN = 3,	/* kysod -> helper: look at the slots again now */
 	KYSO_OP_SIGN = 4,	/* kysod -> helper: sign a hash; secret = PIN, if any */
 	KYSO_OP_LOGOUT = 5,	/* kysod -> helper: end kept logins */
+	KYSO_OP_LOGIN = 6,	/* kysod -> helper: log a token in; secret = PIN, if any */
 	KYSO_OP_REPLY = 0x80,	/* helper -> kysod: answer to request id */
 };
 

@@ -12,7 +12,7 @@
 #include "kyso-p11/worker.h"
 #include "pkcs11/signer.h"
 
-enum job_kind { JOB_SIGN, JOB_LOGOUT };
+enum job_kind { JOB_SIGN, JOB_LOGIN, JOB_LOGOUT };
 
 struct job {
 	enum job_kind kind;
@@ -197,6 +197,31 @@ out:
 	helper_send(w->h, msg->id, KYSO_OP_REPLY, 0, reply);
 }
 
+static void run_login(struct worker *w, struct kyso_msg *msg)
+{
+	struct p11_module *m = &w->h->mod;
+	struct p11_token_state ts;
+	const char *err, *pin_state = NULL;
+	PKCS11_SLOT *slot;
+	int was_logged_in;
+
+	pthread_rwlock_rdlock(&m->lock);
+	was_logged_in = w->logged_in;
+	slot = p11_find_slot(m, w->token_id);
+	if (!slot || p11_token_state(m, w->token_id, &ts))
+		err = "token_removed";
+	else
+		err = ensure_login(w, slot, ts.slot_id, msg, &pin_state);
+	pthread_rwlock_unlock(&m->lock);
+	clock_gettime(CLOCK_MONOTONIC, &w->last_use);
+	if (was_logged_in != w->logged_in)
+		push_inventory(w);
+	if (err)
+		helper_send_error(w->h, msg->id, err, error_text(err), pin_state);
+	else
+		helper_send(w->h, msg->id, KYSO_OP_REPLY, 0, json_object());
+}
+
 static void run_logout(struct worker *w)
 {
 	struct p11_module *m = &w->h->mod;
@@ -249,6 +274,8 @@ static void *worker_main(void *arg)
 		pthread_mutex_unlock(&w->lock);
 		if (j->kind == JOB_SIGN)
 			run_sign(w, &j->msg);
+		else if (j->kind == JOB_LOGIN)
+			run_login(w, &j->msg);
 		else
 			run_logout(w);
 		job_free(j);
@@ -257,7 +284,7 @@ static void *worker_main(void *arg)
 	/* Answer what is still queued: the token left. */
 	while ((j = w->head) != NULL) {
 		w->head = j->next;
-		if (j->kind == JOB_SIGN)
+		if (j->kind != JOB_LOGOUT)
 			helper_send_error(w->h, j->msg.id, "token_removed", error_text("token_removed"),
 					  NULL);
 		job_free(j);
@@ -374,7 +401,7 @@ int workers_submit(struct helper *h, const char *token_id, struct kyso_msg *msg)
 		j = calloc(1, sizeof(*j));
 		if (!j)
 			break;
-		j->kind = JOB_SIGN;
+		j->kind = msg->op == KYSO_OP_LOGIN ? JOB_LOGIN : JOB_SIGN;
 		j->msg = *msg;
 		memset(msg, 0, sizeof(*msg));
 		worker_push(h->workers[i], j);

@@ -26,9 +26,13 @@ struct load_state {
 	char *err;
 	size_t errlen;
 	int failed;
+	int err_line;		/* where the error in err is */
 	FILE *f;
-	int lines;
+	int lines;		/* lines read so far: the one being parsed */
+	int indented;		/* it starts with blanks: a continued value, for inih */
+	int last_allow;		/* the previous key parsed was allow_modules */
 	char pending[64];	/* a [module NAME] header with no key after it yet */
+	int pending_line;
 };
 
 static int set_str(char **dst, const char *value)
@@ -53,14 +57,16 @@ static void free_allow(struct kysod_config *cfg)
 	cfg->n_allow = 0;
 }
 
-static int set_allow(struct kysod_config *cfg, const char *value)
+/* Replaces the allowlist with the patterns in value, or adds them to it. */
+static int set_allow(struct kysod_config *cfg, const char *value, int append)
 {
 	char *copy = strdup(value), *save = NULL, *tok;
 	int ret = -1;
 
 	if (!copy)
 		return -1;
-	free_allow(cfg);
+	if (!append)
+		free_allow(cfg);
 	for (tok = strtok_r(copy, " \t", &save); tok; tok = strtok_r(NULL, " \t", &save)) {
 		char **grown = realloc(cfg->allow, (cfg->n_allow + 1) * sizeof(*grown));
 
@@ -96,20 +102,31 @@ static int parse_uint(const char *value, unsigned long max, unsigned long *out)
 int kysod_config_defaults(struct kysod_config *cfg)
 {
 	const char *rt = getenv("XDG_RUNTIME_DIR");
-	char path[PATH_MAX];
+	const char *state = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
+	char path[PATH_MAX], audit[PATH_MAX];
 
 	memset(cfg, 0, sizeof(*cfg));
 	if (rt && *rt)
 		snprintf(path, sizeof(path), "%s/kyso/kyso.sock", rt);
 	else
 		snprintf(path, sizeof(path), "/run/user/%u/kyso/kyso.sock", (unsigned)getuid());
+	if (state && *state)
+		snprintf(audit, sizeof(audit), "%s/kyso/audit.log", state);
+	else if (home && *home)
+		snprintf(audit, sizeof(audit), "%s/.local/state/kyso/audit.log", home);
+	else
+		snprintf(audit, sizeof(audit), "/var/tmp/kyso-%u/audit.log", (unsigned)getuid());
+	cfg->audit_max_size = 64u << 20;
+	cfg->max_batch_body = 8u << 20;
+	cfg->max_batch_items = 10000;
 	cfg->login_ttl = 600;
 	cfg->pin_timeout = 60;
 	cfg->request_timeout = 120;
 	cfg->max_body = 64 * 1024;
 	cfg->log_level = KYSO_LOG_INFO;
 	if (set_str(&cfg->socket_path, path) || set_str(&cfg->pinentry, "/usr/bin/pinentry") ||
-	    set_str(&cfg->helper, LIBEXECDIR "/kyso-p11") || set_allow(cfg, DEFAULT_ALLOW))
+	    set_str(&cfg->helper, LIBEXECDIR "/kyso-p11") || set_str(&cfg->audit_log, audit) ||
+	    set_allow(cfg, DEFAULT_ALLOW, 0))
 		return -1;
 	return 0;
 }
@@ -137,18 +154,22 @@ static int bad_key(struct load_state *st, const char *section, const char *name,
 {
 	snprintf(st->err, st->errlen, "[%s] %s: %s", section, name, why);
 	st->failed = 1;
+	st->err_line = st->lines;
 	return 0;
 }
 
-static int kysod_key(struct load_state *st, const char *name, const char *value)
+/* continued: this line is an indented continuation of the key above it. */
+static int kysod_key(struct load_state *st, const char *name, const char *value, int continued)
 {
 	struct kysod_config *cfg = st->cfg;
 	unsigned long v;
 	int level;
 
-	if (!strcmp(name, "socket") || !strcmp(name, "pinentry") || !strcmp(name, "helper")) {
+	if (!strcmp(name, "socket") || !strcmp(name, "pinentry") || !strcmp(name, "helper") ||
+	    !strcmp(name, "audit_log")) {
 		char **dst = name[0] == 's' ? &cfg->socket_path :
-			     name[0] == 'p' ? &cfg->pinentry : &cfg->helper;
+			     name[0] == 'p' ? &cfg->pinentry :
+			     name[0] == 'a' ? &cfg->audit_log : &cfg->helper;
 
 		if (value[0] != '/')
 			return bad_key(st, "kysod", name, "must be an absolute path");
@@ -157,8 +178,10 @@ static int kysod_key(struct load_state *st, const char *name, const char *value)
 		return 1;
 	}
 	if (!strcmp(name, "allow_modules")) {
-		if (set_allow(cfg, value))
+		/* an indented line goes on with the list of the line above it */
+		if (set_allow(cfg, value, continued))
 			return bad_key(st, "kysod", name, "out of memory");
+		st->last_allow = 1;
 		return 1;
 	}
 	if (!strcmp(name, "log_level")) {
@@ -182,6 +205,24 @@ static int kysod_key(struct load_state *st, const char *name, const char *value)
 			cfg->request_timeout = (unsigned int)v;
 		return 1;
 	}
+	if (!strcmp(name, "audit_max_size")) {
+		if (parse_uint(value, 1UL << 40, &v) || (v && v < 4096))
+			return bad_key(st, "kysod", name, "must be 0 or at least 4096 bytes");
+		cfg->audit_max_size = v;
+		return 1;
+	}
+	if (!strcmp(name, "max_batch_body")) {
+		if (parse_uint(value, 256UL << 20, &v) || v < 1024)
+			return bad_key(st, "kysod", name, "must be between 1024 and 268435456 bytes");
+		cfg->max_batch_body = v;
+		return 1;
+	}
+	if (!strcmp(name, "max_batch_items")) {
+		if (parse_uint(value, 100000, &v) || v < 1)
+			return bad_key(st, "kysod", name, "must be between 1 and 100000");
+		cfg->max_batch_items = (unsigned int)v;
+		return 1;
+	}
 	if (!strcmp(name, "max_body")) {
 		if (parse_uint(value, 64UL << 20, &v) || v < 1024)
 			return bad_key(st, "kysod", name, "must be between 1024 and 67108864 bytes");
@@ -195,12 +236,14 @@ static int config_line(void *user, const char *section, const char *name, const 
 {
 	struct load_state *st = user;
 	struct kysod_module_conf *mod;
+	int after_allow = st->last_allow;
 
 	st->pending[0] = '\0';
+	st->last_allow = 0;
 	if (st->failed)
 		return 0;
 	if (!strcmp(section, "kysod"))
-		return kysod_key(st, name, value);
+		return kysod_key(st, name, value, st->indented && after_allow);
 	if (!strncmp(section, "module ", 7) && section[7]) {
 		if (strcmp(name, "path"))
 			return bad_key(st, section, name, "unknown key");
@@ -217,30 +260,48 @@ static void check_pending(struct load_state *st)
 	if (st->pending[0] && !st->failed) {
 		snprintf(st->err, st->errlen, "[module %s] has no path", st->pending);
 		st->failed = 1;
+		st->err_line = st->pending_line;
 	}
 	st->pending[0] = '\0';
 }
 
-/* inih reports keys, never sections: a [module NAME] header is noted as it is
- * read, and when the next header or the end of the file comes before any key
- * (config_line clears the note), that module has no path. */
+/* Feeds inih one line at a time and sees what it cannot report:
+ * - inih gives keys, never sections: a [module NAME] header is noted as it is
+ *   read, and when the next header or the end of the file comes before any key
+ *   (config_line clears the note), that module has no path;
+ * - whether a line is indented (a continued value);
+ * - a line longer than inih's buffer, which it would split in two. */
 static char *read_line(char *str, int num, void *stream)
 {
 	struct load_state *st = stream;
 	const char *p = str, *end;
+	size_t len;
+	int c;
 
-	if (!fgets(str, num, st->f)) {
+	if (st->failed || !fgets(str, num, st->f)) {
 		check_pending(st);
+		return NULL;
+	}
+	len = strlen(str);
+	if (len == (size_t)num - 1 && str[len - 1] != '\n' && (c = getc(st->f)) != EOF) {
+		ungetc(c, st->f);
+		snprintf(st->err, st->errlen, "line longer than %d characters", num - 2);
+		st->failed = 1;
+		st->err_line = st->lines + 1;
 		return NULL;
 	}
 	if (st->lines++ == 0 && !strncmp(p, "\xef\xbb\xbf", 3))
 		p += 3;
+	st->indented = *p == ' ' || *p == '\t';
 	p += strspn(p, " \t\n\v\f\r");
 	if (*p != '[')
 		return str;
 	check_pending(st);
-	if (!strncmp(p, "[module ", 8) && (end = strchr(p + 8, ']')) && end > p + 8)
+	st->last_allow = 0;
+	if (!strncmp(p, "[module ", 8) && (end = strchr(p + 8, ']')) && end > p + 8) {
 		snprintf(st->pending, sizeof(st->pending), "%.*s", (int)(end - (p + 8)), p + 8);
+		st->pending_line = st->lines;
+	}
 	return str;
 }
 
@@ -267,15 +328,16 @@ int kysod_config_load(struct kysod_config *cfg, const char *path, char *err, siz
 	st.f = f;
 	line = ini_parse_stream(read_line, &st, config_line, &st);
 	fclose(f);
+	/* inih gives the first line in error, whether or not config_line saw it */
+	if (line != 0 && (!st.failed || line < st.err_line)) {
+		snprintf(err, errlen, "%s:%d: syntax error", path, line);
+		return -1;
+	}
 	if (st.failed) {
 		char reason[256];
 
 		snprintf(reason, sizeof(reason), "%s", err);
-		snprintf(err, errlen, "%s: %s", path, reason);
-		return -1;
-	}
-	if (line != 0) {
-		snprintf(err, errlen, "%s:%d: syntax error", path, line);
+		snprintf(err, errlen, "%s:%d: %s", path, st.err_line, reason);
 		return -1;
 	}
 	for (i = 0; i < cfg->n_modules; i++) {
@@ -329,6 +391,7 @@ void kysod_config_free(struct kysod_config *cfg)
 	free(cfg->socket_path);
 	free(cfg->pinentry);
 	free(cfg->helper);
+	free(cfg->audit_log);
 	free_allow(cfg);
 	for (i = 0; i < cfg->n_modules; i++) {
 		free(cfg->modules[i].name);

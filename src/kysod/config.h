@@ -12,6 +12,10 @@ struct kysod_config {
 	char *socket_path;
 	char *pinentry;
 	char *helper;
+	char *audit_log;
+	size_t audit_max_size;		/* bytes; 0 = never rotate */
+	size_t max_batch_body;		/* bytes, for POST /v1/sign/batch */
+	unsigned int max_batch_items;
 	char **allow;			/* fnmatch patterns over a module's realpath */
 	size_t n_allow;
 	unsigned int login_ttl;		/* seconds after last use */

@@ -3,6 +3,7 @@
 #define KYSOD_DAEMON_H
 #include <pthread.h>
 
+#include "kysod/audit.h"
 #include "kysod/config.h"
 #include "kysod/events.h"
 #include "kysod/inventory.h"
@@ -15,6 +16,7 @@ struct kysod {
 	struct kysod_config cfg;
 	struct inventory inv;
 	struct events events;
+	struct audit audit;
 	struct reader_watch *readers;	/* NULL when PC/SC is not watched */
 	struct helper_proc *helpers;	/* one per configured module */
 	size_t nhelpers;

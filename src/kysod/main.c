@@ -191,6 +191,10 @@ int main(int argc, char **argv)
 	d.inv.notify = inventory_changed;
 	d.inv.notify_opaque = &d;
 	pthread_mutex_init(&d.prompt_lock, NULL);
+	if (audit_open(&d.audit, d.cfg.audit_log, d.cfg.audit_max_size, err, sizeof(err))) {
+		log_error("audit log: %s", err);
+		goto out_audit;
+	}
 	if (helpers_start(&d)) {
 		log_error("cannot start the module helpers");
 		goto out;
@@ -211,6 +215,8 @@ out_helpers:
 	reader_watch_stop(d.readers);
 	helpers_stop(&d);
 out:
+	audit_close(&d.audit);
+out_audit:
 	pthread_mutex_destroy(&d.prompt_lock);
 	inventory_free(&d.inv);
 	events_free(&d.events);

@@ -181,54 +181,90 @@ static gpg_error_t command(assuan_context_t ctx, const char *verb, const char *a
 	return assuan_transact(ctx, line, NULL, NULL, NULL, NULL, NULL, NULL);
 }
 
+struct session {
+	assuan_context_t ctx;
+	struct watchdog wd;
+	int watched;
+};
+
+/* Starts the program and sends the dialog's texts. Returns 0 or -1. */
+static int session_open(struct session *ss, const char *program, const struct pin_prompt *p)
+{
+	assuan_fd_t keep[] = { 2, ASSUAN_INVALID_FD };
+	const char *argv[] = { program, NULL };
+	char timeout[32];
+	gpg_error_t rc;
+
+	memset(ss, 0, sizeof(*ss));
+	rc = assuan_new_ext(&ss->ctx, GPG_ERR_SOURCE_DEFAULT, &wiped_hooks, NULL, NULL);
+	if (rc) {
+		ss->ctx = NULL;
+		return -1;
+	}
+	rc = assuan_pipe_connect(ss->ctx, program, argv, keep, child_setup, NULL, 0);
+	if (rc) {
+		log_error("cannot run the PIN dialog %s: %s", program, gpg_strerror(rc));
+		return -1;
+	}
+	if (p->timeout && watchdog_start(&ss->wd, assuan_get_pid(ss->ctx), p->timeout) == 0)
+		ss->watched = 1;
+	snprintf(timeout, sizeof(timeout), "%u", p->timeout);
+	if ((rc = command(ss->ctx, "SETTITLE", p->title)) ||
+	    (rc = command(ss->ctx, "SETDESC", p->description)) ||
+	    (rc = command(ss->ctx, "SETPROMPT", p->prompt)) ||
+	    (rc = command(ss->ctx, "SETKEYINFO", p->keyinfo)) ||
+	    (rc = command(ss->ctx, "SETOK", p->ok_label)) ||
+	    (rc = command(ss->ctx, "SETERROR", p->error)) ||
+	    (rc = command(ss->ctx, "SETTIMEOUT", p->timeout ? timeout : NULL))) {
+		log_error("the PIN dialog refused a command: %s", gpg_strerror(rc));
+		return -1;
+	}
+	return 0;
+}
+
+/* Ends the dialog. A dialog killed for outliving its timeout counts as not
+ * answered: *err becomes pin_cancelled when ret is an error. */
+static void session_close(struct session *ss, int ret, const char **err)
+{
+	if (ss->ctx) {
+		assuan_transact(ss->ctx, "BYE", NULL, NULL, NULL, NULL, NULL, NULL);
+		assuan_release(ss->ctx);
+	}
+	if (ss->watched && watchdog_stop(&ss->wd) && ret)
+		*err = "pin_cancelled";
+}
+
+/* Sorts a dialog's failure into cancelled (by the user or a timeout) or failed. */
+static const char *dialog_failure(gpg_error_t rc)
+{
+	if (gpg_err_code(rc) == GPG_ERR_CANCELED || gpg_err_code(rc) == GPG_ERR_TIMEOUT ||
+	    gpg_err_code(rc) == GPG_ERR_ASS_CANCELED || gpg_err_code(rc) == GPG_ERR_NOT_CONFIRMED) {
+		log_info("dialog cancelled");
+		return "pin_cancelled";
+	}
+	log_error("PIN dialog failed: %s", gpg_strerror(rc));
+	return "pinentry_failed";
+}
+
 int pinentry_getpin(const char *program, const struct pin_prompt *p, char **pin,
 		    const char **err)
 {
-	assuan_context_t ctx = NULL;
-	assuan_fd_t keep[] = { 2, ASSUAN_INVALID_FD };
-	const char *argv[] = { program, NULL };
 	struct pin_buf pb = { NULL, 0, 0 };
-	struct watchdog wd;
-	char timeout[32];
+	struct session ss;
 	gpg_error_t rc;
-	int ret = -1, watched = 0;
+	int ret = -1;
 
 	*pin = NULL;
 	*err = "pinentry_failed";
-	rc = assuan_new_ext(&ctx, GPG_ERR_SOURCE_DEFAULT, &wiped_hooks, NULL, NULL);
-	if (rc)
+	if (session_open(&ss, program, p))
 		goto out;
-	rc = assuan_pipe_connect(ctx, program, argv, keep, child_setup, NULL, 0);
-	if (rc) {
-		log_error("cannot run the PIN dialog %s: %s", program, gpg_strerror(rc));
-		goto out;
-	}
-	if (p->timeout && watchdog_start(&wd, assuan_get_pid(ctx), p->timeout) == 0)
-		watched = 1;
-	snprintf(timeout, sizeof(timeout), "%u", p->timeout);
-	if ((rc = command(ctx, "SETTITLE", p->title)) ||
-	    (rc = command(ctx, "SETDESC", p->description)) ||
-	    (rc = command(ctx, "SETPROMPT", p->prompt)) ||
-	    (rc = command(ctx, "SETKEYINFO", p->keyinfo)) ||
-	    (rc = command(ctx, "SETOK", p->ok_label)) ||
-	    (rc = command(ctx, "SETERROR", p->error)) ||
-	    (rc = command(ctx, "SETTIMEOUT", p->timeout ? timeout : NULL))) {
-		log_error("the PIN dialog refused a command: %s", gpg_strerror(rc));
-		goto out;
-	}
 	pb.data = wiped_malloc(MAX_PIN + 1);
 	if (!pb.data)
 		goto out;
 	pb.data[0] = '\0';
-	rc = assuan_transact(ctx, "GETPIN", pin_data, &pb, NULL, NULL, NULL, NULL);
+	rc = assuan_transact(ss.ctx, "GETPIN", pin_data, &pb, NULL, NULL, NULL, NULL);
 	if (rc) {
-		if (gpg_err_code(rc) == GPG_ERR_CANCELED || gpg_err_code(rc) == GPG_ERR_TIMEOUT ||
-		    gpg_err_code(rc) == GPG_ERR_ASS_CANCELED) {
-			*err = "pin_cancelled";
-			log_info("PIN dialog cancelled");
-		} else {
-			log_error("PIN dialog failed: %s", gpg_strerror(rc));
-		}
+		*err = dialog_failure(rc);
 		goto out;
 	}
 	if (pb.overflow || pb.len == 0) {
@@ -240,13 +276,27 @@ int pinentry_getpin(const char *program, const struct pin_prompt *p, char **pin,
 	ret = 0;
 out:
 	wiped_free(pb.data);
-	if (ctx) {
-		assuan_transact(ctx, "BYE", NULL, NULL, NULL, NULL, NULL, NULL);
-		assuan_release(ctx);
+	session_close(&ss, ret, err);
+	return ret;
+}
+
+int pinentry_confirm(const char *program, const struct pin_prompt *p, const char **err)
+{
+	struct session ss;
+	gpg_error_t rc;
+	int ret = -1;
+
+	*err = "pinentry_failed";
+	if (session_open(&ss, program, p))
+		goto out;
+	rc = assuan_transact(ss.ctx, "CONFIRM", NULL, NULL, NULL, NULL, NULL, NULL);
+	if (rc) {
+		*err = dialog_failure(rc);
+		goto out;
 	}
-	/* A dialog killed for outliving its timeout counts as not answered. */
-	if (watched && watchdog_stop(&wd) && ret)
-		*err = "pin_cancelled";
+	ret = 0;
+out:
+	session_close(&ss, ret, err);
 	return ret;
 }
 

@@ -20,6 +20,10 @@ struct pin_prompt {
 int pinentry_getpin(const char *program, const struct pin_prompt *p, char **pin,
 		    const char **err);
 
+/* Asks the user to confirm (CONFIRM): 0 when allowed, else -1 and *err =
+ * "pin_cancelled" (declined or timed out) or "pinentry_failed". */
+int pinentry_confirm(const char *program, const struct pin_prompt *p, const char **err);
+
 void pinentry_free_pin(char *pin);
 
 /* Percent-escapes s for an Assuan command line into out (outlen bytes). */

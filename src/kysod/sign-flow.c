@@ -9,15 +9,6 @@
 #include "kysod/pinentry.h"
 #include "kysod/sign-flow.h"
 
-struct sign_job {
-	struct kysod *d;
-	const struct kyso_sign_request *req;
-	const struct kyso_peer *peer;
-	struct cert_ref cert;
-	const char *mech;
-	json_t *ipc;		/* the request to the helper */
-};
-
 static const char *pin_state_text(const char *state)
 {
 	if (!strcmp(state, "final_try"))
@@ -27,99 +18,146 @@ static const char *pin_state_text(const char *state)
 	return NULL;
 }
 
+int sign_target_init(struct kysod *d, const char *cert_id, enum kyso_hash_alg alg,
+		     enum kyso_padding padding, struct sign_target *t, struct kyso_reply *rep)
+{
+	memset(t, 0, sizeof(*t));
+	if (inventory_find_cert(&d->inv, cert_id, &t->cert)) {
+		kyso_reply_error(rep, "certificate_not_found", "no certificate with id %s", cert_id);
+		return -1;
+	}
+	if (!t->cert.token_present) {
+		kyso_reply_error(rep, "token_not_present",
+				 "the token \"%s\" holding this certificate is not inserted",
+				 t->cert.token_label);
+		return -1;
+	}
+	if (t->cert.is_rsa) {
+		t->mech = padding == KYSO_PAD_PSS ? "pss" : "pkcs1";
+	} else if (padding != KYSO_PAD_DEFAULT) {
+		kyso_reply_error(rep, "unsupported_padding",
+				 "padding applies to RSA keys only; this certificate has an EC key");
+		kyso_reply_error_set(rep, "field", json_string("padding"));
+		return -1;
+	} else {
+		t->mech = "ecdsa";
+	}
+	t->hash_alg = alg;
+	snprintf(t->algorithm, sizeof(t->algorithm), "%s-%s",
+		 t->cert.is_rsa ? (padding == KYSO_PAD_PSS ? "rsa-pss" : "rsa-pkcs1") : "ecdsa",
+		 kyso_hash_alg_name(alg));
+	return 0;
+}
+
 /* Answers with the helper's error, adding the PIN state it reported. */
-static void helper_error(struct sign_job *job, const struct kyso_msg *ans, struct kyso_reply *rep)
+static void helper_error(struct kysod *d, const struct sign_target *t, const struct kyso_msg *ans,
+			 struct kyso_reply *rep)
 {
 	const char *code = json_string_value(json_object_get(ans->json, "code"));
 	const char *msg = json_string_value(json_object_get(ans->json, "message"));
 	const char *state = json_string_value(json_object_get(ans->json, "pin_state"));
 
-	if (!code)
-		code = "token_error";
-	if (!strcmp(code, "pin_required"))
+	if (!code || !strcmp(code, "pin_required"))
 		code = "token_error";
 	if (state)
-		inventory_set_pin_state(&job->d->inv, job->cert.token, state);
+		inventory_set_pin_state(&d->inv, t->cert.token, state);
 	if (!strcmp(code, "pin_incorrect") && state && pin_state_text(state))
 		kyso_reply_error(rep, code, "%s. %s", msg ? msg : "the PIN is incorrect",
 				 pin_state_text(state));
 	else
 		kyso_reply_error(rep, code, "%s", msg ? msg : code);
-	if (state && (!strncmp(code, "pin_", 4)))
+	if (state && !strncmp(code, "pin_", 4))
 		kyso_reply_error_set(rep, "pin", json_pack("{s:s}", "state", state));
 }
 
-/* One round trip to the helper. Returns 1 when the helper wants a login
- * (ans keeps its answer), 0 when rep is set. */
-static int attempt(struct sign_job *job, const char *pin, struct kyso_msg *ans,
-		   struct kyso_reply *rep)
+static void call_error(struct kysod *d, const char *err, struct kyso_reply *rep)
 {
-	struct kysod *d = job->d;
-	const char *err = NULL, *sig, *code;
+	if (!strcmp(err, "module_crashed"))
+		kyso_reply_error(rep, err, "the token's module crashed during the request; it is being restarted");
+	else if (!strcmp(err, "module_timeout"))
+		kyso_reply_error(rep, err, "the token's module did not answer in %u s; it is being restarted",
+				 d->cfg.request_timeout);
+	else
+		kyso_reply_error(rep, err, "the token's module is not running");
+}
+
+/* One round trip to the helper. Returns 1 when the helper wants a login (ans
+ * keeps its answer), 0 on success (ans holds it), -1 with rep set. */
+static int ask_helper(struct kysod *d, const struct sign_target *t, uint16_t op, json_t *req,
+		      const char *pin, struct kyso_msg *ans, struct kyso_reply *rep)
+{
+	const char *err = NULL, *code;
 
 	kyso_msg_clear(ans);
-	if (helper_call(d, job->cert.module, KYSO_OP_SIGN, job->ipc, (const unsigned char *)pin,
+	if (helper_call(d, t->cert.module, op, req, (const unsigned char *)pin,
 			pin ? strlen(pin) : 0, d->cfg.request_timeout, ans, &err)) {
-		if (!strcmp(err, "module_crashed"))
-			kyso_reply_error(rep, err, "the token's module crashed during the request; it is being restarted");
-		else if (!strcmp(err, "module_timeout"))
-			kyso_reply_error(rep, err, "the token's module did not answer in %u s; it is being restarted",
-					 d->cfg.request_timeout);
-		else
-			kyso_reply_error(rep, err, "the token's module is not running");
-		return 0;
+		call_error(d, err, rep);
+		return -1;
 	}
-	if (ans->flags & KYSO_IPC_F_ERROR) {
-		code = json_string_value(json_object_get(ans->json, "code"));
-		if (code && !strcmp(code, "pin_required"))
-			return 1;
-		helper_error(job, ans, rep);
+	if (!(ans->flags & KYSO_IPC_F_ERROR))
 		return 0;
-	}
-	sig = json_string_value(json_object_get(ans->json, "signature"));
-	if (!sig) {
-		kyso_reply_error(rep, "internal_error", "the helper answered without a signature");
-		return 0;
-	}
-	kyso_reply_ok(rep, 200, json_pack("{s:s, s:s, s:s}", "signature", sig,
-					  "algorithm", "", "certificate", job->cert.id));
-	return 0;
+	code = json_string_value(json_object_get(ans->json, "code"));
+	if (code && !strcmp(code, "pin_required"))
+		return 1;
+	helper_error(d, t, ans, rep);
+	return -1;
 }
 
-static void describe(struct sign_job *job, char *out, size_t outlen)
+static void describe(const struct sign_target *t, const struct kyso_peer *peer,
+		     const struct sign_consent *c, int logged_in, char *out, size_t outlen)
 {
 	snprintf(out, outlen,
-		 "%s (process %d) asks to sign a record with the certificate of\n"
+		 "%s (process %d) asks to sign %s with the certificate of\n"
 		 "%s\n"
-		 "on the token \"%s\".\n\n"
-		 "Enter the token's PIN to allow it, or cancel to refuse.",
-		 job->peer->exe, (int)job->peer->pid, job->cert.holder, job->cert.token_label);
+		 "on the token \"%s\".%s%s%s\n\n"
+		 "%s",
+		 peer->exe, (int)peer->pid, c->what, t->cert.holder, t->cert.token_label,
+		 c->description ? "\n\nThe application says: \"" : "",
+		 c->description ? c->description : "", c->description ? "\"" : "",
+		 logged_in ? "Allow it?" : "Enter the token's PIN to allow it, or cancel to refuse.");
 }
 
-/* With the prompt lock held: ask the PIN and log in with it. */
-static void login_and_sign(struct sign_job *job, struct kyso_msg *ans, struct kyso_reply *rep)
+static void dialog_error(const char *err, struct kyso_reply *rep)
 {
-	struct kysod *d = job->d;
-	const char *state = json_string_value(json_object_get(ans->json, "pin_state"));
-	int pinpad = job->cert.protected_path;
+	if (!strcmp(err, "pin_cancelled"))
+		kyso_reply_error(rep, err, "the user cancelled the dialog, or it timed out");
+	else
+		kyso_reply_error(rep, err, "the PIN dialog could not be shown");
+}
+
+/* With the prompt lock held, after the helper said the token needs a login:
+ * the dialog, then the login. Returns 0 or -1 with rep set. */
+static int prompt_login(struct kysod *d, const struct sign_target *t, const struct kyso_peer *peer,
+			const struct sign_consent *c, const struct kyso_msg *need,
+			struct kyso_reply *rep)
+{
+	const char *state = json_string_value(json_object_get(need->json, "pin_state"));
 	struct pin_prompt prompt = { 0 };
-	char desc[1024], keyinfo[64];
+	struct kyso_msg ans = { 0 };
+	char desc[1536], keyinfo[64];
+	json_t *req;
 	const char *err;
 	char *pin = NULL;
+	int ret = -1;
 
+	req = json_pack("{s:s}", "token", t->cert.token);
+	if (!req) {
+		kyso_reply_error(rep, "internal_error", "out of memory");
+		return -1;
+	}
 	if (state && !strcmp(state, "locked")) {
 		kyso_reply_error(rep, "pin_locked", "the token's PIN is locked; it must be unblocked");
 		kyso_reply_error_set(rep, "pin", json_pack("{s:s}", "state", state));
-		return;
+		goto out;
 	}
-	if (pinpad) {
+	if (t->cert.protected_path) {
 		/* the reader asks for the PIN on its own keypad */
-		json_object_set_new(job->ipc, "pinpad", json_true());
-		attempt(job, NULL, ans, rep);
-		return;
+		json_object_set_new(req, "pinpad", json_true());
+		ret = ask_helper(d, t, KYSO_OP_LOGIN, req, NULL, &ans, rep) == 0 ? 0 : -1;
+		goto out;
 	}
-	describe(job, desc, sizeof(desc));
-	snprintf(keyinfo, sizeof(keyinfo), "s/kyso-%s", job->cert.token);
+	describe(t, peer, c, 0, desc, sizeof(desc));
+	snprintf(keyinfo, sizeof(keyinfo), "s/kyso-%s", t->cert.token);
 	prompt.title = "kyso: signature requested";
 	prompt.description = desc;
 	prompt.prompt = "PIN:";
@@ -127,76 +165,111 @@ static void login_and_sign(struct sign_job *job, struct kyso_msg *ans, struct ky
 	prompt.ok_label = "Sign";
 	prompt.error = state ? pin_state_text(state) : NULL;
 	prompt.timeout = d->cfg.pin_timeout;
-	log_info("asking the PIN for token %.12s for %s (pid %d)", job->cert.token,
-		 job->peer->exe, (int)job->peer->pid);
+	log_info("asking the PIN for token %.12s for %s (pid %d)", t->cert.token, peer->exe,
+		 (int)peer->pid);
 	if (pinentry_getpin(d->cfg.pinentry, &prompt, &pin, &err)) {
-		if (!strcmp(err, "pin_cancelled"))
-			kyso_reply_error(rep, err, "the PIN dialog was cancelled");
-		else
-			kyso_reply_error(rep, err, "the PIN dialog could not be shown");
-		return;
+		dialog_error(err, rep);
+		goto out;
 	}
-	if (attempt(job, pin, ans, rep))
-		kyso_reply_error(rep, "token_error", "the token refused the login");
+	switch (ask_helper(d, t, KYSO_OP_LOGIN, req, pin, &ans, rep)) {
+	case 0:
+		ret = 0;
+		break;
+	case 1:
+		kyso_reply_error(rep, "token_error", "the token did not accept the login");
+		break;
+	}
+out:
 	pinentry_free_pin(pin);
+	kyso_msg_clear(&ans);
+	json_decref(req);
+	return ret;
 }
 
-void sign_flow_run(struct kysod *d, const struct kyso_sign_request *req,
-		   const struct kyso_peer *peer, struct kyso_reply *rep)
+static int confirm(struct kysod *d, const struct sign_target *t, const struct kyso_peer *peer,
+		   const struct sign_consent *c, struct kyso_reply *rep)
 {
-	struct sign_job job;
-	struct kyso_msg ans;
-	char *hash_b64 = NULL, alg[48];
+	struct pin_prompt prompt = { 0 };
+	char desc[1536];
+	const char *err;
 
-	memset(&job, 0, sizeof(job));
-	memset(&ans, 0, sizeof(ans));
-	job.d = d;
-	job.req = req;
-	job.peer = peer;
-	if (inventory_find_cert(&d->inv, req->certificate, &job.cert)) {
-		kyso_reply_error(rep, "certificate_not_found", "no certificate with id %s",
-				 req->certificate);
-		goto out;
+	describe(t, peer, c, 1, desc, sizeof(desc));
+	prompt.title = "kyso: signatures requested";
+	prompt.description = desc;
+	prompt.ok_label = "Sign";
+	prompt.timeout = d->cfg.pin_timeout;
+	if (pinentry_confirm(d->cfg.pinentry, &prompt, &err)) {
+		dialog_error(err, rep);
+		return -1;
 	}
-	if (!job.cert.token_present) {
-		kyso_reply_error(rep, "token_not_present",
-				 "the token \"%s\" holding this certificate is not inserted",
-				 job.cert.token_label);
-		goto out;
-	}
-	if (job.cert.is_rsa)
-		job.mech = req->padding == KYSO_PAD_PSS ? "pss" : "pkcs1";
-	else if (req->padding != KYSO_PAD_DEFAULT) {
-		kyso_reply_error(rep, "unsupported_padding",
-				 "padding applies to RSA keys only; this certificate has an EC key");
-		kyso_reply_error_set(rep, "field", json_string("padding"));
-		goto out;
-	} else
-		job.mech = "ecdsa";
-	snprintf(alg, sizeof(alg), "%s-%s",
-		 job.cert.is_rsa ? (req->padding == KYSO_PAD_PSS ? "rsa-pss" : "rsa-pkcs1") : "ecdsa",
-		 kyso_hash_alg_name(req->hash_alg));
+	return 0;
+}
 
-	hash_b64 = kyso_b64_encode(req->hash, req->hash_len);
-	job.ipc = json_pack("{s:s, s:s, s:s, s:s, s:s}", "token", job.cert.token,
-			    "key_id", job.cert.key_id, "mech", job.mech,
-			    "hash_alg", kyso_hash_alg_name(req->hash_alg), "hash", hash_b64 ? hash_b64 : "");
-	if (!job.ipc) {
+int sign_login(struct kysod *d, const struct sign_target *t, const struct kyso_peer *peer,
+	       const struct sign_consent *consent, struct kyso_reply *rep)
+{
+	struct kyso_msg ans = { 0 };
+	json_t *req = json_pack("{s:s}", "token", t->cert.token);
+	int rc, ret = -1;
+
+	if (!req) {
 		kyso_reply_error(rep, "internal_error", "out of memory");
+		return -1;
+	}
+	/* One dialog at a time; and another request may have logged the token in
+	 * while this one waited for its turn. */
+	pthread_mutex_lock(&d->prompt_lock);
+	rc = ask_helper(d, t, KYSO_OP_LOGIN, req, NULL, &ans, rep);
+	if (rc == 1)
+		ret = prompt_login(d, t, peer, consent, &ans, rep);
+	else if (rc == 0)
+		ret = consent->confirm_if_logged_in ? confirm(d, t, peer, consent, rep) : 0;
+	pthread_mutex_unlock(&d->prompt_lock);
+	kyso_msg_clear(&ans);
+	json_decref(req);
+	return ret;
+}
+
+int sign_hash(struct kysod *d, const struct sign_target *t, const struct kyso_peer *peer,
+	      const struct sign_consent *consent, const unsigned char *hash, size_t hash_len,
+	      unsigned char *sig, size_t *sig_len, struct kyso_reply *rep)
+{
+	struct kyso_msg ans = { 0 };
+	const char *sig_b64;
+	char *hash_b64;
+	json_t *req;
+	long n;
+	int rc, ret = -1;
+
+	hash_b64 = kyso_b64_encode(hash, hash_len);
+	req = json_pack("{s:s, s:s, s:s, s:s, s:s}", "token", t->cert.token, "key_id", t->cert.key_id,
+			"mech", t->mech, "hash_alg", kyso_hash_alg_name(t->hash_alg),
+			"hash", hash_b64 ? hash_b64 : "");
+	free(hash_b64);
+	if (!req) {
+		kyso_reply_error(rep, "internal_error", "out of memory");
+		return -1;
+	}
+	rc = ask_helper(d, t, KYSO_OP_SIGN, req, NULL, &ans, rep);
+	if (rc == 1 && consent) {
+		if (sign_login(d, t, peer, consent, rep))
+			goto out;
+		rc = ask_helper(d, t, KYSO_OP_SIGN, req, NULL, &ans, rep);
+	}
+	if (rc == 1)
+		kyso_reply_error(rep, "token_error", "the token logged out during the request");
+	if (rc)
+		goto out;
+	sig_b64 = json_string_value(json_object_get(ans.json, "signature"));
+	n = sig_b64 ? kyso_b64_decode(sig_b64, strlen(sig_b64), sig, SIGN_MAX_SIG) : -1;
+	if (n <= 0) {
+		kyso_reply_error(rep, "internal_error", "the helper answered without a signature");
 		goto out;
 	}
-	if (attempt(&job, NULL, &ans, rep)) {
-		/* A login is needed: one dialog at a time, and another request may
-		 * have logged the token in while this one waited for its turn. */
-		pthread_mutex_lock(&d->prompt_lock);
-		if (attempt(&job, NULL, &ans, rep))
-			login_and_sign(&job, &ans, rep);
-		pthread_mutex_unlock(&d->prompt_lock);
-	}
-	if (rep->status == 200)
-		json_object_set_new(rep->body, "algorithm", json_string(alg));
+	*sig_len = (size_t)n;
+	ret = 0;
 out:
 	kyso_msg_clear(&ans);
-	json_decref(job.ipc);
-	free(hash_b64);
+	json_decref(req);
+	return ret;
 }

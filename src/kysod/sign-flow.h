@@ -1,14 +1,48 @@
-/* One signature from a validated request: the certificate looked up, the
- * helper asked, and the PIN dialog run when the token needs a login. */
+/* Signatures on a token: the certificate looked up, the helper asked, and the
+ * user's consent (the PIN dialog, or a confirmation) obtained when needed. */
 #ifndef KYSOD_SIGN_FLOW_H
 #define KYSOD_SIGN_FLOW_H
+#include <stddef.h>
 
 #include "kysod/daemon.h"
 #include "kysod/peer.h"
 #include "kysod/reply.h"
 #include "kysod/sign-request.h"
 
-void sign_flow_run(struct kysod *d, const struct kyso_sign_request *req,
-		   const struct kyso_peer *peer, struct kyso_reply *rep);
+#define SIGN_MAX_SIG 1024
+
+/* What a signature is made with. */
+struct sign_target {
+	struct cert_ref cert;
+	enum kyso_hash_alg hash_alg;
+	const char *mech;		/* "pkcs1", "pss" or "ecdsa", for the helper */
+	char algorithm[48];		/* "rsa-pkcs1-sha256", … for the API */
+};
+
+/* What the user is asked to allow. */
+struct sign_consent {
+	const char *what;		/* "a record", "400 records" */
+	const char *description;	/* the app's words, or NULL */
+	int confirm_if_logged_in;	/* a logged-in token still asks (batches) */
+};
+
+/* Looks up the certificate and checks the padding fits its key. Returns 0,
+ * or -1 with rep set. */
+int sign_target_init(struct kysod *d, const char *cert_id, enum kyso_hash_alg alg,
+		     enum kyso_padding padding, struct sign_target *t, struct kyso_reply *rep);
+
+/* Gets the token logged in, asking the user once: the PIN dialog when it is
+ * not logged in, a confirmation when consent->confirm_if_logged_in. Returns 0,
+ * or -1 with rep set. */
+int sign_login(struct kysod *d, const struct sign_target *t, const struct kyso_peer *peer,
+	       const struct sign_consent *consent, struct kyso_reply *rep);
+
+/* Signs one hash of the target's algorithm into sig (SIGN_MAX_SIG bytes),
+ * asking for the PIN if the token needs a login (when consent is not NULL;
+ * with consent NULL a token that needs a login is an error). Returns 0, or
+ * -1 with rep set. */
+int sign_hash(struct kysod *d, const struct sign_target *t, const struct kyso_peer *peer,
+	      const struct sign_consent *consent, const unsigned char *hash, size_t hash_len,
+	      unsigned char *sig, size_t *sig_len, struct kyso_reply *rep);
 
 #endif

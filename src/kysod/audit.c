@@ -1,0 +1,308 @@
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+#include "common/hex.h"
+#include "common/log.h"
+#include "kysod/audit.h"
+
+#define MAX_LINE (64 * 1024)
+
+static void sha256(const char *data, size_t len, unsigned char *out)
+{
+	unsigned int n = 32;
+
+	EVP_Digest(data, len, out, &n, EVP_sha256(), NULL);
+}
+
+static int mkdir_parents(const char *path)
+{
+	char dir[PATH_MAX], *p;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	p = strrchr(dir, '/');
+	if (!p || p == dir)
+		return 0;
+	*p = '\0';
+	for (p = dir + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(dir, 0700) && errno != EEXIST)
+			return -1;
+		*p = '/';
+	}
+	return mkdir(dir, 0700) && errno != EEXIST ? -1 : 0;
+}
+
+/* Reads the last line of the open log to continue its chain. */
+static int load_tail(struct audit *a)
+{
+	struct stat sb;
+	char *buf = NULL, *line, *end;
+	size_t len;
+	off_t start;
+	json_t *j = NULL;
+	int ret = -1;
+
+	if (fstat(a->fd, &sb))
+		return -1;
+	a->size = (size_t)sb.st_size;
+	if (sb.st_size == 0)
+		return 1;	/* empty: a new chain */
+	len = sb.st_size > MAX_LINE ? MAX_LINE : (size_t)sb.st_size;
+	start = sb.st_size - (off_t)len;
+	buf = malloc(len + 1);
+	if (!buf || pread(a->fd, buf, len, start) != (ssize_t)len)
+		goto out;
+	buf[len] = '\0';
+	if (buf[len - 1] != '\n')
+		goto out;	/* a torn last line: refuse to extend it */
+	buf[len - 1] = '\0';
+	line = strrchr(buf, '\n');
+	line = line ? line + 1 : buf;
+	end = buf + len - 1;
+	j = json_loadb(line, (size_t)(end - line), 0, NULL);
+	if (!j || !json_is_integer(json_object_get(j, "seq")) ||
+	    !json_is_string(json_object_get(j, "chain")))
+		goto out;
+	snprintf(a->chain, sizeof(a->chain), "%s", json_string_value(json_object_get(j, "chain")));
+	a->next_seq = (uint64_t)json_integer_value(json_object_get(j, "seq")) + 1;
+	sha256(line, (size_t)(end - line), a->last);
+	ret = 0;
+out:
+	json_decref(j);
+	free(buf);
+	return ret;
+}
+
+static void now_rfc3339(char *out, size_t len)
+{
+	struct timespec ts;
+	struct tm tm;
+	char base[32];
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(out, len, "%s.%06ldZ", base, ts.tv_nsec / 1000);
+}
+
+/* Writes one line (entry consumed) with seq, time, chain and prev added.
+ * Called with the lock held. */
+static int write_line(struct audit *a, json_t *entry)
+{
+	char prev[65], when[40], *text = NULL, *line = NULL;
+	size_t len;
+	ssize_t n;
+	int ret = -1;
+
+	kyso_hex_encode(a->last, 32, prev);
+	now_rfc3339(when, sizeof(when));
+	json_object_set_new(entry, "seq", json_integer((json_int_t)a->next_seq));
+	json_object_set_new(entry, "time", json_string(when));
+	json_object_set_new(entry, "chain", json_string(a->chain));
+	json_object_set_new(entry, "prev", json_string(prev));
+	text = json_dumps(entry, JSON_COMPACT | JSON_SORT_KEYS);
+	if (!text)
+		goto out;
+	len = strlen(text);
+	line = malloc(len + 2);
+	if (!line)
+		goto out;
+	memcpy(line, text, len);
+	line[len] = '\n';
+	/* one write(2) of the whole line on an O_APPEND file: lines never interleave */
+	n = write(a->fd, line, len + 1);
+	if (n != (ssize_t)(len + 1)) {
+		log_error("audit log %s: %s", a->path, n < 0 ? strerror(errno) : "short write");
+		a->failed = 1;
+		goto out;
+	}
+	sha256(text, len, a->last);
+	a->size += len + 1;
+	a->written = a->next_seq++;
+	syslog(LOG_INFO, "kyso audit: %s", text);
+	ret = 0;
+out:
+	free(line);
+	free(text);
+	json_decref(entry);
+	return ret;
+}
+
+static int open_file(struct audit *a, char *err, size_t errlen)
+{
+	if (mkdir_parents(a->path)) {
+		snprintf(err, errlen, "%s: %s", a->path, strerror(errno));
+		return -1;
+	}
+	a->fd = open(a->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+	if (a->fd < 0) {
+		snprintf(err, errlen, "%s: %s", a->path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* The first line of a chain or of a rotated file. Called with the lock held. */
+static int write_anchor(struct audit *a, const char *rotated_from)
+{
+	json_t *e = json_pack("{s:s}", "event", rotated_from ? "rotated" : "start");
+
+	if (e && rotated_from)
+		json_object_set_new(e, "rotated_from", json_string(rotated_from));
+	return e ? write_line(a, e) : -1;
+}
+
+int audit_open(struct audit *a, const char *path, size_t max_size, char *err, size_t errlen)
+{
+	unsigned char rnd[16];
+	int rc;
+
+	memset(a, 0, sizeof(*a));
+	a->fd = -1;
+	pthread_mutex_init(&a->lock, NULL);
+	pthread_cond_init(&a->cond, NULL);
+	a->max_size = max_size;
+	a->path = strdup(path);
+	if (!a->path) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	if (open_file(a, err, errlen))
+		goto fail;
+	rc = load_tail(a);
+	if (rc < 0) {
+		snprintf(err, errlen, "%s: the last line is not a whole kyso audit entry; "
+			 "move the file away to start a new log", path);
+		goto fail;
+	}
+	if (rc == 1) {
+		if (RAND_bytes(rnd, sizeof(rnd)) != 1) {
+			snprintf(err, errlen, "no randomness for the audit chain id");
+			goto fail;
+		}
+		kyso_hex_encode(rnd, sizeof(rnd), a->chain);
+		memset(a->last, 0, sizeof(a->last));
+		a->next_seq = 1;
+		if (write_anchor(a, NULL) || fdatasync(a->fd)) {
+			snprintf(err, errlen, "%s: cannot write", path);
+			goto fail;
+		}
+	}
+	a->durable = a->written = a->next_seq - 1;
+	log_info("audit log %s, chain %s, next entry %llu", path, a->chain,
+		 (unsigned long long)a->next_seq);
+	return 0;
+fail:
+	audit_close(a);
+	return -1;
+}
+
+void audit_close(struct audit *a)
+{
+	if (a->fd >= 0) {
+		fdatasync(a->fd);
+		close(a->fd);
+	}
+	free(a->path);
+	pthread_mutex_destroy(&a->lock);
+	pthread_cond_destroy(&a->cond);
+	a->fd = -1;
+	a->path = NULL;
+}
+
+/* Moves a full log to PATH.1 (older ones up by one) and starts a new file
+ * whose first line continues the chain. Called with the lock held, when no
+ * fsync is in progress. */
+static void rotate(struct audit *a)
+{
+	char from[PATH_MAX], to[PATH_MAX], err[256];
+	int i;
+
+	if (fdatasync(a->fd))
+		return;
+	a->durable = a->written;
+	for (i = 8; i >= 1; i--) {
+		snprintf(from, sizeof(from), i == 1 ? "%s" : "%s.%d", a->path, i - 1);
+		snprintf(to, sizeof(to), "%s.%d", a->path, i);
+		rename(from, to);
+	}
+	close(a->fd);
+	a->size = 0;
+	if (open_file(a, err, sizeof(err))) {
+		log_error("audit log rotation: %s", err);
+		a->failed = 1;
+		return;
+	}
+	snprintf(to, sizeof(to), "%s.1", a->path);
+	write_anchor(a, to);
+	log_info("audit log rotated to %s", to);
+}
+
+int audit_append(struct audit *a, json_t *entry, uint64_t *seq)
+{
+	int ret = -1;
+
+	pthread_mutex_lock(&a->lock);
+	if (a->failed || a->fd < 0) {
+		json_decref(entry);
+		goto out;
+	}
+	if (a->max_size && a->size >= a->max_size && !a->syncing)
+		rotate(a);
+	if (a->failed || write_line(a, entry))
+		goto out;
+	*seq = a->written;
+	ret = 0;
+out:
+	pthread_mutex_unlock(&a->lock);
+	return ret;
+}
+
+int audit_wait(struct audit *a, uint64_t seq)
+{
+	int ret = 0, fd;
+	uint64_t target;
+
+	pthread_mutex_lock(&a->lock);
+	while (a->durable < seq && !a->failed) {
+		if (a->syncing) {
+			pthread_cond_wait(&a->cond, &a->lock);
+			continue;
+		}
+		/* Become the one who syncs, for every line written so far. */
+		a->syncing = 1;
+		target = a->written;
+		fd = a->fd;
+		pthread_mutex_unlock(&a->lock);
+		ret = fdatasync(fd);
+		pthread_mutex_lock(&a->lock);
+		a->syncing = 0;
+		if (ret) {
+			log_error("audit log %s: fdatasync: %s", a->path, strerror(errno));
+			a->failed = 1;
+		} else if (target > a->durable) {
+			a->durable = target;
+		}
+		pthread_cond_broadcast(&a->cond);
+	}
+	ret = a->durable >= seq ? 0 : -1;
+	pthread_mutex_unlock(&a->lock);
+	return ret;
+}
+
+void audit_id(const struct audit *a, uint64_t seq, char *out, size_t outlen)
+{
+	snprintf(out, outlen, "%s:%llu", a->chain, (unsigned long long)seq);
+}

@@ -1,0 +1,43 @@
+/* The audit log: one JSON line per signing attempt, each carrying the SHA-256
+ * of the line before it, appended and fsynced before the signature is
+ * returned. Concurrent requests share their fsyncs (group commit). */
+#ifndef KYSOD_AUDIT_H
+#define KYSOD_AUDIT_H
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <jansson.h>
+
+struct audit {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	char *path;
+	int fd;
+	size_t max_size;		/* rotate past this many bytes; 0 = never */
+	size_t size;
+	char chain[33];			/* the random id of the chain's first line */
+	unsigned char last[32];		/* SHA-256 of the last line written */
+	uint64_t next_seq;		/* seq of the next line */
+	uint64_t written;		/* last seq written to the file */
+	uint64_t durable;		/* last seq known to be on disk */
+	int syncing;
+	int failed;			/* writes failed: refuse to sign */
+};
+
+/* Opens (creating the directory 0700 and the file 0600) or continues the log
+ * at path. Returns 0, or -1 with a reason in err. */
+int audit_open(struct audit *a, const char *path, size_t max_size, char *err, size_t errlen);
+void audit_close(struct audit *a);
+
+/* Appends entry (consumed), adding seq, time, chain and prev. On success sets
+ * *seq (for audit_wait) and returns 0; -1 when the log cannot be written. */
+int audit_append(struct audit *a, json_t *entry, uint64_t *seq);
+
+/* Waits until line seq is on disk, sharing one fdatasync with every line
+ * appended meanwhile. Returns 0, or -1 when it could not be made durable. */
+int audit_wait(struct audit *a, uint64_t seq);
+
+/* "CHAIN:SEQ", the id the API returns for an entry. */
+void audit_id(const struct audit *a, uint64_t seq, char *out, size_t outlen);
+
+#endif
