@@ -25,11 +25,12 @@ int p11_module_open(struct p11_module *m, const char *path, char *err, size_t er
 		snprintf(err, errlen, "libp11 could not initialise the module");
 		return -1;
 	}
-	if (PKCS11_enumerate_slots(m->ctx, &m->slots, &m->nslots) < 0) {
+	if (p11_probe(m) < 0 || PKCS11_enumerate_slots(m->ctx, &m->slots, &m->nslots) < 0) {
 		snprintf(err, errlen, "cannot enumerate slots");
 		return -1;
 	}
-	p11_probe(m);
+	memcpy(m->enumerated, m->tokens, sizeof(m->tokens));
+	m->nenumerated = m->ntokens;
 	return 0;
 }
 
@@ -80,16 +81,20 @@ int p11_probe(struct p11_module *m)
 	}
 	pthread_mutex_lock(&m->tokens_lock);
 	if (nfresh != m->ntokens)
-		changed = 2;
-	for (i = 0; i < nfresh && changed < 2; i++) {
+		changed = 1;
+	for (i = 0; i < nfresh; i++) {
 		for (j = 0; j < m->ntokens; j++)
 			if (m->tokens[j].slot_id == fresh[i].slot_id &&
 			    !strcmp(m->tokens[j].id, fresh[i].id))
 				break;
-		if (j == m->ntokens)
+		if (j == m->ntokens || m->tokens[j].flags != fresh[i].flags)
+			changed = changed < 1 ? 1 : changed;
+		for (j = 0; j < m->nenumerated; j++)
+			if (m->enumerated[j].slot_id == fresh[i].slot_id &&
+			    !strcmp(m->enumerated[j].id, fresh[i].id))
+				break;
+		if (j == m->nenumerated)
 			changed = 2;
-		else if (m->tokens[j].flags != fresh[i].flags)
-			changed = 1;
 	}
 	memcpy(m->tokens, fresh, sizeof(fresh[0]) * nfresh);
 	m->ntokens = nfresh;
@@ -102,7 +107,15 @@ int p11_refresh(struct p11_module *m)
 	int ret;
 
 	pthread_rwlock_wrlock(&m->lock);
-	ret = PKCS11_update_slots(m->ctx, &m->slots, &m->nslots) < 0 ? -1 : 0;
+	if (m->slots)
+		PKCS11_release_all_slots(m->ctx, m->slots, m->nslots);
+	m->slots = NULL;
+	m->nslots = 0;
+	ret = PKCS11_enumerate_slots(m->ctx, &m->slots, &m->nslots) < 0 ? -1 : 0;
+	pthread_mutex_lock(&m->tokens_lock);
+	memcpy(m->enumerated, m->tokens, sizeof(m->tokens));
+	m->nenumerated = ret ? 0 : m->ntokens;
+	pthread_mutex_unlock(&m->tokens_lock);
 	pthread_rwlock_unlock(&m->lock);
 	return ret;
 }
@@ -113,6 +126,14 @@ PKCS11_SLOT *p11_find_slot(struct p11_module *m, const char *token_id)
 	unsigned int i;
 
 	if (p11_token_state(m, token_id, &t))
+		return NULL;
+	/* a token libp11 has not enumerated (yet) is not usable */
+	pthread_mutex_lock(&m->tokens_lock);
+	for (i = 0; i < m->nenumerated; i++)
+		if (m->enumerated[i].slot_id == t.slot_id && !strcmp(m->enumerated[i].id, token_id))
+			break;
+	pthread_mutex_unlock(&m->tokens_lock);
+	if (i == m->nenumerated)
 		return NULL;
 	for (i = 0; i < m->nslots; i++)
 		if (m->slots[i].token &&

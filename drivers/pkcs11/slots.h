@@ -34,17 +34,23 @@ struct p11_module {
 	pthread_mutex_t tokens_lock;
 	struct p11_token_state tokens[P11_MAX_TOKENS];
 	unsigned int ntokens;
+	/* The tokens libp11's slot list was built with (under the write lock). */
+	struct p11_token_state enumerated[P11_MAX_TOKENS];
+	unsigned int nenumerated;
 };
 
 int p11_module_open(struct p11_module *m, const char *path, char *err, size_t errlen);
 void p11_module_close(struct p11_module *m);
 
 /* Reads the slot list and token infos through the module's function list.
- * Returns 2 when the set of tokens changed (libp11's view must be refreshed),
- * 1 when only token flags changed, 0 when nothing changed, -1 on error. */
+ * Returns 2 when a token is there that libp11's slot list does not know
+ * (it must be rebuilt), 1 when tokens left or their flags changed, 0 when
+ * nothing changed, -1 on error. */
 int p11_probe(struct p11_module *m);
 
-/* Rebuilds libp11's slot list; takes the write lock. Returns 0 or -1. */
+/* Rebuilds libp11's slot list; takes the write lock. libp11 0.4 cannot
+ * update a slot list in place, so the list is released and enumerated again,
+ * which ends the logins of the module's tokens. Returns 0 or -1. */
 int p11_refresh(struct p11_module *m);
 
 /* The slot holding token id, or NULL. Caller holds the read lock. */

@@ -43,11 +43,13 @@ static void rescan(struct helper *h, int force)
 		log_warn("cannot read the slot list");
 		return;
 	}
-	if (changed == 2 || force) {
+	if (changed == 2) {
 		if (p11_refresh(&h->mod))
 			log_warn("cannot refresh the slot list");
-		workers_sync(h);
+		workers_forget_logins(h);
 	}
+	if (changed)
+		workers_sync(h);
 	if (changed || force)
 		push_inventory(h, KYSO_OP_INVENTORY);
 }

@@ -14,6 +14,8 @@
 
 enum job_kind { JOB_SIGN, JOB_LOGIN, JOB_LOGOUT };
 
+#define LOGIN_GRACE_S 5
+
 struct job {
 	enum job_kind kind;
 	struct kyso_msg msg;
@@ -178,7 +180,8 @@ static void run_sign(struct worker *w, struct kyso_msg *msg)
 	if (err && !strcmp(err, "pin_required"))
 		w->logged_in = 0;
 out:
-	if (!err && w->h->login_ttl == 0 && w->logged_in) {
+	if (!err && w->h->login_ttl == 0 && w->logged_in &&
+	    !json_is_true(json_object_get(msg->json, "keep_login"))) {
 		PKCS11_logout(slot);
 		w->logged_in = 0;
 	}
@@ -251,7 +254,9 @@ static void *worker_main(void *arg)
 			if (w->logged_in) {
 				struct timespec until = w->last_use, now;
 
-				until.tv_sec += w->h->login_ttl;
+				/* with login_ttl 0 a login lives until the signature of
+				 * its request, which follows at once */
+				until.tv_sec += w->h->login_ttl ? w->h->login_ttl : LOGIN_GRACE_S;
 				clock_gettime(CLOCK_MONOTONIC, &now);
 				if (now.tv_sec > until.tv_sec ||
 				    (now.tv_sec == until.tv_sec && now.tv_nsec >= until.tv_nsec)) {
@@ -375,6 +380,19 @@ void workers_sync(struct helper *h)
 	pthread_mutex_unlock(&h->workers_lock);
 	for (i = 0; i < ngone; i++)
 		worker_stop(gone[i]);
+}
+
+void workers_forget_logins(struct helper *h)
+{
+	unsigned int i;
+
+	pthread_mutex_lock(&h->workers_lock);
+	for (i = 0; i < h->nworkers; i++) {
+		pthread_mutex_lock(&h->workers[i]->lock);
+		h->workers[i]->logged_in = 0;
+		pthread_mutex_unlock(&h->workers[i]->lock);
+	}
+	pthread_mutex_unlock(&h->workers_lock);
 }
 
 void workers_stop_all(struct helper *h)

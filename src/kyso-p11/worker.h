@@ -31,6 +31,9 @@ int helper_send_error(struct helper *h, uint32_t id, const char *code, const cha
  * workers answer their queued requests token_removed. */
 void workers_sync(struct helper *h);
 
+/* libp11's slot list was rebuilt: the tokens are logged out. */
+void workers_forget_logins(struct helper *h);
+
 /* Stops every worker (helper shutdown). */
 void workers_stop_all(struct helper *h);
 

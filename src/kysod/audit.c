@@ -146,7 +146,7 @@ static int open_file(struct audit *a, char *err, size_t errlen)
 		snprintf(err, errlen, "%s: %s", a->path, strerror(errno));
 		return -1;
 	}
-	a->fd = open(a->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+	a->fd = open(a->path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
 	if (a->fd < 0) {
 		snprintf(err, errlen, "%s: %s", a->path, strerror(errno));
 		return -1;

@@ -4,6 +4,7 @@
 #include <pthread.h>
 
 #include "kysod/audit.h"
+#include "kysod/batches.h"
 #include "kysod/config.h"
 #include "kysod/events.h"
 #include "kysod/inventory.h"
@@ -17,6 +18,7 @@ struct kysod {
 	struct inventory inv;
 	struct events events;
 	struct audit audit;
+	struct batches batches;
 	struct reader_watch *readers;	/* NULL when PC/SC is not watched */
 	struct helper_proc *helpers;	/* one per configured module */
 	size_t nhelpers;

@@ -404,6 +404,20 @@ out:
 	return ret;
 }
 
+int helper_running(struct kysod *d, size_t module)
+{
+	struct helper_proc *h;
+	int running;
+
+	if (module >= d->nhelpers)
+		return 0;
+	h = &d->helpers[module];
+	pthread_mutex_lock(&h->lock);
+	running = h->state == HELPER_RUNNING;
+	pthread_mutex_unlock(&h->lock);
+	return running;
+}
+
 void helpers_rescan(struct kysod *d)
 {
 	size_t i;

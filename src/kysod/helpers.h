@@ -28,6 +28,9 @@ int helper_call(struct kysod *d, size_t module, uint16_t op, json_t *req,
  * Does not wait for the answers. */
 void helpers_rescan(struct kysod *d);
 
+/* Whether module's helper is running. */
+int helper_running(struct kysod *d, size_t module);
+
 /* [{name,path,state,pid,restarts,tokens,error?}] for /v1/status. */
 json_t *helpers_status_json(struct kysod *d);
 

@@ -34,12 +34,21 @@ void inventory_init(struct inventory *inv)
 	pthread_mutex_init(&inv->lock, NULL);
 }
 
-static void drop_certs(struct inventory *inv, size_t module)
+/* Drops the certificates of module's tokens that are in report: they are
+ * read again from it. Those of absent tokens stay known, so that a request
+ * for one is told its token is not inserted. */
+static void drop_certs(struct inventory *inv, size_t module, json_t *report)
 {
-	size_t i = 0;
+	json_t *tokens = json_object_get(report, "tokens"), *t;
+	size_t i = 0, j;
 
 	while (i < inv->ncerts) {
-		if (inv->certs[i].module == module) {
+		int reported = 0;
+
+		json_array_foreach(tokens, j, t)
+			if (!strcmp(json_string_value(json_object_get(t, "id")) ?: "", inv->certs[i].token))
+				reported = 1;
+		if (inv->certs[i].module == module && reported) {
 			json_decref(inv->certs[i].api);
 			inv->certs[i] = inv->certs[--inv->ncerts];
 		} else {
@@ -152,7 +161,7 @@ void inventory_update(struct inventory *inv, size_t module, const char *module_n
 	for (i = 0; i < inv->ntokens; i++)
 		if (inv->tokens[i].module == module)
 			inv->tokens[i].present = 0;
-	drop_certs(inv, module);
+	drop_certs(inv, module, report);
 	json_array_foreach(tokens, i, t) {
 		const char *id = json_string_value(json_object_get(t, "id"));
 		struct inv_token *it;

@@ -188,6 +188,7 @@ int main(int argc, char **argv)
 
 	inventory_init(&d.inv);
 	events_init(&d.events);
+	batches_init(&d.batches);
 	d.inv.notify = inventory_changed;
 	d.inv.notify_opaque = &d;
 	pthread_mutex_init(&d.prompt_lock, NULL);
@@ -220,6 +221,7 @@ out_audit:
 	pthread_mutex_destroy(&d.prompt_lock);
 	inventory_free(&d.inv);
 	events_free(&d.events);
+	batches_free(&d.batches);
 out_config:
 	kysod_config_free(&d.cfg);
 	return ret;

@@ -11,25 +11,41 @@ void kyso_reply_ok(struct kyso_reply *rep, unsigned int status, json_t *body)
 	rep->body = body;
 }
 
-/* Cuts s at its first byte that does not begin a whole UTF-8 sequence, so a
- * message truncated mid-character still makes valid JSON. */
+/* Cuts s at its first byte that does not begin a whole, well-formed UTF-8
+ * sequence (RFC 3629: no overlong forms, surrogates or code points past
+ * U+10FFFF, which jansson refuses), so a message truncated mid-character, or
+ * holding bytes from a request, still makes valid JSON. */
 static void utf8_trim(char *s)
 {
 	unsigned char *p = (unsigned char *)s;
+	unsigned char lo, hi;	/* range of the second byte */
 	size_t i = 0, n, k;
 
 	while (p[i]) {
-		if (p[i] < 0x80)
+		lo = 0x80;
+		hi = 0xbf;
+		if (p[i] < 0x80) {
 			n = 1;
-		else if ((p[i] & 0xe0) == 0xc0)
+		} else if (p[i] >= 0xc2 && p[i] <= 0xdf) {
 			n = 2;
-		else if ((p[i] & 0xf0) == 0xe0)
+		} else if (p[i] >= 0xe0 && p[i] <= 0xef) {
 			n = 3;
-		else if ((p[i] & 0xf8) == 0xf0)
+			if (p[i] == 0xe0)
+				lo = 0xa0;
+			else if (p[i] == 0xed)
+				hi = 0x9f;
+		} else if (p[i] >= 0xf0 && p[i] <= 0xf4) {
 			n = 4;
-		else
+			if (p[i] == 0xf0)
+				lo = 0x90;
+			else if (p[i] == 0xf4)
+				hi = 0x8f;
+		} else {
 			break;
-		for (k = 1; k < n; k++)
+		}
+		if (n > 1 && (p[i + 1] < lo || p[i + 1] > hi))
+			break;
+		for (k = 2; k < n; k++)
 			if ((p[i + k] & 0xc0) != 0x80)
 				break;
 		if (k < n)

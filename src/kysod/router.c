@@ -19,6 +19,8 @@ static const struct route routes[] = {
 	{ "GET", "/v1/certificates", api_certificates },
 	{ "GET", "/v1/certificates/*", api_certificate },
 	{ "POST", "/v1/sign", api_sign },
+	{ "POST", "/v1/sign/batch", api_sign_batch },
+	{ "DELETE", "/v1/sign/batch/*", api_cancel_batch },
 	{ "POST", "/v1/logout", api_logout },
 	{ "GET", "/v1/events", api_events },
 	{ "GET", "/v1/readers", api_readers },

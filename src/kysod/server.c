@@ -24,6 +24,7 @@ struct req_state {
 	size_t cap;
 	int refused;		/* an answer is queued already */
 	int too_large;		/* the body went over the limit; the rest is read and dropped */
+	size_t limit;		/* this route's body limit */
 	size_t dropped;
 };
 
@@ -198,9 +199,11 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 			return refuse(conn, st, "forbidden",
 				      "this kyso daemon serves only its own user");
 		}
+		st->limit = !strcmp(method, "POST") && !strcmp(url, "/v1/sign/batch") ?
+			    d->cfg.max_batch_body : d->cfg.max_body;
 		clen = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 						   MHD_HTTP_HEADER_CONTENT_LENGTH);
-		if (clen && strtoull(clen, NULL, 10) > d->cfg.max_body)
+		if (clen && strtoull(clen, NULL, 10) > st->limit)
 			return refuse(conn, st, "body_too_large", "the request body is too large");
 		return MHD_YES;
 	}
@@ -210,7 +213,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 	}
 	if (*upload_data_size) {
 		if (!st->too_large &&
-		    append_body(st, upload_data, *upload_data_size, d->cfg.max_body))
+		    append_body(st, upload_data, *upload_data_size, st->limit))
 			st->too_large = 1;
 		if (st->too_large) {
 			st->dropped += *upload_data_size;
@@ -224,7 +227,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 	}
 	if (st->too_large) {
 		kyso_reply_error(&rep, "body_too_large", "the request body is over %zu bytes",
-				 d->cfg.max_body);
+				 st->limit);
 		ret = queue_reply(conn, &rep, 0);
 		kyso_reply_clear(&rep);
 		return ret;

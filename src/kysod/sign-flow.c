@@ -26,6 +26,11 @@ int sign_target_init(struct kysod *d, const char *cert_id, enum kyso_hash_alg al
 		kyso_reply_error(rep, "certificate_not_found", "no certificate with id %s", cert_id);
 		return -1;
 	}
+	if (!t->cert.token_present && !helper_running(d, t->cert.module)) {
+		kyso_reply_error(rep, "module_unavailable",
+				 "the module of the token holding this certificate is not running");
+		return -1;
+	}
 	if (!t->cert.token_present) {
 		kyso_reply_error(rep, "token_not_present",
 				 "the token \"%s\" holding this certificate is not inserted",
@@ -230,9 +235,9 @@ int sign_login(struct kysod *d, const struct sign_target *t, const struct kyso_p
 	return ret;
 }
 
-int sign_hash(struct kysod *d, const struct sign_target *t, const struct kyso_peer *peer,
-	      const struct sign_consent *consent, const unsigned char *hash, size_t hash_len,
-	      unsigned char *sig, size_t *sig_len, struct kyso_reply *rep)
+static int sign_one(struct kysod *d, const struct sign_target *t, const struct kyso_peer *peer,
+		    const struct sign_consent *consent, const unsigned char *hash, size_t hash_len,
+		    int more, unsigned char *sig, size_t *sig_len, struct kyso_reply *rep)
 {
 	struct kyso_msg ans = { 0 };
 	const char *sig_b64;
@@ -250,6 +255,8 @@ int sign_hash(struct kysod *d, const struct sign_target *t, const struct kyso_pe
 		kyso_reply_error(rep, "internal_error", "out of memory");
 		return -1;
 	}
+	if (more)
+		json_object_set_new(req, "keep_login", json_true());
 	rc = ask_helper(d, t, KYSO_OP_SIGN, req, NULL, &ans, rep);
 	if (rc == 1 && consent) {
 		if (sign_login(d, t, peer, consent, rep))
@@ -272,4 +279,18 @@ out:
 	kyso_msg_clear(&ans);
 	json_decref(req);
 	return ret;
+}
+
+int sign_hash(struct kysod *d, const struct sign_target *t, const struct kyso_peer *peer,
+	      const struct sign_consent *consent, const unsigned char *hash, size_t hash_len,
+	      unsigned char *sig, size_t *sig_len, struct kyso_reply *rep)
+{
+	return sign_one(d, t, peer, consent, hash, hash_len, 0, sig, sig_len, rep);
+}
+
+int sign_hash_more(struct kysod *d, const struct sign_target *t, const unsigned char *hash,
+		   size_t hash_len, int more, unsigned char *sig, size_t *sig_len,
+		   struct kyso_reply *rep)
+{
+	return sign_one(d, t, NULL, NULL, hash, hash_len, more, sig, sig_len, rep);
 }

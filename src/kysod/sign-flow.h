@@ -45,4 +45,10 @@ int sign_hash(struct kysod *d, const struct sign_target *t, const struct kyso_pe
 	      const struct sign_consent *consent, const unsigned char *hash, size_t hash_len,
 	      unsigned char *sig, size_t *sig_len, struct kyso_reply *rep);
 
+/* The same, for a signature that more will follow (a batch): with login_ttl
+ * 0 the token stays logged in for the next one. */
+int sign_hash_more(struct kysod *d, const struct sign_target *t, const unsigned char *hash,
+		   size_t hash_len, int more, unsigned char *sig, size_t *sig_len,
+		   struct kyso_reply *rep);
+
 #endif

@@ -1,0 +1,200 @@
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/b64.h"
+#include "common/log.h"
+#include "kysod/api.h"
+#include "kysod/audit.h"
+#include "kysod/batch-request.h"
+#include "kysod/batches.h"
+#include "kysod/sign-flow.h"
+#include "kysod/sign-record.h"
+
+#define PROGRESS_EVERY_MS 100
+
+struct batch_run {
+	struct kysod *d;
+	const struct kyso_request *http;
+	struct batch_request req;
+	struct sign_target target;
+	struct batch batch;
+	json_t *items;		/* the answer's items */
+	size_t done, failed;
+	uint64_t last_seq;
+	long last_progress_ms;
+};
+
+static long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+static void progress(struct batch_run *run, int force)
+{
+	long now = now_ms();
+
+	if (!force && now - run->last_progress_ms < PROGRESS_EVERY_MS)
+		return;
+	run->last_progress_ms = now;
+	events_publish(&run->d->events, "batch-progress",
+		       json_pack("{s:s, s:I, s:I, s:I}", "batch", run->batch.id,
+				 "done", (json_int_t)run->done, "failed", (json_int_t)run->failed,
+				 "total", (json_int_t)run->req.nitems));
+}
+
+static const char *error_code(const struct kyso_reply *rep)
+{
+	const char *code = json_string_value(json_object_get(json_object_get(rep->body, "error"),
+							     "code"));
+
+	return code ? code : "internal_error";
+}
+
+static void item_failed(struct batch_run *run, const struct batch_item *it, const char *code,
+			const char *message)
+{
+	json_array_append_new(run->items, json_pack("{s:s, s:{s:s, s:s}}", "id", it->id, "error",
+						    "code", code, "message", message));
+	run->failed++;
+}
+
+/* Whether an item's error ends the batch: the token or its module is gone. */
+static int ends_batch(const char *code)
+{
+	return !strcmp(code, "token_removed") || !strcmp(code, "token_not_present") ||
+	       !strcmp(code, "module_crashed") || !strcmp(code, "module_timeout") ||
+	       !strcmp(code, "module_unavailable") || !strcmp(code, "token_error") ||
+	       !strcmp(code, "audit_failed");
+}
+
+static void sign_items(struct batch_run *run)
+{
+	struct kysod *d = run->d;
+	struct sign_record rec = { 0 };
+	unsigned char sig[SIGN_MAX_SIG];
+	const char *stop = NULL;
+	char ref[64], *b64;
+	size_t sig_len, i;
+	uint64_t seq;
+
+	rec.peer = run->http->peer;
+	rec.certificate = run->req.certificate;
+	rec.target = &run->target;
+	rec.hash_alg = run->req.hash_alg;
+	rec.format = "raw";
+	rec.batch = run->batch.id;
+	for (i = 0; i < run->req.nitems; i++) {
+		struct batch_item *it = &run->req.items[i];
+		struct kyso_reply rep = { 0 };
+		int rc;
+
+		if (!stop && batch_cancelled(&d->batches, &run->batch))
+			stop = "batch_cancelled";
+		if (stop) {
+			item_failed(run, it, stop, !strcmp(stop, "batch_cancelled") ?
+				    "the batch was cancelled" : "not signed: the batch ended early");
+			run->done++;
+			continue;
+		}
+		rc = sign_hash_more(d, &run->target, it->hash, it->hash_len, i + 1 < run->req.nitems,
+				    sig, &sig_len, &rep);
+		rec.hash = it->hash;
+		rec.hash_len = it->hash_len;
+		rec.item = it->id;
+		rec.result = rc ? error_code(&rep) : "ok";
+		if (sign_record(d, &rec, &seq)) {
+			rc = -1;
+			kyso_reply_error(&rep, "audit_failed", "the audit log cannot be written");
+		} else {
+			run->last_seq = seq;
+		}
+		if (rc) {
+			const char *code = error_code(&rep);
+
+			item_failed(run, it, code,
+				    json_string_value(json_object_get(json_object_get(rep.body, "error"),
+								      "message")) ?: code);
+			if (ends_batch(code))
+				stop = !strcmp(code, "token_not_present") ? "token_removed" : code;
+		} else {
+			b64 = kyso_b64_encode(sig, sig_len);
+			audit_id(&d->audit, seq, ref, sizeof(ref));
+			json_array_append_new(run->items, json_pack("{s:s, s:s, s:s}", "id", it->id,
+								    "signature", b64 ? b64 : "",
+								    "audit_id", ref));
+			free(b64);
+		}
+		kyso_reply_clear(&rep);
+		run->done++;
+		progress(run, 0);
+	}
+	progress(run, 1);
+}
+
+void api_sign_batch(const struct kyso_request *req, const char *arg, struct kyso_reply *rep)
+{
+	struct kysod *d = req->d;
+	struct batch_run run;
+	struct sign_consent consent;
+	char what[64];
+	int registered = 0;
+
+	memset(&run, 0, sizeof(run));
+	run.d = d;
+	run.http = req;
+	if (batch_request_parse(req->body, req->body_len, d->cfg.max_batch_items, &run.req, rep))
+		return;
+	if (sign_target_init(d, run.req.certificate, run.req.hash_alg, run.req.padding, &run.target,
+			     rep))
+		goto out;
+	if (batches_add(&d->batches, &run.batch)) {
+		kyso_reply_error(rep, "internal_error", "no randomness for the batch id");
+		goto out;
+	}
+	registered = 1;
+	snprintf(what, sizeof(what), "%zu record%s", run.req.nitems, run.req.nitems == 1 ? "" : "s");
+	consent.what = what;
+	consent.description = run.req.description;
+	consent.confirm_if_logged_in = 1;
+	log_info("batch %s: %zu items for %s (pid %d)", run.batch.id, run.req.nitems,
+		 req->peer->exe, (int)req->peer->pid);
+	if (sign_login(d, &run.target, req->peer, &consent, rep))
+		goto out;
+	run.items = json_array();
+	progress(&run, 1);
+	sign_items(&run);
+	/* Every entry is on disk before any signature is returned. */
+	if (run.last_seq && audit_wait(&d->audit, run.last_seq)) {
+		kyso_reply_error(rep, "audit_failed",
+				 "the audit log cannot be written; no signature is returned");
+		goto out;
+	}
+	kyso_reply_ok(rep, 200, json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:b, s:O}",
+					  "batch", run.batch.id, "certificate", run.target.cert.id,
+					  "algorithm", run.target.algorithm,
+					  "total", (json_int_t)run.req.nitems,
+					  "signed", (json_int_t)(run.done - run.failed),
+					  "failed", (json_int_t)run.failed,
+					  "cancelled", batch_cancelled(&d->batches, &run.batch),
+					  "items", run.items));
+out:
+	if (registered)
+		batches_remove(&d->batches, &run.batch);
+	json_decref(run.items);
+	batch_request_free(&run.req);
+}
+
+void api_cancel_batch(const struct kyso_request *req, const char *arg, struct kyso_reply *rep)
+{
+	if (batches_cancel(&req->d->batches, arg)) {
+		kyso_reply_error(rep, "batch_not_found", "no batch %.64s is being signed", arg);
+		return;
+	}
+	log_info("batch %s cancelled by pid %d", arg, (int)req->peer->pid);
+	kyso_reply_ok(rep, 200, json_pack("{s:s, s:b}", "batch", arg, "cancelled", 1));
+}

@@ -1,0 +1,205 @@
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <openssl/crypto.h>
+
+#include "common/b64.h"
+#include "kysod/batch-request.h"
+
+static int field_error(struct kyso_reply *rep, const char *code, const char *field,
+		       const char *message)
+{
+	kyso_reply_error(rep, code, "%.64s: %s", field, message);
+	if (strlen(field) <= 64)
+		kyso_reply_error_set(rep, "field", json_string(field));
+	return -1;
+}
+
+static int item_error(struct kyso_reply *rep, const char *code, size_t index, const char *field,
+		      const char *message)
+{
+	kyso_reply_error(rep, code, "items[%zu].%s: %s", index, field, message);
+	kyso_reply_error_set(rep, "field", json_sprintf("items[%zu].%s", index, field));
+	kyso_reply_error_set(rep, "index", json_integer((json_int_t)index));
+	return -1;
+}
+
+static int only_fields(json_t *obj, const char *const *known, size_t n, struct kyso_reply *rep,
+		       long index)
+{
+	const char *key;
+	json_t *value;
+	size_t i;
+
+	json_object_foreach(obj, key, value) {
+		for (i = 0; i < n; i++)
+			if (!strcmp(key, known[i]))
+				break;
+		if (i < n)
+			continue;
+		if (index < 0)
+			return field_error(rep, "unknown_field", key, "is not a field of this request");
+		return item_error(rep, "unknown_field", (size_t)index, strlen(key) <= 64 ? key : "?",
+				  "is not a field of an item");
+	}
+	return 0;
+}
+
+static int parse_item(json_t *it, size_t i, size_t want_len, struct batch_item *out,
+		      struct kyso_reply *rep)
+{
+	static const char *const known[] = { "id", "hash" };
+	json_t *id, *hash;
+	long n;
+
+	if (!json_is_object(it))
+		return item_error(rep, "invalid_type", i, "*", "an item must be an object");
+	if (only_fields(it, known, 2, rep, (long)i))
+		return -1;
+	id = json_object_get(it, "id");
+	hash = json_object_get(it, "hash");
+	if (!id)
+		return item_error(rep, "missing_field", i, "id", "is required");
+	if (!json_is_string(id))
+		return item_error(rep, "invalid_type", i, "id", "must be a string");
+	if (json_string_length(id) == 0 || json_string_length(id) > BATCH_ITEM_ID_MAX)
+		return item_error(rep, "invalid_value", i, "id", "must be 1 to 256 characters");
+	if (!hash)
+		return item_error(rep, "missing_field", i, "hash", "is required");
+	if (!json_is_string(hash))
+		return item_error(rep, "invalid_type", i, "hash", "must be a string");
+	n = kyso_b64_decode(json_string_value(hash), json_string_length(hash), out->hash,
+			    sizeof(out->hash));
+	if (n == -1)
+		return item_error(rep, "hash_encoding", i, "hash", "is not valid base64");
+	if (n < 0 || (size_t)n != want_len)
+		return item_error(rep, "hash_length", i, "hash",
+				  "is not the length of a hash of the batch's hash_algorithm");
+	out->hash_len = (size_t)n;
+	out->id = strdup(json_string_value(id));
+	if (!out->id) {
+		kyso_reply_error(rep, "internal_error", "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+static int get_string(json_t *root, const char *field, int required, const char **out,
+		      struct kyso_reply *rep)
+{
+	json_t *v = json_object_get(root, field);
+
+	*out = NULL;
+	if (!v)
+		return required ? field_error(rep, "missing_field", field, "is required") : 0;
+	if (!json_is_string(v))
+		return field_error(rep, "invalid_type", field, "must be a string");
+	*out = json_string_value(v);
+	return 0;
+}
+
+int batch_request_parse(const char *body, size_t len, unsigned int max_items,
+			struct batch_request *req, struct kyso_reply *rep)
+{
+	static const char *const known[] = {
+		"certificate", "hash_algorithm", "padding", "format", "items", "description",
+	};
+	static const char *const algs[] = { "sha256", "sha384", "sha512" };
+	const char *cert, *alg, *pad, *fmt, *desc;
+	json_t *root, *items, *it;
+	size_t i;
+	int ret = -1;
+
+	memset(req, 0, sizeof(*req));
+	root = kyso_parse_object(body, len, rep);
+	if (!root)
+		return -1;
+	if (only_fields(root, known, sizeof(known) / sizeof(known[0]), rep, -1) ||
+	    get_string(root, "certificate", 1, &cert, rep) ||
+	    get_string(root, "hash_algorithm", 1, &alg, rep) ||
+	    get_string(root, "padding", 0, &pad, rep) ||
+	    get_string(root, "format", 0, &fmt, rep) ||
+	    get_string(root, "description", 0, &desc, rep))
+		goto out;
+	if (strlen(cert) != 64 || strspn(cert, "0123456789abcdefABCDEF") != 64) {
+		field_error(rep, "invalid_value", "certificate",
+			    "must be a certificate id (64 hex digits, the SHA-256 of the certificate)");
+		goto out;
+	}
+	for (i = 0; i < 64; i++)
+		req->certificate[i] = (char)tolower((unsigned char)cert[i]);
+	for (i = 0; i < 3; i++)
+		if (!strcmp(alg, algs[i]))
+			break;
+	if (i == 3) {
+		field_error(rep, "invalid_value", "hash_algorithm", "must be sha256, sha384 or sha512");
+		goto out;
+	}
+	req->hash_alg = (enum kyso_hash_alg)i;
+	if (!pad) {
+		req->padding = KYSO_PAD_DEFAULT;
+	} else if (!strcmp(pad, "pkcs1")) {
+		req->padding = KYSO_PAD_PKCS1;
+	} else if (!strcmp(pad, "pss")) {
+		req->padding = KYSO_PAD_PSS;
+	} else {
+		field_error(rep, "invalid_value", "padding", "must be pkcs1 or pss");
+		goto out;
+	}
+	if (fmt && strcmp(fmt, "raw")) {
+		field_error(rep, "invalid_value", "format", "must be raw");
+		goto out;
+	}
+	if (desc && strlen(desc) > BATCH_DESCRIPTION_MAX) {
+		field_error(rep, "invalid_value", "description", "must be at most 300 bytes");
+		goto out;
+	}
+	if (desc && !(req->description = strdup(desc))) {
+		kyso_reply_error(rep, "internal_error", "out of memory");
+		goto out;
+	}
+	items = json_object_get(root, "items");
+	if (!items) {
+		field_error(rep, "missing_field", "items", "is required");
+		goto out;
+	}
+	if (!json_is_array(items)) {
+		field_error(rep, "invalid_type", "items", "must be an array");
+		goto out;
+	}
+	if (json_array_size(items) == 0 || json_array_size(items) > max_items) {
+		kyso_reply_error(rep, "invalid_value", "items: a batch has 1 to %u items, this one %zu",
+				 max_items, json_array_size(items));
+		kyso_reply_error_set(rep, "field", json_string("items"));
+		goto out;
+	}
+	req->items = calloc(json_array_size(items), sizeof(*req->items));
+	if (!req->items) {
+		kyso_reply_error(rep, "internal_error", "out of memory");
+		goto out;
+	}
+	json_array_foreach(items, i, it) {
+		if (parse_item(it, i, kyso_hash_alg_len(req->hash_alg), &req->items[i], rep))
+			goto out;
+		req->nitems++;
+	}
+	ret = 0;
+out:
+	json_decref(root);
+	if (ret)
+		batch_request_free(req);
+	return ret;
+}
+
+void batch_request_free(struct batch_request *req)
+{
+	size_t i;
+
+	for (i = 0; i < req->nitems; i++)
+		free(req->items[i].id);
+	if (req->items)
+		OPENSSL_cleanse(req->items, req->nitems * sizeof(*req->items));
+	free(req->items);
+	free(req->description);
+	memset(req, 0, sizeof(*req));
+}

@@ -1,0 +1,31 @@
+/* Batches being signed, so that they can be cancelled. */
+#ifndef KYSOD_BATCHES_H
+#define KYSOD_BATCHES_H
+#include <pthread.h>
+
+#define BATCH_ID_LEN 32
+
+struct batch {
+	char id[BATCH_ID_LEN + 1];
+	volatile int cancelled;
+	struct batch *next;
+};
+
+struct batches {
+	pthread_mutex_t lock;
+	struct batch *head;
+};
+
+void batches_init(struct batches *b);
+void batches_free(struct batches *b);
+
+/* Registers a new batch with a random id. Returns 0 or -1. */
+int batches_add(struct batches *b, struct batch *batch);
+void batches_remove(struct batches *b, struct batch *batch);
+
+/* Marks batch id cancelled. Returns 0, or -1 when no such batch runs. */
+int batches_cancel(struct batches *b, const char *id);
+
+int batch_cancelled(struct batches *b, struct batch *batch);
+
+#endif
