@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <syslog.h>
 #include <time.h>
@@ -149,6 +150,14 @@ static int open_file(struct audit *a, char *err, size_t errlen)
 	a->fd = open(a->path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
 	if (a->fd < 0) {
 		snprintf(err, errlen, "%s: %s", a->path, strerror(errno));
+		return -1;
+	}
+	/* one writer per log: a second kysod would fork the chain */
+	if (flock(a->fd, LOCK_EX | LOCK_NB)) {
+		snprintf(err, errlen, "%s: %s", a->path, errno == EWOULDBLOCK ?
+			 "another kysod is writing this audit log" : strerror(errno));
+		close(a->fd);
+		a->fd = -1;
 		return -1;
 	}
 	return 0;

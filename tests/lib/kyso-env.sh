@@ -68,7 +68,10 @@ ulimit -c 0 2>/dev/null
 T=$(mktemp -d "${TMPDIR:-/tmp}/kyso-test.XXXXXX") || bail_out "mktemp failed"
 export XDG_RUNTIME_DIR=$T/run
 export XDG_CONFIG_HOME=$T/config
-mkdir -m 0700 "$XDG_RUNTIME_DIR" "$XDG_CONFIG_HOME" "$T/keys"
+# kysod's audit log goes to $XDG_STATE_HOME/kyso/audit.log: one per test
+export XDG_STATE_HOME=$T/state
+AUDIT_LOG=$XDG_STATE_HOME/kyso/audit.log
+mkdir -m 0700 "$XDG_RUNTIME_DIR" "$XDG_CONFIG_HOME" "$XDG_STATE_HOME" "$T/keys"
 SOCK=$XDG_RUNTIME_DIR/kyso/kyso.sock
 CONF=$T/kysod.conf
 KYSOD_LOG=$T/kysod.log
