@@ -17,7 +17,7 @@
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: kyso-p11 [-d] --fd N --login-ttl SECONDS MODULE\n"
+	fprintf(stderr, "usage: kyso-p11 [-d] --fd N --login-ttl SECONDS [--workers N] MODULE\n"
 		"kyso-p11 is started by kysod; it is not meant to be run by hand.\n");
 }
 
@@ -83,6 +83,7 @@ int main(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "fd", required_argument, NULL, 'F' },
 		{ "login-ttl", required_argument, NULL, 'T' },
+		{ "workers", required_argument, NULL, 'W' },
 		{ "debug", no_argument, NULL, 'd' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -95,6 +96,7 @@ int main(int argc, char **argv)
 	memset(&h, 0, sizeof(h));
 	h.fd = -1;
 	h.login_ttl = 600;
+	h.pool = 1;
 	while ((c = getopt_long(argc, argv, "d", opts, NULL)) != -1) {
 		switch (c) {
 		case 'F':
@@ -102,6 +104,13 @@ int main(int argc, char **argv)
 			break;
 		case 'T':
 			h.login_ttl = (unsigned int)strtoul(optarg, NULL, 10);
+			break;
+		case 'W':
+			h.pool = (unsigned int)strtoul(optarg, NULL, 10);
+			if (h.pool < 1 || h.pool > WORKER_POOL_MAX) {
+				usage();
+				return 2;
+			}
 			break;
 		case 'd':
 			debug = 1;

@@ -25,10 +25,12 @@ struct job {
 struct worker {
 	struct helper *h;
 	char token_id[KYSO_TOKEN_ID_LEN + 1];
-	pthread_t thread;
+	pthread_t threads[WORKER_POOL_MAX];
+	unsigned int nthreads;
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	struct job *head, *tail;
+	unsigned int busy;	/* threads running a job */
 	int stop;
 	int logged_in;		/* this worker logged the token in */
 	struct timespec last_use;
@@ -251,7 +253,7 @@ static void *worker_main(void *arg)
 	pthread_mutex_lock(&w->lock);
 	for (;;) {
 		while (!w->head && !w->stop) {
-			if (w->logged_in) {
+			if (w->logged_in && w->busy == 0) {
 				struct timespec until = w->last_use, now;
 
 				/* with login_ttl 0 a login lives until the signature of
@@ -260,9 +262,11 @@ static void *worker_main(void *arg)
 				clock_gettime(CLOCK_MONOTONIC, &now);
 				if (now.tv_sec > until.tv_sec ||
 				    (now.tv_sec == until.tv_sec && now.tv_nsec >= until.tv_nsec)) {
+					w->busy++;
 					pthread_mutex_unlock(&w->lock);
 					run_logout(w);
 					pthread_mutex_lock(&w->lock);
+					w->busy--;
 					continue;
 				}
 				pthread_cond_timedwait(&w->cond, &w->lock, &until);
@@ -276,6 +280,7 @@ static void *worker_main(void *arg)
 		w->head = j->next;
 		if (!w->head)
 			w->tail = NULL;
+		w->busy++;
 		pthread_mutex_unlock(&w->lock);
 		if (j->kind == JOB_SIGN)
 			run_sign(w, &j->msg);
@@ -285,6 +290,9 @@ static void *worker_main(void *arg)
 			run_logout(w);
 		job_free(j);
 		pthread_mutex_lock(&w->lock);
+		/* the last busy thread going idle may have a logout to time */
+		if (--w->busy == 0)
+			pthread_cond_broadcast(&w->cond);
 	}
 	/* Answer what is still queued: the token left. */
 	while ((j = w->head) != NULL) {
@@ -314,23 +322,29 @@ static struct worker *worker_start(struct helper *h, const char *token_id)
 	pthread_cond_init(&w->cond, &ca);
 	pthread_condattr_destroy(&ca);
 	clock_gettime(CLOCK_MONOTONIC, &w->last_use);
-	if (pthread_create(&w->thread, NULL, worker_main, w)) {
+	for (w->nthreads = 0; w->nthreads < h->pool; w->nthreads++)
+		if (pthread_create(&w->threads[w->nthreads], NULL, worker_main, w))
+			break;
+	if (w->nthreads == 0) {
 		pthread_mutex_destroy(&w->lock);
 		pthread_cond_destroy(&w->cond);
 		free(w);
 		return NULL;
 	}
-	log_debug("worker started for token %.12s", token_id);
+	log_debug("worker with %u thread(s) started for token %.12s", w->nthreads, token_id);
 	return w;
 }
 
 static void worker_stop(struct worker *w)
 {
+	unsigned int i;
+
 	pthread_mutex_lock(&w->lock);
 	w->stop = 1;
-	pthread_cond_signal(&w->cond);
+	pthread_cond_broadcast(&w->cond);
 	pthread_mutex_unlock(&w->lock);
-	pthread_join(w->thread, NULL);
+	for (i = 0; i < w->nthreads; i++)
+		pthread_join(w->threads[i], NULL);
 	pthread_mutex_destroy(&w->lock);
 	pthread_cond_destroy(&w->cond);
 	log_debug("worker stopped for token %.12s", w->token_id);

@@ -10,11 +10,16 @@
 
 struct worker;
 
+/* Threads per token: 1 for hardware tokens (a serial device); a few for
+ * tokens that serve parallel sessions well (SoftHSM2, network HSMs). */
+#define WORKER_POOL_MAX 16
+
 struct helper {
 	struct p11_module mod;
 	int fd;
 	pthread_mutex_t send_lock;	/* one writer on fd at a time */
 	unsigned int login_ttl;		/* seconds after last use; 0 = log out at once */
+	unsigned int pool;		/* threads per token, 1..WORKER_POOL_MAX */
 	pthread_mutex_t workers_lock;
 	struct worker *workers[P11_MAX_TOKENS];
 	unsigned int nworkers;

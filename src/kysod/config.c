@@ -245,10 +245,20 @@ static int config_line(void *user, const char *section, const char *name, const 
 	if (!strcmp(section, "kysod"))
 		return kysod_key(st, name, value, st->indented && after_allow);
 	if (!strncmp(section, "module ", 7) && section[7]) {
+		unsigned long v;
+
+		mod = module_section(st->cfg, section + 7);
+		if (!mod)
+			return bad_key(st, section, name, "out of memory");
+		if (!strcmp(name, "workers")) {
+			if (parse_uint(value, 16, &v) || v < 1)
+				return bad_key(st, section, name, "must be between 1 and 16");
+			mod->workers = (unsigned int)v;
+			return 1;
+		}
 		if (strcmp(name, "path"))
 			return bad_key(st, section, name, "unknown key");
-		mod = module_section(st->cfg, section + 7);
-		if (!mod || set_str(&mod->path, value))
+		if (set_str(&mod->path, value))
 			return bad_key(st, section, name, "out of memory");
 		return 1;
 	}

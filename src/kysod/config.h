@@ -6,6 +6,7 @@
 struct kysod_module_conf {
 	char *name;
 	char *path;
+	unsigned int workers;	/* threads per token in its helper; 0 = default (1) */
 };
 
 struct kysod_config {

@@ -71,7 +71,7 @@ static void sleep_ms(unsigned int ms)
 static int spawn(struct helper_proc *h, int *fd_out, pid_t *pid_out)
 {
 	struct kysod *d = h->d;
-	char ttl[32], *argv[8];
+	char ttl[32], workers[16], *argv[10];
 	int sv[2], argc = 0;
 	sigset_t all;
 	pid_t pid;
@@ -84,6 +84,11 @@ static int spawn(struct helper_proc *h, int *fd_out, pid_t *pid_out)
 	argv[argc++] = "3";
 	argv[argc++] = "--login-ttl";
 	argv[argc++] = ttl;
+	if (d->cfg.modules[h->index].workers > 1) {
+		snprintf(workers, sizeof(workers), "%u", d->cfg.modules[h->index].workers);
+		argv[argc++] = "--workers";
+		argv[argc++] = workers;
+	}
 	if (d->cfg.log_level >= KYSO_LOG_DEBUG)
 		argv[argc++] = "-d";
 	argv[argc++] = h->path;
