@@ -2,11 +2,69 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/rsa.h>
+#include <openssl/ui.h>
 #include <openssl/x509.h>
 
 #include "common/log.h"
 #include "pkcs11/digestinfo.h"
 #include "pkcs11/signer.h"
+
+/* The PIN for a context-specific login, for the signature this thread is making. */
+static __thread const char *context_pin_tls;
+
+/* libp11 asks its UI method for the PIN of a CKA_ALWAYS_AUTHENTICATE key:
+ * answer with the PIN kysod sent along with the signature request. */
+static int ui_read(UI *ui, UI_STRING *uis)
+{
+	switch (UI_get_string_type(uis)) {
+	case UIT_PROMPT:
+	case UIT_VERIFY:
+		if (!context_pin_tls)
+			return 0;
+		return UI_set_result(ui, uis, context_pin_tls) == 0 ? 1 : 0;
+	default:
+		return 1;
+	}
+}
+
+int p11_signer_init(PKCS11_CTX *ctx)
+{
+	static UI_METHOD *method;
+
+	if (!method) {
+		method = UI_create_method("kyso context PIN");
+		if (!method || UI_method_set_reader(method, ui_read))
+			return -1;
+	}
+	return PKCS11_set_ui_method(ctx, method, NULL);
+}
+
+int p11_key_always_auth(CK_FUNCTION_LIST_PTR fl, CK_SLOT_ID slot, const unsigned char *id,
+			size_t id_len)
+{
+	CK_OBJECT_CLASS cls = CKO_PRIVATE_KEY;
+	CK_ATTRIBUTE find[] = {
+		{ CKA_CLASS, &cls, sizeof(cls) },
+		{ CKA_ID, (void *)id, id_len },
+	};
+	CK_BBOOL always = CK_FALSE;
+	CK_ATTRIBUTE attr = { CKA_ALWAYS_AUTHENTICATE, &always, sizeof(always) };
+	CK_SESSION_HANDLE session;
+	CK_OBJECT_HANDLE obj;
+	CK_ULONG n = 0;
+	int ret = -1;
+
+	if (fl->C_OpenSession(slot, CKF_SERIAL_SESSION, NULL, NULL, &session) != CKR_OK)
+		return -1;
+	if (fl->C_FindObjectsInit(session, find, 2) == CKR_OK) {
+		if (fl->C_FindObjects(session, &obj, 1, &n) == CKR_OK && n == 1)
+			ret = fl->C_GetAttributeValue(session, obj, &attr, 1) == CKR_OK ?
+			      always == CK_TRUE : 0;
+		fl->C_FindObjectsFinal(session);
+	}
+	fl->C_CloseSession(session);
+	return ret;
+}
 
 /* The last PKCS#11 return value libp11 queued on this thread's error queue. */
 static unsigned long last_ckr(void)
@@ -123,7 +181,7 @@ static int setup_ctx(EVP_PKEY_CTX *ctx, const struct p11_sign_args *a)
 	return -1;
 }
 
-const char *p11_sign(PKCS11_SLOT *slot, const struct p11_sign_args *a,
+const char *p11_sign(PKCS11_SLOT *slot, const struct p11_sign_args *a, const char *context_pin,
 		     unsigned char *sig, size_t *siglen)
 {
 	EVP_PKEY *pkey = NULL;
@@ -162,11 +220,14 @@ const char *p11_sign(PKCS11_SLOT *slot, const struct p11_sign_args *a,
 	ctx = EVP_PKEY_CTX_new(pkey, NULL);
 	if (!ctx || setup_ctx(ctx, a))
 		goto out;
+	context_pin_tls = context_pin;
 	if (EVP_PKEY_sign(ctx, sig, &len, tbs, tbs_len) <= 0) {
+		context_pin_tls = NULL;
 		err = ckr_code(last_ckr());
 		log_info("signature failed: %s", err);
 		goto out;
 	}
+	context_pin_tls = NULL;
 	*siglen = len;
 	err = NULL;
 out:

@@ -27,9 +27,19 @@ struct p11_sign_args {
  * API error code ("pin_incorrect", "pin_locked", "token_removed", "token_error"). */
 const char *p11_login(PKCS11_SLOT *slot, const char *pin);
 
-/* Signs into sig (P11_MAX_SIG bytes). Returns NULL, or an error code ("key_not_found",
- * "mechanism_unsupported", "pin_required", "token_removed", "token_error"). */
-const char *p11_sign(PKCS11_SLOT *slot, const struct p11_sign_args *a,
+/* Signs into sig (P11_MAX_SIG bytes). context_pin is the PIN for a key that
+ * needs one for each signature (CKA_ALWAYS_AUTHENTICATE), else NULL. Returns
+ * NULL, or an error code ("key_not_found", "mechanism_unsupported",
+ * "pin_required", "pin_incorrect", "token_removed", "token_error"). */
+const char *p11_sign(PKCS11_SLOT *slot, const struct p11_sign_args *a, const char *context_pin,
 		     unsigned char *sig, size_t *siglen);
+
+/* Whether the private key with this CKA_ID needs a login for each signature:
+ * 1, 0, or -1 when it cannot be told (not logged in, no such key). */
+int p11_key_always_auth(CK_FUNCTION_LIST_PTR fl, CK_SLOT_ID slot, const unsigned char *id,
+			size_t id_len);
+
+/* Makes libp11 take a per-signature PIN from p11_sign's context_pin. */
+int p11_signer_init(PKCS11_CTX *ctx);
 
 #endif

@@ -6,6 +6,7 @@
 #include "common/b64.h"
 #include "common/hex.h"
 #include "common/log.h"
+#include "pkcs11/signer.h"
 #include "pkcs11/slots.h"
 
 int p11_module_open(struct p11_module *m, const char *path, char *err, size_t errlen)
@@ -21,7 +22,7 @@ int p11_module_open(struct p11_module *m, const char *path, char *err, size_t er
 	if (p11_module_check(path, &m->handle, err, errlen))
 		return -1;
 	m->ctx = PKCS11_CTX_new();
-	if (!m->ctx || PKCS11_CTX_load(m->ctx, path) < 0) {
+	if (!m->ctx || PKCS11_CTX_load(m->ctx, path) < 0 || p11_signer_init(m->ctx)) {
 		snprintf(err, errlen, "libp11 could not initialise the module");
 		return -1;
 	}

@@ -141,7 +141,7 @@ static void run_sign(struct worker *w, struct kyso_msg *msg)
 	struct p11_sign_args a = { 0 };
 	unsigned char key_id[256], hash[64], sig[P11_MAX_SIG];
 	const char *mech, *alg, *hash_b64, *key_hex, *err = NULL, *pin_state = NULL;
-	int was_logged_in;
+	int was_logged_in, always = 0;
 	size_t siglen = 0;
 	long n;
 	char *sig_b64;
@@ -178,7 +178,17 @@ static void run_sign(struct worker *w, struct kyso_msg *msg)
 	err = ensure_login(w, slot, ts.slot_id, msg, &pin_state);
 	if (err)
 		goto out;
-	err = p11_sign(slot, &a, sig, &siglen);
+	always = p11_key_always_auth(m->handle.fl, ts.slot_id, a.key_id, a.key_id_len) == 1;
+	if (always && !msg->secret) {
+		err = "pin_required";
+		goto out;
+	}
+	err = p11_sign(slot, &a, always ? (const char *)msg->secret : NULL, sig, &siglen);
+	if (always) {
+		int present;
+
+		pin_state = p11_pin_state(p11_token_flags(m, ts.slot_id, &present));
+	}
 	if (err && !strcmp(err, "pin_required"))
 		w->logged_in = 0;
 out:
@@ -193,7 +203,13 @@ out:
 	if (was_logged_in != w->logged_in)
 		push_inventory(w);
 	if (err) {
-		helper_send_error(w->h, msg->id, err, error_text(err), pin_state);
+		json_t *e = json_pack("{s:s, s:s}", "code", err, "message", error_text(err));
+
+		if (e && pin_state)
+			json_object_set_new(e, "pin_state", json_string(pin_state));
+		if (e && always)
+			json_object_set_new(e, "per_signature", json_true());
+		helper_send(w->h, msg->id, KYSO_OP_REPLY, KYSO_IPC_F_ERROR, e);
 		return;
 	}
 	sig_b64 = kyso_b64_encode(sig, siglen);

@@ -69,7 +69,7 @@ static int ends_batch(const char *code)
 	return !strcmp(code, "token_removed") || !strcmp(code, "token_not_present") ||
 	       !strcmp(code, "module_crashed") || !strcmp(code, "module_timeout") ||
 	       !strcmp(code, "module_unavailable") || !strcmp(code, "token_error") ||
-	       !strcmp(code, "audit_failed");
+	       !strcmp(code, "audit_failed") || !strcmp(code, "per_signature_pin");
 }
 
 static void sign_items(struct batch_run *run)

@@ -132,16 +132,54 @@ static void dialog_error(const char *err, struct kyso_reply *rep)
 
 /* With the prompt lock held, after the helper said the token needs a login:
  * the dialog, then the login. Returns 0 or -1 with rep set. */
+/* Runs the PIN dialog. On success *pin is set (free with pinentry_free_pin).
+ * Returns 0 or -1 with rep set. */
+static int ask_pin(struct kysod *d, const struct sign_target *t, const struct kyso_peer *peer,
+		   const struct sign_consent *c, const char *state, int per_signature, char **pin,
+		   struct kyso_reply *rep)
+{
+	struct pin_prompt prompt = { 0 };
+	char desc[1536], keyinfo[64], note[256];
+	const char *err;
+
+	describe(t, peer, c, 0, desc, sizeof(desc));
+	snprintf(note, sizeof(note), "%s%s%s",
+		 per_signature ? "This key needs the PIN for each signature." : "",
+		 per_signature && state && pin_state_text(state) ? " " : "",
+		 state && pin_state_text(state) ? pin_state_text(state) : "");
+	snprintf(keyinfo, sizeof(keyinfo), "s/kyso-%s", t->cert.token);
+	prompt.title = "kyso: signature requested";
+	prompt.description = desc;
+	prompt.prompt = "PIN:";
+	prompt.keyinfo = keyinfo;
+	prompt.ok_label = "Sign";
+	prompt.error = note[0] ? note : NULL;
+	prompt.timeout = d->cfg.pin_timeout;
+	log_info("asking the PIN for token %.12s for %s (pid %d)%s", t->cert.token, peer->exe,
+		 (int)peer->pid, per_signature ? ", for one signature" : "");
+	if (pinentry_getpin(d->cfg.pinentry, &prompt, pin, &err)) {
+		dialog_error(err, rep);
+		return -1;
+	}
+	return 0;
+}
+
+static int refuse_locked(const char *state, struct kyso_reply *rep)
+{
+	if (!state || strcmp(state, "locked"))
+		return 0;
+	kyso_reply_error(rep, "pin_locked", "the token's PIN is locked; it must be unblocked");
+	kyso_reply_error_set(rep, "pin", json_pack("{s:s}", "state", state));
+	return -1;
+}
+
 static int prompt_login(struct kysod *d, const struct sign_target *t, const struct kyso_peer *peer,
 			const struct sign_consent *c, const struct kyso_msg *need,
 			struct kyso_reply *rep)
 {
 	const char *state = json_string_value(json_object_get(need->json, "pin_state"));
-	struct pin_prompt prompt = { 0 };
 	struct kyso_msg ans = { 0 };
-	char desc[1536], keyinfo[64];
 	json_t *req;
-	const char *err;
 	char *pin = NULL;
 	int ret = -1;
 
@@ -150,32 +188,16 @@ static int prompt_login(struct kysod *d, const struct sign_target *t, const stru
 		kyso_reply_error(rep, "internal_error", "out of memory");
 		return -1;
 	}
-	if (state && !strcmp(state, "locked")) {
-		kyso_reply_error(rep, "pin_locked", "the token's PIN is locked; it must be unblocked");
-		kyso_reply_error_set(rep, "pin", json_pack("{s:s}", "state", state));
+	if (refuse_locked(state, rep))
 		goto out;
-	}
 	if (t->cert.protected_path) {
 		/* the reader asks for the PIN on its own keypad */
 		json_object_set_new(req, "pinpad", json_true());
 		ret = ask_helper(d, t, KYSO_OP_LOGIN, req, NULL, &ans, rep) == 0 ? 0 : -1;
 		goto out;
 	}
-	describe(t, peer, c, 0, desc, sizeof(desc));
-	snprintf(keyinfo, sizeof(keyinfo), "s/kyso-%s", t->cert.token);
-	prompt.title = "kyso: signature requested";
-	prompt.description = desc;
-	prompt.prompt = "PIN:";
-	prompt.keyinfo = keyinfo;
-	prompt.ok_label = "Sign";
-	prompt.error = state ? pin_state_text(state) : NULL;
-	prompt.timeout = d->cfg.pin_timeout;
-	log_info("asking the PIN for token %.12s for %s (pid %d)", t->cert.token, peer->exe,
-		 (int)peer->pid);
-	if (pinentry_getpin(d->cfg.pinentry, &prompt, &pin, &err)) {
-		dialog_error(err, rep);
+	if (ask_pin(d, t, peer, c, state, 0, &pin, rep))
 		goto out;
-	}
 	switch (ask_helper(d, t, KYSO_OP_LOGIN, req, pin, &ans, rep)) {
 	case 0:
 		ret = 0;
@@ -235,6 +257,35 @@ int sign_login(struct kysod *d, const struct sign_target *t, const struct kyso_p
 	return ret;
 }
 
+/* Signs with a key that needs the PIN for each signature: one dialog, then
+ * the signature request carrying the PIN. Returns as ask_helper. */
+static int per_signature_pin(struct kysod *d, const struct sign_target *t,
+			     const struct kyso_peer *peer, const struct sign_consent *c, json_t *req,
+			     struct kyso_msg *ans, struct kyso_reply *rep)
+{
+	const char *state = json_string_value(json_object_get(ans->json, "pin_state"));
+	char *pin = NULL;
+	int rc = -1;
+
+	if (!c) {
+		kyso_reply_error(rep, "per_signature_pin",
+				 "this key needs the PIN for each signature; sign its records one by one");
+		return -1;
+	}
+	if (refuse_locked(state, rep))
+		return -1;
+	pthread_mutex_lock(&d->prompt_lock);
+	if (ask_pin(d, t, peer, c, state, 1, &pin, rep) == 0)
+		rc = ask_helper(d, t, KYSO_OP_SIGN, req, pin, ans, rep);
+	pthread_mutex_unlock(&d->prompt_lock);
+	pinentry_free_pin(pin);
+	if (rc == 1) {
+		kyso_reply_error(rep, "token_error", "the token did not accept the PIN for this signature");
+		rc = -1;
+	}
+	return rc;
+}
+
 static int sign_one(struct kysod *d, const struct sign_target *t, const struct kyso_peer *peer,
 		    const struct sign_consent *consent, const unsigned char *hash, size_t hash_len,
 		    int more, unsigned char *sig, size_t *sig_len, struct kyso_reply *rep)
@@ -258,7 +309,10 @@ static int sign_one(struct kysod *d, const struct sign_target *t, const struct k
 	if (more)
 		json_object_set_new(req, "keep_login", json_true());
 	rc = ask_helper(d, t, KYSO_OP_SIGN, req, NULL, &ans, rep);
-	if (rc == 1 && consent) {
+	if (rc == 1 && json_is_true(json_object_get(ans.json, "per_signature"))) {
+		/* CKA_ALWAYS_AUTHENTICATE: the PIN for this one signature */
+		rc = per_signature_pin(d, t, peer, consent, req, &ans, rep);
+	} else if (rc == 1 && consent) {
 		if (sign_login(d, t, peer, consent, rep))
 			goto out;
 		rc = ask_helper(d, t, KYSO_OP_SIGN, req, NULL, &ans, rep);
