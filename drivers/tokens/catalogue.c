@@ -1,0 +1,1300 @@
+/* The token catalogue: loading drivers/tokens/NAME.conf with inih, matching a token
+ * by USB id, ATR, applet or module path, and choosing its module. */
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <glob.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <ini.h>
+
+#include "tokens/catalogue.h"
+
+#define MAX_FILE_SIZE	(64 * 1024)	/* a token file is a dozen lines */
+#define MAX_TEXT	128		/* name, vendor */
+#define MAX_ID		64		/* file name without ".conf" */
+
+/* Debian's multiarch directory of this build, searched first when a module glob
+ * matches in several architectures' directories. */
+#ifndef KYSO_MULTIARCH
+#if defined(__x86_64__) && defined(__LP64__)
+#define KYSO_MULTIARCH "x86_64-linux-gnu"
+#elif defined(__aarch64__)
+#define KYSO_MULTIARCH "aarch64-linux-gnu"
+#elif defined(__i386__)
+#define KYSO_MULTIARCH "i386-linux-gnu"
+#elif defined(__arm__) && defined(__ARM_PCS_VFP)
+#define KYSO_MULTIARCH "arm-linux-gnueabihf"
+#elif defined(__powerpc64__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define KYSO_MULTIARCH "powerpc64le-linux-gnu"
+#elif defined(__s390x__)
+#define KYSO_MULTIARCH "s390x-linux-gnu"
+#elif defined(__riscv) && __riscv_xlen == 64
+#define KYSO_MULTIARCH "riscv64-linux-gnu"
+#endif
+#endif
+
+/* What the module entry "opensc" stands for, in preference order. */
+static const char *const opensc_paths[] = {
+	"/usr/lib/*/pkcs11/opensc-pkcs11.so",	/* Debian, Ubuntu */
+	"/usr/lib/*/opensc-pkcs11.so",
+	"/usr/lib64/pkcs11/opensc-pkcs11.so",	/* Fedora, openSUSE */
+	"/usr/lib64/opensc-pkcs11.so",
+	"/usr/lib/pkcs11/opensc-pkcs11.so",	/* Arch, Alpine */
+	"/usr/lib/opensc-pkcs11.so",
+};
+
+/* The quirks kyso knows; docs/tokens.md says what each one changes. */
+static const struct quirk_def {
+	const char *key;
+	int numeric;		/* takes "=N" */
+	long min, max;
+} quirk_defs[] = {
+	{ "always_authenticate", 0, 0, 0 },
+	{ "login_once", 0, 0, 0 },
+	{ "no_raw_rsa", 0, 0, 0 },
+	{ "parallel_sessions", 1, 1, 16 },	/* kysod's [module] workers range */
+	{ "touch", 0, 0, 0 },
+};
+
+#define N_QUIRK_DEFS (sizeof(quirk_defs) / sizeof(quirk_defs[0]))
+
+struct usb_id {
+	uint16_t vid, pid;
+};
+
+struct atr_pattern {
+	unsigned char atr[KYSO_ATR_MAX];
+	unsigned char mask[KYSO_ATR_MAX];
+	size_t len;
+	unsigned int weight;		/* bits set in mask: higher is more specific */
+	char *label;			/* NAME of [atr NAME], NULL for [token]'s own */
+	/* while parsing */
+	int has_atr, has_mask;
+	unsigned char user_mask[KYSO_ATR_MAX];
+	size_t user_mask_len;
+};
+
+struct quirk {
+	const struct quirk_def *def;
+	long value;
+};
+
+struct kyso_token_kind {
+	char *id;
+	char *name;
+	char *vendor;
+	enum kyso_token_match match;
+	struct usb_id *usb;
+	size_t n_usb;
+	struct atr_pattern *atr;
+	size_t n_atr;
+	char **modules;
+	size_t n_modules;
+	struct quirk *quirks;
+	size_t n_quirks;
+};
+
+struct kyso_catalogue {
+	struct kyso_token_kind **kinds;
+	size_t n;
+};
+
+static void set_err(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void set_err(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!err || !errlen)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+/* ---------------------------------------------------------------- ATR text */
+
+static int hex_digit(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+static int is_blank(int c)
+{
+	return c == ' ' || c == '\t';
+}
+
+/* Hex bytes, separated or run together; ".." only when wild is non-NULL, which
+ * then receives ff for a byte and 00 for a wildcard. */
+static int parse_bytes(const char *text, unsigned char *out, unsigned char *wild, char *err,
+		       size_t errlen)
+{
+	const char *p = text, *end;
+	int separated, n = 0;
+
+	while (is_blank(*p))
+		p++;
+	end = p + strlen(p);
+	while (end > p && is_blank(end[-1]))
+		end--;
+	if (p == end) {
+		set_err(err, errlen, "no bytes");
+		return -1;
+	}
+	separated = memchr(p, ':', end - p) || memchr(p, ' ', end - p) || memchr(p, '\t', end - p);
+	if (!separated && (end - p) % 2) {
+		set_err(err, errlen, "odd number of hex digits");
+		return -1;
+	}
+	while (p < end) {
+		int hi, lo;
+
+		if (n == KYSO_ATR_MAX) {
+			set_err(err, errlen, "more than %d bytes", KYSO_ATR_MAX);
+			return -1;
+		}
+		if (end - p < 2 || (separated && end - p > 2 && p[2] != ':' && !is_blank(p[2]))) {
+			set_err(err, errlen, "byte %d is not two hex digits", n + 1);
+			return -1;
+		}
+		if (p[0] == '.' && p[1] == '.') {
+			if (!wild) {
+				set_err(err, errlen, "byte %d: no wildcard allowed here", n + 1);
+				return -1;
+			}
+			out[n] = 0;
+			wild[n] = 0;
+		} else {
+			hi = hex_digit((unsigned char)p[0]);
+			lo = hex_digit((unsigned char)p[1]);
+			if (hi < 0 || lo < 0) {
+				set_err(err, errlen, "byte %d is not two hex digits", n + 1);
+				return -1;
+			}
+			out[n] = (unsigned char)(hi << 4 | lo);
+			if (wild)
+				wild[n] = 0xff;
+		}
+		n++;
+		p += 2;
+		if (!separated || p == end)
+			continue;
+		if (*p == ':')
+			p++;
+		else
+			while (is_blank(*p))
+				p++;
+		if (p == end || *p == ':' || is_blank(*p)) {
+			set_err(err, errlen, "empty byte after byte %d", n);
+			return -1;
+		}
+	}
+	return n;
+}
+
+int kyso_atr_parse(const char *text, unsigned char *atr, unsigned char *mask, char *err,
+		   size_t errlen)
+{
+	int n = parse_bytes(text, atr, mask, err, errlen);
+
+	if (n < 0)
+		return -1;
+	if (n < 2) {
+		set_err(err, errlen, "an ATR has at least 2 bytes");
+		return -1;
+	}
+	if ((mask && mask[0] != 0xff) || (atr[0] != 0x3b && atr[0] != 0x3f)) {
+		set_err(err, errlen, "an ATR starts with 3b or 3f");
+		return -1;
+	}
+	return n;
+}
+
+/* ---------------------------------------------------------------- small parsers */
+
+static int parse_usb(const char *s, struct usb_id *id)
+{
+	unsigned int v[2] = { 0, 0 };
+	int i, k;
+
+	if (strlen(s) != 9 || s[4] != ':')
+		return -1;
+	for (k = 0; k < 2; k++)
+		for (i = 0; i < 4; i++) {
+			int d = hex_digit((unsigned char)s[k * 5 + i]);
+
+			if (d < 0)
+				return -1;
+			v[k] = v[k] << 4 | (unsigned int)d;
+		}
+	id->vid = (uint16_t)v[0];
+	id->pid = (uint16_t)v[1];
+	return 0;
+}
+
+/* Printable text that a udev rule can carry as is: no control characters, and
+ * none of '"', '\' (quoting), '$', '%' (udev substitutions). */
+static const char *check_text(const char *s)
+{
+	const unsigned char *p;
+
+	if (!*s)
+		return "is empty";
+	if (strlen(s) > MAX_TEXT)
+		return "is too long";
+	for (p = (const unsigned char *)s; *p; p++)
+		if (*p < 0x20 || *p == 0x7f || strchr("\"\\$%", *p))
+			return "has a control character or one of \" \\ $ %";
+	return NULL;
+}
+
+static int is_glob(const char *s)
+{
+	return strpbrk(s, "*?[") != NULL;
+}
+
+static const struct quirk_def *find_quirk_def(const char *key, size_t keylen)
+{
+	size_t i;
+
+	for (i = 0; i < N_QUIRK_DEFS; i++)
+		if (strlen(quirk_defs[i].key) == keylen && !strncmp(quirk_defs[i].key, key, keylen))
+			return &quirk_defs[i];
+	return NULL;
+}
+
+/* ---------------------------------------------------------------- freeing */
+
+static void kind_free(struct kyso_token_kind *kind)
+{
+	size_t i;
+
+	if (!kind)
+		return;
+	free(kind->id);
+	free(kind->name);
+	free(kind->vendor);
+	free(kind->usb);
+	for (i = 0; i < kind->n_atr; i++)
+		free(kind->atr[i].label);
+	free(kind->atr);
+	for (i = 0; i < kind->n_modules; i++)
+		free(kind->modules[i]);
+	free(kind->modules);
+	free(kind->quirks);
+	free(kind);
+}
+
+void kyso_catalogue_free(struct kyso_catalogue *cat)
+{
+	size_t i;
+
+	if (!cat)
+		return;
+	for (i = 0; i < cat->n; i++)
+		kind_free(cat->kinds[i]);
+	free(cat->kinds);
+	free(cat);
+}
+
+/* ---------------------------------------------------------------- one file */
+
+/* Feeds inih one line at a time, counting lines so that the handler knows where
+ * it is, and noting the first line longer than inih's buffer. */
+struct text_stream {
+	const char *p, *end;
+	unsigned int lineno;
+	unsigned int long_line;
+	unsigned int section_line;	/* line of the last "[section]" read */
+};
+
+enum section_kind { SEC_NONE, SEC_TOKEN, SEC_ATR, SEC_BAD };
+
+#define SEEN_NAME	0x1
+#define SEEN_VENDOR	0x2
+#define SEEN_MATCH	0x4
+
+struct parse_state {
+	struct kyso_token_kind *kind;
+	struct text_stream *ts;
+	const char *file;
+	char *err;
+	size_t errlen;
+	unsigned int err_line;		/* line of the first error, 0 if none */
+	char section[INI_MAX_LINE];	/* the section as inih last reported it */
+	enum section_kind sec;
+	char **seen_sections;
+	size_t n_seen_sections;
+	int token_section;		/* [token] was seen */
+	unsigned int seen;		/* SEEN_* */
+	long token_atr;			/* index of [token]'s own pattern, or -1 */
+	long cur_atr;			/* index of the current [atr NAME] pattern */
+};
+
+static char *read_line(char *str, int num, void *stream)
+{
+	struct text_stream *ts = stream;
+	const char *nl;
+	size_t len, take;
+
+	if (ts->p >= ts->end)
+		return NULL;
+	nl = memchr(ts->p, '\n', (size_t)(ts->end - ts->p));
+	len = nl ? (size_t)(nl - ts->p) + 1 : (size_t)(ts->end - ts->p);
+	ts->lineno++;
+	take = len;
+	if (take > (size_t)num - 1) {
+		if (!ts->long_line)
+			ts->long_line = ts->lineno;
+		take = (size_t)num - 1;
+	}
+	memcpy(str, ts->p, take);
+	str[take] = '\0';
+	ts->p += len;
+	if (str[strspn(str, " \t")] == '[')
+		ts->section_line = ts->lineno;
+	return str;
+}
+
+static int vfail(struct parse_state *st, unsigned int line, const char *fmt, va_list ap)
+	__attribute__((format(printf, 3, 0)));
+
+/* Keeps the first error, "file:line: what"; returns 0 for inih. */
+static int vfail(struct parse_state *st, unsigned int line, const char *fmt, va_list ap)
+{
+	char msg[256];
+
+	if (st->err_line)
+		return 0;
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	st->err_line = line;
+	set_err(st->err, st->errlen, "%s:%u: %s", st->file, line, msg);
+	return 0;
+}
+
+static int fail(struct parse_state *st, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* An error on the line being parsed. */
+static int fail(struct parse_state *st, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vfail(st, st->ts->lineno, fmt, ap);
+	va_end(ap);
+	return 0;
+}
+
+static int fail_section(struct parse_state *st, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* An error in the current section's header line. */
+static int fail_section(struct parse_state *st, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vfail(st, st->ts->section_line ? st->ts->section_line : st->ts->lineno, fmt, ap);
+	va_end(ap);
+	return 0;
+}
+
+static int fail_oom(struct parse_state *st)
+{
+	return fail(st, "out of memory");
+}
+
+static long new_pattern(struct parse_state *st, const char *label)
+{
+	struct kyso_token_kind *kind = st->kind;
+	struct atr_pattern *grown;
+
+	grown = realloc(kind->atr, (kind->n_atr + 1) * sizeof(*grown));
+	if (!grown)
+		return -1;
+	kind->atr = grown;
+	memset(&kind->atr[kind->n_atr], 0, sizeof(*grown));
+	if (label) {
+		kind->atr[kind->n_atr].label = strdup(label);
+		if (!kind->atr[kind->n_atr].label)
+			return -1;
+	}
+	return (long)kind->n_atr++;
+}
+
+static int valid_label(const char *s)
+{
+	if (!*s)
+		return 0;
+	for (; *s; s++)
+		if (!isalnum((unsigned char)*s) && !strchr("._+-", *s))
+			return 0;
+	return 1;
+}
+
+/* The handler saw a section other than the last one. */
+static int start_section(struct parse_state *st, const char *section)
+{
+	char **grown;
+	size_t i;
+
+	snprintf(st->section, sizeof(st->section), "%s", section);
+	st->sec = SEC_BAD;
+	for (i = 0; i < st->n_seen_sections; i++)
+		if (!strcmp(st->seen_sections[i], section))
+			return fail_section(st, "section [%s] appears twice", section);
+	grown = realloc(st->seen_sections, (st->n_seen_sections + 1) * sizeof(*grown));
+	if (!grown)
+		return fail_oom(st);
+	st->seen_sections = grown;
+	grown[st->n_seen_sections] = strdup(section);
+	if (!grown[st->n_seen_sections])
+		return fail_oom(st);
+	st->n_seen_sections++;
+
+	if (!strcmp(section, "token")) {
+		st->sec = SEC_TOKEN;
+		st->token_section = 1;
+		return 1;
+	}
+	if (!strncmp(section, "atr", 3) && is_blank(section[3])) {
+		const char *label = section + 4;
+
+		while (is_blank(*label))
+			label++;
+		if (!valid_label(label))
+			return fail_section(st, "[atr NAME]: NAME may hold letters, digits and "
+					    "._+- only");
+		st->cur_atr = new_pattern(st, label);
+		if (st->cur_atr < 0)
+			return fail_oom(st);
+		st->sec = SEC_ATR;
+		return 1;
+	}
+	return fail_section(st, "unknown section [%s] (want [token] or [atr NAME])", section);
+}
+
+static int set_scalar(struct parse_state *st, unsigned int bit, char **dst, const char *key,
+		      const char *value)
+{
+	const char *why;
+
+	if (st->seen & bit)
+		return fail(st, "'%s' is set twice", key);
+	st->seen |= bit;
+	why = check_text(value);
+	if (why)
+		return fail(st, "'%s' %s", key, why);
+	*dst = strdup(value);
+	return *dst ? 1 : fail_oom(st);
+}
+
+static int set_match(struct parse_state *st, const char *value)
+{
+	static const enum kyso_token_match all[] = {
+		KYSO_TOKEN_MATCH_DEVICE, KYSO_TOKEN_MATCH_PIV, KYSO_TOKEN_MATCH_OPENPGP,
+		KYSO_TOKEN_MATCH_SOFTWARE,
+	};
+	size_t i;
+
+	if (st->seen & SEEN_MATCH)
+		return fail(st, "'match' is set twice");
+	st->seen |= SEEN_MATCH;
+	for (i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+		if (!strcmp(value, kyso_token_match_name(all[i]))) {
+			st->kind->match = all[i];
+			return 1;
+		}
+	return fail(st, "unknown match '%s' (want device, piv, openpgp or software)", value);
+}
+
+static int add_usb(struct parse_state *st, const char *word)
+{
+	struct kyso_token_kind *kind = st->kind;
+	struct usb_id id, *grown;
+	size_t i;
+
+	if (parse_usb(word, &id))
+		return fail(st, "bad usb id '%s' (want vid:pid, 4 hex digits each)", word);
+	for (i = 0; i < kind->n_usb; i++)
+		if (kind->usb[i].vid == id.vid && kind->usb[i].pid == id.pid)
+			return fail(st, "usb id %s is listed twice", word);
+	grown = realloc(kind->usb, (kind->n_usb + 1) * sizeof(*grown));
+	if (!grown)
+		return fail_oom(st);
+	kind->usb = grown;
+	kind->usb[kind->n_usb++] = id;
+	return 1;
+}
+
+static int add_module(struct parse_state *st, const char *word)
+{
+	struct kyso_token_kind *kind = st->kind;
+	char **grown;
+	size_t i;
+
+	if (strcmp(word, "opensc") && word[0] != '/')
+		return fail(st, "module '%s' is neither an absolute path nor 'opensc'", word);
+	if (strlen(word) >= PATH_MAX)
+		return fail(st, "module path is too long");
+	for (i = 0; i < kind->n_modules; i++)
+		if (!strcmp(kind->modules[i], word))
+			return fail(st, "module '%s' is listed twice", word);
+	grown = realloc(kind->modules, (kind->n_modules + 1) * sizeof(*grown));
+	if (!grown)
+		return fail_oom(st);
+	kind->modules = grown;
+	kind->modules[kind->n_modules] = strdup(word);
+	if (!kind->modules[kind->n_modules])
+		return fail_oom(st);
+	kind->n_modules++;
+	return 1;
+}
+
+static int add_quirk(struct parse_state *st, const char *word)
+{
+	struct kyso_token_kind *kind = st->kind;
+	const char *eq = strchr(word, '=');
+	size_t keylen = eq ? (size_t)(eq - word) : strlen(word);
+	const struct quirk_def *def = find_quirk_def(word, keylen);
+	struct quirk *grown;
+	long value = 1;
+	size_t i;
+
+	if (!def)
+		return fail(st, "unknown quirk '%.*s'", (int)keylen, word);
+	if (def->numeric) {
+		char *end;
+
+		if (!eq || !eq[1])
+			return fail(st, "quirk '%s' needs a value (%s=N)", def->key, def->key);
+		errno = 0;
+		value = strtol(eq + 1, &end, 10);
+		if (errno || *end || !isdigit((unsigned char)eq[1]) || value < def->min ||
+		    value > def->max)
+			return fail(st, "quirk '%s' wants a number from %ld to %ld", def->key,
+				    def->min, def->max);
+	} else if (eq) {
+		return fail(st, "quirk '%s' takes no value", def->key);
+	}
+	for (i = 0; i < kind->n_quirks; i++)
+		if (kind->quirks[i].def == def)
+			return fail(st, "quirk '%s' is set twice", def->key);
+	grown = realloc(kind->quirks, (kind->n_quirks + 1) * sizeof(*grown));
+	if (!grown)
+		return fail_oom(st);
+	kind->quirks = grown;
+	kind->quirks[kind->n_quirks].def = def;
+	kind->quirks[kind->n_quirks].value = value;
+	kind->n_quirks++;
+	return 1;
+}
+
+/* Splits value on blanks and hands each word to add(). A word starting with ';'
+ * starts a comment: inih (version 55) keeps the inline comments of continued
+ * lines in the value. */
+static int add_words(struct parse_state *st, const char *value,
+		     int (*add)(struct parse_state *, const char *))
+{
+	char *copy = strdup(value), *save = NULL, *word;
+	int ret = 1;
+
+	if (!copy)
+		return fail_oom(st);
+	for (word = strtok_r(copy, " \t", &save); word && ret && word[0] != ';';
+	     word = strtok_r(NULL, " \t", &save))
+		ret = add(st, word);
+	free(copy);
+	return ret;
+}
+
+static int set_atr(struct parse_state *st, long index, const char *key, const char *value)
+{
+	struct atr_pattern *pat = &st->kind->atr[index];
+	char why[128];
+	int n;
+
+	if (!strcmp(key, "atr")) {
+		if (pat->has_atr)
+			return fail(st, "'atr' is set twice in [%s]", st->section);
+		pat->has_atr = 1;
+		n = kyso_atr_parse(value, pat->atr, pat->mask, why, sizeof(why));
+		if (n < 0)
+			return fail(st, "bad atr: %s", why);
+		pat->len = (size_t)n;
+		return 1;
+	}
+	if (pat->has_mask)
+		return fail(st, "'atr_mask' is set twice in [%s]", st->section);
+	pat->has_mask = 1;
+	n = parse_bytes(value, pat->user_mask, NULL, why, sizeof(why));
+	if (n < 0)
+		return fail(st, "bad atr_mask: %s", why);
+	pat->user_mask_len = (size_t)n;
+	return 1;
+}
+
+static int on_token_key(struct parse_state *st, const char *name, const char *value)
+{
+	if (!strcmp(name, "name"))
+		return set_scalar(st, SEEN_NAME, &st->kind->name, name, value);
+	if (!strcmp(name, "vendor"))
+		return set_scalar(st, SEEN_VENDOR, &st->kind->vendor, name, value);
+	if (!strcmp(name, "match"))
+		return set_match(st, value);
+	if (!strcmp(name, "usb"))
+		return add_words(st, value, add_usb);
+	if (!strcmp(name, "module"))
+		return add_words(st, value, add_module);
+	if (!strcmp(name, "quirks"))
+		return add_words(st, value, add_quirk);
+	if (!strcmp(name, "atr") || !strcmp(name, "atr_mask")) {
+		if (st->token_atr < 0) {
+			st->token_atr = new_pattern(st, NULL);
+			if (st->token_atr < 0)
+				return fail_oom(st);
+		}
+		return set_atr(st, st->token_atr, name, value);
+	}
+	return fail(st, "unknown key '%s' in [token]", name);
+}
+
+static int on_entry(void *user, const char *section, const char *name, const char *value)
+{
+	struct parse_state *st = user;
+
+	if (st->err_line)
+		return 1;	/* the first error is the one reported */
+	if (strcmp(section, st->section) && !start_section(st, section))
+		return 0;
+	if (!*name)
+		return fail(st, "a key has no name");
+	if (!*value)
+		return fail(st, "'%s' has no value", name);
+	switch (st->sec) {
+	case SEC_NONE:
+		return fail(st, "'%s' is outside any section", name);
+	case SEC_TOKEN:
+		return on_token_key(st, name, value);
+	case SEC_ATR:
+		if (!strcmp(name, "atr") || !strcmp(name, "atr_mask"))
+			return set_atr(st, st->cur_atr, name, value);
+		return fail(st, "unknown key '%s' in [%s] (want atr or atr_mask)", name,
+			    st->section);
+	case SEC_BAD:
+		break;
+	}
+	return 0;
+}
+
+/* Whole-file checks, once inih is done. Returns 0 or -1 with err set. */
+static int finish_kind(struct parse_state *st)
+{
+	struct kyso_token_kind *kind = st->kind;
+	size_t i, b;
+
+	if (!st->token_section) {
+		set_err(st->err, st->errlen, "%s: no [token] section (or it is empty)", st->file);
+		return -1;
+	}
+	if (!kind->name) {
+		set_err(st->err, st->errlen, "%s: [token] has no name", st->file);
+		return -1;
+	}
+	if (!kind->n_modules) {
+		set_err(st->err, st->errlen, "%s: [token] has no module", st->file);
+		return -1;
+	}
+	for (i = 0; i < kind->n_atr; i++) {
+		struct atr_pattern *pat = &kind->atr[i];
+		char where[INI_MAX_LINE + 8];
+
+		if (pat->label)
+			snprintf(where, sizeof(where), "[atr %s]", pat->label);
+		else
+			snprintf(where, sizeof(where), "[token]");
+		if (!pat->has_atr) {
+			set_err(st->err, st->errlen, "%s: %s has atr_mask but no atr", st->file,
+				where);
+			return -1;
+		}
+		if (pat->has_mask) {
+			if (pat->user_mask_len != pat->len) {
+				set_err(st->err, st->errlen,
+					"%s: %s: atr has %zu bytes but atr_mask %zu", st->file,
+					where, pat->len, pat->user_mask_len);
+				return -1;
+			}
+			for (b = 0; b < pat->len; b++)
+				pat->mask[b] &= pat->user_mask[b];
+		}
+		pat->weight = 0;
+		for (b = 0; b < pat->len; b++) {
+			pat->atr[b] &= pat->mask[b];
+			pat->weight += (unsigned int)__builtin_popcount(pat->mask[b]);
+		}
+	}
+	if (kind->match == KYSO_TOKEN_MATCH_SOFTWARE && (kind->n_usb || kind->n_atr)) {
+		set_err(st->err, st->errlen, "%s: a software token has no usb or atr", st->file);
+		return -1;
+	}
+	if (kind->match == KYSO_TOKEN_MATCH_DEVICE && !kind->n_usb && !kind->n_atr) {
+		set_err(st->err, st->errlen,
+			"%s: a device token needs usb or atr (or match = piv, openpgp, software)",
+			st->file);
+		return -1;
+	}
+	return 0;
+}
+
+static int read_file(int fd, const char *file, char **text, size_t *len, char *err,
+		     size_t errlen)
+{
+	struct stat sb;
+	char *buf;
+	size_t got = 0;
+
+	if (fstat(fd, &sb)) {
+		set_err(err, errlen, "%s: %s", file, strerror(errno));
+		return -1;
+	}
+	if (!S_ISREG(sb.st_mode)) {
+		set_err(err, errlen, "%s: not a regular file", file);
+		return -1;
+	}
+	if (sb.st_size > MAX_FILE_SIZE) {
+		set_err(err, errlen, "%s: larger than %d bytes", file, MAX_FILE_SIZE);
+		return -1;
+	}
+	buf = malloc((size_t)sb.st_size + 1);
+	if (!buf) {
+		set_err(err, errlen, "%s: out of memory", file);
+		return -1;
+	}
+	while (got < (size_t)sb.st_size) {
+		ssize_t n = read(fd, buf + got, (size_t)sb.st_size - got);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			set_err(err, errlen, "%s: %s", file, n ? strerror(errno) : "short read");
+			free(buf);
+			return -1;
+		}
+		got += (size_t)n;
+	}
+	buf[got] = '\0';
+	*text = buf;
+	*len = got;
+	return 0;
+}
+
+/* Parses one file into a new kind (ownership passes to the caller), or returns
+ * NULL with err set. */
+static struct kyso_token_kind *load_kind(int dfd, const char *file, const char *id, char *err,
+					 size_t errlen)
+{
+	struct kyso_token_kind *kind = NULL, *ret = NULL;
+	struct parse_state st;
+	struct text_stream ts;
+	char *text = NULL;
+	size_t len = 0, i;
+	int fd, rc;
+
+	memset(&st, 0, sizeof(st));
+	fd = openat(dfd, file, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		set_err(err, errlen, "%s: %s", file, strerror(errno));
+		goto out;
+	}
+	if (read_file(fd, file, &text, &len, err, errlen))
+		goto out;
+	if (memchr(text, '\0', len)) {
+		set_err(err, errlen, "%s: holds a NUL byte", file);
+		goto out;
+	}
+	kind = calloc(1, sizeof(*kind));
+	if (!kind || !(kind->id = strdup(id))) {
+		set_err(err, errlen, "%s: out of memory", file);
+		goto out;
+	}
+
+	ts.p = text;
+	ts.end = text + len;
+	ts.lineno = 0;
+	ts.long_line = 0;
+	ts.section_line = 0;
+	st.kind = kind;
+	st.ts = &ts;
+	st.file = file;
+	st.err = err;
+	st.errlen = errlen;
+	st.sec = SEC_NONE;
+	st.token_atr = -1;
+	st.cur_atr = -1;
+	rc = ini_parse_stream(read_line, &ts, on_entry, &st);
+	if (ts.long_line && (!st.err_line || ts.long_line <= st.err_line)) {
+		set_err(err, errlen, "%s:%u: line longer than %d characters", file, ts.long_line,
+			INI_MAX_LINE - 2);
+		goto out;
+	}
+	if (rc > 0 && (!st.err_line || (unsigned int)rc < st.err_line)) {
+		set_err(err, errlen, "%s:%d: syntax error (want [section] or key = value)", file,
+			rc);
+		goto out;
+	}
+	if (st.err_line)
+		goto out;
+	if (rc < 0) {
+		set_err(err, errlen, "%s: cannot parse (%d)", file, rc);
+		goto out;
+	}
+	if (finish_kind(&st))
+		goto out;
+	ret = kind;
+	kind = NULL;
+out:
+	for (i = 0; i < st.n_seen_sections; i++)
+		free(st.seen_sections[i]);
+	free(st.seen_sections);
+	kind_free(kind);
+	free(text);
+	if (fd >= 0)
+		close(fd);
+	return ret;
+}
+
+/* ---------------------------------------------------------------- the directory */
+
+/* "<id>.conf" with id of [a-z0-9][a-z0-9._-]*; dot files are skipped. */
+static int conf_id(const char *file, char *id, size_t idlen)
+{
+	size_t len = strlen(file), i;
+
+	if (file[0] == '.' || len <= 5 || strcmp(file + len - 5, ".conf"))
+		return 0;
+	len -= 5;
+	if (len >= idlen)
+		return -1;
+	for (i = 0; i < len; i++) {
+		char c = file[i];
+
+		if (!(c >= 'a' && c <= 'z') && !(c >= '0' && c <= '9') &&
+		    (i == 0 || !strchr("._-", c)))
+			return -1;
+	}
+	memcpy(id, file, len);
+	id[len] = '\0';
+	return 1;
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int same_pattern(const struct atr_pattern *a, const struct atr_pattern *b)
+{
+	return a->len == b->len && !memcmp(a->atr, b->atr, a->len) &&
+	       !memcmp(a->mask, b->mask, a->len);
+}
+
+/* USB ids and ATR patterns that kind a lists and kind b, read before it, already
+ * listed. Returns 0 or -1 with err set. */
+static int check_pair(const struct kyso_token_kind *a, const struct kyso_token_kind *b,
+		      char *err, size_t errlen)
+{
+	size_t i, m;
+
+	for (i = 0; i < a->n_usb; i++)
+		for (m = 0; m < b->n_usb; m++)
+			if (a->usb[i].vid == b->usb[m].vid && a->usb[i].pid == b->usb[m].pid) {
+				set_err(err, errlen,
+					"%s.conf: usb id %04x:%04x is already listed by %s.conf",
+					a->id, a->usb[i].vid, a->usb[i].pid, b->id);
+				return -1;
+			}
+	for (i = 0; i < a->n_atr; i++)
+		for (m = 0; m < b->n_atr; m++)
+			if (same_pattern(&a->atr[i], &b->atr[m])) {
+				set_err(err, errlen, "%s.conf: an atr is already listed by %s.conf",
+					a->id, b->id);
+				return -1;
+			}
+	return 0;
+}
+
+/* Checks what no single file can: ids, ATRs and applets claimed twice. */
+static int check_catalogue(const struct kyso_catalogue *cat, char *err, size_t errlen)
+{
+	size_t k, j, i, m;
+
+	for (k = 0; k < cat->n; k++) {
+		const struct kyso_token_kind *a = cat->kinds[k];
+
+		for (j = 0; j < k; j++) {
+			const struct kyso_token_kind *b = cat->kinds[j];
+
+			if (a->match != KYSO_TOKEN_MATCH_DEVICE && a->match == b->match &&
+			    a->match != KYSO_TOKEN_MATCH_SOFTWARE) {
+				set_err(err, errlen,
+					"%s.conf: match = %s is already claimed by %s.conf", a->id,
+					kyso_token_match_name(a->match), b->id);
+				return -1;
+			}
+			if (check_pair(a, b, err, errlen))
+				return -1;
+		}
+		for (i = 0; i < a->n_atr; i++)
+			for (m = 0; m < i; m++)
+				if (same_pattern(&a->atr[i], &a->atr[m])) {
+					set_err(err, errlen, "%s.conf: an atr is listed twice",
+						a->id);
+					return -1;
+				}
+	}
+	return 0;
+}
+
+struct kyso_catalogue *kyso_catalogue_load(const char *dir, char *err, size_t errlen)
+{
+	struct kyso_catalogue *cat = NULL, *ret = NULL;
+	char **names = NULL;
+	size_t n_names = 0, i;
+	DIR *d = NULL;
+	struct dirent *de;
+	int dfd;
+
+	d = opendir(dir);
+	if (!d) {
+		set_err(err, errlen, "%s: %s", dir, strerror(errno));
+		goto out;
+	}
+	dfd = dirfd(d);
+	cat = calloc(1, sizeof(*cat));
+	if (!cat)
+		goto oom;
+	errno = 0;
+	while ((de = readdir(d))) {
+		char id[MAX_ID];
+		char **grown;
+		int r = conf_id(de->d_name, id, sizeof(id));
+
+		if (r < 0) {
+			set_err(err, errlen,
+				"%s: bad file name (want a lowercase name of letters, digits, "
+				"._- and .conf)", de->d_name);
+			goto out;
+		}
+		if (!r)
+			continue;
+		grown = realloc(names, (n_names + 1) * sizeof(*grown));
+		if (!grown)
+			goto oom;
+		names = grown;
+		names[n_names] = strdup(de->d_name);
+		if (!names[n_names])
+			goto oom;
+		n_names++;
+		errno = 0;
+	}
+	if (errno) {
+		set_err(err, errlen, "%s: %s", dir, strerror(errno));
+		goto out;
+	}
+	if (n_names)
+		qsort(names, n_names, sizeof(*names), cmp_names);
+	cat->kinds = calloc(n_names ? n_names : 1, sizeof(*cat->kinds));
+	if (!cat->kinds)
+		goto oom;
+	for (i = 0; i < n_names; i++) {
+		char id[MAX_ID];
+
+		conf_id(names[i], id, sizeof(id));
+		cat->kinds[cat->n] = load_kind(dfd, names[i], id, err, errlen);
+		if (!cat->kinds[cat->n])
+			goto out;
+		cat->n++;
+	}
+	if (check_catalogue(cat, err, errlen))
+		goto out;
+	ret = cat;
+	cat = NULL;
+	goto out;
+oom:
+	set_err(err, errlen, "%s: out of memory", dir);
+out:
+	for (i = 0; i < n_names; i++)
+		free(names[i]);
+	free(names);
+	kyso_catalogue_free(cat);
+	if (d)
+		closedir(d);
+	return ret;
+}
+
+/* ---------------------------------------------------------------- lookups */
+
+size_t kyso_catalogue_count(const struct kyso_catalogue *cat)
+{
+	return cat ? cat->n : 0;
+}
+
+const struct kyso_token_kind *kyso_catalogue_kind(const struct kyso_catalogue *cat, size_t i)
+{
+	return cat && i < cat->n ? cat->kinds[i] : NULL;
+}
+
+const struct kyso_token_kind *kyso_catalogue_find(const struct kyso_catalogue *cat,
+						  const char *id)
+{
+	size_t i;
+
+	for (i = 0; cat && i < cat->n; i++)
+		if (!strcmp(cat->kinds[i]->id, id))
+			return cat->kinds[i];
+	return NULL;
+}
+
+const struct kyso_token_kind *kyso_catalogue_match_usb(const struct kyso_catalogue *cat,
+						       uint16_t vid, uint16_t pid)
+{
+	size_t k, i;
+
+	for (k = 0; cat && k < cat->n; k++)
+		for (i = 0; i < cat->kinds[k]->n_usb; i++)
+			if (cat->kinds[k]->usb[i].vid == vid && cat->kinds[k]->usb[i].pid == pid)
+				return cat->kinds[k];
+	return NULL;
+}
+
+static int pattern_matches(const struct atr_pattern *pat, const unsigned char *atr, size_t len)
+{
+	size_t i;
+
+	if (pat->len != len)
+		return 0;
+	for (i = 0; i < len; i++)
+		if ((atr[i] & pat->mask[i]) != pat->atr[i])
+			return 0;
+	return 1;
+}
+
+const struct kyso_token_kind *kyso_catalogue_match_atr(const struct kyso_catalogue *cat,
+						       const unsigned char *atr, size_t len)
+{
+	const struct kyso_token_kind *best = NULL;
+	unsigned int best_weight = 0;
+	size_t k, i;
+
+	if (!cat || !atr || !len || len > KYSO_ATR_MAX)
+		return NULL;
+	for (k = 0; k < cat->n; k++)
+		for (i = 0; i < cat->kinds[k]->n_atr; i++) {
+			const struct atr_pattern *pat = &cat->kinds[k]->atr[i];
+
+			if (!pattern_matches(pat, atr, len))
+				continue;
+			if (!best || pat->weight > best_weight) {
+				best = cat->kinds[k];
+				best_weight = pat->weight;
+			}
+		}
+	return best;
+}
+
+const struct kyso_token_kind *kyso_catalogue_match_applet(const struct kyso_catalogue *cat,
+							  enum kyso_token_match which)
+{
+	size_t k;
+
+	if (which != KYSO_TOKEN_MATCH_PIV && which != KYSO_TOKEN_MATCH_OPENPGP)
+		return NULL;
+	for (k = 0; cat && k < cat->n; k++)
+		if (cat->kinds[k]->match == which)
+			return cat->kinds[k];
+	return NULL;
+}
+
+const struct kyso_token_kind *kyso_catalogue_match_software(const struct kyso_catalogue *cat,
+							    const char *path)
+{
+	size_t k, i;
+
+	for (k = 0; cat && path && k < cat->n; k++) {
+		const struct kyso_token_kind *kind = cat->kinds[k];
+
+		if (kind->match != KYSO_TOKEN_MATCH_SOFTWARE)
+			continue;
+		for (i = 0; i < kind->n_modules; i++) {
+			const char *m = kind->modules[i];
+
+			if (is_glob(m) ? !fnmatch(m, path, FNM_PATHNAME) : !strcmp(m, path))
+				return kind;
+		}
+	}
+	return NULL;
+}
+
+/* ---------------------------------------------------------------- accessors */
+
+const char *kyso_token_kind_id(const struct kyso_token_kind *kind)
+{
+	return kind->id;
+}
+
+const char *kyso_token_kind_name(const struct kyso_token_kind *kind)
+{
+	return kind->name;
+}
+
+const char *kyso_token_kind_vendor(const struct kyso_token_kind *kind)
+{
+	return kind->vendor ? kind->vendor : "";
+}
+
+enum kyso_token_match kyso_token_kind_match(const struct kyso_token_kind *kind)
+{
+	return kind->match;
+}
+
+const char *kyso_token_match_name(enum kyso_token_match match)
+{
+	switch (match) {
+	case KYSO_TOKEN_MATCH_DEVICE:
+		return "device";
+	case KYSO_TOKEN_MATCH_PIV:
+		return "piv";
+	case KYSO_TOKEN_MATCH_OPENPGP:
+		return "openpgp";
+	case KYSO_TOKEN_MATCH_SOFTWARE:
+		return "software";
+	}
+	return "?";
+}
+
+size_t kyso_token_kind_usb_count(const struct kyso_token_kind *kind)
+{
+	return kind->n_usb;
+}
+
+int kyso_token_kind_usb(const struct kyso_token_kind *kind, size_t i, uint16_t *vid,
+			uint16_t *pid)
+{
+	if (i >= kind->n_usb)
+		return -1;
+	*vid = kind->usb[i].vid;
+	*pid = kind->usb[i].pid;
+	return 0;
+}
+
+size_t kyso_token_kind_module_count(const struct kyso_token_kind *kind)
+{
+	return kind->n_modules;
+}
+
+const char *kyso_token_kind_module(const struct kyso_token_kind *kind, size_t i)
+{
+	return i < kind->n_modules ? kind->modules[i] : NULL;
+}
+
+int kyso_token_kind_quirk(const struct kyso_token_kind *kind, const char *key, long *value)
+{
+	size_t i;
+
+	for (i = 0; i < kind->n_quirks; i++)
+		if (!strcmp(kind->quirks[i].def->key, key)) {
+			if (value)
+				*value = kind->quirks[i].value;
+			return 1;
+		}
+	return 0;
+}
+
+/* ---------------------------------------------------------------- module choice */
+
+struct pick {
+	kyso_module_usable_fn usable;
+	void *ctx;
+	char *out;
+	size_t outlen;
+};
+
+static int try_path(struct pick *pk, const char *path)
+{
+	size_t len = strlen(path);
+
+	if (len >= pk->outlen || !pk->usable(path, pk->ctx))
+		return 0;
+	memcpy(pk->out, path, len + 1);
+	return 1;
+}
+
+static int is_native(const char *path)
+{
+#ifdef KYSO_MULTIARCH
+	return strstr(path, "/" KYSO_MULTIARCH "/") != NULL;
+#else
+	return 1;
+#endif
+}
+
+/* A literal path goes to the callback as is; a glob, for each existing match. */
+static int try_entry(struct pick *pk, const char *entry)
+{
+	glob_t g;
+	size_t i;
+	int pass, found = 0;
+
+	if (!is_glob(entry))
+		return try_path(pk, entry);
+	memset(&g, 0, sizeof(g));
+	if (glob(entry, 0, NULL, &g) == 0)
+		for (pass = 0; pass < 2 && !found; pass++)
+			for (i = 0; i < g.gl_pathc && !found; i++)
+				if (is_native(g.gl_pathv[i]) == !pass)
+					found = try_path(pk, g.gl_pathv[i]);
+	globfree(&g);
+	return found;
+}
+
+int kyso_catalogue_pick_module(const struct kyso_token_kind *kind, kyso_module_usable_fn usable,
+			       void *ctx, char *out, size_t outlen)
+{
+	struct pick pk = { usable, ctx, out, outlen };
+	size_t i, j;
+
+	if (!out || !outlen)
+		return -1;
+	out[0] = '\0';
+	if (!kind || !usable)
+		return -1;
+	for (i = 0; i < kind->n_modules; i++) {
+		if (strcmp(kind->modules[i], "opensc")) {
+			if (try_entry(&pk, kind->modules[i]))
+				return 0;
+			continue;
+		}
+		for (j = 0; j < sizeof(opensc_paths) / sizeof(opensc_paths[0]); j++)
+			if (try_entry(&pk, opensc_paths[j]))
+				return 0;
+	}
+	out[0] = '\0';
+	return -1;
+}
