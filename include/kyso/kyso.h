@@ -12,8 +12,14 @@
  *  - strings and structures returned through pointer arguments belong
  *    to the caller: free strings with kyso_free() and signatures with
  *    kyso_signature_free();
- *  - a client must not be used by two threads at the same time; use
- *    one client per thread.
+ *  - a client must not be used by two threads at the same time, with
+ *    one exception: one thread may follow the event stream with
+ *    kyso_events() while another makes any other calls on the same
+ *    client (the two use separate connections).  kyso_events_wait_open()
+ *    and kyso_events_stop() may be called from any thread at any time.
+ *    kyso_client_last_error() reports the calls other than kyso_events();
+ *    kyso_client_free() must wait until kyso_events() has returned.
+ *    Otherwise use one client per thread.
  */
 #ifndef KYSO_KYSO_H
 #define KYSO_KYSO_H
@@ -152,6 +158,125 @@ void kyso_signature_free(struct kyso_signature *sig);
  */
 int kyso_logout(struct kyso_client *c, const char *token_id, long *logged_out,
 		struct kyso_error *err);
+
+/*
+ * The readers PC/SC reports and whether it is reachable, as JSON text
+ * (GET /v1/readers): {"pcsc":"up"|"down","readers":[{"name",
+ * "card_present","atr"?}]}.
+ */
+int kyso_readers(struct kyso_client *c, char **json, struct kyso_error *err);
+
+/* ------------------------------------------------------------ batches */
+
+/* One hash of a batch. */
+struct kyso_batch_item {
+	const char *id;			/* the caller's id for the item, 1 to 256 chars */
+	const unsigned char *hash;
+	size_t hash_len;		/* must match hash_alg */
+};
+
+struct kyso_batch_params {
+	const char *certificate;	/* certificate id, 64 lowercase hex chars */
+	enum kyso_hash_alg hash_alg;
+	enum kyso_padding padding;
+	enum kyso_format format;
+	const char *description;	/* shown in the consent dialog; NULL for none */
+	const struct kyso_batch_item *items;
+	size_t nitems;			/* at least 1 */
+};
+
+/* The outcome of one item, in request order. */
+struct kyso_batch_result_item {
+	char *id;			/* the item's id */
+	unsigned char *signature;	/* NULL when the item failed */
+	size_t signature_len;
+	char *audit_id;			/* "CHAIN:SEQ" of its audit entry, NULL if none */
+	/*
+	 * Why the item failed (error.code is empty for a signed item):
+	 * e.g. "batch_cancelled", "token_removed", "token_error".
+	 */
+	struct kyso_error error;
+};
+
+struct kyso_batch_result {
+	char batch[64];			/* the batch id (32 hex chars) */
+	char certificate[KYSO_CERT_ID_LEN + 1];
+	char algorithm[64];		/* e.g. "rsa-pkcs1-sha256" */
+	size_t total;
+	size_t nsigned;
+	size_t nfailed;
+	int cancelled;			/* the batch was cancelled while it ran */
+	struct kyso_batch_result_item *items;
+	size_t nitems;
+};
+
+/*
+ * Signs every hash of a batch with the key of params->certificate after
+ * one consent of the user (the PIN dialog, or a confirmation dialog if
+ * the token is logged in already).  kysod checks every item before it
+ * asks anything; a bad item fails the whole call (the error's `field`
+ * names it, e.g. "items[3].hash").  Once the batch runs, items fail one
+ * by one: the call succeeds and *out (free with kyso_batch_result_free)
+ * tells which items were signed.  While it runs, kysod publishes
+ * "batch-progress" events (see kyso_events) naming the batch id.
+ */
+int kyso_sign_batch(struct kyso_client *c, const struct kyso_batch_params *params,
+		    struct kyso_batch_result **out, struct kyso_error *err);
+void kyso_batch_result_free(struct kyso_batch_result *result);
+
+/*
+ * Cancels a running batch (DELETE /v1/sign/batch/{id}): the items not yet
+ * signed fail with "batch_cancelled" and the batch's answer says
+ * cancelled.  An unknown or finished batch is the error
+ * "batch_not_found".  Use another client (or another thread's) than the
+ * one waiting in kyso_sign_batch().
+ */
+int kyso_cancel_batch(struct kyso_client *c, const char *batch_id, struct kyso_error *err);
+
+/* ------------------------------------------------------------ events */
+
+/*
+ * Called for each event: id is the event's id (usable as last_event_id
+ * later; never NULL, "" if kysod sent none), type its name (e.g.
+ * "token-inserted", "batch-progress"), data_json its data, a JSON object
+ * with at least "time" (unix seconds).  The strings are valid only during
+ * the call.  Returning non-zero ends kyso_events().
+ */
+typedef int (*kyso_event_cb)(void *opaque, const char *id, const char *type,
+			     const char *data_json);
+
+/*
+ * Follows kysod's event stream (GET /v1/events) and calls cb for each
+ * event as it comes, on the calling thread.  With last_event_id (may be
+ * NULL) the stream starts after that event, if kysod still keeps it, so
+ * nothing is missed across a reconnection; without it, with the next
+ * event.  Blocks until:
+ *  - cb returns non-zero, or kyso_events_stop() is called: returns 0;
+ *  - the stream cannot be opened, kysod refuses it, or the stream ends
+ *    (kysod stopped: error "daemon_unreachable"), or no data, not even
+ *    a keep-alive, came for 60 s ("daemon_unreachable"): returns -1.
+ * The client's request timeout does not apply.  Uses a connection of its
+ * own, so another thread may make other calls on c meanwhile.
+ */
+int kyso_events(struct kyso_client *c, const char *last_event_id, kyso_event_cb cb,
+		void *opaque, struct kyso_error *err);
+
+/*
+ * For another thread than the one in kyso_events(): waits up to
+ * timeout_ms (-1: without limit) until the stream of that call is open,
+ * i.e. until kysod has accepted it; from then on every new event is
+ * delivered.  Returns 0 once open, -1 when the call ended, failed or
+ * the time ran out.  Typical use: start kyso_events() in a thread, wait
+ * for the stream to be open, then start what the events report on.
+ */
+int kyso_events_wait_open(struct kyso_client *c, long timeout_ms);
+
+/*
+ * Makes the running kyso_events() on c return 0 promptly (no later
+ * callback is made once it returns); if none is running, the next one
+ * returns 0 at once.  Safe from any thread, not from a signal handler.
+ */
+void kyso_events_stop(struct kyso_client *c);
 
 /*
  * Names used on the wire ("sha256", "pss", ...); NULL when out of range

@@ -22,6 +22,8 @@
 static const char help[] =
 	"Usage: kyso sign --cert ID (--hash HEX | --file PATH) [--hash-alg ALG]\n"
 	"                 [--padding pkcs1|pss] [--out FILE]\n"
+	"       kyso sign --batch FILE --cert ID [--hash-alg ALG] [--padding pkcs1|pss]\n"
+	"                 [--description TEXT] [--out-dir DIR | --out FILE]\n"
 	"\n"
 	"Signs a hash with the private key of a certificate.  kysod asks for\n"
 	"the PIN if the token needs a login.\n"
@@ -32,7 +34,21 @@ static const char help[] =
 	"  -a, --hash-alg ALG  sha256 (default), sha384 or sha512\n"
 	"  -p, --padding PAD   RSA only: pkcs1 (default) or pss\n"
 	"  -o, --out FILE      write the raw signature to FILE (\"-\" for standard\n"
-	"                      output) instead of printing it in base64\n";
+	"                      output) instead of printing it in base64; with --batch,\n"
+	"                      write the batch answer (JSON) to FILE\n"
+	"\n"
+	"Batches (one consent of the user for every hash):\n"
+	"  -b, --batch FILE    sign the hashes listed in FILE (\"-\" for standard input):\n"
+	"                      one per line, \"HEX\" (id = line number) or \"ID HEX\";\n"
+	"                      or JSON, {\"items\":[{\"id\":ID,\"hash\":BASE64},...]}\n"
+	"                      or the array alone.  Blank lines and lines starting\n"
+	"                      with '#' are skipped.\n"
+	"  -d, --description TEXT  shown in the consent dialog (at most 300 bytes)\n"
+	"  -D, --out-dir DIR   write each signature to DIR/<id>.sig (raw bytes)\n"
+	"Without --out-dir the batch answer is printed as JSON.  A summary goes to\n"
+	"standard error, with a progress bar when it is a terminal.  Ctrl-C cancels\n"
+	"the batch (the items signed so far are kept); a second Ctrl-C leaves at once.\n"
+	"Exit status: 0 all signed, 1 some failed (or an error), 2 bad input.\n";
 
 struct sign_opts {
 	const char *cert;
@@ -41,6 +57,9 @@ struct sign_opts {
 	const char *out;
 	enum kyso_hash_alg alg;
 	enum kyso_padding padding;
+	const char *batch;
+	const char *description;
+	const char *out_dir;
 };
 
 static int parse_alg(const char *s, enum kyso_hash_alg *alg)
@@ -77,10 +96,9 @@ static int hexval(char ch)
 	return -1;
 }
 
-/* Decodes hex into out (size bytes); returns the length or -1. */
-static long parse_hex(const char *hex, unsigned char *out, size_t size)
+long cmd_parse_hex(const char *hex, size_t len, unsigned char *out, size_t size)
 {
-	size_t len = strlen(hex), i;
+	size_t i;
 	int hi, lo;
 
 	if (len == 0 || len % 2 || len / 2 > size)
@@ -219,14 +237,32 @@ static int parse_options(struct kyso_ctx *ctx, struct sign_opts *o, int argc, ch
 		{ "hash-alg", required_argument, NULL, 'a' },
 		{ "padding", required_argument, NULL, 'p' },
 		{ "out", required_argument, NULL, 'o' },
+		{ "batch", required_argument, NULL, 'b' },
+		{ "description", required_argument, NULL, 'd' },
+		{ "out-dir", required_argument, NULL, 'D' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int ch;
 
-	while ((ch = getopt_long(argc, argv, ":c:H:f:a:p:o:jh", options, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, ":c:H:f:a:p:o:b:d:D:jh", options, NULL)) != -1) {
 		switch (ch) {
+		case 'b':
+			if (!*optarg)
+				return out_usage_error("sign", "--batch needs a file name");
+			o->batch = optarg;
+			break;
+		case 'd':
+			if (strlen(optarg) > 300)
+				return out_usage_error("sign", "--description is longer than 300 bytes");
+			o->description = optarg;
+			break;
+		case 'D':
+			if (!*optarg)
+				return out_usage_error("sign", "--out-dir needs a directory");
+			o->out_dir = optarg;
+			break;
 		case 'c':
 			o->cert = optarg;
 			break;
@@ -266,6 +302,14 @@ static int parse_options(struct kyso_ctx *ctx, struct sign_opts *o, int argc, ch
 		return KYSO_EXIT_USAGE;
 	if (!o->cert)
 		return out_usage_error("sign", "--cert is required");
+	if (o->batch && (o->hash_hex || o->file))
+		return out_usage_error("sign", "--batch excludes --hash and --file");
+	if (!o->batch && (o->description || o->out_dir))
+		return out_usage_error("sign", "--description and --out-dir need --batch");
+	if (o->out_dir && o->out)
+		return out_usage_error("sign", "--out-dir and --out exclude each other");
+	if (o->batch)
+		return -1;
 	if (!o->hash_hex && !o->file)
 		return out_usage_error("sign", "--hash or --file is required");
 	if (o->hash_hex && o->file)
@@ -290,13 +334,21 @@ int cmd_sign(struct kyso_ctx *ctx, int argc, char **argv)
 	ret = parse_options(ctx, &o, argc, argv);
 	if (ret >= 0)
 		return ret;
+	if (o.batch) {
+		struct batch_opts b = {
+			.file = o.batch, .cert = o.cert, .alg = o.alg, .padding = o.padding,
+			.description = o.description, .out_dir = o.out_dir, .out = o.out,
+		};
+
+		return cmd_sign_batch(ctx, &b);
+	}
 	want = kyso_hash_alg_len(o.alg);
 	if (o.hash_hex) {
 		if (strlen(o.hash_hex) != 2 * want)
 			return out_usage_error("sign", "--hash has %zu hex digits, %s needs %zu",
 					       strlen(o.hash_hex), kyso_hash_alg_name(o.alg),
 					       2 * want);
-		n = parse_hex(o.hash_hex, md, sizeof(md));
+		n = cmd_parse_hex(o.hash_hex, strlen(o.hash_hex), md, sizeof(md));
 		if (n < 0)
 			return out_usage_error("sign", "--hash is not valid hex");
 		md_len = (size_t)n;

@@ -1,7 +1,9 @@
 /*
- * kyso status: the daemon and its PKCS#11 modules.
+ * kyso status, kyso readers: the daemon, its PKCS#11 modules and the
+ * card readers it sees.
  */
 #include <stdio.h>
+#include <string.h>
 
 #include <jansson.h>
 
@@ -14,6 +16,12 @@ static const char help[] =
 	"\n"
 	"Shows kysod's version, socket and login TTL, and the state of each\n"
 	"PKCS#11 module (running, starting or failed).\n";
+
+static const char readers_help[] =
+	"Usage: kyso readers\n"
+	"\n"
+	"Shows whether kysod reaches the PC/SC service (pcscd) and lists the\n"
+	"card readers with the card in each (its ATR).\n";
 
 static void print_status(const json_t *root)
 {
@@ -78,6 +86,60 @@ int cmd_status(struct kyso_ctx *ctx, int argc, char **argv)
 		out_json(root);
 	else
 		print_status(root);
+	ret = KYSO_EXIT_OK;
+out:
+	json_decref(root);
+	kyso_free(text);
+	return ret;
+}
+
+static void print_readers(const json_t *root)
+{
+	static const char *const headers[] = { "NAME", "CARD", "ATR" };
+	const json_t *list = json_object_get(root, "readers"), *r;
+	const char *pcsc = cmd_str(root, "pcsc"), *cells[3];
+	struct table *t;
+	size_t i;
+
+	printf("PC/SC: %s\n", !pcsc ? "-" : !strcmp(pcsc, "up") ? "up (pcscd reachable)" :
+	       !strcmp(pcsc, "down") ? "down (pcscd not reachable)" : pcsc);
+	if (!json_array_size(list)) {
+		printf("No readers.\n");
+		return;
+	}
+	t = table_new(3, headers);
+	if (!t)
+		return;
+	json_array_foreach(list, i, r) {
+		cells[0] = cmd_str(r, "name");
+		cells[1] = json_is_true(json_object_get(r, "card_present")) ? "yes" : "no";
+		cells[2] = cmd_str(r, "atr");
+		table_add(t, cells);
+	}
+	putchar('\n');
+	table_print(t);
+	table_free(t);
+}
+
+int cmd_readers(struct kyso_ctx *ctx, int argc, char **argv)
+{
+	struct kyso_error err;
+	json_t *root = NULL;
+	char *text = NULL;
+	int ret;
+
+	ret = cmd_plain_options(ctx, argc, argv, readers_help);
+	if (ret >= 0)
+		return ret;
+	if (kyso_readers(ctx->client, &text, &err) < 0) {
+		ret = out_error(ctx->json, &err);
+		goto out;
+	}
+	root = json_loads(text, 0, NULL);
+	if (ctx->json)
+		out_json(root);
+	else
+		print_readers(root);
 	ret = KYSO_EXIT_OK;
 out:
 	json_decref(root);

@@ -21,6 +21,39 @@ int cmd_tokens(struct kyso_ctx *ctx, int argc, char **argv);
 int cmd_logout(struct kyso_ctx *ctx, int argc, char **argv);
 int cmd_certs(struct kyso_ctx *ctx, int argc, char **argv);
 int cmd_sign(struct kyso_ctx *ctx, int argc, char **argv);
+int cmd_readers(struct kyso_ctx *ctx, int argc, char **argv);
+int cmd_watch(struct kyso_ctx *ctx, int argc, char **argv);
+int cmd_audit(struct kyso_ctx *ctx, int argc, char **argv);
+
+/* kyso sign --batch: what the command line asked (cmd-sign.c parses it). */
+struct batch_opts {
+	const char *file;		/* "-" for standard input */
+	const char *cert;		/* as given: id or prefix */
+	enum kyso_hash_alg alg;
+	enum kyso_padding padding;
+	const char *description;	/* NULL for none */
+	const char *out_dir;		/* one DIR/<id>.sig per signed item */
+	const char *out;		/* the JSON answer to this file; "-" or NULL: stdout */
+};
+
+int cmd_sign_batch(struct kyso_ctx *ctx, const struct batch_opts *o);
+
+/* Decodes hex into out (size bytes); returns the length or -1. */
+long cmd_parse_hex(const char *hex, size_t len, unsigned char *out, size_t size);
+
+/*
+ * SIGINT and SIGTERM handled on a thread of their own: sigwatch_start()
+ * blocks them in the calling thread (start it before any other thread,
+ * which inherits the mask) and calls on_signal(opaque, sig) on the
+ * signal thread for each one; sigwatch_poke() calls it with sig 0 (to
+ * act on a state change there).  sigwatch_stop() ends the thread and
+ * restores the signal mask.
+ */
+struct sigwatch;
+
+struct sigwatch *sigwatch_start(void (*on_signal)(void *opaque, int sig), void *opaque);
+void sigwatch_poke(struct sigwatch *sw);
+void sigwatch_stop(struct sigwatch *sw);
 
 /*
  * Turns a getopt_long failure ('?' or ':') into a usage error for cmd;

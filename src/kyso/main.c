@@ -26,6 +26,9 @@ static const struct command commands[] = {
 	{ "certs", cmd_certs },
 	{ "sign", cmd_sign },
 	{ "logout", cmd_logout },
+	{ "readers", cmd_readers },
+	{ "watch", cmd_watch },
+	{ "audit", cmd_audit },
 };
 
 static void usage(void)
@@ -41,7 +44,16 @@ static void usage(void)
 	      "  sign --cert ID (--hash HEX | --file PATH) [--hash-alg ALG]\n"
 	      "       [--padding pkcs1|pss] [--out FILE]\n"
 	      "                             sign a hash with a certificate's key\n"
+	      "  sign --batch FILE --cert ID [--hash-alg ALG] [--padding pkcs1|pss]\n"
+	      "       [--description TEXT] [--out-dir DIR | --out FILE]\n"
+	      "                             sign many hashes with one consent\n"
 	      "  logout [--token ID]        end kept PIN logins (of one token)\n"
+	      "  readers                    card readers and the PC/SC state\n"
+	      "  watch                      print kysod's events as they come\n"
+	      "  audit verify [FILE...]     check the audit log's hash chain\n"
+	      "  audit show [FILE...] [--since DATE] [--until DATE] [--cert ID]\n"
+	      "       [--caller TEXT] [--result ok|error|CODE]\n"
+	      "                             list the signatures in the audit log\n"
 	      "\n"
 	      "Options:\n"
 	      "  -s, --socket PATH  kysod socket (default: $KYSO_SOCKET, else\n"

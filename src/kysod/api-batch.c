@@ -9,6 +9,7 @@
 #include "kysod/audit.h"
 #include "kysod/batch-request.h"
 #include "kysod/batches.h"
+#include "kysod/cert-check.h"
 #include "kysod/sign-flow.h"
 #include "kysod/sign-record.h"
 
@@ -151,6 +152,9 @@ void api_sign_batch(const struct kyso_request *req, const char *arg, struct kyso
 		return;
 	if (sign_target_init(d, run.req.certificate, run.req.hash_alg, run.req.padding, &run.target,
 			     rep))
+		goto out;
+	/* the certificate is checked before the user is asked anything */
+	if (cert_check_signing(d, run.req.certificate, NULL, NULL, rep))
 		goto out;
 	if (batches_add(&d->batches, &run.batch)) {
 		kyso_reply_error(rep, "internal_error", "no randomness for the batch id");

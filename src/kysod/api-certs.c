@@ -1,13 +1,15 @@
 #include "kysod/api.h"
+#include "kysod/cert-check.h"
 
 void api_certificates(const struct kyso_request *req, const char *arg, struct kyso_reply *rep)
 {
-	kyso_reply_ok(rep, 200, inventory_certs_json(&req->d->inv, req->query_token, NULL));
+	kyso_reply_ok(rep, 200, cert_check_annotate(req->d, inventory_certs_json(&req->d->inv,
+										 req->query_token, NULL)));
 }
 
 void api_certificate(const struct kyso_request *req, const char *arg, struct kyso_reply *rep)
 {
-	json_t *all = inventory_certs_json(&req->d->inv, NULL, arg);
+	json_t *all = cert_check_annotate(req->d, inventory_certs_json(&req->d->inv, NULL, arg));
 	json_t *list = json_object_get(all, "certificates");
 
 	if (json_array_size(list) == 0)

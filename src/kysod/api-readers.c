@@ -1,5 +1,6 @@
 #include "common/hex.h"
 #include "kysod/api.h"
+#include "kysod/autoload.h"
 #include "pcsc/reader-watch.h"
 
 void api_readers(const struct kyso_request *req, const char *arg, struct kyso_reply *rep)
@@ -19,8 +20,11 @@ void api_readers(const struct kyso_request *req, const char *arg, struct kyso_re
 		if (!r)
 			continue;
 		if (readers[i].card_present) {
+			const char *kind = autoload_kind(req->d, readers[i].atr, readers[i].atr_len);
+
 			kyso_hex_encode(readers[i].atr, readers[i].atr_len, atr);
 			json_object_set_new(r, "atr", json_string(atr));
+			json_object_set_new(r, "token_kind", kind ? json_string(kind) : json_null());
 		}
 		json_array_append_new(list, r);
 	}

@@ -1,33 +1,112 @@
 #include <stdlib.h>
+#include <time.h>
 #include <openssl/crypto.h>
 
 #include "common/b64.h"
 #include "common/log.h"
 #include "kysod/api.h"
 #include "kysod/audit.h"
+#include "kysod/cert-check.h"
+#include "kysod/cms-sign.h"
 #include "kysod/sign-flow.h"
+#include "kysod/tsa.h"
 #include "kysod/sign-record.h"
 #include "kysod/sign-request.h"
 
+static const struct sign_consent consent = { "a record", NULL, 0 };
+
+/* A detached CMS SignedData over the record hash: OpenSSL builds it, the
+ * token signs its signed attributes, the TSA (when asked) stamps the
+ * signature value. Returns 0 with *der (OPENSSL_free) set, or -1 with rep set;
+ * nothing half-built is returned. */
+static int sign_cms(struct kysod *d, const struct sign_target *target,
+		    const struct kyso_request *req, const struct kyso_sign_request *sreq,
+		    X509 *signer, STACK_OF(X509) *chain, unsigned char **der, size_t *der_len,
+		    struct tsa_token_info *ts, struct kyso_reply *rep)
+{
+	struct cms_signer cs;
+	const ASN1_OCTET_STRING *value;
+	struct trust *t = NULL;
+	unsigned char sig[SIGN_MAX_SIG], *token = NULL;
+	size_t sig_len = 0, token_len = 0;
+	char err[320];
+	int ret = -1;
+
+	if (cms_sign_begin(&cs, signer, chain, sreq->hash_alg, sreq->padding == KYSO_PAD_PSS,
+			   sreq->hash, sreq->hash_len, err, sizeof(err))) {
+		log_error("CMS signature: %s", err);
+		kyso_reply_error(rep, "internal_error", "the CMS structure cannot be built: %s", err);
+		return -1;
+	}
+	if (sign_hash(d, target, req->peer, &consent, cs.tbs, cs.tbs_len, sig, &sig_len, rep))
+		goto out;
+	if (cms_sign_set_signature(&cs, sig, sig_len)) {
+		kyso_reply_error(rep, "internal_error", "out of memory");
+		goto out;
+	}
+	if (sreq->timestamp) {
+		value = cms_sign_signature(&cs);
+		t = trust_get(&d->cfg);
+		if (tsa_timestamp(&d->cfg, t, cms_md(sreq->hash_alg), ASN1_STRING_get0_data(value),
+				  (size_t)ASN1_STRING_length(value), &token, &token_len, ts, err,
+				  sizeof(err))) {
+			log_warn("timestamp from %s failed: %s", d->cfg.tsa_url, err);
+			kyso_reply_error(rep, "timestamp_failed", "%s", err);
+			goto out;
+		}
+		if (cms_sign_add_timestamp(&cs, token, token_len)) {
+			kyso_reply_error(rep, "internal_error", "the timestamp cannot be added");
+			goto out;
+		}
+	}
+	if (cms_sign_finish(&cs, sreq->hash, sreq->hash_len, der, der_len, err, sizeof(err))) {
+		log_error("CMS signature: %s", err);
+		kyso_reply_error(rep, "token_error", "the CMS signature does not verify: %s", err);
+		goto out;
+	}
+	ret = 0;
+out:
+	OPENSSL_free(token);
+	trust_put(t);
+	cms_signer_free(&cs);
+	return ret;
+}
+
 void api_sign(const struct kyso_request *req, const char *arg, struct kyso_reply *rep)
 {
-	static const struct sign_consent consent = { "a record", NULL, 0 };
 	struct kysod *d = req->d;
 	struct kyso_sign_request sreq;
 	struct sign_target target;
 	struct sign_record rec = { 0 };
-	unsigned char sig[SIGN_MAX_SIG];
-	size_t sig_len = 0;
+	struct tsa_token_info ts = { 0 };
+	STACK_OF(X509) *chain = NULL;
+	X509 *signer = NULL;
+	unsigned char sig[SIGN_MAX_SIG], *der = NULL;
+	size_t sig_len = 0, der_len = 0;
 	char audit_ref[64], *sig_b64 = NULL;
 	uint64_t seq = 0;
-	int found, rc = -1;
+	int found, cms, rc = -1;
 
 	if (kyso_sign_request_parse(req->body, req->body_len, &sreq, rep))
 		goto out;
+	cms = sreq.format == KYSO_FORMAT_CMS;
+	if (sreq.timestamp && !d->cfg.tsa_url) {
+		kyso_reply_error(rep, "timestamp_unavailable",
+				 "no time-stamp authority is configured (tsa_url)");
+		kyso_reply_error_set(rep, "field", json_string("timestamp"));
+		goto out;
+	}
 	found = sign_target_init(d, sreq.certificate, sreq.hash_alg, sreq.padding, &target, rep) == 0;
-	if (found)
-		rc = sign_hash(d, &target, req->peer, &consent, sreq.hash, sreq.hash_len, sig,
-			       &sig_len, rep);
+	/* the certificate is checked before the user is asked anything */
+	if (found && cert_check_signing(d, sreq.certificate, cms ? &signer : NULL,
+					cms ? &chain : NULL, rep) == 0) {
+		if (cms)
+			rc = sign_cms(d, &target, req, &sreq, signer, chain, &der, &der_len, &ts,
+				      rep);
+		else
+			rc = sign_hash(d, &target, req->peer, &consent, sreq.hash, sreq.hash_len,
+				       sig, &sig_len, rep);
+	}
 
 	rec.peer = req->peer;
 	rec.certificate = sreq.certificate;
@@ -35,7 +114,7 @@ void api_sign(const struct kyso_request *req, const char *arg, struct kyso_reply
 	rec.hash_alg = sreq.hash_alg;
 	rec.hash = sreq.hash;
 	rec.hash_len = sreq.hash_len;
-	rec.format = "raw";
+	rec.format = cms ? "cms" : "raw";
 	rec.result = rc == 0 ? "ok" :
 		     json_string_value(json_object_get(json_object_get(rep->body, "error"), "code"));
 	if (!rec.result)
@@ -49,12 +128,30 @@ void api_sign(const struct kyso_request *req, const char *arg, struct kyso_reply
 	}
 	if (rc)
 		goto out;
-	sig_b64 = kyso_b64_encode(sig, sig_len);
+	sig_b64 = cms ? kyso_b64_encode(der, der_len) : kyso_b64_encode(sig, sig_len);
+	if (!sig_b64) {
+		kyso_reply_error(rep, "internal_error", "out of memory");
+		goto out;
+	}
 	audit_id(&d->audit, seq, audit_ref, sizeof(audit_ref));
-	kyso_reply_ok(rep, 200, json_pack("{s:s, s:s, s:s, s:s}", "signature", sig_b64 ? sig_b64 : "",
+	kyso_reply_ok(rep, 200, json_pack("{s:s, s:s, s:s, s:s}", "signature", sig_b64,
 					  "algorithm", target.algorithm, "certificate", target.cert.id,
 					  "audit_id", audit_ref));
+	if (cms)
+		json_object_set_new(rep->body, "format", json_string("cms"));
+	if (cms && sreq.timestamp) {
+		char when[32];
+		struct tm tm;
+
+		gmtime_r(&ts.time, &tm);
+		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+		json_object_set_new(rep->body, "timestamp",
+				    json_pack("{s:s, s:s}", "time", when, "tsa", ts.tsa));
+	}
 out:
 	free(sig_b64);
+	OPENSSL_free(der);
+	X509_free(signer);
+	sk_X509_pop_free(chain, X509_free);
 	OPENSSL_cleanse(&sreq, sizeof(sreq));
 }

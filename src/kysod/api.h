@@ -14,6 +14,7 @@ void api_events(const struct kyso_request *req, const char *arg, struct kyso_rep
 void api_readers(const struct kyso_request *req, const char *arg, struct kyso_reply *rep);
 void api_sign_batch(const struct kyso_request *req, const char *arg, struct kyso_reply *rep);
 void api_cancel_batch(const struct kyso_request *req, const char *arg, struct kyso_reply *rep);
+void api_verify(const struct kyso_request *req, const char *arg, struct kyso_reply *rep);
 void api_logout(const struct kyso_request *req, const char *arg, struct kyso_reply *rep);
 
 #endif

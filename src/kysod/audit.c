@@ -311,6 +311,16 @@ int audit_wait(struct audit *a, uint64_t seq)
 	return ret;
 }
 
+int audit_usable(struct audit *a)
+{
+	int ok;
+
+	pthread_mutex_lock(&a->lock);
+	ok = !a->failed && a->fd >= 0;
+	pthread_mutex_unlock(&a->lock);
+	return ok;
+}
+
 void audit_id(const struct audit *a, uint64_t seq, char *out, size_t outlen)
 {
 	snprintf(out, outlen, "%s:%llu", a->chain, (unsigned long long)seq);

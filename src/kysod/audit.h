@@ -37,6 +37,9 @@ int audit_append(struct audit *a, json_t *entry, uint64_t *seq);
  * appended meanwhile. Returns 0, or -1 when it could not be made durable. */
 int audit_wait(struct audit *a, uint64_t seq);
 
+/* Whether lines can still be written (a failed write or fdatasync stops the log). */
+int audit_usable(struct audit *a);
+
 /* "CHAIN:SEQ", the id the API returns for an entry. */
 void audit_id(const struct audit *a, uint64_t seq, char *out, size_t outlen);
 

@@ -84,6 +84,65 @@ out:
 	return ret;
 }
 
+/* Replaces the CRL list with the absolute paths in value. Returns 0, 1 for a
+ * path that is not absolute, -1 when out of memory. */
+static int set_crls(struct kysod_config *cfg, const char *value)
+{
+	char *copy = strdup(value), *save = NULL, *tok;
+	size_t i;
+	int ret = -1;
+
+	if (!copy)
+		return -1;
+	for (i = 0; i < cfg->n_crls; i++)
+		free(cfg->crls[i]);
+	free(cfg->crls);
+	cfg->crls = NULL;
+	cfg->n_crls = 0;
+	for (tok = strtok_r(copy, " \t", &save); tok; tok = strtok_r(NULL, " \t", &save)) {
+		char **grown;
+
+		if (tok[0] != '/') {
+			ret = 1;
+			goto out;
+		}
+		grown = realloc(cfg->crls, (cfg->n_crls + 1) * sizeof(*grown));
+		if (!grown)
+			goto out;
+		cfg->crls = grown;
+		cfg->crls[cfg->n_crls] = strdup(tok);
+		if (!cfg->crls[cfg->n_crls])
+			goto out;
+		cfg->n_crls++;
+	}
+	ret = 0;
+out:
+	free(copy);
+	return ret;
+}
+
+/* yes/no, on/off, true/false, 1/0: 1 or 0, -1 for anything else. */
+static int parse_bool(const char *value)
+{
+	static const char *const yes[] = { "yes", "on", "true", "1" };
+	static const char *const no[] = { "no", "off", "false", "0" };
+	size_t i;
+
+	for (i = 0; i < 4; i++) {
+		if (!strcmp(value, yes[i]))
+			return 1;
+		if (!strcmp(value, no[i]))
+			return 0;
+	}
+	return -1;
+}
+
+static int is_http_url(const char *value)
+{
+	return (!strncmp(value, "http://", 7) && value[7]) ||
+	       (!strncmp(value, "https://", 8) && value[8]);
+}
+
 static int parse_uint(const char *value, unsigned long max, unsigned long *out)
 {
 	char *end;
@@ -119,13 +178,19 @@ int kysod_config_defaults(struct kysod_config *cfg)
 	cfg->audit_max_size = 64u << 20;
 	cfg->max_batch_body = 8u << 20;
 	cfg->max_batch_items = 10000;
+	cfg->auto_modules = 1;
 	cfg->login_ttl = 600;
 	cfg->pin_timeout = 60;
 	cfg->request_timeout = 120;
 	cfg->max_body = 64 * 1024;
 	cfg->log_level = KYSO_LOG_INFO;
+	cfg->check_certificates = 1;
+	cfg->ocsp = 1;
+	cfg->ocsp_timeout = 10;
+	cfg->tsa_timeout = 30;
 	if (set_str(&cfg->socket_path, path) || set_str(&cfg->pinentry, "/usr/bin/pinentry") ||
 	    set_str(&cfg->helper, LIBEXECDIR "/kyso-p11") || set_str(&cfg->audit_log, audit) ||
+	    set_str(&cfg->catalogue, KYSO_TOKENS_DIR) ||
 	    set_allow(cfg, DEFAULT_ALLOW, 0))
 		return -1;
 	return 0;
@@ -156,6 +221,67 @@ static int bad_key(struct load_state *st, const char *section, const char *name,
 	st->failed = 1;
 	st->err_line = st->lines;
 	return 0;
+}
+
+/* The keys of the certificate checks and of timestamps, in [kysod]. */
+static int checks_key(struct load_state *st, const char *name, const char *value)
+{
+	struct kysod_config *cfg = st->cfg;
+	unsigned long v;
+	int b;
+
+	if (!strcmp(name, "check_certificates")) {
+		if (strcmp(value, "strict") && strcmp(value, "off"))
+			return bad_key(st, "kysod", name, "must be strict or off");
+		cfg->check_certificates = !strcmp(value, "strict");
+		return 1;
+	}
+	if (!strcmp(name, "ca_bundle")) {
+		if (value[0] != '/')
+			return bad_key(st, "kysod", name, "must be an absolute path");
+		if (access(value, R_OK))
+			return bad_key(st, "kysod", name, "cannot be read");
+		if (set_str(&cfg->ca_bundle, value))
+			return bad_key(st, "kysod", name, "out of memory");
+		return 1;
+	}
+	if (!strcmp(name, "crl")) {
+		switch (set_crls(cfg, value)) {
+		case 0:
+			return 1;
+		case 1:
+			return bad_key(st, "kysod", name, "must be absolute paths");
+		default:
+			return bad_key(st, "kysod", name, "out of memory");
+		}
+	}
+	if (!strcmp(name, "ocsp") || !strcmp(name, "revocation_soft_fail")) {
+		b = parse_bool(value);
+		if (b < 0)
+			return bad_key(st, "kysod", name, "must be yes or no (on or off)");
+		if (name[0] == 'o')
+			cfg->ocsp = b;
+		else
+			cfg->revocation_soft_fail = b;
+		return 1;
+	}
+	if (!strcmp(name, "ocsp_url") || !strcmp(name, "tsa_url")) {
+		if (!is_http_url(value))
+			return bad_key(st, "kysod", name, "must be an http:// or https:// URL");
+		if (set_str(name[0] == 'o' ? &cfg->ocsp_url : &cfg->tsa_url, value))
+			return bad_key(st, "kysod", name, "out of memory");
+		return 1;
+	}
+	if (!strcmp(name, "ocsp_timeout") || !strcmp(name, "tsa_timeout")) {
+		if (parse_uint(value, 600, &v) || v == 0)
+			return bad_key(st, "kysod", name, "must be 1 to 600 seconds");
+		if (name[0] == 'o')
+			cfg->ocsp_timeout = (unsigned int)v;
+		else
+			cfg->tsa_timeout = (unsigned int)v;
+		return 1;
+	}
+	return bad_key(st, "kysod", name, "unknown key");
 }
 
 /* continued: this line is an indented continuation of the key above it. */
@@ -205,6 +331,22 @@ static int kysod_key(struct load_state *st, const char *name, const char *value,
 			cfg->request_timeout = (unsigned int)v;
 		return 1;
 	}
+	if (!strcmp(name, "catalogue")) {
+		if (*value && value[0] != '/')
+			return bad_key(st, "kysod", name, "must be an absolute path, or empty for none");
+		if (set_str(&cfg->catalogue, value))
+			return bad_key(st, "kysod", name, "out of memory");
+		return 1;
+	}
+	if (!strcmp(name, "auto_modules")) {
+		if (!strcmp(value, "yes") || !strcmp(value, "true") || !strcmp(value, "1"))
+			cfg->auto_modules = 1;
+		else if (!strcmp(value, "no") || !strcmp(value, "false") || !strcmp(value, "0"))
+			cfg->auto_modules = 0;
+		else
+			return bad_key(st, "kysod", name, "must be yes or no");
+		return 1;
+	}
 	if (!strcmp(name, "audit_max_size")) {
 		if (parse_uint(value, 1UL << 40, &v) || (v && v < 4096))
 			return bad_key(st, "kysod", name, "must be 0 or at least 4096 bytes");
@@ -229,7 +371,7 @@ static int kysod_key(struct load_state *st, const char *name, const char *value,
 		cfg->max_body = v;
 		return 1;
 	}
-	return bad_key(st, "kysod", name, "unknown key");
+	return checks_key(st, name, value);
 }
 
 static int config_line(void *user, const char *section, const char *name, const char *value)
@@ -402,6 +544,13 @@ void kysod_config_free(struct kysod_config *cfg)
 	free(cfg->pinentry);
 	free(cfg->helper);
 	free(cfg->audit_log);
+	free(cfg->catalogue);
+	free(cfg->ca_bundle);
+	free(cfg->ocsp_url);
+	free(cfg->tsa_url);
+	for (i = 0; i < cfg->n_crls; i++)
+		free(cfg->crls[i]);
+	free(cfg->crls);
 	free_allow(cfg);
 	for (i = 0; i < cfg->n_modules; i++) {
 		free(cfg->modules[i].name);

@@ -14,6 +14,8 @@ struct kysod_config {
 	char *pinentry;
 	char *helper;
 	char *audit_log;
+	char *catalogue;		/* token catalogue directory; "" for none */
+	int auto_modules;		/* start the catalogue's module for inserted cards */
 	size_t audit_max_size;		/* bytes; 0 = never rotate */
 	size_t max_batch_body;		/* bytes, for POST /v1/sign/batch */
 	unsigned int max_batch_items;
@@ -24,6 +26,17 @@ struct kysod_config {
 	unsigned int request_timeout;	/* seconds */
 	size_t max_body;		/* bytes */
 	int log_level;
+	/* certificate checks before signing, and timestamps */
+	int check_certificates;		/* 1 strict (default), 0 off */
+	char *ca_bundle;		/* file or directory of CA certificates; NULL: no chain check */
+	char **crls;			/* CRL files or directories */
+	size_t n_crls;
+	int ocsp;			/* ask OCSP responders (default 1) */
+	char *ocsp_url;			/* NULL: the certificate's AIA */
+	unsigned int ocsp_timeout;	/* seconds */
+	int revocation_soft_fail;	/* an unknown revocation status does not refuse */
+	char *tsa_url;			/* RFC 3161 time-stamp authority; NULL: none */
+	unsigned int tsa_timeout;	/* seconds */
 	struct kysod_module_conf *modules;
 	size_t n_modules;
 };

@@ -11,6 +11,7 @@
 
 struct helper_proc;
 struct reader_watch;
+struct kyso_catalogue;
 struct MHD_Daemon;
 
 struct kysod {
@@ -20,8 +21,10 @@ struct kysod {
 	struct audit audit;
 	struct batches batches;
 	struct reader_watch *readers;	/* NULL when PC/SC is not watched */
-	struct helper_proc *helpers;	/* one per configured module */
-	size_t nhelpers;
+	struct helper_proc *helpers;	/* HELPERS_MAX slots, nhelpers in use */
+	size_t nhelpers;		/* grows only; read it with acquire */
+	pthread_mutex_t helpers_lock;	/* adding helpers */
+	struct kyso_catalogue *catalogue;	/* NULL when none could be loaded */
 	pthread_mutex_t prompt_lock;	/* one PIN dialog at a time */
 	struct MHD_Daemon *mhd;
 	int listen_fd;

@@ -39,6 +39,7 @@ struct helper_proc {
 	size_t index;
 	char name[64];
 	char path[PATH_MAX];
+	unsigned int workers;		/* threads per token, passed to the helper */
 	pthread_t thread;
 	int thread_started;
 	pthread_mutex_t lock;		/* everything below */
@@ -84,8 +85,8 @@ static int spawn(struct helper_proc *h, int *fd_out, pid_t *pid_out)
 	argv[argc++] = "3";
 	argv[argc++] = "--login-ttl";
 	argv[argc++] = ttl;
-	if (d->cfg.modules[h->index].workers > 1) {
-		snprintf(workers, sizeof(workers), "%u", d->cfg.modules[h->index].workers);
+	if (h->workers > 1) {
+		snprintf(workers, sizeof(workers), "%u", h->workers);
 		argv[argc++] = "--workers";
 		argv[argc++] = workers;
 	}
@@ -274,42 +275,78 @@ static void helper_init(struct helper_proc *h, struct kysod *d, size_t index, co
 	pthread_condattr_destroy(&ca);
 }
 
-int helpers_start(struct kysod *d)
+/* Sets up slot d->nhelpers for a module and starts it; then makes it visible.
+ * Called with helpers_lock held. Returns its index. */
+static size_t add_locked(struct kysod *d, const char *name, const char *path, unsigned int workers)
 {
 	char err[PATH_MAX + 128];
-	size_t i;
+	size_t i = d->nhelpers;
+	struct helper_proc *h = &d->helpers[i];
 
-	d->nhelpers = d->cfg.n_modules;
-	d->helpers = calloc(d->nhelpers ? d->nhelpers : 1, sizeof(*d->helpers));
-	if (!d->helpers)
-		return -1;
-	for (i = 0; i < d->nhelpers; i++) {
-		struct helper_proc *h = &d->helpers[i];
-
-		helper_init(h, d, i, d->cfg.modules[i].name);
-		snprintf(h->path, sizeof(h->path), "%s", d->cfg.modules[i].path);
-		if (kysod_module_allowed(&d->cfg, d->cfg.modules[i].path, h->path, err,
-					 sizeof(err))) {
-			log_error("module %s refused: %s", h->name, err);
-			h->state = HELPER_FAILED;
-			snprintf(h->error, sizeof(h->error), "%s", err);
-			continue;
-		}
-		if (pthread_create(&h->thread, NULL, supervise, h)) {
-			log_error("module %s: cannot start its supervisor thread", h->name);
-			h->state = HELPER_FAILED;
-			continue;
-		}
+	helper_init(h, d, i, name);
+	h->workers = workers;
+	snprintf(h->path, sizeof(h->path), "%s", path);
+	if (kysod_module_allowed(&d->cfg, path, h->path, err, sizeof(err))) {
+		log_error("module %s refused: %s", h->name, err);
+		h->state = HELPER_FAILED;
+		snprintf(h->error, sizeof(h->error), "%s", err);
+	} else if (pthread_create(&h->thread, NULL, supervise, h)) {
+		log_error("module %s: cannot start its supervisor thread", h->name);
+		h->state = HELPER_FAILED;
+	} else {
 		h->thread_started = 1;
 	}
+	/* readers see a slot only once it is whole */
+	__atomic_store_n(&d->nhelpers, i + 1, __ATOMIC_RELEASE);
+	return i;
+}
+
+int helpers_start(struct kysod *d)
+{
+	size_t i;
+
+	pthread_mutex_init(&d->helpers_lock, NULL);
+	d->helpers = calloc(HELPERS_MAX, sizeof(*d->helpers));
+	if (!d->helpers)
+		return -1;
+	pthread_mutex_lock(&d->helpers_lock);
+	for (i = 0; i < d->cfg.n_modules && i < HELPERS_MAX; i++)
+		add_locked(d, d->cfg.modules[i].name, d->cfg.modules[i].path,
+			   d->cfg.modules[i].workers);
+	pthread_mutex_unlock(&d->helpers_lock);
 	return 0;
+}
+
+int helpers_add(struct kysod *d, const char *name, const char *path, unsigned int workers)
+{
+	char resolved[PATH_MAX];
+	size_t i;
+	int ret = -1;
+
+	if (!realpath(path, resolved))
+		return -1;
+	pthread_mutex_lock(&d->helpers_lock);
+	for (i = 0; i < d->nhelpers; i++)
+		if (!strcmp(d->helpers[i].path, resolved)) {
+			ret = (int)i;
+			goto out;
+		}
+	if (d->nhelpers == HELPERS_MAX || d->stopping)
+		goto out;
+	log_info("starting module %s (%s) for an inserted token", name, resolved);
+	ret = (int)add_locked(d, name, resolved, workers);
+out:
+	pthread_mutex_unlock(&d->helpers_lock);
+	return ret;
 }
 
 void helpers_stop(struct kysod *d)
 {
 	size_t i;
 
+	pthread_mutex_lock(&d->helpers_lock);
 	d->stopping = 1;
+	pthread_mutex_unlock(&d->helpers_lock);
 	for (i = 0; i < d->nhelpers; i++) {
 		struct helper_proc *h = &d->helpers[i];
 
@@ -330,6 +367,7 @@ void helpers_stop(struct kysod *d)
 	free(d->helpers);
 	d->helpers = NULL;
 	d->nhelpers = 0;
+	pthread_mutex_destroy(&d->helpers_lock);
 }
 
 static void unlink_pending(struct helper_proc *h, struct pending *p)

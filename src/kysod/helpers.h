@@ -8,9 +8,16 @@
 #include "common/ipc.h"
 #include "kysod/daemon.h"
 
+#define HELPERS_MAX 32
+
 /* Starts a helper for each configured module (allowed ones; the others are
  * listed as failed). Returns 0 or -1. */
 int helpers_start(struct kysod *d);
+
+/* Starts a helper for one more module (a token the catalogue knows was
+ * inserted), unless one runs for that module already. Returns the module's
+ * index, or -1 (not allowed, not installed, or no room). */
+int helpers_add(struct kysod *d, const char *name, const char *path, unsigned int workers);
 
 /* Stops every helper and waits for them. */
 void helpers_stop(struct kysod *d);

@@ -26,6 +26,7 @@ struct inv_cert {
 	char key_id[513];
 	struct cert_facts facts;
 	json_t *api;		/* the API object */
+	X509 *x509;		/* the certificate, for the checks before signing */
 };
 
 void inventory_init(struct inventory *inv)
@@ -50,6 +51,7 @@ static void drop_certs(struct inventory *inv, size_t module, json_t *report)
 				reported = 1;
 		if (inv->certs[i].module == module && reported) {
 			json_decref(inv->certs[i].api);
+			X509_free(inv->certs[i].x509);
 			inv->certs[i] = inv->certs[--inv->ncerts];
 		} else {
 			i++;
@@ -63,8 +65,10 @@ void inventory_free(struct inventory *inv)
 
 	for (i = 0; i < inv->ntokens; i++)
 		json_decref(inv->tokens[i].info);
-	for (i = 0; i < inv->ncerts; i++)
+	for (i = 0; i < inv->ncerts; i++) {
 		json_decref(inv->certs[i].api);
+		X509_free(inv->certs[i].x509);
+	}
 	free(inv->tokens);
 	free(inv->certs);
 	pthread_mutex_destroy(&inv->lock);
@@ -144,6 +148,8 @@ static void add_cert(struct inventory *inv, size_t module, const char *token, js
 	json_object_set_new(ic->api, "token", json_string(token));
 	json_object_set_new(ic->api, "key_id", json_string(key_id));
 	json_object_set_new(ic->api, "label", json_string(label ? label : ""));
+	ic->x509 = x;
+	x = NULL;
 	inv->ncerts++;
 out:
 	X509_free(x);
@@ -331,6 +337,23 @@ int inventory_find_cert(struct inventory *inv, const char *id, struct cert_ref *
 	}
 	pthread_mutex_unlock(&inv->lock);
 	return ret;
+}
+
+X509 *inventory_cert_x509(struct inventory *inv, const char *id)
+{
+	X509 *x = NULL;
+	size_t i;
+
+	pthread_mutex_lock(&inv->lock);
+	for (i = 0; i < inv->ncerts; i++) {
+		if (!strcmp(inv->certs[i].id, id) && inv->certs[i].x509 &&
+		    X509_up_ref(inv->certs[i].x509)) {
+			x = inv->certs[i].x509;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&inv->lock);
+	return x;
 }
 
 void inventory_set_pin_state(struct inventory *inv, const char *token, const char *state)

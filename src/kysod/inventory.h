@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <stddef.h>
 #include <jansson.h>
+#include <openssl/x509.h>
 
 struct inv_token;
 struct inv_cert;
@@ -54,6 +55,9 @@ json_t *inventory_certs_json(struct inventory *inv, const char *token, const cha
 
 /* Fills ref for certificate id. Returns 0, or -1 when unknown. */
 int inventory_find_cert(struct inventory *inv, const char *id, struct cert_ref *ref);
+
+/* The certificate with that id (a new reference, X509_free it), or NULL. */
+X509 *inventory_cert_x509(struct inventory *inv, const char *id);
 
 /* Updates a token's PIN state after the helper reported it. */
 void inventory_set_pin_state(struct inventory *inv, const char *token, const char *state);

@@ -14,6 +14,7 @@
 #include "kysod/daemon.h"
 #include "kysod/helpers.h"
 #include "kysod/server.h"
+#include "kysod/autoload.h"
 #include "common/hex.h"
 #include "pcsc/reader-watch.h"
 
@@ -61,17 +62,24 @@ static void reader_changed(void *opaque, enum reader_event ev, const struct read
 	};
 	struct kysod *d = opaque;
 	char atr[2 * READER_ATR_MAX + 1] = "";
+	const char *kind;
 	json_t *data;
 
 	if (r) {
 		kyso_hex_encode(r->atr, r->atr_len, atr);
 		data = json_pack("{s:s}", "reader", r->name);
-		if (ev == CARD_INSERTED)
-			json_object_set_new(data, "atr", json_string(atr));
 		log_info("%s: %s %s", names[ev], r->name, atr);
 	} else {
 		data = json_object();
 		log_info("%s", names[ev]);
+	}
+	if (ev == CARD_INSERTED) {
+		kind = autoload_kind(d, r->atr, r->atr_len);
+		json_object_set_new(data, "atr", json_string(atr));
+		json_object_set_new(data, "token_kind", kind ? json_string(kind) : json_null());
+		if (!kind)
+			log_info("a card the token catalogue does not know: ATR %s", atr);
+		autoload_card(d, r->atr, r->atr_len);
 	}
 	events_publish(&d->events, names[ev], data);
 	/* A card came or went: the helpers look at their slots now, not at their next poll. */
@@ -196,6 +204,7 @@ int main(int argc, char **argv)
 		log_error("audit log: %s", err);
 		goto out_audit;
 	}
+	autoload_init(&d);
 	if (helpers_start(&d)) {
 		log_error("cannot start the module helpers");
 		goto out;
@@ -221,6 +230,7 @@ out_audit:
 	pthread_mutex_destroy(&d.prompt_lock);
 	inventory_free(&d.inv);
 	events_free(&d.events);
+	autoload_free(&d);
 	batches_free(&d.batches);
 out_config:
 	kysod_config_free(&d.cfg);

@@ -20,6 +20,7 @@ static const struct route routes[] = {
 	{ "GET", "/v1/certificates/*", api_certificate },
 	{ "POST", "/v1/sign", api_sign },
 	{ "POST", "/v1/sign/batch", api_sign_batch },
+	{ "POST", "/v1/verify", api_verify },
 	{ "DELETE", "/v1/sign/batch/*", api_cancel_batch },
 	{ "POST", "/v1/logout", api_logout },
 	{ "GET", "/v1/events", api_events },

@@ -22,6 +22,12 @@ int sign_target_init(struct kysod *d, const char *cert_id, enum kyso_hash_alg al
 		     enum kyso_padding padding, struct sign_target *t, struct kyso_reply *rep)
 {
 	memset(t, 0, sizeof(*t));
+	/* no signature can be returned without its audit entry: ask nothing */
+	if (!audit_usable(&d->audit)) {
+		kyso_reply_error(rep, "audit_failed",
+				 "the audit log cannot be written; signing is stopped until it can");
+		return -1;
+	}
 	if (inventory_find_cert(&d->inv, cert_id, &t->cert)) {
 		kyso_reply_error(rep, "certificate_not_found", "no certificate with id %s", cert_id);
 		return -1;
@@ -173,8 +179,10 @@ static int refuse_locked(const char *state, struct kyso_reply *rep)
 	return -1;
 }
 
+/* keep_pin, when not NULL, receives the PIN after a successful login, for a
+ * per-signature login in the same request (the caller wipes it). */
 static int prompt_login(struct kysod *d, const struct sign_target *t, const struct kyso_peer *peer,
-			const struct sign_consent *c, const struct kyso_msg *need,
+			const struct sign_consent *c, const struct kyso_msg *need, char **keep_pin,
 			struct kyso_reply *rep)
 {
 	const char *state = json_string_value(json_object_get(need->json, "pin_state"));
@@ -201,6 +209,10 @@ static int prompt_login(struct kysod *d, const struct sign_target *t, const stru
 	switch (ask_helper(d, t, KYSO_OP_LOGIN, req, pin, &ans, rep)) {
 	case 0:
 		ret = 0;
+		if (keep_pin) {
+			*keep_pin = pin;
+			pin = NULL;
+		}
 		break;
 	case 1:
 		kyso_reply_error(rep, "token_error", "the token did not accept the login");
@@ -232,8 +244,8 @@ static int confirm(struct kysod *d, const struct sign_target *t, const struct ky
 	return 0;
 }
 
-int sign_login(struct kysod *d, const struct sign_target *t, const struct kyso_peer *peer,
-	       const struct sign_consent *consent, struct kyso_reply *rep)
+static int login(struct kysod *d, const struct sign_target *t, const struct kyso_peer *peer,
+		 const struct sign_consent *consent, char **keep_pin, struct kyso_reply *rep)
 {
 	struct kyso_msg ans = { 0 };
 	json_t *req = json_pack("{s:s}", "token", t->cert.token);
@@ -248,13 +260,19 @@ int sign_login(struct kysod *d, const struct sign_target *t, const struct kyso_p
 	pthread_mutex_lock(&d->prompt_lock);
 	rc = ask_helper(d, t, KYSO_OP_LOGIN, req, NULL, &ans, rep);
 	if (rc == 1)
-		ret = prompt_login(d, t, peer, consent, &ans, rep);
+		ret = prompt_login(d, t, peer, consent, &ans, keep_pin, rep);
 	else if (rc == 0)
 		ret = consent->confirm_if_logged_in ? confirm(d, t, peer, consent, rep) : 0;
 	pthread_mutex_unlock(&d->prompt_lock);
 	kyso_msg_clear(&ans);
 	json_decref(req);
 	return ret;
+}
+
+int sign_login(struct kysod *d, const struct sign_target *t, const struct kyso_peer *peer,
+	       const struct sign_consent *consent, struct kyso_reply *rep)
+{
+	return login(d, t, peer, consent, NULL, rep);
 }
 
 /* Signs with a key that needs the PIN for each signature: one dialog, then
@@ -292,7 +310,7 @@ static int sign_one(struct kysod *d, const struct sign_target *t, const struct k
 {
 	struct kyso_msg ans = { 0 };
 	const char *sig_b64;
-	char *hash_b64;
+	char *hash_b64, *pin = NULL;
 	json_t *req;
 	long n;
 	int rc, ret = -1;
@@ -313,9 +331,13 @@ static int sign_one(struct kysod *d, const struct sign_target *t, const struct k
 		/* CKA_ALWAYS_AUTHENTICATE: the PIN for this one signature */
 		rc = per_signature_pin(d, t, peer, consent, req, &ans, rep);
 	} else if (rc == 1 && consent) {
-		if (sign_login(d, t, peer, consent, rep))
+		if (login(d, t, peer, consent, &pin, rep))
 			goto out;
 		rc = ask_helper(d, t, KYSO_OP_SIGN, req, NULL, &ans, rep);
+		/* a key that needs the PIN for each signature, found once logged
+		 * in: the PIN just entered serves this signature too */
+		if (rc == 1 && pin && json_is_true(json_object_get(ans.json, "per_signature")))
+			rc = ask_helper(d, t, KYSO_OP_SIGN, req, pin, &ans, rep);
 	}
 	if (rc == 1)
 		kyso_reply_error(rep, "token_error", "the token logged out during the request");
@@ -330,6 +352,7 @@ static int sign_one(struct kysod *d, const struct sign_target *t, const struct k
 	*sig_len = (size_t)n;
 	ret = 0;
 out:
+	pinentry_free_pin(pin);
 	kyso_msg_clear(&ans);
 	json_decref(req);
 	return ret;

@@ -1,4 +1,5 @@
 #include "common/hex.h"
+#include "common/utf8.h"
 #include "kysod/audit.h"
 #include "kysod/sign-record.h"
 
@@ -8,23 +9,23 @@ int sign_record(struct kysod *d, const struct sign_record *r, uint64_t *seq)
 	json_t *e;
 
 	kyso_hex_encode(r->hash, r->hash_len < 64 ? r->hash_len : 64, hash);
-	e = json_pack("{s:s, s:{s:i, s:i, s:s}, s:s, s:s, s:s, s:s, s:s}",
+	e = json_pack("{s:s, s:{s:i, s:i, s:o}, s:s, s:s, s:s, s:s, s:s}",
 		      "event", "sign",
 		      "caller", "uid", (int)r->peer->uid, "pid", (int)r->peer->pid,
-		      "exe", r->peer->exe,
+		      "exe", kyso_json_string_lossy(r->peer->exe),
 		      "certificate", r->certificate,
 		      "hash_algorithm", kyso_hash_alg_name(r->hash_alg),
 		      "hash", hash, "format", r->format, "result", r->result);
 	if (!e)
 		return -1;
 	if (r->target) {
-		json_object_set_new(e, "subject", json_string(r->target->cert.holder));
+		json_object_set_new(e, "subject", kyso_json_string_lossy(r->target->cert.holder));
 		json_object_set_new(e, "token", json_string(r->target->cert.token));
 		json_object_set_new(e, "algorithm", json_string(r->target->algorithm));
 	}
 	if (r->batch)
 		json_object_set_new(e, "batch", json_string(r->batch));
 	if (r->item)
-		json_object_set_new(e, "item", json_string(r->item));
+		json_object_set_new(e, "item", kyso_json_string_lossy(r->item));
 	return audit_append(&d->audit, e, seq);
 }

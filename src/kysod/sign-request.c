@@ -83,10 +83,10 @@ int kyso_sign_request_parse(const char *body, size_t len, struct kyso_sign_reque
 			    struct kyso_reply *err)
 {
 	static const char *const known[] = {
-		"certificate", "hash", "hash_algorithm", "padding", "format",
+		"certificate", "hash", "hash_algorithm", "padding", "format", "timestamp",
 	};
 	const char *cert, *hash, *alg, *pad, *fmt, *key;
-	json_t *root, *value;
+	json_t *root, *value, *ts;
 	size_t i;
 	long n;
 	int ret = -1;
@@ -139,8 +139,23 @@ int kyso_sign_request_parse(const char *body, size_t len, struct kyso_sign_reque
 		field_error(err, "invalid_value", "padding", "must be pkcs1 or pss");
 		goto out;
 	}
-	if (fmt && strcmp(fmt, "raw")) {
-		field_error(err, "invalid_value", "format", "must be raw");
+	if (!fmt || !strcmp(fmt, "raw")) {
+		req->format = KYSO_FORMAT_RAW;
+	} else if (!strcmp(fmt, "cms")) {
+		req->format = KYSO_FORMAT_CMS;
+	} else {
+		field_error(err, "invalid_value", "format", "must be raw or cms");
+		goto out;
+	}
+	ts = json_object_get(root, "timestamp");
+	if (ts && !json_is_boolean(ts)) {
+		field_error(err, "invalid_type", "timestamp", "must be true or false");
+		goto out;
+	}
+	req->timestamp = json_is_true(ts);
+	if (req->timestamp && req->format != KYSO_FORMAT_CMS) {
+		field_error(err, "invalid_value", "timestamp",
+			    "a timestamp is added to CMS signatures only (format cms)");
 		goto out;
 	}
 

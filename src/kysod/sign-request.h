@@ -17,12 +17,19 @@ enum kyso_padding {
 	KYSO_PAD_PSS,
 };
 
+enum kyso_sign_format {
+	KYSO_FORMAT_RAW,	/* the bare signature */
+	KYSO_FORMAT_CMS,	/* a detached CMS SignedData (CAdES-BES, CAdES-T with a timestamp) */
+};
+
 struct kyso_sign_request {
 	char certificate[65];		/* lowercase hex SHA-256 */
 	unsigned char hash[64];
 	size_t hash_len;
 	enum kyso_hash_alg hash_alg;
 	enum kyso_padding padding;
+	enum kyso_sign_format format;
+	int timestamp;			/* add an RFC 3161 timestamp (cms only) */
 };
 
 /* Parses body (len bytes). Returns 0, or -1 with an error set in err. */

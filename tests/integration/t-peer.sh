@@ -115,6 +115,91 @@ chown nobody "$T/loose.conf"
 refused "config owned by another user (nobody) while running as root" "$T/loose.conf"
 refused "config file missing" "$T/does-not-exist.conf"
 
+# ---------------------------------------------------------------- module policy
+# A module outside allow_modules (also through a symlink inside an allowed directory), or a
+# library that is no PKCS#11 module, is never loaded: kysod refuses to start, or runs with
+# the module "failed" and no token from it.
+mkdir -p "$T/allowed" "$T/outside"
+cp "$(realpath "$SOFTHSM")" "$T/outside/libsofthsm2.so"
+ln -s "$T/outside/libsofthsm2.so" "$T/allowed/link.so"
+printf 'not an ELF file\n' > "$T/allowed/garbage.so"
+LIBZ=$(ldd "$(command -v curl)" | awk '/libz\.so/ { print $3; exit }')
+[ -n "$LIBZ" ] && cp "$(realpath "$LIBZ")" "$T/allowed/libz.so"
+
+module_refused()
+{
+	local desc=$1 pid i st state hpid
+	"$KYSOD" -f -c "$CONF" > "$T/policy.log" 2>&1 &
+	pid=$!
+	for ((i = 0; i < 50; i++)); do
+		kill -0 "$pid" 2>/dev/null || break
+		api GET /v1/status
+		state=$(json_get 'j["modules"][0]["state"]')
+		[ "$state" = failed ] && break
+		sleep 0.1
+	done
+	if ! kill -0 "$pid" 2>/dev/null; then
+		wait "$pid"
+		st=$?
+		isnt "$st" 0 "$desc: kysod refuses to start (exit $st)"
+		rm -f "$SOCK"
+		return
+	fi
+	hpid=$(json_get 'j["modules"][0].get("pid") or ""')
+	api GET /v1/tokens
+	if [ "$state" = failed ] && [ "$(json_get 'len(j["tokens"])')" = 0 ] &&
+		! { [ -n "$hpid" ] && grep -q "$T/" "/proc/$hpid/maps" 2>/dev/null; }; then
+		pass "$desc: module not loaded (state failed, no tokens)"
+	else
+		fail "$desc: module not loaded"
+		diag "    state '$state', helper '$hpid', tokens: $BODY"
+	fi
+	kill -TERM "$pid"
+	wait "$pid"
+}
+write_conf --module "evil=$T/outside/libsofthsm2.so"
+module_refused "module outside allow_modules"
+CONF_ALLOW="$T/allowed/*.so" write_conf --module "evil=$T/allowed/link.so"
+module_refused "symlink in an allowed directory to a module outside it"
+CONF_ALLOW="$T/allowed/*.so" write_conf --module "garbage=$T/allowed/garbage.so"
+module_refused "allowed file that is not a shared library"
+if [ -n "$LIBZ" ]; then
+	CONF_ALLOW="$T/allowed/*.so" write_conf --module "libz=$T/allowed/libz.so"
+	module_refused "allowed library without C_GetFunctionList"
+else
+	skip 1 "libz not found"
+fi
+write_conf --module "missing=$T/allowed/none.so"
+module_refused "module file missing"
+
+# ---------------------------------------------------------------- default config location
+mkdir -p "$XDG_CONFIG_HOME/kyso"
+write_conf --module "softhsm=$SOFTHSM"
+cp "$CONF" "$XDG_CONFIG_HOME/kyso/kysod.conf"
+chmod 0600 "$XDG_CONFIG_HOME/kyso/kysod.conf"
+"$KYSOD" -f > "$T/default.log" 2>&1 &
+DPID=$!
+for ((i = 0; i < 50; i++)); do
+	_status_answers && break
+	kill -0 "$DPID" 2>/dev/null || break
+	sleep 0.1
+done
+api GET /v1/status
+is "$STATUS $(json_get 'j["modules"][0]["name"]')" "200 softhsm" \
+	"without -c, kysod reads \$XDG_CONFIG_HOME/kyso/kysod.conf"
+kill -TERM "$DPID" 2>/dev/null
+wait "$DPID"
+is "$?" 0 "...and exits 0 on SIGTERM"
+rm -rf "$XDG_CONFIG_HOME/kyso"
+
+"$KYSOD" --version > "$T/version.txt" 2>&1
+is "$?" 0 "kysod --version exits 0"
+like "$(cat "$T/version.txt")" '0\.1\.0' "kysod --version prints 0.1.0"
+"$KYSOD" --help > "$T/help.txt" 2>&1
+is "$?" 0 "kysod --help exits 0"
+"$KYSOD" --bogus > "$T/bogus.txt" 2>&1
+isnt "$?" 0 "kysod --bogus exits with an error"
+
 # ---------------------------------------------------------------- another uid
 NOBODY=(setpriv --reuid=nobody --regid=nogroup --clear-groups)
 if ! "${NOBODY[@]}" true 2>/dev/null; then
@@ -123,7 +208,7 @@ if ! "${NOBODY[@]}" true 2>/dev/null; then
 	exit
 fi
 N=$T/nobody
-mkdir -p "$N/run" "$N/api"
+mkdir -p "$N/run" "$N/api" "$N/state"
 chmod 0711 "$T"
 chmod 0700 "$N/run"
 chown -R nobody:nogroup "$N" "$T/softhsm"
@@ -142,7 +227,7 @@ pinentry_says "pin 123456"
 : > "$KYSO_PINENTRY_LOG"
 write_conf --module "softhsm=$SOFTHSM"
 chown nobody:nogroup "$CONF" "$KYSO_PINENTRY_SCRIPT" "$KYSO_PINENTRY_LOG"
-KYSOD_WRAP=(env "XDG_RUNTIME_DIR=$N/run" "HOME=$N" "${NOBODY[@]}")
+KYSOD_WRAP=(env "XDG_RUNTIME_DIR=$N/run" "XDG_STATE_HOME=$N/state" "HOME=$N" "${NOBODY[@]}")
 API_AS=("${NOBODY[@]}")
 API_DIR=$N/api
 start_kysod

@@ -17,6 +17,7 @@
 #   make_softhsm_token2 second token "kyso-test-2" with one EC P-256 key (id 0a), key "p256b"
 #   make_mock_key [rsa|p256]  key and certificate for the mock PKCS#11 module (KYSO_MOCK_*)
 #   write_conf [--module NAME=PATH]... [--no-socket] [KEY=VALUE]...
+#                       ($CONF_PINENTRY and $CONF_ALLOW override pinentry and allow_modules)
 #   start_kysod [--no-wait]  stop_kysod  wait_modules_running [SECONDS]
 #   api METHOD PATH [BODY]   api_file METHOD PATH FILE   -> STATUS BODY HEADERS CURL_RC
 #   json_get EXPR [JSON]     (Python expression over `j`, the parsed $BODY)
@@ -85,7 +86,8 @@ printf 'pin 123456\n' > "$KYSO_PINENTRY_SCRIPT"
 : > "$KYSO_PINENTRY_LOG"
 # The mock module must not see settings from the caller's environment.
 unset KYSO_MOCK_KEY KYSO_MOCK_CERT KYSO_MOCK_PIN KYSO_MOCK_FAULT KYSO_MOCK_FAULT_AFTER \
-	KYSO_MOCK_PIN_STATE KYSO_MOCK_STATE_FILE KYSO_MOCK_SERIAL KYSO_MOCK_LABEL
+	KYSO_MOCK_PIN_STATE KYSO_MOCK_STATE_FILE KYSO_MOCK_SERIAL KYSO_MOCK_LABEL \
+	KYSO_MOCK_DELAY_MS KYSO_MOCK_NO_RAW KYSO_SOCKET
 
 declare -A CERT_PEM CERT_DER CERT_ID CERT_CN KEY_ID KEY_LABEL KEY_TYPE
 
@@ -283,7 +285,7 @@ write_conf()
 		[ "$socket" = 1 ] && echo "socket = $SOCK"
 		echo "pinentry = ${CONF_PINENTRY:-$PINENTRY}"
 		echo "helper = $KYSO_P11"
-		echo "allow_modules = /usr/lib/softhsm/*.so /usr/lib/*/softhsm/*.so $real/*.so $KYSO_BUILDDIR/tests/mock/.libs/*.so"
+		echo "allow_modules = ${CONF_ALLOW:-/usr/lib/softhsm/*.so /usr/lib/*/softhsm/*.so $real/*.so $KYSO_BUILDDIR/tests/mock/.libs/*.so}"
 		echo "log_level = debug"
 		for arg in "${extra[@]}"; do
 			echo "${arg%%=*} = ${arg#*=}"

@@ -208,6 +208,53 @@ static void test_valid_format(void **state)
 	assert_int_equal(req.padding, KYSO_PAD_PSS);
 }
 
+/* "format": "cms", and "timestamp" with it. */
+static void test_valid_cms(void **state)
+{
+	struct kyso_sign_request req;
+
+	expect_ok_obj(valid(0), &req);
+	assert_int_equal(req.format, KYSO_FORMAT_RAW);
+	assert_int_equal(req.timestamp, 0);
+	expect_ok_obj(with(valid(0), "format", json_string("raw")), &req);
+	assert_int_equal(req.format, KYSO_FORMAT_RAW);
+	expect_ok_obj(with(valid(1), "format", json_string("cms")), &req);
+	assert_int_equal(req.format, KYSO_FORMAT_CMS);
+	assert_int_equal(req.hash_alg, KYSO_HASH_SHA384);
+	assert_int_equal(req.timestamp, 0);
+	expect_ok_obj(with(with(valid(2), "format", json_string("cms")), "timestamp", json_true()),
+		      &req);
+	assert_int_equal(req.format, KYSO_FORMAT_CMS);
+	assert_int_equal(req.timestamp, 1);
+	expect_ok_obj(with(with(with(valid(0), "format", json_string("cms")), "timestamp",
+				json_false()), "padding", json_string("pss")), &req);
+	assert_int_equal(req.timestamp, 0);
+	assert_int_equal(req.padding, KYSO_PAD_PSS);
+	/* false is allowed with raw: nothing to add */
+	expect_ok_obj(with(valid(0), "timestamp", json_false()), &req);
+	assert_int_equal(req.format, KYSO_FORMAT_RAW);
+}
+
+static void test_timestamp_errors(void **state)
+{
+	json_t *values[] = {
+		json_string("true"), json_integer(1), json_integer(0), json_null(), json_object(),
+		json_array(), json_real(1.0), json_string(""),
+	};
+	size_t i;
+
+	/* only CMS signatures carry a timestamp */
+	expect_obj_error(with(valid(0), "timestamp", json_true()), "invalid_value", "timestamp");
+	expect_obj_error(with(with(valid(0), "format", json_string("raw")), "timestamp", json_true()),
+			 "invalid_value", "timestamp");
+	for (i = 0; i < sizeof(values) / sizeof(values[0]); i++)
+		expect_obj_error(with(with(valid(0), "format", json_string("cms")), "timestamp",
+				      values[i]), "invalid_type", "timestamp");
+	expect_obj_error(with(valid(0), "format", json_string("CMS")), "invalid_value", "format");
+	expect_obj_error(with(valid(0), "format", json_string("cms ")), "invalid_value", "format");
+	expect_obj_error(with(valid(0), "format", json_string("pkcs7")), "invalid_value", "format");
+}
+
 static void test_certificate_lowercased(void **state)
 {
 	struct kyso_sign_request req;
@@ -679,6 +726,12 @@ static void test_reply_error_status(void **state)
 		{ "method_not_allowed", 405 }, { "token_not_present", 409 },
 		{ "body_too_large", 413 }, { "unsupported_media_type", 415 },
 		{ "mechanism_unsupported", 422 }, { "pin_locked", 423 },
+		{ "certificate_expired", 422 }, { "certificate_not_yet_valid", 422 },
+		{ "certificate_usage", 422 }, { "certificate_untrusted", 422 },
+		{ "certificate_revoked", 422 }, { "revocation_unknown", 502 },
+		{ "timestamp_unavailable", 400 }, { "timestamp_failed", 502 },
+		{ "signature_encoding", 400 }, { "signature_malformed", 400 },
+		{ "certificate_malformed", 400 },
 		{ "internal_error", 500 }, { "module_crashed", 502 },
 		{ "module_unavailable", 503 }, { "module_timeout", 504 },
 		{ "no_such_code", 500 },
@@ -691,7 +744,7 @@ static void test_reply_error_status(void **state)
 		assert_int_equal(rep.status, codes[i].status);
 		assert_string_equal(error_code(&rep), codes[i].code);
 	}
-	assert_string_equal(error_message(&rep), "message 13");
+	assert_string_equal(error_message(&rep), "message 24");
 	/* members added to the error object */
 	kyso_reply_error_set(&rep, "field", json_string("hash"));
 	assert_string_equal(error_field(&rep), "hash");
@@ -843,6 +896,8 @@ int main(void)
 		cmocka_unit_test(test_valid_each_algorithm),
 		cmocka_unit_test(test_valid_paddings),
 		cmocka_unit_test(test_valid_format),
+		cmocka_unit_test(test_valid_cms),
+		cmocka_unit_test(test_timestamp_errors),
 		cmocka_unit_test(test_certificate_lowercased),
 		cmocka_unit_test(test_whitespace_and_order),
 		cmocka_unit_test(test_length_is_honoured),

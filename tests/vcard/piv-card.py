@@ -8,7 +8,8 @@ vpcd is a control command (0x00 power off, 0x01 power on, 0x02 reset, 0x04 get A
 answered with the ATR); a longer one is a command APDU, answered with the response APDU.
 
 Usage:
-  piv-card.py [--host H] [--port P] [--state FILE] [--ready-file FILE] [-v] CONFIG
+  piv-card.py [--host H] [--port P] [--state FILE] [--ready-file FILE] [--delay-ms MS] [-v]
+              CONFIG
   piv-card.py --make-demo DIR [--cn NAME] [--pin PIN]
 
 CONFIG is a directory (card.json plus 9a.key, 9a.crt, 9c.key, ... in PEM) or a JSON file
@@ -325,9 +326,10 @@ class CardError(Exception):
 
 
 class PivCard:
-    def __init__(self, conf, state_path=None):
+    def __init__(self, conf, state_path=None, delay_ms=0):
         self.conf = conf
         self.state_path = state_path
+        self.delay_ms = delay_ms  # added to every private key operation: a slow card
         self.pin = conf.pin
         self.puk = conf.puk
         self.pin_tries = conf.pin_retries
@@ -638,6 +640,9 @@ class PivCard:
             raise CardError(SW_WRONG_P1P2)
         if p2 != KEY_CARD_AUTH and not self.pin_verified:
             raise CardError(SW_SEC_STATUS)
+        if self.delay_ms:
+            log("general authenticate with key %02x: waiting %d ms" % (p2, self.delay_ms))
+            time.sleep(self.delay_ms / 1000.0)
         try:
             if 0x82 in items and 0x81 in items and not items[0x82]:
                 challenge = items[0x81]
@@ -880,6 +885,8 @@ def main():
     ap.add_argument("--make-demo", metavar="DIR", help="write a demo card into DIR and exit")
     ap.add_argument("--cn", default="Phạm Thị Hoa", help="cardholder name for --make-demo")
     ap.add_argument("--pin", default="123456", help="PIN for --make-demo")
+    ap.add_argument("--delay-ms", type=int, default=0, metavar="MS",
+                    help="answer private key operations (GENERAL AUTHENTICATE) MS later")
     ap.add_argument("-v", "--verbose", action="store_true", help="log APDUs to stderr")
     args = ap.parse_args()
     VERBOSE = args.verbose
@@ -890,7 +897,7 @@ def main():
     if not args.config:
         ap.error("a card directory or JSON file is needed")
     try:
-        card = PivCard(Config(args.config), args.state)
+        card = PivCard(Config(args.config), args.state, max(0, args.delay_ms))
     except (OSError, ValueError, KeyError) as e:
         sys.stderr.write("piv-card: %s: %s\n" % (args.config, e))
         return 1

@@ -1,0 +1,216 @@
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <openssl/bio.h>
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+
+#include "common/b64.h"
+#include "kysod/api.h"
+#include "kysod/verify.h"
+
+static int field_error(struct kyso_reply *rep, const char *code, const char *field,
+		       const char *message)
+{
+	kyso_reply_error(rep, code, "%s: %s", field, message);
+	kyso_reply_error_set(rep, "field", json_string(field));
+	return -1;
+}
+
+static int get_string(json_t *root, const char *field, int required, const char **out,
+		      struct kyso_reply *rep)
+{
+	json_t *v = json_object_get(root, field);
+
+	*out = NULL;
+	if (!v)
+		return required ? field_error(rep, "missing_field", field, "is required") : 0;
+	if (!json_is_string(v))
+		return field_error(rep, "invalid_type", field, "must be a string");
+	*out = json_string_value(v);
+	return 0;
+}
+
+static int is_hex64(const char *s)
+{
+	size_t i;
+
+	if (strlen(s) != 64)
+		return 0;
+	for (i = 0; i < 64; i++)
+		if (!isxdigit((unsigned char)s[i]))
+			return 0;
+	return 1;
+}
+
+/* "certificate": the id of a certificate kysod knows, a PEM certificate, or
+ * base64 DER. Returns 0 with r->cert set, or -1 with rep set. */
+static int get_certificate(struct kysod *d, const char *s, struct verify_request *r,
+			   struct kyso_reply *rep)
+{
+	unsigned char *der = NULL;
+	const unsigned char *p;
+	char id[65];
+	BIO *bio;
+	long n;
+	size_t i;
+
+	if (is_hex64(s)) {
+		for (i = 0; i < 64; i++)
+			id[i] = (char)tolower((unsigned char)s[i]);
+		id[64] = '\0';
+		r->cert = inventory_cert_x509(&d->inv, id);
+		if (!r->cert) {
+			kyso_reply_error(rep, "certificate_not_found", "no certificate with id %s", id);
+			kyso_reply_error_set(rep, "field", json_string("certificate"));
+			return -1;
+		}
+		return 0;
+	}
+	if (strstr(s, "-----BEGIN")) {
+		bio = BIO_new_mem_buf(s, -1);
+		r->cert = bio ? PEM_read_bio_X509(bio, NULL, NULL, NULL) : NULL;
+		BIO_free(bio);
+	} else if ((der = malloc(strlen(s) + 1))) {
+		n = kyso_b64_decode(s, strlen(s), der, strlen(s) + 1);
+		p = der;
+		if (n > 0)
+			r->cert = d2i_X509(NULL, &p, n);
+		if (r->cert && p != der + n) {
+			X509_free(r->cert);
+			r->cert = NULL;
+		}
+		free(der);
+	}
+	ERR_clear_error();
+	if (!r->cert)
+		return field_error(rep, "certificate_malformed", "certificate",
+				   "must be a certificate id, a PEM certificate or base64 DER");
+	return 0;
+}
+
+int verify_request_parse(struct kysod *d, const char *body, size_t len, struct verify_request *r,
+			 struct kyso_reply *rep)
+{
+	static const char *const known[] = {
+		"format", "signature", "hash", "hash_algorithm", "certificate", "padding",
+	};
+	static const char *const algs[] = { "sha256", "sha384", "sha512" };
+	const char *fmt, *sig, *hash, *alg, *cert, *pad, *key;
+	json_t *root, *value;
+	size_t i;
+	long n;
+	int ret = -1;
+
+	memset(r, 0, sizeof(*r));
+	root = kyso_parse_object(body, len, rep);
+	if (!root)
+		return -1;
+	json_object_foreach(root, key, value) {
+		for (i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+			if (!strcmp(key, known[i]))
+				break;
+		if (i == sizeof(known) / sizeof(known[0])) {
+			kyso_reply_error(rep, "unknown_field", "%.64s: is not a field of this request",
+					 key);
+			if (strlen(key) <= 64)
+				kyso_reply_error_set(rep, "field", json_string(key));
+			goto out;
+		}
+	}
+	if (get_string(root, "format", 0, &fmt, rep) ||
+	    get_string(root, "signature", 1, &sig, rep) ||
+	    get_string(root, "hash", 1, &hash, rep) ||
+	    get_string(root, "hash_algorithm", 1, &alg, rep) ||
+	    get_string(root, "certificate", 0, &cert, rep) ||
+	    get_string(root, "padding", 0, &pad, rep))
+		goto out;
+	if (!fmt || !strcmp(fmt, "raw")) {
+		r->format = KYSO_FORMAT_RAW;
+	} else if (!strcmp(fmt, "cms")) {
+		r->format = KYSO_FORMAT_CMS;
+	} else {
+		field_error(rep, "invalid_value", "format", "must be raw or cms");
+		goto out;
+	}
+	for (i = 0; i < 3; i++)
+		if (!strcmp(alg, algs[i]))
+			break;
+	if (i == 3) {
+		field_error(rep, "invalid_value", "hash_algorithm", "must be sha256, sha384 or sha512");
+		goto out;
+	}
+	r->hash_alg = (enum kyso_hash_alg)i;
+	if (!pad) {
+		r->padding = KYSO_PAD_DEFAULT;
+	} else if (r->format == KYSO_FORMAT_CMS) {
+		field_error(rep, "invalid_value", "padding",
+			    "a CMS signature names its own algorithm; padding is for raw signatures");
+		goto out;
+	} else if (!strcmp(pad, "pkcs1")) {
+		r->padding = KYSO_PAD_PKCS1;
+	} else if (!strcmp(pad, "pss")) {
+		r->padding = KYSO_PAD_PSS;
+	} else {
+		field_error(rep, "invalid_value", "padding", "must be pkcs1 or pss");
+		goto out;
+	}
+	if (r->format == KYSO_FORMAT_RAW && !cert) {
+		field_error(rep, "missing_field", "certificate",
+			    "is required to verify a raw signature");
+		goto out;
+	}
+	n = kyso_b64_decode(hash, strlen(hash), r->hash, sizeof(r->hash));
+	if (n == -1) {
+		field_error(rep, "hash_encoding", "hash", "is not valid base64");
+		goto out;
+	}
+	if (n < 0 || (size_t)n != kyso_hash_alg_len(r->hash_alg)) {
+		kyso_reply_error(rep, "hash_length", "hash: a %s hash is %zu bytes",
+				 kyso_hash_alg_name(r->hash_alg), kyso_hash_alg_len(r->hash_alg));
+		kyso_reply_error_set(rep, "field", json_string("hash"));
+		goto out;
+	}
+	r->hash_len = (size_t)n;
+	r->signature = malloc(strlen(sig) + 1);
+	if (!r->signature) {
+		kyso_reply_error(rep, "internal_error", "out of memory");
+		goto out;
+	}
+	n = kyso_b64_decode(sig, strlen(sig), r->signature, strlen(sig) + 1);
+	if (n <= 0) {
+		field_error(rep, "signature_encoding", "signature",
+			    n == 0 ? "is empty" : "is not valid base64");
+		goto out;
+	}
+	r->signature_len = (size_t)n;
+	if (cert && get_certificate(d, cert, r, rep))
+		goto out;
+	ret = 0;
+out:
+	if (ret)
+		verify_request_free(r);
+	json_decref(root);
+	return ret;
+}
+
+void verify_request_free(struct verify_request *r)
+{
+	free(r->signature);
+	X509_free(r->cert);
+	memset(r, 0, sizeof(*r));
+}
+
+void api_verify(const struct kyso_request *req, const char *arg, struct kyso_reply *rep)
+{
+	struct verify_request r;
+	json_t *answer;
+
+	if (verify_request_parse(req->d, req->body, req->body_len, &r, rep))
+		return;
+	answer = verify_signature(req->d, &r, rep);
+	if (answer)
+		kyso_reply_ok(rep, 200, answer);
+	verify_request_free(&r);
+}

@@ -1,0 +1,110 @@
+#include <config.h>
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <curl/curl.h>
+
+#include "kysod/http-post.h"
+
+struct answer {
+	unsigned char *data;
+	size_t len;
+	int too_big;
+};
+
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+static CURLcode curl_init_rc = CURLE_FAILED_INIT;
+
+static void init_curl(void)
+{
+	curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+static size_t collect(char *data, size_t size, size_t nmemb, void *opaque)
+{
+	struct answer *a = opaque;
+	size_t n = size * nmemb;
+	unsigned char *grown;
+
+	if (a->len + n > HTTP_POST_MAX_ANSWER) {
+		a->too_big = 1;
+		return 0;
+	}
+	grown = realloc(a->data, a->len + n + 1);
+	if (!grown)
+		return 0;
+	memcpy(grown + a->len, data, n);
+	a->data = grown;
+	a->len += n;
+	return n;
+}
+
+int http_post(const char *url, const char *content_type, const unsigned char *body, size_t len,
+	      unsigned int timeout, unsigned char **answer, size_t *answer_len, char *err,
+	      size_t errlen)
+{
+	struct answer a = { 0 };
+	struct curl_slist *headers = NULL;
+	char ctype[128], cerr[CURL_ERROR_SIZE] = "";
+	long code = 0;
+	CURLcode rc;
+	CURL *c = NULL;
+	int ret = -1;
+
+	*answer = NULL;
+	*answer_len = 0;
+	pthread_once(&curl_once, init_curl);
+	if (curl_init_rc != CURLE_OK || !(c = curl_easy_init())) {
+		snprintf(err, errlen, "libcurl cannot be initialised");
+		goto out;
+	}
+	snprintf(ctype, sizeof(ctype), "Content-Type: %s", content_type);
+	headers = curl_slist_append(headers, ctype);
+	if (!headers) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	curl_easy_setopt(c, CURLOPT_URL, url);
+#if LIBCURL_VERSION_NUM >= 0x075500
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+#else
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+#endif
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, (long)timeout);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
+	curl_easy_setopt(c, CURLOPT_POST, 1L);
+	curl_easy_setopt(c, CURLOPT_POSTFIELDS, (const char *)body);
+	curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)len);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &a);
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, cerr);
+	curl_easy_setopt(c, CURLOPT_USERAGENT, "kysod/" PACKAGE_VERSION);
+	rc = curl_easy_perform(c);
+	if (rc != CURLE_OK) {
+		if (a.too_big)
+			snprintf(err, errlen, "%s: the answer is larger than %d bytes", url,
+				 HTTP_POST_MAX_ANSWER);
+		else
+			snprintf(err, errlen, "%s: %s", url, cerr[0] ? cerr : curl_easy_strerror(rc));
+		goto out;
+	}
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+	if (code != 200) {
+		snprintf(err, errlen, "%s answered HTTP %ld", url, code);
+		goto out;
+	}
+	*answer = a.data;
+	*answer_len = a.len;
+	a.data = NULL;
+	ret = 0;
+out:
+	free(a.data);
+	curl_slist_free_all(headers);
+	if (c)
+		curl_easy_cleanup(c);
+	return ret;
+}

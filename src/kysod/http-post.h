@@ -1,0 +1,16 @@
+/* One HTTP POST to an OCSP responder or a time-stamp authority. */
+#ifndef KYSOD_HTTP_POST_H
+#define KYSOD_HTTP_POST_H
+#include <stddef.h>
+
+#define HTTP_POST_MAX_ANSWER (1024 * 1024)
+
+/* POSTs body (len bytes) of content_type to url (http or https only, no
+ * redirects) and waits at most timeout seconds. On 200 *answer (malloc'ed,
+ * the caller frees it) holds the body, at most HTTP_POST_MAX_ANSWER bytes,
+ * and 0 is returned; else -1 with the reason in err. */
+int http_post(const char *url, const char *content_type, const unsigned char *body, size_t len,
+	      unsigned int timeout, unsigned char **answer, size_t *answer_len, char *err,
+	      size_t errlen);
+
+#endif

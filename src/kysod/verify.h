@@ -1,0 +1,34 @@
+/* POST /v1/verify: a raw or CMS signature checked against a record hash,
+ * each check reported on its own. */
+#ifndef KYSOD_VERIFY_H
+#define KYSOD_VERIFY_H
+#include <stddef.h>
+#include <jansson.h>
+#include <openssl/x509.h>
+
+#include "kysod/daemon.h"
+#include "kysod/reply.h"
+#include "kysod/sign-request.h"
+
+struct verify_request {
+	enum kyso_sign_format format;
+	unsigned char *signature;	/* malloc'ed */
+	size_t signature_len;
+	unsigned char hash[64];
+	size_t hash_len;
+	enum kyso_hash_alg hash_alg;
+	enum kyso_padding padding;	/* raw RSA only */
+	X509 *cert;			/* the signer's certificate when given, else NULL */
+};
+
+/* Parses body. Returns 0, or -1 with rep set. */
+int verify_request_parse(struct kysod *d, const char *body, size_t len, struct verify_request *r,
+			 struct kyso_reply *rep);
+
+void verify_request_free(struct verify_request *r);
+
+/* The answer: {"valid", "format", "algorithm", "signer", "checks":[…], …}; or
+ * NULL with rep set when the input cannot be checked at all. */
+json_t *verify_signature(struct kysod *d, const struct verify_request *r, struct kyso_reply *rep);
+
+#endif
