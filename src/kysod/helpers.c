@@ -16,6 +16,7 @@
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 5000
 #define START_WAIT_S 10
+#define EXIT_GRACE_MS 2000
 
 enum helper_state {
 	HELPER_STARTING,
@@ -162,6 +163,25 @@ static void set_state(struct helper_proc *h, enum helper_state state, const char
 	pthread_mutex_unlock(&h->lock);
 }
 
+/* Waits up to ms for pid to end. Returns 1 when it did (status set). */
+static int reap(pid_t pid, unsigned int ms, int *status)
+{
+	unsigned int waited = 0;
+	pid_t r;
+
+	for (;;) {
+		r = waitpid(pid, status, WNOHANG);
+		if (r == pid)
+			return 1;
+		if (r < 0 && errno != EINTR)
+			return 0;
+		if (waited >= ms)
+			return 0;
+		sleep_ms(20);
+		waited += 20;
+	}
+}
+
 /* Runs one helper process until it ends. Returns how long it ran, in seconds. */
 static long run_once(struct helper_proc *h)
 {
@@ -220,9 +240,13 @@ static long run_once(struct helper_proc *h)
 	close(fd);
 	inventory_module_down(&d->inv, h->index);
 
-	kill(pid, SIGKILL);
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
+	/* On shutdown a helper ends by itself once it reads the end of its
+	 * socket (closing its module); give it a moment before killing it. */
+	if (!reap(pid, d->stopping ? EXIT_GRACE_MS : 0, &status)) {
+		kill(pid, SIGKILL);
+		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+			;
+	}
 	if (!d->stopping) {
 		if (WIFSIGNALED(status))
 			log_error("%s: helper %d killed by signal %d", h->name, (int)pid,

@@ -108,7 +108,13 @@ stop_kysod
 mock_env crash-init
 write_conf --module "mock=$MOCK_MODULE"
 start_kysod --no-wait
-sleep 2
+# Wait for the first crash and restart (valgrind makes a helper start slowly).
+limit=30
+[ "$KYSO_VALGRIND" = 1 ] && limit=200
+for ((i = 0; i < limit; i++)); do
+	[ "$(helper_field restarts)" -ge 1 ] 2>/dev/null && break
+	sleep 0.1
+done
 api GET /v1/status
 is "$STATUS" 200 "crash-init: status answers"
 like "$(json_get 'j["modules"][0]["state"]')" '^(failed|starting)$' "crash-init: module state failed or starting"
