@@ -64,13 +64,22 @@ static void item_failed(struct batch_run *run, const struct batch_item *it, cons
 	run->failed++;
 }
 
-/* Whether an item's error ends the batch: the token or its module is gone. */
-static int ends_batch(const char *code)
+/* When an item's error ends the batch (the token or its module is gone), the
+ * code the items after it get, else NULL. */
+static const char *ends_batch(const char *code)
 {
-	return !strcmp(code, "token_removed") || !strcmp(code, "token_not_present") ||
-	       !strcmp(code, "module_crashed") || !strcmp(code, "module_timeout") ||
-	       !strcmp(code, "module_unavailable") || !strcmp(code, "token_error") ||
-	       !strcmp(code, "audit_failed") || !strcmp(code, "per_signature_pin");
+	static const char *const ending[] = {
+		"token_removed", "module_crashed", "module_timeout", "module_unavailable",
+		"token_error", "audit_failed", "per_signature_pin",
+	};
+	size_t i;
+
+	if (!strcmp(code, "token_not_present"))
+		return "token_removed";
+	for (i = 0; i < sizeof(ending) / sizeof(ending[0]); i++)
+		if (!strcmp(code, ending[i]))
+			return ending[i];
+	return NULL;
 }
 
 static void sign_items(struct batch_run *run)
@@ -120,8 +129,7 @@ static void sign_items(struct batch_run *run)
 			item_failed(run, it, code,
 				    json_string_value(json_object_get(json_object_get(rep.body, "error"),
 								      "message")) ?: code);
-			if (ends_batch(code))
-				stop = !strcmp(code, "token_not_present") ? "token_removed" : code;
+			stop = ends_batch(code);
 		} else {
 			b64 = kyso_b64_encode(sig, sig_len);
 			audit_id(&d->audit, seq, ref, sizeof(ref));

@@ -29,6 +29,7 @@ struct kysod {
 	struct MHD_Daemon *mhd;
 	int listen_fd;
 	volatile int stopping;
+	int streams;			/* open event streams */
 };
 
 #endif

@@ -1,5 +1,6 @@
 #include <errno.h>
 #include <limits.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,29 +69,46 @@ static enum MHD_Result queue_reply(struct MHD_Connection *conn, struct kyso_repl
  * the event being sent. */
 struct stream_state {
 	struct kysod *d;
+	int fd;			/* the client's connection */
 	uint64_t cursor;
 	char *pending;
 	size_t off;
 };
 
 #define KEEPALIVE_MS 15000
+#define HANGUP_CHECK_MS 500
+/* Event streams hold a connection thread each: keep room for requests. */
+#define MAX_STREAMS (CONNECTION_LIMIT * 3 / 4)
+
+/* Whether the client went away (its end of the socket is closed). */
+static int client_gone(int fd)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLRDHUP };
+
+	return poll(&pfd, 1, 0) > 0 && (pfd.revents & (POLLRDHUP | POLLHUP | POLLERR));
+}
 
 static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 {
 	struct stream_state *ss = cls;
+	int rc, waited = 0;
 	size_t n;
-	int rc;
 
-	if (!ss->pending) {
-		rc = events_next(&ss->d->events, &ss->cursor, KEEPALIVE_MS, &ss->pending);
+	while (!ss->pending) {
+		/* wait in slices, so that a client that left frees its thread soon */
+		rc = events_next(&ss->d->events, &ss->cursor, HANGUP_CHECK_MS, &ss->pending);
 		if (rc < 0)
 			return MHD_CONTENT_READER_END_OF_STREAM;
-		if (rc == 0) {
+		if (rc > 0)
+			break;
+		if (client_gone(ss->fd))
+			return MHD_CONTENT_READER_END_WITH_ERROR;
+		waited += HANGUP_CHECK_MS;
+		if (waited >= KEEPALIVE_MS) {
 			ss->pending = strdup(": keep-alive\n\n");
 			if (!ss->pending)
 				return MHD_CONTENT_READER_END_WITH_ERROR;
 		}
-		ss->off = 0;
 	}
 	n = strlen(ss->pending + ss->off);
 	if (n > max)
@@ -100,6 +118,7 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 	if (!ss->pending[ss->off]) {
 		free(ss->pending);
 		ss->pending = NULL;
+		ss->off = 0;
 	}
 	return (ssize_t)n;
 }
@@ -108,19 +127,35 @@ static void stream_free(void *cls)
 {
 	struct stream_state *ss = cls;
 
+	__atomic_sub_fetch(&ss->d->streams, 1, __ATOMIC_RELAXED);
 	free(ss->pending);
 	free(ss);
 }
 
 static enum MHD_Result queue_stream(struct kysod *d, struct MHD_Connection *conn, uint64_t cursor)
 {
-	struct stream_state *ss = calloc(1, sizeof(*ss));
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+	struct stream_state *ss;
 	struct MHD_Response *resp;
+	struct kyso_reply rep = { 0 };
 	enum MHD_Result ret;
 
-	if (!ss)
+	if (__atomic_add_fetch(&d->streams, 1, __ATOMIC_RELAXED) > MAX_STREAMS || !ci) {
+		__atomic_sub_fetch(&d->streams, 1, __ATOMIC_RELAXED);
+		kyso_reply_error(&rep, "too_many_streams",
+				 "%d event streams are open already; close one and retry", MAX_STREAMS);
+		ret = queue_reply(conn, &rep, 1);
+		kyso_reply_clear(&rep);
+		return ret;
+	}
+	ss = calloc(1, sizeof(*ss));
+	if (!ss) {
+		__atomic_sub_fetch(&d->streams, 1, __ATOMIC_RELAXED);
 		return MHD_NO;
+	}
 	ss->d = d;
+	ss->fd = ci->connect_fd;
 	ss->cursor = cursor;
 	/* the first bytes tell the client the stream is open */
 	ss->pending = strdup(": kyso events\n\n");
