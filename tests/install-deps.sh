@@ -7,7 +7,7 @@ packages=(
 	libp11-dev libp11-kit-dev libssl-dev libmicrohttpd-dev libjansson-dev libinih-dev
 	libassuan-dev libgpg-error-dev libpcsclite-dev libcurl4-openssl-dev libcmocka-dev
 	softhsm2 opensc openssl curl python3 python3-cryptography ca-certificates util-linux procps valgrind
-	pcscd vsmartcard-vpcd iproute2
+	pcscd vsmartcard-vpcd iproute2 poppler-utils xmlsec1
 )
 
 missing=()

@@ -24,6 +24,7 @@ int cmd_sign(struct kyso_ctx *ctx, int argc, char **argv);
 int cmd_readers(struct kyso_ctx *ctx, int argc, char **argv);
 int cmd_watch(struct kyso_ctx *ctx, int argc, char **argv);
 int cmd_audit(struct kyso_ctx *ctx, int argc, char **argv);
+int cmd_verify(struct kyso_ctx *ctx, int argc, char **argv);
 
 /* kyso sign --batch: what the command line asked (cmd-sign.c parses it). */
 struct batch_opts {

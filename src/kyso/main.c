@@ -29,6 +29,7 @@ static const struct command commands[] = {
 	{ "readers", cmd_readers },
 	{ "watch", cmd_watch },
 	{ "audit", cmd_audit },
+	{ "verify", cmd_verify },
 };
 
 static void usage(void)
@@ -47,6 +48,9 @@ static void usage(void)
 	      "  sign --batch FILE --cert ID [--hash-alg ALG] [--padding pkcs1|pss]\n"
 	      "       [--description TEXT] [--out-dir DIR | --out FILE]\n"
 	      "                             sign many hashes with one consent\n"
+	      "  verify (--hash HEX | --file PATH) [--hash-alg ALG] [--format raw|cms]\n"
+	      "       [--cert ID|FILE] [--padding pkcs1|pss] SIGNATURE\n"
+	      "                             check a signature against a record\n"
 	      "  logout [--token ID]        end kept PIN logins (of one token)\n"
 	      "  readers                    card readers and the PC/SC state\n"
 	      "  watch                      print kysod's events as they come\n"

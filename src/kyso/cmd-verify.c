@@ -1,0 +1,347 @@
+/*
+ * kyso verify: checks a raw or CMS signature against a record (or its
+ * hash) with POST /v1/verify, and prints each check.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+#include <jansson.h>
+#include <openssl/evp.h>
+
+#include "kyso/kyso.h"
+#include "cmd.h"
+#include "output.h"
+
+#define MAX_FILE (48 * 1024)	/* a signature or certificate file; kysod takes 64 KiB bodies */
+
+static const char help[] =
+	"Usage: kyso verify (--hash HEX | --file PATH) [--hash-alg ALG]\n"
+	"                   [--format raw|cms] [--cert ID|FILE] [--padding pkcs1|pss]\n"
+	"                   SIGNATURE\n"
+	"\n"
+	"Checks the signature in the file SIGNATURE (\"-\" for standard input; the\n"
+	"raw signature bytes, or a DER CMS signature) against a record: the\n"
+	"signature itself, for CMS the record's digest and signingCertificateV2\n"
+	"and the timestamp, and the signer's certificate at the signing time\n"
+	"(validity, key usage, chain and revocation as kysod is configured).\n"
+	"\n"
+	"  -H, --hash HEX      the record's hash, in hex\n"
+	"  -f, --file PATH     the record: hash this file (\"-\" for standard input)\n"
+	"  -a, --hash-alg ALG  sha256 (default), sha384 or sha512\n"
+	"  -F, --format FMT    raw or cms (default: cms for a CMS SignedData, else raw)\n"
+	"  -c, --cert ID|FILE  the signer's certificate: an id (or a unique prefix of at\n"
+	"                      least 8 hex digits) of a certificate kysod knows, or a PEM\n"
+	"                      or DER certificate file.  Required for raw signatures\n"
+	"  -p, --padding PAD   raw RSA signatures: pkcs1 (default) or pss\n"
+	"Exit status: 0 valid, 1 not valid (or an error), 2 bad input.\n";
+
+struct verify_opts {
+	const char *hash_hex;
+	const char *file;
+	const char *format;
+	const char *cert;
+	const char *padding;
+	const char *signature;
+	const char *alg;
+};
+
+static const EVP_MD *md_of(const char *alg)
+{
+	if (!strcmp(alg, "sha256"))
+		return EVP_sha256();
+	if (!strcmp(alg, "sha384"))
+		return EVP_sha384();
+	if (!strcmp(alg, "sha512"))
+		return EVP_sha512();
+	return NULL;
+}
+
+/* Reads path ("-": stdin), at most max bytes, into *data (malloc'ed).
+ * With md, hashes it instead (any size) into *data. Returns 0 or an exit code. */
+static int read_file(int json, const char *path, size_t max, const EVP_MD *md,
+		     unsigned char **data, size_t *len)
+{
+	unsigned char buf[16384], *out = NULL, *grown;
+	EVP_MD_CTX *mdctx = NULL;
+	unsigned int mdlen = 0;
+	FILE *f;
+	size_t n, total = 0;
+	int ret = KYSO_EXIT_ERROR;
+
+	*data = NULL;
+	*len = 0;
+	f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+	if (!f)
+		return out_fail(json, "file_error", "cannot open %s: %s", path, strerror(errno));
+	if (md && (!(mdctx = EVP_MD_CTX_new()) || !EVP_DigestInit_ex(mdctx, md, NULL))) {
+		ret = out_fail(json, "internal_error", "cannot start the digest");
+		goto out;
+	}
+	while ((n = fread(buf, 1, sizeof(buf), f)) > 0) {
+		if (md) {
+			EVP_DigestUpdate(mdctx, buf, n);
+			continue;
+		}
+		if (total + n > max) {
+			ret = out_fail(json, "file_error", "%s is larger than %zu bytes", path, max);
+			goto out;
+		}
+		grown = realloc(out, total + n);
+		if (!grown) {
+			ret = out_fail(json, "internal_error", "out of memory");
+			goto out;
+		}
+		out = grown;
+		memcpy(out + total, buf, n);
+		total += n;
+	}
+	if (ferror(f)) {
+		ret = out_fail(json, "file_error", "cannot read %s: %s", path, strerror(errno));
+		goto out;
+	}
+	if (md) {
+		out = malloc(EVP_MAX_MD_SIZE);
+		if (!out || !EVP_DigestFinal_ex(mdctx, out, &mdlen)) {
+			ret = out_fail(json, "internal_error", "digest failed");
+			goto out;
+		}
+		total = mdlen;
+	}
+	*data = out;
+	*len = total;
+	out = NULL;
+	ret = 0;
+out:
+	if (f != stdin)
+		fclose(f);
+	EVP_MD_CTX_free(mdctx);
+	free(out);
+	return ret;
+}
+
+static char *base64(const unsigned char *data, size_t len)
+{
+	char *out = malloc(4 * ((len + 2) / 3) + 1);
+
+	if (out)
+		EVP_EncodeBlock((unsigned char *)out, data, (int)len);
+	return out;
+}
+
+/* A CMS SignedData: DER SEQUENCE whose first OID is id-signedData. */
+static int looks_like_cms(const unsigned char *d, size_t len)
+{
+	static const unsigned char oid[] = {
+		0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x02,
+	};
+	size_t i;
+
+	if (len < 16 || d[0] != 0x30)
+		return 0;
+	for (i = 1; i + sizeof(oid) <= len && i < 8; i++)
+		if (!memcmp(d + i, oid, sizeof(oid)))
+			return 1;
+	return 0;
+}
+
+/* The "certificate" member: a file's content (PEM text, or DER in base64),
+ * else the id (prefix) resolved by kysod's listing. */
+static int certificate_value(struct kyso_ctx *ctx, const char *arg, json_t **value)
+{
+	char id[KYSO_CERT_ID_LEN + 1], *b64;
+	unsigned char *data;
+	struct stat sb;
+	size_t len;
+	int rc;
+
+	*value = NULL;
+	if (stat(arg, &sb) == 0) {
+		rc = read_file(ctx->json, arg, MAX_FILE, NULL, &data, &len);
+		if (rc)
+			return rc;
+		if (len > 10 && !memcmp(data, "-----BEGIN", 10)) {
+			*value = json_stringn((const char *)data, len);
+		} else {
+			b64 = base64(data, len);
+			*value = b64 ? json_string(b64) : NULL;
+			free(b64);
+		}
+		free(data);
+		return *value ? 0 : out_fail(ctx->json, "file_error",
+					     "%s is not a certificate file", arg);
+	}
+	rc = cmd_resolve_id(ctx, CMD_ID_CERTIFICATE, "verify", "--cert", arg, id, sizeof(id));
+	if (rc)
+		return rc;
+	*value = json_string(id);
+	return 0;
+}
+
+static int parse_options(int argc, char **argv, struct verify_opts *o, struct kyso_ctx *ctx)
+{
+	static const struct option options[] = {
+		{ "hash", required_argument, NULL, 'H' },
+		{ "file", required_argument, NULL, 'f' },
+		{ "hash-alg", required_argument, NULL, 'a' },
+		{ "format", required_argument, NULL, 'F' },
+		{ "cert", required_argument, NULL, 'c' },
+		{ "padding", required_argument, NULL, 'p' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int ch;
+
+	memset(o, 0, sizeof(*o));
+	o->alg = "sha256";
+	while ((ch = getopt_long(argc, argv, ":H:f:a:F:c:p:jh", options, NULL)) != -1) {
+		switch (ch) {
+		case 'H':
+			o->hash_hex = optarg;
+			break;
+		case 'f':
+			o->file = optarg;
+			break;
+		case 'a':
+			o->alg = optarg;
+			break;
+		case 'F':
+			o->format = optarg;
+			break;
+		case 'c':
+			o->cert = optarg;
+			break;
+		case 'p':
+			o->padding = optarg;
+			break;
+		case 'j':
+			ctx->json = 1;
+			break;
+		case 'h':
+			fputs(help, stdout);
+			return -1;
+		default:
+			return cmd_bad_option(argv[0], ch, argv);
+		}
+	}
+	if (!md_of(o->alg))
+		return out_usage_error("verify", "--hash-alg must be sha256, sha384 or sha512");
+	if (!o->hash_hex == !o->file)
+		return out_usage_error("verify", "give the record's hash (--hash) or the record (--file)");
+	if (o->format && strcmp(o->format, "raw") && strcmp(o->format, "cms"))
+		return out_usage_error("verify", "--format must be raw or cms");
+	if (o->padding && strcasecmp(o->padding, "pkcs1") && strcasecmp(o->padding, "pss"))
+		return out_usage_error("verify", "--padding must be pkcs1 or pss");
+	if (optind + 1 != argc)
+		return out_usage_error("verify", optind >= argc ? "the signature file is missing" :
+				       "only one signature file is checked at a time");
+	o->signature = argv[optind];
+	return 0;
+}
+
+static void print_answer(const json_t *answer)
+{
+	const json_t *checks = json_object_get(answer, "checks"), *c, *signer;
+	const char *when;
+	size_t i;
+
+	signer = json_object_get(answer, "signer");
+	printf("%s %s signature by %s\n",
+	       json_is_true(json_object_get(answer, "valid")) ? "Valid" : "NOT valid",
+	       cmd_str(answer, "algorithm") ? cmd_str(answer, "algorithm") : "?",
+	       cmd_str(signer, "subject") ? cmd_str(signer, "subject") : "an unknown signer");
+	if ((when = cmd_str(json_object_get(answer, "timestamp"), "time")))
+		printf("time-stamped at %s by %s\n", when,
+		       cmd_str(json_object_get(answer, "timestamp"), "tsa") ?: "?");
+	else if ((when = cmd_str(answer, "signing_time")))
+		printf("signing time (claimed): %s\n", when);
+	json_array_foreach(checks, i, c)
+		printf("  %-8s %-20s %s\n", cmd_str(c, "result") ?: "?", cmd_str(c, "check") ?: "?",
+		       cmd_str(c, "message") ?: "");
+}
+
+int cmd_verify(struct kyso_ctx *ctx, int argc, char **argv)
+{
+	struct verify_opts o;
+	unsigned char *sig = NULL, *hash = NULL;
+	size_t sig_len = 0, hash_len = 0;
+	char *sig_b64 = NULL, *hash_b64 = NULL, *body = NULL, *answer_text = NULL;
+	json_t *req = NULL, *cert = NULL, *answer = NULL;
+	long status = 0;
+	long n;
+	int rc;
+
+	rc = parse_options(argc, argv, &o, ctx);
+	if (rc)
+		return rc < 0 ? KYSO_EXIT_OK : rc;
+	rc = read_file(ctx->json, o.signature, MAX_FILE, NULL, &sig, &sig_len);
+	if (rc)
+		goto out;
+	if (o.file) {
+		rc = read_file(ctx->json, o.file, 0, md_of(o.alg), &hash, &hash_len);
+		if (rc)
+			goto out;
+	} else {
+		hash = malloc(EVP_MAX_MD_SIZE);
+		n = hash ? cmd_parse_hex(o.hash_hex, strlen(o.hash_hex), hash, EVP_MAX_MD_SIZE) : -1;
+		if (n < 0) {
+			rc = out_usage_error("verify", "--hash must be the hash in hex");
+			goto out;
+		}
+		hash_len = (size_t)n;
+	}
+	if (o.cert) {
+		rc = certificate_value(ctx, o.cert, &cert);
+		if (rc)
+			goto out;
+	}
+	sig_b64 = base64(sig, sig_len);
+	hash_b64 = base64(hash, hash_len);
+	req = json_pack("{s:s, s:s, s:s, s:s}", "format",
+			o.format ? o.format : looks_like_cms(sig, sig_len) ? "cms" : "raw",
+			"signature", sig_b64 ? sig_b64 : "", "hash", hash_b64 ? hash_b64 : "",
+			"hash_algorithm", o.alg);
+	if (!req) {
+		rc = out_fail(ctx->json, "internal_error", "out of memory");
+		goto out;
+	}
+	if (cert)
+		json_object_set(req, "certificate", cert);
+	if (o.padding)
+		json_object_set_new(req, "padding", json_string(o.padding));
+	body = json_dumps(req, JSON_COMPACT);
+	if (!body) {
+		rc = out_fail(ctx->json, "internal_error", "out of memory");
+		goto out;
+	}
+	if (kyso_request(ctx->client, "POST", "/v1/verify", body, &status, &answer_text)) {
+		rc = out_error(ctx->json, kyso_client_last_error(ctx->client));
+		goto out;
+	}
+	answer = json_loads(answer_text, 0, NULL);
+	if (!answer) {
+		rc = out_fail(ctx->json, "bad_response", "kysod's answer is not JSON");
+		goto out;
+	}
+	if (ctx->json)
+		out_json(answer);
+	else
+		print_answer(answer);
+	rc = json_is_true(json_object_get(answer, "valid")) ? KYSO_EXIT_OK : KYSO_EXIT_ERROR;
+out:
+	json_decref(answer);
+	json_decref(req);
+	json_decref(cert);
+	kyso_free(answer_text);
+	free(body);
+	free(sig_b64);
+	free(hash_b64);
+	free(sig);
+	free(hash);
+	return rc;
+}

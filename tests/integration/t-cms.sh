@@ -1,0 +1,230 @@
+#!/bin/bash
+# POST /v1/sign with "format": "cms": detached CMS SignedData (CAdES-BES) over the record
+# hash for RSA PKCS#1 v1.5, RSA-PSS and ECDSA, verified by `openssl cms -verify` against the
+# record; the signed attributes read back (messageDigest = the hash sent, signingTime,
+# contentType, signingCertificateV2 naming the signer); the CA chain included; CAdES-T with
+# a test TSA on loopback, its token verified by `openssl ts -verify`; TSA failures.
+if [ -z "${BASH_VERSION:-}" ]; then exec /bin/bash "$0" "$@"; fi
+set -u
+: "${KYSO_SRCDIR:=$(cd "$(dirname "$0")/../.." && pwd)}"
+. "$KYSO_SRCDIR/tests/lib/kyso-env.sh"
+. "$KYSO_SRCDIR/tests/lib/test-ca.sh"
+require_build
+require_softhsm
+
+INSPECT=$KYSO_SRCDIR/tests/lib/cms-inspect.py
+
+make_softhsm_token
+ca_init
+tsa_init
+ca_other_init
+ca_issue cades rsa "Vũ Thị Thanh Hương"
+ca_issue cadesec p256 "Đặng Quốc Bảo"
+make_ca_token kyso-ca cades:21 cadesec:22
+
+# cms_body CERT_ID ALG [PADDING] [EXTRA_JSON]: a /v1/sign body for format cms.
+cms_body()
+{
+	local extra=${4:-}
+	printf '{"certificate":"%s","hash":"%s","hash_algorithm":"%s","format":"cms"%s%s}' \
+		"$1" "$HASH_B64" "$2" "${3:+,\"padding\":\"$3\"}" "${extra:+,$extra}"
+}
+
+# cms_sign KEY ALG [PADDING] [EXTRA_JSON]: a fresh record signed; the CMS in $T/sig.der
+# and its inspection in $INFO. Returns 1 when the signature was not made.
+cms_sign()
+{
+	make_hash "$2"
+	api POST /v1/sign "$(cms_body "${CERT_ID[$1]}" "$2" "${3:-}" "${4:-}")"
+	rm -f "$T/sig.der"
+	INFO=
+	[ "$STATUS" = 200 ] || return 1
+	json_get 'j["signature"]' | openssl base64 -d -A > "$T/sig.der" 2>/dev/null
+	INFO=$("$PY" "$INSPECT" "$T/sig.der" --timestamp-token "$T/tst.der" \
+		--signature-value "$T/sigvalue.bin" 2>"$T/inspect.err")
+}
+
+info()
+{
+	json_get "$1" "$INFO"
+}
+
+# cms_verify CAFILE: openssl cms -verify of $T/sig.der against the record $T/data.bin.
+cms_verify()
+{
+	openssl cms -verify -binary -inform DER -in "$T/sig.der" -content "$T/data.bin" \
+		-CAfile "$1" -out /dev/null >"$T/cmsverify.out" 2>&1
+}
+
+# check_cms KEY ALG [PADDING]: a CMS signature made and checked (TAP lines).
+check_cms()
+{
+	local key=$1 alg=$2 pad=${3:-} name sigalg
+	name="$key ${pad:+$pad }$alg"
+	if ! cms_sign "$key" "$alg" "$pad"; then
+		fail "cms $name: 200"
+		diag "    $STATUS $BODY"
+		skip 7 "cms $name failed"
+		return 1
+	fi
+	pass "cms $name: 200"
+	is "$(json_get 'j["format"] + " " + j["certificate"]')" "cms ${CERT_ID[$key]}" \
+		"cms $name: format cms and the certificate id in the answer"
+	if cms_verify "${CERT_PEM[$key]}"; then
+		pass "cms $name: openssl cms -verify -binary -content <record> succeeds"
+	else
+		fail "cms $name: openssl cms -verify -binary -content <record> succeeds"
+		diag "$(cat "$T/cmsverify.out")"
+	fi
+	is "$(info 'j["signers"][0]["message_digest"]')" "$HASH_HEX" \
+		"cms $name: messageDigest is the hash sent"
+	is "$(info '[j["detached"], j["signers"][0]["digest_algorithm"], j["signers"][0]["content_type_attr"]]')" \
+		"[true, \"$alg\", \"data\"]" "cms $name: detached, digestAlgorithm $alg, contentType data"
+	like "$(info 'j["signers"][0]["signing_time"]')" '^[0-9]{12}Z$' "cms $name: signingTime present"
+	is "$(info '[j["signers"][0]["signing_certificate_v2"]["names"], j["signers"][0]["signing_certificate_v2"]["hash_algorithm"]]')" \
+		"[\"${CERT_ID[$key]}\", \"$alg\"]" \
+		"cms $name: signingCertificateV2 names the signer's certificate ($alg)"
+	case ${KEY_TYPE[$key]}:$pad in
+	rsa:pss) sigalg=rsassaPss ;;
+	rsa:*) sigalg=rsaEncryption ;;
+	*) sigalg=ecdsa-with-SHA${alg#sha} ;;
+	esac
+	is "$(info 'j["signers"][0]["signature_algorithm"]["algorithm"]')" "$sigalg" \
+		"cms $name: signatureAlgorithm $sigalg"
+}
+
+# ---------------------------------------------------------------- CAdES-BES, every key
+write_conf --module "softhsm=$SOFTHSM"
+start_kysod
+
+check_cms rsa sha256
+is "$(getpin_count)" 1 "the first CMS signature asked the PIN once"
+check_cms rsa sha256 pkcs1
+check_cms rsa sha256 pss
+check_cms rsa sha384 pss
+check_cms rsa sha512 pss
+check_cms rsa sha512
+check_cms p256 sha256
+check_cms p256 sha384
+check_cms p384 sha384
+check_cms p384 sha512
+is "$(getpin_count)" 1 "login kept across CMS signatures"
+
+# The details of one signature.
+cms_sign rsa sha256 pss
+is "$(json_get 'j["algorithm"]')" rsa-pss-sha256 "algorithm rsa-pss-sha256 in the answer"
+like "$(json_get 'j["audit_id"]')" '^[0-9a-f]{32}:[0-9]+$' "an audit id in the answer"
+is "$(info 'j["signers"][0]["signature_algorithm"]["parameters"]')" \
+	"3030a00d300b0609608648016503040201a11a301806092a864886f70d010108300b0609608648016503040201a203020120" \
+	"PSS parameters: SHA-256, MGF1 with SHA-256, salt 32"
+is "$(info 'j["signers"][0]["signed_attrs"]')" \
+	'["contentType", "messageDigest", "signingCertificateV2", "signingTime"]' \
+	"the signed attributes are exactly contentType, messageDigest, signingCertificateV2, signingTime"
+is "$(info 'j["signers"][0]["signed_attrs_sorted"]')" true "the signed attributes are a DER SET (sorted)"
+is "$(info 'j["certificates"]')" "[\"${CERT_ID[rsa]}\"]" \
+	"without a CA bundle the CMS carries the signer's certificate only"
+is "$(info 'j["trailing_bytes"]')" 0 "no bytes after the ContentInfo"
+openssl cms -cmsout -print -inform DER -in "$T/sig.der" > "$T/print.txt" 2>&1
+like "$(cat "$T/print.txt")" "id-smime-aa-signingCertificateV2" "openssl cms -cmsout -print shows signingCertificateV2"
+like "$(cat "$T/print.txt")" "messageDigest" "...and messageDigest"
+like "$(cat "$T/print.txt")" "rsassaPss" "...and rsassaPss"
+# another record does not verify against it
+head -c 10 /dev/urandom >> "$T/data.bin"
+! cms_verify "${CERT_PEM[rsa]}"
+ok $? "the CMS signature does not verify against another record"
+
+# Audit entry for a CMS signature.
+tail -n 1 "$AUDIT_LOG" > "$T/last.json"
+is "$(json_get '[j["format"], j["result"], j["hash"]]' "$(cat "$T/last.json")")" \
+	"[\"cms\", \"ok\", \"$HASH_HEX\"]" "the audit entry says format cms, ok, the record hash"
+
+# Request errors.
+make_hash sha256
+api POST /v1/sign "$(cms_body "${CERT_ID[p256]}" sha256 pss)"
+is_error 400 unsupported_padding "cms with pss on an EC key: unsupported_padding"
+api POST /v1/sign "$(cms_body "${CERT_ID[rsa]}" sha256 "" '"timestamp":true')"
+is_error 400 timestamp_unavailable "timestamp without tsa_url: timestamp_unavailable"
+is "$(json_get 'j["error"]["field"]')" timestamp "...field timestamp"
+api POST /v1/sign "{\"certificate\":\"${CERT_ID[rsa]}\",\"hash\":\"$HASH_B64\",\"hash_algorithm\":\"sha256\",\"timestamp\":true}"
+is_error 400 invalid_value "timestamp with format raw: invalid_value"
+api POST /v1/sign "$(cms_body "${CERT_ID[rsa]}" sha256 "" '"timestamp":"yes"')"
+is_error 400 invalid_type "timestamp not a boolean: invalid_type"
+api POST /v1/sign "$(cms_body "${CERT_ID[rsa]}" sha256 "" '"timestamp":false')"
+is "$STATUS" 200 "timestamp false: a CAdES-BES signature"
+api POST /v1/sign "{\"certificate\":\"${CERT_ID[rsa]}\",\"hash\":\"$HASH_B64\",\"hash_algorithm\":\"sha256\",\"format\":\"pkcs7\"}"
+is_error 400 invalid_value "format pkcs7: invalid_value"
+stop_kysod
+
+# ---------------------------------------------------------------- the chain, CAdES-T
+tsa_start
+write_conf --module "softhsm=$SOFTHSM" "ca_bundle=$CA_BUNDLE" ocsp=off "tsa_url=$TSA_URL"
+start_kysod
+
+cms_sign cades sha256 "" '"timestamp":true'
+is "$STATUS" 200 "CAdES-T with RSA: 200"
+is "$(info 'len(j["certificates"])')" 3 \
+	"the CMS carries the signer, the issuing CA and the root"
+cms_verify "$CA_ROOT"
+ok $? "openssl cms -verify with only the root as trust anchor (the chain is in the CMS)"
+is "$(info 'j["signers"][0]["unsigned_attrs"]')" '["signatureTimeStampToken"]' \
+	"the timestamp is the signatureTimeStampToken unsigned attribute"
+like "$(json_get 'j["timestamp"]["time"]')" '^20[0-9-]{8}T[0-9:]{8}Z$' "the answer gives the timestamp's time"
+like "$(json_get 'j["timestamp"]["tsa"]')" "Kyso Test Time-Stamp Authority" "...and the TSA's name"
+DIGEST=$(openssl dgst -sha256 -r "$T/sigvalue.bin" | cut -d' ' -f1)
+openssl ts -verify -in "$T/tst.der" -token_in -digest "$DIGEST" -CAfile "$CA_ROOT" \
+	-untrusted "$CA_INT" >"$T/tsverify.out" 2>&1
+ok $? "openssl ts -verify: the token is over the signature value and signed by the TSA"
+grep -q "Verification: OK" "$T/tsverify.out" || diag "$(cat "$T/tsverify.out")"
+openssl ts -verify -in "$T/tst.der" -token_in -digest "$HASH_HEX" -CAfile "$CA_ROOT" \
+	-untrusted "$CA_INT" >/dev/null 2>&1
+isnt $? 0 "openssl ts -verify: the token is not over the record hash itself"
+
+cms_sign cadesec sha384 "" '"timestamp":true'
+is "$STATUS" 200 "CAdES-T with ECDSA over sha384: 200"
+cms_verify "$CA_ROOT"
+ok $? "openssl cms -verify of the ECDSA CAdES-T signature"
+DIGEST=$(openssl dgst -sha384 -r "$T/sigvalue.bin" | cut -d' ' -f1)
+openssl ts -verify -in "$T/tst.der" -token_in -digest "$DIGEST" -CAfile "$CA_ROOT" \
+	-untrusted "$CA_INT" >/dev/null 2>&1
+ok $? "openssl ts -verify: the timestamp imprint uses sha384"
+
+cms_sign cades sha512 pss '"timestamp":true'
+is "$STATUS" 200 "CAdES-T with RSA-PSS sha512: 200"
+cms_verify "$CA_ROOT"
+ok $? "openssl cms -verify of the RSA-PSS CAdES-T signature"
+
+# TSA failures: no signature comes back.
+n=$(wc -l < "$AUDIT_LOG")
+tsa_stop
+cms_sign cades sha256 "" '"timestamp":true'
+is_error 502 timestamp_failed "TSA down: timestamp_failed"
+like "$(json_get 'j["error"]["message"]')" "did not answer" "...saying the TSA did not answer"
+is "$(json_get '"signature" in j')" false "...and no signature in the answer"
+tail -n 1 "$AUDIT_LOG" > "$T/last.json"
+is "$(json_get 'j["result"]' "$(cat "$T/last.json")")" timestamp_failed \
+	"the audit entry records timestamp_failed"
+# the same port, other answers
+port=${TSA_URL#http://127.0.0.1:}
+port=${port%%/*}
+for mode in http500 garbage reject; do
+	tsa_start "$mode" "$port"
+	cms_sign cades sha256 "" '"timestamp":true'
+	is_error 502 timestamp_failed "TSA answering $mode: timestamp_failed"
+	note "$(json_get 'j["error"]["message"]')"
+	tsa_stop
+done
+is "$(wc -l < "$AUDIT_LOG")" $((n + 4)) "each failed attempt is in the audit log"
+stop_kysod
+
+# A TSA whose certificate does not chain to the CA bundle is refused.
+tsa_start
+write_conf --module "softhsm=$SOFTHSM" "ca_bundle=$CA_DIR/other/ca.pem" check_certificates=off \
+	"tsa_url=$TSA_URL"
+start_kysod
+cms_sign cades sha256 "" '"timestamp":true'
+is_error 502 timestamp_failed "a TSA outside the CA bundle: timestamp_failed"
+like "$(json_get 'j["error"]["message"]')" "not trusted" "...its certificate is not trusted"
+stop_kysod
+tsa_stop
+
+done_testing

@@ -1,0 +1,271 @@
+#!/bin/bash
+# POST /v1/verify: raw and CMS signatures checked against a record hash, each check in the
+# answer (signature, digest, signingCertificateV2, validity at signing time, key usage,
+# chain, revocation, timestamp); a certificate revoked after a timestamped signature; bad
+# inputs answered with clear errors; `kyso verify` when the CLI has it.
+if [ -z "${BASH_VERSION:-}" ]; then exec /bin/bash "$0" "$@"; fi
+set -u
+: "${KYSO_SRCDIR:=$(cd "$(dirname "$0")/../.." && pwd)}"
+. "$KYSO_SRCDIR/tests/lib/kyso-env.sh"
+. "$KYSO_SRCDIR/tests/lib/test-ca.sh"
+require_build
+require_softhsm
+
+make_softhsm_token
+ca_init
+tsa_init
+ca_issue signer rsa "Hoàng Minh Tuấn"
+ca_issue later p256 "Lý Thu Trang"
+make_ca_token kyso-ca signer:31 later:32
+ca_crl "$T/ca.crl"
+
+# sign_as KEY ALG FORMAT [PADDING] [EXTRA]: a fresh record signed; SIG_B64 holds the signature.
+sign_as()
+{
+	local extra=${5:-}
+	make_hash "$2"
+	api POST /v1/sign "{\"certificate\":\"${CERT_ID[$1]}\",\"hash\":\"$HASH_B64\",\"hash_algorithm\":\"$2\",\"format\":\"$3\"${4:+,\"padding\":\"$4\"}${extra:+,$extra}}"
+	SIG_B64=$(json_get 'j["signature"]')
+	[ "$STATUS" = 200 ] || diag "sign $*: $STATUS $BODY"
+}
+
+# verify FORMAT ALG [CERT] [PADDING] [HASH_B64] [SIG_B64]: POST /v1/verify.
+verify()
+{
+	local cert=${3:-} pad=${4:-} hash=${5:-$HASH_B64} sig=${6:-$SIG_B64}
+	api POST /v1/verify "{\"format\":\"$1\",\"signature\":\"$sig\",\"hash\":\"$hash\",\"hash_algorithm\":\"$2\"${cert:+,\"certificate\":$cert}${pad:+,\"padding\":\"$pad\"}}"
+}
+
+# result NAME: the result of check NAME in the last answer.
+result()
+{
+	json_get "[c['result'] for c in j['checks'] if c['check'] == '$1'][0]"
+}
+
+results()
+{
+	json_get "' '.join(c['check'] + '=' + c['result'] for c in j['checks'])"
+}
+
+jstr()
+{
+	"$PY" -c 'import json, sys; print(json.dumps(open(sys.argv[1]).read()))' "$1"
+}
+
+# ---------------------------------------------------------------- raw, no CA bundle
+write_conf --module "softhsm=$SOFTHSM"
+start_kysod
+
+sign_as rsa sha256 raw
+verify raw sha256 "\"${CERT_ID[rsa]}\""
+is "$STATUS" 200 "verify raw RSA with a certificate id: 200"
+is "$(json_get '[j["valid"], j["format"], j["algorithm"]]')" '[true, "raw", "rsa-pkcs1-sha256"]' \
+	"valid, format raw, rsa-pkcs1-sha256"
+is "$(results)" "signature=ok validity=ok key_usage=ok chain=skipped revocation=skipped" \
+	"the checks: signature, validity, key usage; chain and revocation skipped without a CA bundle"
+is "$(json_get 'j["signer"]["id"]')" "${CERT_ID[rsa]}" "the signer is named by its id"
+verify raw sha256 "$(jstr "${CERT_PEM[rsa]}")"
+is "$(json_get 'j["valid"]')" true "verify raw with the certificate as PEM"
+verify raw sha256 "\"$(openssl base64 -A -in "${CERT_DER[rsa]}")\""
+is "$(json_get 'j["valid"]')" true "verify raw with the certificate as base64 DER"
+verify raw sha256 "\"${CERT_ID[rsa]}\"" pss
+is "$(json_get '[j["valid"], j["algorithm"]]')" '[false, "rsa-pss-sha256"]' \
+	"a PKCS#1 v1.5 signature checked as PSS is not valid"
+is "$(result signature)" failed "...its signature check failed"
+GOOD_HASH=$HASH_B64
+make_hash sha256
+verify raw sha256 "\"${CERT_ID[rsa]}\"" "" "$HASH_B64"
+is "$(json_get '[j["valid"], [c["result"] for c in j["checks"] if c["check"] == "signature"][0]]')" \
+	'[false, "failed"]' "a signature over another hash is not valid"
+verify raw sha256 "\"${CERT_ID[p256]}\"" "" "$GOOD_HASH"
+is "$(json_get 'j["valid"]')" false "an RSA signature checked with an EC certificate is not valid"
+
+sign_as rsa sha384 raw pss
+verify raw sha384 "\"${CERT_ID[rsa]}\"" pss
+is "$(json_get '[j["valid"], j["algorithm"]]')" '[true, "rsa-pss-sha384"]' "verify raw RSA-PSS sha384"
+sign_as p384 sha512 raw
+verify raw sha512 "\"${CERT_ID[p384]}\""
+is "$(json_get '[j["valid"], j["algorithm"]]')" '[true, "ecdsa-sha512"]' "verify raw ECDSA P-384 sha512"
+
+# ---------------------------------------------------------------- CMS, no CA bundle
+sign_as p256 sha256 cms
+verify cms sha256
+is "$STATUS" 200 "verify cms: 200"
+is "$(json_get '[j["valid"], j["format"], j["algorithm"]]')" '[true, "cms", "ecdsa-sha256"]' \
+	"valid, format cms, ecdsa-sha256"
+is "$(results)" "digest=ok signature=ok signing_certificate=ok timestamp=skipped validity=ok key_usage=ok chain=skipped revocation=skipped" \
+	"the checks of a CAdES-BES signature"
+like "$(json_get 'j["signing_time"]')" '^20[0-9-]{8}T' "the signing time is reported"
+like "$(json_get '[c["message"] for c in j["checks"] if c["check"] == "validity"][0]')" "signing_time" \
+	"validity is checked at the signing time the signature claims"
+CMS_B64=$SIG_B64
+CMS_HASH=$HASH_B64
+make_hash sha256
+verify cms sha256 "" "" "$HASH_B64" "$CMS_B64"
+is "$(json_get 'j["valid"]')" false "a CMS signature checked against another record is not valid"
+is "$(result digest)" failed "...digest failed"
+like "$(json_get '[c["message"] for c in j["checks"] if c["check"] == "digest"][0]')" "another record" \
+	"...saying so"
+make_hash sha384
+verify cms sha384 "" "" "$HASH_B64" "$CMS_B64"
+is "$(result digest)" failed "a sha256 CMS signature checked with a sha384 hash: digest failed"
+verify cms sha256 "\"${CERT_ID[p256]}\"" "" "$CMS_HASH" "$CMS_B64"
+is "$(json_get 'j["valid"]')" true "verify cms with the signer's certificate given too"
+verify cms sha256 "\"${CERT_ID[p384]}\"" "" "$CMS_HASH" "$CMS_B64"
+is "$(json_get 'j["valid"]')" true "a CMS signature carrying its signer's certificate ignores another given one"
+
+# a corrupted signature value inside the CMS
+"$PY" - "$CMS_B64" > "$T/bad.b64" <<'EOF'
+import base64, sys
+d = bytearray(base64.b64decode(sys.argv[1]))
+d[-10] ^= 0x01   # inside the signature value (the last field)
+sys.stdout.write(base64.b64encode(bytes(d)).decode())
+EOF
+verify cms sha256 "" "" "$CMS_HASH" "$(cat "$T/bad.b64")"
+is "$STATUS" 200 "a corrupted CMS signature: 200"
+is "$(json_get '[j["valid"], [c["result"] for c in j["checks"] if c["check"] == "signature"][0]]')" \
+	'[false, "failed"]' "...not valid: the signature check failed"
+
+sign_as rsa sha512 cms pss
+verify cms sha512
+is "$(json_get '[j["valid"], j["algorithm"]]')" '[true, "rsa-pss-sha512"]' "verify cms RSA-PSS sha512"
+
+# ---------------------------------------------------------------- kyso verify
+if [ -x "$KYSO_CLI" ] && "$KYSO_CLI" verify --help >/dev/null 2>&1; then
+	K=("$KYSO_CLI" --socket "$SOCK")
+	sign_as p256 sha256 cms
+	cp "$T/data.bin" "$T/cms.data"
+	printf '%s' "$SIG_B64" | openssl base64 -d -A > "$T/cms.der"
+	"${K[@]}" verify --file "$T/cms.data" "$T/cms.der" > "$T/cli.out" 2>&1
+	ok $? "kyso verify --file RECORD SIGNATURE: a CMS signature (detected) is valid"
+	like "$(cat "$T/cli.out")" "^Valid ecdsa-sha256 signature by CN=Trần Thị Bích Ngọc" \
+		"kyso verify names the algorithm and the signer"
+	like "$(cat "$T/cli.out")" "ok +digest" "kyso verify lists the checks"
+	"${K[@]}" verify --hash "$HASH_HEX" --format cms "$T/cms.der" > /dev/null 2>&1
+	ok $? "kyso verify --hash HEX --format cms"
+	head -c 1 /dev/urandom >> "$T/cms.data"
+	"${K[@]}" verify --file "$T/cms.data" "$T/cms.der" > "$T/cli.out" 2>&1
+	is $? 1 "kyso verify: another record exits 1"
+	like "$(cat "$T/cli.out")" "^NOT valid" "...and says NOT valid"
+	sign_as rsa sha384 raw pss
+	cp "$T/data.bin" "$T/raw.data"
+	printf '%s' "$SIG_B64" | openssl base64 -d -A > "$T/raw.sig"
+	"${K[@]}" verify --file "$T/raw.data" --hash-alg sha384 --padding pss \
+		--cert "${CERT_ID[rsa]:0:12}" "$T/raw.sig" > /dev/null 2>&1
+	ok $? "kyso verify of a raw RSA-PSS signature with a certificate id prefix"
+	"${K[@]}" --json verify --file "$T/raw.data" --hash-alg sha384 --padding pss \
+		--cert "${CERT_PEM[rsa]}" "$T/raw.sig" > "$T/cli.json" 2>&1
+	is "$(json_get '[j["valid"], j["format"]]' "$(cat "$T/cli.json")")" '[true, "raw"]' \
+		"kyso --json verify with the certificate from a PEM file"
+	"${K[@]}" verify --file "$T/raw.data" "$T/raw.sig" > "$T/cli.out" 2>&1
+	is $? 1 "kyso verify of a raw signature without --cert fails"
+	like "$(cat "$T/cli.out")" "missing_field" "...with kysod's missing_field"
+	"${K[@]}" verify "$T/raw.sig" > /dev/null 2>&1
+	is $? 2 "kyso verify without --file or --hash is a usage error"
+else
+	skip 11 "kyso verify is not in this build"
+fi
+
+# ---------------------------------------------------------------- bad inputs
+make_hash sha256
+api POST /v1/verify '{"format":"cms","hash":"AAAA","hash_algorithm":"sha256"}'
+is_error 400 missing_field "no signature: missing_field"
+is "$(json_get 'j["error"]["field"]')" signature "...field signature"
+api POST /v1/verify "{\"signature\":\"$SIG_B64\",\"hash\":\"$HASH_B64\",\"hash_algorithm\":\"sha256\"}"
+is_error 400 missing_field "raw without a certificate: missing_field"
+is "$(json_get 'j["error"]["field"]')" certificate "...field certificate"
+verify cms sha256 "" "" "$HASH_B64" "not*base64"
+is_error 400 signature_encoding "a signature that is not base64: signature_encoding"
+verify cms sha256 "" "" "$HASH_B64" "$(printf 'not a CMS structure at all' | openssl base64 -A)"
+is_error 400 signature_malformed "a signature that is not CMS: signature_malformed"
+verify cms sha256 "" "" "$HASH_B64" "$(openssl base64 -A -in "${CERT_DER[rsa]}")"
+is_error 400 signature_malformed "a certificate sent as the signature: signature_malformed"
+verify raw sha256 '"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"'
+is_error 400 certificate_malformed "a broken PEM certificate: certificate_malformed"
+verify raw sha256 '"bm90IGEgY2VydGlmaWNhdGU="'
+is_error 400 certificate_malformed "base64 that is not a certificate: certificate_malformed"
+verify raw sha256 "\"$(printf '%064d' 0)\""
+is_error 404 certificate_not_found "an unknown certificate id: certificate_not_found"
+verify raw sha256 "\"${CERT_ID[rsa]}\"" "" "AAAA"
+is_error 400 hash_length "a short hash: hash_length"
+verify raw sha256 "\"${CERT_ID[rsa]}\"" "" "!!!!"
+is_error 400 hash_encoding "a hash that is not base64: hash_encoding"
+verify cms sha256 "" pss
+is_error 400 invalid_value "padding with cms: invalid_value"
+verify raw sha256 "\"${CERT_ID[p256]}\"" pss
+is_error 400 unsupported_padding "pss with an EC certificate: unsupported_padding"
+api POST /v1/verify "{\"format\":\"xml\",\"signature\":\"$SIG_B64\",\"hash\":\"$HASH_B64\",\"hash_algorithm\":\"sha256\"}"
+is_error 400 invalid_value "format xml: invalid_value"
+api POST /v1/verify "{\"format\":\"cms\",\"signature\":\"$SIG_B64\",\"hash\":\"$HASH_B64\",\"hash_algorithm\":\"md5\"}"
+is_error 400 invalid_value "hash_algorithm md5: invalid_value"
+api POST /v1/verify "{\"format\":\"cms\",\"signature\":\"$SIG_B64\",\"hash\":\"$HASH_B64\",\"hash_algorithm\":\"sha256\",\"time\":1}"
+is_error 400 unknown_field "an unknown field: unknown_field"
+api POST /v1/verify '[1]'
+is_error 400 bad_request "not an object: bad_request"
+api GET /v1/verify
+is_error 405 method_not_allowed "GET /v1/verify: 405"
+is "$(getpin_count)" 1 "verification never asks for a PIN (one login for all signatures)"
+stop_kysod
+
+# ---------------------------------------------------------------- CA bundle, CRL, timestamp
+tsa_start
+write_conf --module "softhsm=$SOFTHSM" "ca_bundle=$CA_BUNDLE" ocsp=off "crl=$T/ca.crl" \
+	"tsa_url=$TSA_URL"
+start_kysod
+sign_as signer sha256 cms "" '"timestamp":true'
+TS_SIG=$SIG_B64
+TS_HASH=$HASH_B64
+verify cms sha256
+is "$(results)" "digest=ok signature=ok signing_certificate=ok timestamp=ok validity=ok key_usage=ok chain=ok revocation=ok" \
+	"CAdES-T with a CA bundle and a CRL: every check ok"
+is "$(json_get 'j["valid"]')" true "...valid"
+like "$(json_get 'j["timestamp"]["tsa"]')" "Time-Stamp Authority" "the timestamp's authority is named"
+like "$(json_get '[c["message"] for c in j["checks"] if c["check"] == "validity"][0]')" "timestamp" \
+	"validity is checked at the timestamp's time"
+sign_as signer sha256 cms
+BES_SIG=$SIG_B64
+BES_HASH=$HASH_B64
+verify cms sha256
+is "$(json_get '[j["valid"], [c["result"] for c in j["checks"] if c["check"] == "timestamp"][0]]')" \
+	'[true, "skipped"]' "CAdES-BES: valid, timestamp skipped"
+
+# the certificate is revoked after both signatures were made
+sleep 1.1
+ca_revoke signer
+ca_crl "$T/ca.crl.new" && mv "$T/ca.crl.new" "$T/ca.crl"
+verify cms sha256 "" "" "$TS_HASH" "$TS_SIG"
+is "$(json_get '[j["valid"], [c["result"] for c in j["checks"] if c["check"] == "revocation"][0]]')" \
+	'[true, "ok"]' "revoked after the timestamped signing: still valid"
+like "$(json_get '[c["message"] for c in j["checks"] if c["check"] == "revocation"][0]')" \
+	"after the timestamped signing time" "...the revocation check says why"
+verify cms sha256 "" "" "$BES_HASH" "$BES_SIG"
+is "$(json_get '[j["valid"], [c["result"] for c in j["checks"] if c["check"] == "revocation"][0]]')" \
+	'[false, "failed"]' "without a timestamp, a revoked certificate's signature is not valid"
+sign_as signer sha256 cms
+is_error 422 certificate_revoked "...and the certificate no longer signs"
+
+# a timestamp token over another signature value is caught
+"$PY" - "$TS_SIG" > "$T/swapped.b64" <<'EOF'
+import base64, sys
+d = bytearray(base64.b64decode(sys.argv[1]))
+# flip a bit of the signature value: the signature and the timestamp no longer match it
+i = d.find(bytes([0x04, 0x82, 0x01, 0x00]))
+d[i + 4 + 50] ^= 0x01
+sys.stdout.write(base64.b64encode(bytes(d)).decode())
+EOF
+verify cms sha256 "" "" "$TS_HASH" "$(cat "$T/swapped.b64")"
+is "$(json_get '[j["valid"], [c["result"] for c in j["checks"] if c["check"] in ("signature", "timestamp")]]')" \
+	'[false, ["failed", "failed"]]' "a changed signature value fails both the signature and the timestamp"
+stop_kysod
+
+# the chain is checked against the configured bundle: another bundle does not trust it
+ca_other_init
+write_conf --module "softhsm=$SOFTHSM" "ca_bundle=$CA_DIR/other/ca.pem" ocsp=off
+start_kysod
+verify cms sha256 "" "" "$BES_HASH" "$BES_SIG"
+is "$(json_get '[j["valid"], [c["result"] for c in j["checks"] if c["check"] in ("chain", "revocation")]]')" \
+	'[false, ["failed", "skipped"]]' "a signer outside the CA bundle: chain failed, not valid"
+stop_kysod
+tsa_stop
+
+done_testing
