@@ -26,7 +26,7 @@ int p11_module_open(struct p11_module *m, const char *path, char *err, size_t er
 		snprintf(err, errlen, "libp11 could not initialise the module");
 		return -1;
 	}
-	if (p11_probe(m) < 0 || PKCS11_enumerate_slots(m->ctx, &m->slots, &m->nslots) < 0) {
+	if (p11_probe(m, 1) < 0 || PKCS11_enumerate_slots(m->ctx, &m->slots, &m->nslots) < 0) {
 		snprintf(err, errlen, "cannot enumerate slots");
 		return -1;
 	}
@@ -65,23 +65,64 @@ static int read_token(struct p11_module *m, CK_SLOT_ID slot, struct p11_token_st
 	return 0;
 }
 
-int p11_probe(struct p11_module *m)
+/* The token already known in slot, copied into out; 0, or -1 when none. */
+static int known_token(struct p11_module *m, CK_SLOT_ID slot, struct p11_token_state *out)
+{
+	unsigned int j;
+	int ret = -1;
+
+	pthread_mutex_lock(&m->tokens_lock);
+	for (j = 0; j < m->ntokens; j++)
+		if (m->tokens[j].slot_id == slot) {
+			*out = m->tokens[j];
+			ret = 0;
+			break;
+		}
+	pthread_mutex_unlock(&m->tokens_lock);
+	return ret;
+}
+
+int p11_probe(struct p11_module *m, int full)
 {
 	CK_SLOT_ID ids[P11_MAX_TOKENS];
-	CK_ULONG n = P11_MAX_TOKENS, i, j;
+	CK_ULONG n = 0, i, j;
 	struct p11_token_state fresh[P11_MAX_TOKENS];
 	unsigned int nfresh = 0;
 	int changed = 0;
 
+	/* Asked without a buffer first: OpenSC then looks for new readers, and
+	 * for a pcscd that was restarted. */
+	if (m->handle.fl->C_GetSlotList(CK_TRUE, NULL, &n) != CKR_OK)
+		return -1;
+	n = P11_MAX_TOKENS;
 	if (m->handle.fl->C_GetSlotList(CK_TRUE, ids, &n) != CKR_OK)
 		return -1;
 	for (i = 0; i < n && nfresh < P11_MAX_TOKENS; i++) {
+		/* C_GetTokenInfo talks to the card, and a card pulled out in the
+		 * middle of it can hang OpenSC 0.23: a token already known is only
+		 * read again on a full probe (a reader event, a login attempt). */
+		if (!full && known_token(m, ids[i], &fresh[nfresh]) == 0) {
+			nfresh++;
+			continue;
+		}
 		if (read_token(m, ids[i], &fresh[nfresh]) == 0 &&
 		    (fresh[nfresh].flags & CKF_TOKEN_INITIALIZED))
 			nfresh++;
 	}
 	pthread_mutex_lock(&m->tokens_lock);
-	if (nfresh != m->ntokens)
+	/* A token that was not there at the last probe: libp11's slot list must
+	 * be rebuilt, also when it knows the token from before a removal, for its
+	 * objects of that token are stale. A removal alone rebuilds nothing, as
+	 * rebuilding logs the module's other tokens out. */
+	for (i = 0; i < nfresh && changed < 2; i++) {
+		for (j = 0; j < m->ntokens; j++)
+			if (m->tokens[j].slot_id == fresh[i].slot_id &&
+			    !strcmp(m->tokens[j].id, fresh[i].id))
+				break;
+		if (j == m->ntokens)
+			changed = 2;
+	}
+	if (nfresh != m->ntokens && changed < 1)
 		changed = 1;
 	for (i = 0; i < nfresh; i++) {
 		for (j = 0; j < m->ntokens; j++)
@@ -97,6 +138,9 @@ int p11_probe(struct p11_module *m)
 		if (j == m->nenumerated)
 			changed = 2;
 	}
+	if (m->flags_changed && changed < 1)
+		changed = 1;
+	m->flags_changed = 0;
 	memcpy(m->tokens, fresh, sizeof(fresh[0]) * nfresh);
 	m->ntokens = nfresh;
 	pthread_mutex_unlock(&m->tokens_lock);
@@ -159,6 +203,20 @@ int p11_token_state(struct p11_module *m, const char *token_id, struct p11_token
 	return ret;
 }
 
+/* Keeps the flags just read, so that the next probe reports the change. */
+static void set_flags(struct p11_module *m, CK_SLOT_ID slot, CK_FLAGS flags)
+{
+	unsigned int i;
+
+	pthread_mutex_lock(&m->tokens_lock);
+	for (i = 0; i < m->ntokens; i++)
+		if (m->tokens[i].slot_id == slot && m->tokens[i].flags != flags) {
+			m->tokens[i].flags = flags;
+			m->flags_changed = 1;
+		}
+	pthread_mutex_unlock(&m->tokens_lock);
+}
+
 CK_FLAGS p11_token_flags(struct p11_module *m, CK_SLOT_ID slot, int *present)
 {
 	CK_TOKEN_INFO info;
@@ -168,7 +226,17 @@ CK_FLAGS p11_token_flags(struct p11_module *m, CK_SLOT_ID slot, int *present)
 		return 0;
 	}
 	*present = 1;
+	set_flags(m, slot, info.flags);
 	return info.flags;
+}
+
+int p11_slot_has_token(struct p11_module *m, CK_SLOT_ID slot)
+{
+	CK_SLOT_INFO info;
+
+	if (m->handle.fl->C_GetSlotInfo(slot, &info) != CKR_OK)
+		return 0;
+	return !!(info.flags & CKF_TOKEN_PRESENT);
 }
 
 const char *p11_pin_state(CK_FLAGS flags)

@@ -37,16 +37,18 @@ struct p11_module {
 	/* The tokens libp11's slot list was built with (under the write lock). */
 	struct p11_token_state enumerated[P11_MAX_TOKENS];
 	unsigned int nenumerated;
+	int flags_changed;		/* p11_token_flags saw new flags since the last probe */
 };
 
 int p11_module_open(struct p11_module *m, const char *path, char *err, size_t errlen);
 void p11_module_close(struct p11_module *m);
 
-/* Reads the slot list and token infos through the module's function list.
- * Returns 2 when a token is there that libp11's slot list does not know
- * (it must be rebuilt), 1 when tokens left or their flags changed, 0 when
- * nothing changed, -1 on error. */
-int p11_probe(struct p11_module *m);
+/* Reads the slot list through the module's function list, and the token
+ * infos of new tokens (of every token when full). Returns 2 when libp11's
+ * slot list must be rebuilt (a token it does not know is there, or one it
+ * knows has gone), 1 when tokens left or their flags changed, 0 when nothing
+ * changed, -1 on error. */
+int p11_probe(struct p11_module *m, int full);
 
 /* Rebuilds libp11's slot list; takes the write lock. libp11 0.4 cannot
  * update a slot list in place, so the list is released and enumerated again,
@@ -59,8 +61,12 @@ PKCS11_SLOT *p11_find_slot(struct p11_module *m, const char *token_id);
 /* Token state by id, copied into out; returns 0 or -1 if not present. */
 int p11_token_state(struct p11_module *m, const char *token_id, struct p11_token_state *out);
 
-/* Fresh token flags (C_GetTokenInfo), or 0 with *present = 0 when gone. */
+/* Fresh token flags (C_GetTokenInfo), or 0 with *present = 0 when gone;
+ * the next probe reports a change. */
 CK_FLAGS p11_token_flags(struct p11_module *m, CK_SLOT_ID slot, int *present);
+
+/* Whether slot holds a token (C_GetSlotInfo, which does not talk to the card). */
+int p11_slot_has_token(struct p11_module *m, CK_SLOT_ID slot);
 
 /* "ok", "count_low", "final_try" or "locked" for token flags. */
 const char *p11_pin_state(CK_FLAGS flags);

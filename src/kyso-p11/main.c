@@ -37,7 +37,7 @@ static void push_inventory(struct helper *h, uint16_t op)
 /* Looks at the slots; on a change refreshes libp11, the workers and kysod's view. */
 static void rescan(struct helper *h, int force)
 {
-	int changed = p11_probe(&h->mod);
+	int changed = p11_probe(&h->mod, force);
 
 	if (changed < 0) {
 		log_warn("cannot read the slot list");

@@ -134,6 +134,22 @@ static void push_inventory(struct worker *w)
 	helper_send(w->h, 0, KYSO_OP_INVENTORY, 0, p11_inventory(&w->h->mod));
 }
 
+/* Whether the token in slot has gone, asked for up to a second: a card
+ * pulled out during an operation fails in many ways, and its reader may
+ * report the removal a little later. */
+static int token_gone(struct p11_module *m, CK_SLOT_ID slot)
+{
+	struct timespec pause = { 0, 100 * 1000000L };
+	int i;
+
+	for (i = 0; i < 10; i++) {
+		if (!p11_slot_has_token(m, slot))
+			return 1;
+		nanosleep(&pause, NULL);
+	}
+	return 0;
+}
+
 static void run_sign(struct worker *w, struct kyso_msg *msg)
 {
 	struct p11_module *m = &w->h->mod;
@@ -141,7 +157,7 @@ static void run_sign(struct worker *w, struct kyso_msg *msg)
 	struct p11_sign_args a = { 0 };
 	unsigned char key_id[256], hash[64], sig[P11_MAX_SIG];
 	const char *mech, *alg, *hash_b64, *key_hex, *err = NULL, *pin_state = NULL;
-	int was_logged_in, always = 0;
+	int was_logged_in, always = 0, reset = 0;
 	size_t siglen = 0;
 	long n;
 	char *sig_b64;
@@ -189,8 +205,14 @@ static void run_sign(struct worker *w, struct kyso_msg *msg)
 
 		pin_state = p11_pin_state(p11_token_flags(m, ts.slot_id, &present));
 	}
-	if (err && !strcmp(err, "pin_required"))
-		w->logged_in = 0;
+	if (err && !strcmp(err, "token_error") && token_gone(m, ts.slot_id))
+		err = "token_removed";
+	/* The token lost its login behind libp11's back (a card drops its PIN
+	 * state after a PIN-always key, say), or a failed per-signature login
+	 * left an operation open on one of libp11's sessions: libp11 keeps
+	 * believing otherwise, so its view is rebuilt, and kysod asks again. */
+	if (err && (!strcmp(err, "pin_required") || (always && strcmp(err, "token_removed"))))
+		reset = 1;
 out:
 	if (!err && w->h->login_ttl == 0 && w->logged_in &&
 	    !json_is_true(json_object_get(msg->json, "keep_login"))) {
@@ -198,6 +220,11 @@ out:
 		w->logged_in = 0;
 	}
 	pthread_rwlock_unlock(&m->lock);
+	if (reset) {
+		log_info("token %.12s: login state lost; rebuilding the slot list", w->token_id);
+		p11_refresh(m);
+		workers_forget_logins(w->h);
+	}
 	clock_gettime(CLOCK_MONOTONIC, &w->last_use);
 	OPENSSL_cleanse(hash, sizeof(hash));
 	if (was_logged_in != w->logged_in)

@@ -164,6 +164,11 @@ void api_sign_batch(const struct kyso_request *req, const char *arg, struct kyso
 	/* the certificate is checked before the user is asked anything */
 	if (cert_check_signing(d, run.req.certificate, NULL, NULL, rep))
 		goto out;
+	if (run.target.cert.per_signature) {
+		kyso_reply_error(rep, "per_signature_pin",
+				 "this key needs the PIN for each signature; sign its records one by one");
+		goto out;
+	}
 	if (batches_add(&d->batches, &run.batch)) {
 		kyso_reply_error(rep, "internal_error", "no randomness for the batch id");
 		goto out;

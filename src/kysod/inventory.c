@@ -71,6 +71,7 @@ void inventory_free(struct inventory *inv)
 	}
 	free(inv->tokens);
 	free(inv->certs);
+	free(inv->per_signature);
 	pthread_mutex_destroy(&inv->lock);
 }
 
@@ -307,7 +308,7 @@ json_t *inventory_certs_json(struct inventory *inv, const char *token, const cha
 int inventory_find_cert(struct inventory *inv, const char *id, struct cert_ref *ref)
 {
 	struct inv_token *t;
-	size_t i;
+	size_t i, k;
 	int ret = -1;
 
 	memset(ref, 0, sizeof(*ref));
@@ -322,6 +323,9 @@ int inventory_find_cert(struct inventory *inv, const char *id, struct cert_ref *
 		memcpy(ref->key_id, c->key_id, sizeof(ref->key_id));
 		memcpy(ref->holder, c->facts.holder, sizeof(ref->holder));
 		ref->module = c->module;
+		for (k = 0; k < inv->nper_signature; k++)
+			if (!strcmp(inv->per_signature[k], c->id))
+				ref->per_signature = 1;
 		ref->is_rsa = c->facts.is_rsa;
 		t = find_token(inv, c->token);
 		if (t) {
@@ -354,6 +358,24 @@ X509 *inventory_cert_x509(struct inventory *inv, const char *id)
 	}
 	pthread_mutex_unlock(&inv->lock);
 	return x;
+}
+
+void inventory_set_per_signature(struct inventory *inv, const char *id)
+{
+	char (*grown)[65];
+	size_t i;
+
+	pthread_mutex_lock(&inv->lock);
+	for (i = 0; i < inv->nper_signature; i++)
+		if (!strcmp(inv->per_signature[i], id))
+			goto out;
+	grown = realloc(inv->per_signature, (inv->nper_signature + 1) * sizeof(*grown));
+	if (!grown)
+		goto out;
+	inv->per_signature = grown;
+	snprintf(grown[inv->nper_signature++], sizeof(grown[0]), "%s", id);
+out:
+	pthread_mutex_unlock(&inv->lock);
 }
 
 void inventory_set_pin_state(struct inventory *inv, const char *token, const char *state)

@@ -20,6 +20,8 @@ struct inventory {
 	size_t ntokens;
 	struct inv_cert *certs;
 	size_t ncerts;
+	char (*per_signature)[65];	/* ids of certificates whose key needs a PIN per signature */
+	size_t nper_signature;
 };
 
 /* What signing needs to know about a certificate, copied out of the inventory. */
@@ -34,6 +36,7 @@ struct cert_ref {
 	char holder[256];
 	char pin_state[16];
 	int protected_path;
+	int per_signature;	/* its key was seen to need the PIN for each signature */
 };
 
 void inventory_init(struct inventory *inv);
@@ -58,6 +61,9 @@ int inventory_find_cert(struct inventory *inv, const char *id, struct cert_ref *
 
 /* The certificate with that id (a new reference, X509_free it), or NULL. */
 X509 *inventory_cert_x509(struct inventory *inv, const char *id);
+
+/* Remembers that certificate id's key needs the PIN for each signature. */
+void inventory_set_per_signature(struct inventory *inv, const char *id);
 
 /* Updates a token's PIN state after the helper reported it. */
 void inventory_set_pin_state(struct inventory *inv, const char *token, const char *state);

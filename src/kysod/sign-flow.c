@@ -204,7 +204,7 @@ static int prompt_login(struct kysod *d, const struct sign_target *t, const stru
 		ret = ask_helper(d, t, KYSO_OP_LOGIN, req, NULL, &ans, rep) == 0 ? 0 : -1;
 		goto out;
 	}
-	if (ask_pin(d, t, peer, c, state, 0, &pin, rep))
+	if (ask_pin(d, t, peer, c, state, t->cert.per_signature, &pin, rep))
 		goto out;
 	switch (ask_helper(d, t, KYSO_OP_LOGIN, req, pin, &ans, rep)) {
 	case 0:
@@ -327,6 +327,8 @@ static int sign_one(struct kysod *d, const struct sign_target *t, const struct k
 	if (more)
 		json_object_set_new(req, "keep_login", json_true());
 	rc = ask_helper(d, t, KYSO_OP_SIGN, req, NULL, &ans, rep);
+	if (rc == 1 && json_is_true(json_object_get(ans.json, "per_signature")))
+		inventory_set_per_signature(&d->inv, t->cert.id);
 	if (rc == 1 && json_is_true(json_object_get(ans.json, "per_signature"))) {
 		/* CKA_ALWAYS_AUTHENTICATE: the PIN for this one signature */
 		rc = per_signature_pin(d, t, peer, consent, req, &ans, rep);
@@ -336,8 +338,10 @@ static int sign_one(struct kysod *d, const struct sign_target *t, const struct k
 		rc = ask_helper(d, t, KYSO_OP_SIGN, req, NULL, &ans, rep);
 		/* a key that needs the PIN for each signature, found once logged
 		 * in: the PIN just entered serves this signature too */
-		if (rc == 1 && pin && json_is_true(json_object_get(ans.json, "per_signature")))
+		if (rc == 1 && pin && json_is_true(json_object_get(ans.json, "per_signature"))) {
+			inventory_set_per_signature(&d->inv, t->cert.id);
 			rc = ask_helper(d, t, KYSO_OP_SIGN, req, pin, &ans, rep);
+		}
 	}
 	if (rc == 1)
 		kyso_reply_error(rep, "token_error", "the token logged out during the request");
