@@ -26,9 +26,13 @@ int p11_module_open(struct p11_module *m, const char *path, char *err, size_t er
 		snprintf(err, errlen, "libp11 could not initialise the module");
 		return -1;
 	}
+	/* A module whose slots cannot be listed yet (OpenSC while pcscd is not
+	 * running) starts with none: the next probes find them when they come. */
 	if (p11_probe(m, 1) < 0 || PKCS11_enumerate_slots(m->ctx, &m->slots, &m->nslots) < 0) {
-		snprintf(err, errlen, "cannot enumerate slots");
-		return -1;
+		log_warn("%s: cannot list the slots yet", path);
+		m->slots = NULL;
+		m->nslots = 0;
+		m->ntokens = 0;
 	}
 	memcpy(m->enumerated, m->tokens, sizeof(m->tokens));
 	m->nenumerated = m->ntokens;

@@ -39,10 +39,16 @@ static void rescan(struct helper *h, int force)
 {
 	int changed = p11_probe(&h->mod, force);
 
+	/* said once, not at every poll: OpenSC without pcscd fails until it runs */
 	if (changed < 0) {
-		log_warn("cannot read the slot list");
+		if (!h->probe_failing)
+			log_warn("cannot read the slot list; will keep trying");
+		h->probe_failing = 1;
 		return;
 	}
+	if (h->probe_failing)
+		log_info("the slot list can be read again");
+	h->probe_failing = 0;
 	if (changed == 2) {
 		if (p11_refresh(&h->mod))
 			log_warn("cannot refresh the slot list");

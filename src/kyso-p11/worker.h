@@ -20,6 +20,7 @@ struct helper {
 	pthread_mutex_t send_lock;	/* one writer on fd at a time */
 	unsigned int login_ttl;		/* seconds after last use; 0 = log out at once */
 	unsigned int pool;		/* threads per token, 1..WORKER_POOL_MAX */
+	int probe_failing;		/* the last slot probe failed */
 	pthread_mutex_t workers_lock;
 	struct worker *workers[P11_MAX_TOKENS];
 	unsigned int nworkers;
