@@ -121,6 +121,8 @@ sed 's/^/    | /' "$D/kysod.conf"
 printf 'pin %s\n' "$PIN" > "$D/pinentry.script"
 export KYSO_PINENTRY_SCRIPT=$D/pinentry.script KYSO_PINENTRY_LOG=$D/pinentry.log
 export XDG_RUNTIME_DIR=$D/run
+# The demo's audit log stays with the demo, not in the user's own log.
+export XDG_STATE_HOME=$D/state
 show "kysod -f -c $D/kysod.conf &"
 "$BUILDDIR/kysod" -f -c "$D/kysod.conf" > "$D/kysod.log" 2>&1 &
 KYSOD_PID=$!
@@ -203,8 +205,14 @@ step "6. Sign it with Trần Thị Bích Ngọc's EC P-256 key (ECDSA); the toke
 sign teacher-ec "$EC_ID" ""
 printf '    PIN dialogs shown: %s\n' "$(grep -c '^GETPIN' "$D/pinentry.log")"
 
+step "7. Every signature is in the hash-chained audit log"
+show "kyso audit verify $XDG_STATE_HOME/kyso/audit.log"
+audit_ok=0
+"$BUILDDIR/kyso" audit verify "$XDG_STATE_HOME/kyso/audit.log" 2>&1 | sed 's/^/    /'
+[ "${PIPESTATUS[0]}" = 0 ] && audit_ok=1
+
 # ---------------------------------------------------------------- done
-step "7. Stop kysod"
+step "8. Stop kysod"
 show "kill -TERM $KYSOD_PID"
 kill -TERM "$KYSOD_PID"
 wait "$KYSOD_PID"
@@ -212,9 +220,10 @@ rc=$?
 KYSOD_PID=
 printf '    kysod exited with status %s\n' "$rc"
 
-if [ "$verified" = 2 ]; then
-	printf '\nBoth signatures verified.\n'
+if [ "$verified" = 2 ] && [ "$audit_ok" = 1 ]; then
+	printf '\nBoth signatures verified, and recorded in the audit log.\n'
 	exit 0
 fi
-printf '\nonly %s of 2 signatures verified\n' "$verified" >&2
+printf '\n%s of 2 signatures verified; audit log %s\n' "$verified" \
+	"$([ "$audit_ok" = 1 ] && echo verified || echo NOT verified)" >&2
 exit 1
