@@ -1,37 +1,24 @@
-#include <string.h>
-
 #include "common/log.h"
 #include "kysod/api.h"
 #include "kysod/helpers.h"
-#include "kysod/sign-request.h"
+#include "kysod/request-fields.h"
 
 void api_logout(const struct kyso_request *req, const char *arg, struct kyso_reply *rep)
 {
+	static const char *const known[] = { "token" };
 	struct kysod *d = req->d;
-	json_t *root, *token, *ipc = NULL, *value;
+	json_t *root, *ipc = NULL;
 	struct kyso_msg ans;
-	const char *err, *key;
+	const char *err, *token;
 	size_t i;
 	int count = 0;
 
-	root = kyso_parse_object(req->body, req->body_len, rep);
+	root = field_parse_object(req->body, req->body_len, rep);
 	if (!root)
 		return;
-	json_object_foreach(root, key, value) {
-		if (strcmp(key, "token")) {
-			kyso_reply_error(rep, "unknown_field", "%.64s: is not a field of this request", key);
-			if (strlen(key) <= 64)
-				kyso_reply_error_set(rep, "field", json_string(key));
-			goto out;
-		}
-	}
-	token = json_object_get(root, "token");
-	if (token && !json_is_string(token)) {
-		kyso_reply_error(rep, "invalid_type", "token: must be a string");
-		kyso_reply_error_set(rep, "field", json_string("token"));
+	if (field_known(root, known, 1, rep) || field_string(root, "token", 0, &token, rep))
 		goto out;
-	}
-	ipc = token ? json_pack("{s:O}", "token", token) : json_object();
+	ipc = token ? json_pack("{s:s}", "token", token) : json_object();
 	for (i = 0; i < d->nhelpers; i++) {
 		if (helper_call(d, i, KYSO_OP_LOGOUT, ipc, NULL, 0, 5, &ans, &err)) {
 			log_debug("logout: module %zu: %s", i, err);

@@ -8,41 +8,8 @@
 
 #include "common/b64.h"
 #include "kysod/api.h"
+#include "kysod/request-fields.h"
 #include "kysod/verify.h"
-
-static int field_error(struct kyso_reply *rep, const char *code, const char *field,
-		       const char *message)
-{
-	kyso_reply_error(rep, code, "%s: %s", field, message);
-	kyso_reply_error_set(rep, "field", json_string(field));
-	return -1;
-}
-
-static int get_string(json_t *root, const char *field, int required, const char **out,
-		      struct kyso_reply *rep)
-{
-	json_t *v = json_object_get(root, field);
-
-	*out = NULL;
-	if (!v)
-		return required ? field_error(rep, "missing_field", field, "is required") : 0;
-	if (!json_is_string(v))
-		return field_error(rep, "invalid_type", field, "must be a string");
-	*out = json_string_value(v);
-	return 0;
-}
-
-static int is_hex64(const char *s)
-{
-	size_t i;
-
-	if (strlen(s) != 64)
-		return 0;
-	for (i = 0; i < 64; i++)
-		if (!isxdigit((unsigned char)s[i]))
-			return 0;
-	return 1;
-}
 
 /* "certificate": the id of a certificate kysod knows, a PEM certificate, or
  * base64 DER. Returns 0 with r->cert set, or -1 with rep set. */
@@ -54,12 +21,8 @@ static int get_certificate(struct kysod *d, const char *s, struct verify_request
 	char id[65];
 	BIO *bio;
 	long n;
-	size_t i;
 
-	if (is_hex64(s)) {
-		for (i = 0; i < 64; i++)
-			id[i] = (char)tolower((unsigned char)s[i]);
-		id[64] = '\0';
+	if (field_is_cert_id(s, id)) {
 		r->cert = inventory_cert_x509(&d->inv, id);
 		if (!r->cert) {
 			kyso_reply_error(rep, "certificate_not_found", "no certificate with id %s", id);
@@ -96,10 +59,8 @@ int verify_request_parse(struct kysod *d, const char *body, size_t len, struct v
 	static const char *const known[] = {
 		"format", "signature", "hash", "hash_algorithm", "certificate", "padding",
 	};
-	static const char *const algs[] = { "sha256", "sha384", "sha512" };
-	const char *fmt, *sig, *hash, *alg, *cert, *pad, *key;
-	json_t *root, *value;
-	size_t i;
+	const char *fmt, *sig, *hash, *cert, *pad;
+	json_t *root;
 	long n;
 	int ret = -1;
 
@@ -107,24 +68,13 @@ int verify_request_parse(struct kysod *d, const char *body, size_t len, struct v
 	root = kyso_parse_object(body, len, rep);
 	if (!root)
 		return -1;
-	json_object_foreach(root, key, value) {
-		for (i = 0; i < sizeof(known) / sizeof(known[0]); i++)
-			if (!strcmp(key, known[i]))
-				break;
-		if (i == sizeof(known) / sizeof(known[0])) {
-			kyso_reply_error(rep, "unknown_field", "%.64s: is not a field of this request",
-					 key);
-			if (strlen(key) <= 64)
-				kyso_reply_error_set(rep, "field", json_string(key));
-			goto out;
-		}
-	}
-	if (get_string(root, "format", 0, &fmt, rep) ||
-	    get_string(root, "signature", 1, &sig, rep) ||
-	    get_string(root, "hash", 1, &hash, rep) ||
-	    get_string(root, "hash_algorithm", 1, &alg, rep) ||
-	    get_string(root, "certificate", 0, &cert, rep) ||
-	    get_string(root, "padding", 0, &pad, rep))
+	if (field_known(root, known, sizeof(known) / sizeof(known[0]), rep) ||
+	    field_string(root, "format", 0, &fmt, rep) ||
+	    field_string(root, "signature", 1, &sig, rep) ||
+	    field_string(root, "hash", 1, &hash, rep) ||
+	    field_hash_alg(root, &r->hash_alg, rep) ||
+	    field_string(root, "certificate", 0, &cert, rep) ||
+	    field_string(root, "padding", 0, &pad, rep))
 		goto out;
 	if (!fmt || !strcmp(fmt, "raw")) {
 		r->format = KYSO_FORMAT_RAW;
@@ -134,14 +84,6 @@ int verify_request_parse(struct kysod *d, const char *body, size_t len, struct v
 		field_error(rep, "invalid_value", "format", "must be raw or cms");
 		goto out;
 	}
-	for (i = 0; i < 3; i++)
-		if (!strcmp(alg, algs[i]))
-			break;
-	if (i == 3) {
-		field_error(rep, "invalid_value", "hash_algorithm", "must be sha256, sha384 or sha512");
-		goto out;
-	}
-	r->hash_alg = (enum kyso_hash_alg)i;
 	if (!pad) {
 		r->padding = KYSO_PAD_DEFAULT;
 	} else if (r->format == KYSO_FORMAT_CMS) {

@@ -1,19 +1,10 @@
-#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 #include <openssl/crypto.h>
 
 #include "common/b64.h"
 #include "kysod/batch-request.h"
-
-static int field_error(struct kyso_reply *rep, const char *code, const char *field,
-		       const char *message)
-{
-	kyso_reply_error(rep, code, "%.64s: %s", field, message);
-	if (strlen(field) <= 64)
-		kyso_reply_error_set(rep, "field", json_string(field));
-	return -1;
-}
+#include "kysod/request-fields.h"
 
 static int item_error(struct kyso_reply *rep, const char *code, size_t index, const char *field,
 		      const char *message)
@@ -24,8 +15,9 @@ static int item_error(struct kyso_reply *rep, const char *code, size_t index, co
 	return -1;
 }
 
-static int only_fields(json_t *obj, const char *const *known, size_t n, struct kyso_reply *rep,
-		       long index)
+/* Refuses a member of item index not in known. */
+static int item_known(json_t *obj, const char *const *known, size_t n, struct kyso_reply *rep,
+		      size_t index)
 {
 	const char *key;
 	json_t *value;
@@ -37,9 +29,7 @@ static int only_fields(json_t *obj, const char *const *known, size_t n, struct k
 				break;
 		if (i < n)
 			continue;
-		if (index < 0)
-			return field_error(rep, "unknown_field", key, "is not a field of this request");
-		return item_error(rep, "unknown_field", (size_t)index, strlen(key) <= 64 ? key : "?",
+		return item_error(rep, "unknown_field", index, strlen(key) <= 64 ? key : "?",
 				  "is not a field of an item");
 	}
 	return 0;
@@ -54,7 +44,7 @@ static int parse_item(json_t *it, size_t i, size_t want_len, struct batch_item *
 
 	if (!json_is_object(it))
 		return item_error(rep, "invalid_type", i, "*", "an item must be an object");
-	if (only_fields(it, known, 2, rep, (long)i))
+	if (item_known(it, known, 2, rep, i))
 		return -1;
 	id = json_object_get(it, "id");
 	hash = json_object_get(it, "hash");
@@ -84,28 +74,13 @@ static int parse_item(json_t *it, size_t i, size_t want_len, struct batch_item *
 	return 0;
 }
 
-static int get_string(json_t *root, const char *field, int required, const char **out,
-		      struct kyso_reply *rep)
-{
-	json_t *v = json_object_get(root, field);
-
-	*out = NULL;
-	if (!v)
-		return required ? field_error(rep, "missing_field", field, "is required") : 0;
-	if (!json_is_string(v))
-		return field_error(rep, "invalid_type", field, "must be a string");
-	*out = json_string_value(v);
-	return 0;
-}
-
 int batch_request_parse(const char *body, size_t len, unsigned int max_items,
 			struct batch_request *req, struct kyso_reply *rep)
 {
 	static const char *const known[] = {
 		"certificate", "hash_algorithm", "padding", "format", "items", "description",
 	};
-	static const char *const algs[] = { "sha256", "sha384", "sha512" };
-	const char *cert, *alg, *pad, *fmt, *desc;
+	const char *fmt, *desc;
 	json_t *root, *items, *it;
 	size_t i;
 	int ret = -1;
@@ -114,38 +89,13 @@ int batch_request_parse(const char *body, size_t len, unsigned int max_items,
 	root = kyso_parse_object(body, len, rep);
 	if (!root)
 		return -1;
-	if (only_fields(root, known, sizeof(known) / sizeof(known[0]), rep, -1) ||
-	    get_string(root, "certificate", 1, &cert, rep) ||
-	    get_string(root, "hash_algorithm", 1, &alg, rep) ||
-	    get_string(root, "padding", 0, &pad, rep) ||
-	    get_string(root, "format", 0, &fmt, rep) ||
-	    get_string(root, "description", 0, &desc, rep))
+	if (field_known(root, known, sizeof(known) / sizeof(known[0]), rep) ||
+	    field_cert_id(root, req->certificate, rep) ||
+	    field_hash_alg(root, &req->hash_alg, rep) ||
+	    field_padding(root, &req->padding, rep) ||
+	    field_string(root, "format", 0, &fmt, rep) ||
+	    field_string(root, "description", 0, &desc, rep))
 		goto out;
-	if (strlen(cert) != 64 || strspn(cert, "0123456789abcdefABCDEF") != 64) {
-		field_error(rep, "invalid_value", "certificate",
-			    "must be a certificate id (64 hex digits, the SHA-256 of the certificate)");
-		goto out;
-	}
-	for (i = 0; i < 64; i++)
-		req->certificate[i] = (char)tolower((unsigned char)cert[i]);
-	for (i = 0; i < 3; i++)
-		if (!strcmp(alg, algs[i]))
-			break;
-	if (i == 3) {
-		field_error(rep, "invalid_value", "hash_algorithm", "must be sha256, sha384 or sha512");
-		goto out;
-	}
-	req->hash_alg = (enum kyso_hash_alg)i;
-	if (!pad) {
-		req->padding = KYSO_PAD_DEFAULT;
-	} else if (!strcmp(pad, "pkcs1")) {
-		req->padding = KYSO_PAD_PKCS1;
-	} else if (!strcmp(pad, "pss")) {
-		req->padding = KYSO_PAD_PSS;
-	} else {
-		field_error(rep, "invalid_value", "padding", "must be pkcs1 or pss");
-		goto out;
-	}
 	if (fmt && strcmp(fmt, "raw")) {
 		field_error(rep, "invalid_value", "format", "must be raw");
 		goto out;

@@ -1,0 +1,124 @@
+#include <ctype.h>
+#include <string.h>
+
+#include "kysod/request-fields.h"
+
+json_t *field_parse_object(const char *body, size_t len, struct kyso_reply *rep)
+{
+	json_error_t jerr;
+	json_t *root;
+
+	if (len == 0) {
+		kyso_reply_error(rep, "bad_request", "the request body is empty; a JSON object is expected");
+		return NULL;
+	}
+	root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!root) {
+		kyso_reply_error(rep, "bad_request", "malformed JSON at line %d, column %d: %s",
+				 jerr.line, jerr.column, jerr.text);
+		return NULL;
+	}
+	if (!json_is_object(root)) {
+		kyso_reply_error(rep, "bad_request", "the request body must be a JSON object");
+		json_decref(root);
+		return NULL;
+	}
+	return root;
+}
+
+int field_error(struct kyso_reply *rep, const char *code, const char *field, const char *message)
+{
+	kyso_reply_error(rep, code, "%.64s: %s", field, message);
+	if (strlen(field) <= 64)
+		kyso_reply_error_set(rep, "field", json_string(field));
+	return -1;
+}
+
+int field_known(json_t *obj, const char *const *known, size_t n, struct kyso_reply *rep)
+{
+	const char *key;
+	json_t *value;
+	size_t i;
+
+	json_object_foreach(obj, key, value) {
+		for (i = 0; i < n; i++)
+			if (!strcmp(key, known[i]))
+				break;
+		if (i == n)
+			return field_error(rep, "unknown_field", key, "is not a field of this request");
+	}
+	return 0;
+}
+
+int field_string(json_t *root, const char *field, int required, const char **out,
+		 struct kyso_reply *rep)
+{
+	json_t *v = json_object_get(root, field);
+
+	*out = NULL;
+	if (!v)
+		return required ? field_error(rep, "missing_field", field, "is required") : 0;
+	if (!json_is_string(v))
+		return field_error(rep, "invalid_type", field, "must be a string");
+	*out = json_string_value(v);
+	return 0;
+}
+
+int field_is_cert_id(const char *s, char *id)
+{
+	size_t i;
+
+	if (strlen(s) != 64)
+		return 0;
+	for (i = 0; i < 64; i++) {
+		if (!isxdigit((unsigned char)s[i]))
+			return 0;
+		id[i] = (char)tolower((unsigned char)s[i]);
+	}
+	id[64] = '\0';
+	return 1;
+}
+
+int field_cert_id(json_t *root, char *id, struct kyso_reply *rep)
+{
+	const char *s;
+
+	if (field_string(root, "certificate", 1, &s, rep))
+		return -1;
+	if (!field_is_cert_id(s, id))
+		return field_error(rep, "invalid_value", "certificate",
+				   "must be a certificate id (64 hex digits, the SHA-256 of the certificate)");
+	return 0;
+}
+
+int field_hash_alg(json_t *root, enum kyso_hash_alg *alg, struct kyso_reply *rep)
+{
+	const char *s;
+	int i;
+
+	if (field_string(root, "hash_algorithm", 1, &s, rep))
+		return -1;
+	for (i = KYSO_HASH_SHA256; i <= KYSO_HASH_SHA512; i++)
+		if (!strcmp(s, kyso_hash_alg_name((enum kyso_hash_alg)i))) {
+			*alg = (enum kyso_hash_alg)i;
+			return 0;
+		}
+	return field_error(rep, "invalid_value", "hash_algorithm", "must be sha256, sha384 or sha512");
+}
+
+int field_padding(json_t *root, enum kyso_padding *padding, struct kyso_reply *rep)
+{
+	const char *s;
+
+	if (field_string(root, "padding", 0, &s, rep))
+		return -1;
+	if (!s)
+		*padding = KYSO_PAD_DEFAULT;
+	else if (!strcmp(s, "pkcs1"))
+		*padding = KYSO_PAD_PKCS1;
+	else if (!strcmp(s, "pss"))
+		*padding = KYSO_PAD_PSS;
+	else
+		return field_error(rep, "invalid_value", "padding", "must be pkcs1 or pss");
+	return 0;
+}
