@@ -2,13 +2,7 @@
 # Installs the Debian 12 packages kyso needs to build and test, when missing.
 set -euo pipefail
 
-packages=(
-	build-essential autoconf automake libtool pkg-config
-	libp11-dev libp11-kit-dev libssl-dev libmicrohttpd-dev libjansson-dev libinih-dev
-	libassuan-dev libgpg-error-dev libpcsclite-dev libcurl4-openssl-dev libcmocka-dev
-	softhsm2 opensc openssl curl python3 python3-cryptography ca-certificates util-linux procps valgrind
-	pcscd vsmartcard-vpcd iproute2 poppler-utils xmlsec1
-)
+mapfile -t packages < <(grep -v '^#' "$(dirname "$0")/debian-packages")
 
 missing=()
 for p in "${packages[@]}"; do
