@@ -430,28 +430,14 @@ static void print_verify(const struct verify *v, int json)
 
 static int audit_verify(struct kyso_ctx *ctx, int argc, char **argv)
 {
-	static const struct option options[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct verify v = { 0 };
 	struct file_list fl;
 	size_t i;
-	int ch, ret;
+	int ret;
 
-	while ((ch = getopt_long(argc, argv, ":jh", options, NULL)) != -1) {
-		switch (ch) {
-		case 'j':
-			ctx->json = 1;
-			break;
-		case 'h':
-			fputs(help, stdout);
-			return KYSO_EXIT_OK;
-		default:
-			return cmd_bad_option("audit", ch, argv);
-		}
-	}
+	ret = cmd_options(ctx, argc, argv, "audit", help, NULL);
+	if (ret >= 0)
+		return ret;
 	if (file_list_init(&fl, argc, argv, optind) < 0) {
 		file_list_free(&fl);
 		return out_fail(0, "internal_error", "out of memory");
@@ -741,14 +727,10 @@ static int audit_show(struct kyso_ctx *ctx, int argc, char **argv)
 				return out_usage_error("audit", "--result needs ok, error or an error code");
 			f.result = optarg;
 			break;
-		case 'j':
-			ctx->json = 1;
-			break;
-		case 'h':
-			fputs(help, stdout);
-			return KYSO_EXIT_OK;
 		default:
-			return cmd_bad_option("audit", ch, argv);
+			ret = cmd_common_option(ctx, ch, "audit", help, argv);
+			if (ret >= 0)
+				return ret;
 		}
 	}
 	if (file_list_init(&fl, argc, argv, optind) < 0 ||

@@ -30,7 +30,6 @@
 #include <unistd.h>
 
 #include <jansson.h>
-#include <openssl/evp.h>
 
 #include "kyso/kyso.h"
 #include "cmd.h"
@@ -353,51 +352,6 @@ out:
 	return ret;
 }
 
-/* Reads the whole file (or stdin) into a new buffer; 0 or exit code. */
-static int read_input(const char *path, char **text, size_t *len)
-{
-	FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
-	char *buf = NULL, *p;
-	size_t n = 0, cap = 0, got;
-	int ret = KYSO_EXIT_ERROR;
-
-	if (!f)
-		return out_fail(0, "file_error", "cannot open %s: %s", path, strerror(errno));
-	for (;;) {
-		if (n + 65536 + 1 > cap) {
-			cap = cap ? 2 * cap : 131072;
-			p = realloc(buf, cap);
-			if (!p) {
-				out_fail(0, "internal_error", "out of memory");
-				goto out;
-			}
-			buf = p;
-		}
-		got = fread(buf + n, 1, cap - n - 1, f);
-		n += got;
-		if (n > INPUT_MAX_BYTES) {
-			out_fail(0, "file_error", "%s is larger than %u bytes", path, INPUT_MAX_BYTES);
-			goto out;
-		}
-		if (got == 0)
-			break;
-	}
-	if (ferror(f)) {
-		out_fail(0, "file_error", "cannot read %s: %s", path, strerror(errno));
-		goto out;
-	}
-	buf[n] = '\0';
-	*text = buf;
-	*len = n;
-	buf = NULL;
-	ret = 0;
-out:
-	if (f != stdin)
-		fclose(f);
-	free(buf);
-	return ret;
-}
-
 /* Loads and checks the items of o->file; 0 or the exit code. */
 static int load_items(const struct batch_opts *o, struct items *it)
 {
@@ -412,7 +366,7 @@ static int load_items(const struct batch_opts *o, struct items *it)
 	it->seen = json_object();
 	if (!it->seen)
 		return out_fail(0, "internal_error", "out of memory");
-	ret = read_input(o->file, &text, &len);
+	ret = cmd_read_file(0, o->file, INPUT_MAX_BYTES, &text, &len);
 	if (ret)
 		return ret;
 	for (i = 0; i < len && (is_space(text[i]) || text[i] == '\n'); i++)
@@ -591,16 +545,6 @@ out:
 
 /* ------------------------------------------------------------ output */
 
-static char *base64(const unsigned char *data, size_t len)
-{
-	char *out;
-
-	out = malloc(4 * ((len + 2) / 3) + 1);
-	if (out)
-		EVP_EncodeBlock((unsigned char *)out, data, (int)len);
-	return out;
-}
-
 /* kysod's answer rebuilt from the typed result. */
 static json_t *answer_json(const struct kyso_batch_result *r)
 {
@@ -620,7 +564,7 @@ static json_t *answer_json(const struct kyso_batch_result *r)
 	for (i = 0; i < r->nitems; i++) {
 		it = &r->items[i];
 		if (it->signature) {
-			b64 = base64(it->signature, it->signature_len);
+			b64 = cmd_base64(it->signature, it->signature_len);
 			obj = json_pack("{s:s, s:s}", "id", it->id, "signature", b64 ? b64 : "");
 			if (obj && it->audit_id)
 				json_object_set_new(obj, "audit_id", json_string(it->audit_id));

@@ -1,8 +1,6 @@
 /*
  * kyso certs: certificates on the present tokens.
  */
-#include <ctype.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -22,16 +20,6 @@ static const char help[] =
 	"least 8 digits names the certificate for kyso sign.\n"
 	"\n"
 	"  -t, --token ID  token id, or a unique prefix of at least 8 hex digits\n";
-
-static int hexval(char ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	ch = (char)tolower((unsigned char)ch);
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	return -1;
-}
 
 /*
  * Copies the first CN value of an RFC 2253 name into out, undoing
@@ -60,8 +48,8 @@ static int dn_cn(const char *dn, char *out, size_t size)
 		return -1;
 	for (p += 3; *p && *p != ',' && *p != '+' && n + 1 < size; p++) {
 		if (*p == '\\' && p[1]) {
-			hi = hexval(p[1]);
-			lo = hi >= 0 && p[2] ? hexval(p[2]) : -1;
+			hi = cmd_hexval(p[1]);
+			lo = hi >= 0 && p[2] ? cmd_hexval(p[2]) : -1;
 			if (lo >= 0) {
 				out[n++] = (char)(hi << 4 | lo);
 				p += 2;
@@ -149,53 +137,15 @@ static void print_certs(const json_t *root)
 
 int cmd_certs(struct kyso_ctx *ctx, int argc, char **argv)
 {
-	static const struct option options[] = {
-		{ "token", required_argument, NULL, 't' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	char id[KYSO_TOKEN_ID_LEN + 1];
-	const char *token = NULL;
+	const char *token;
 	struct kyso_error err;
-	json_t *root = NULL;
 	char *text = NULL;
-	int ch, ret;
+	int ret;
 
-	while ((ch = getopt_long(argc, argv, ":t:jh", options, NULL)) != -1) {
-		switch (ch) {
-		case 't':
-			token = optarg;
-			break;
-		case 'j':
-			ctx->json = 1;
-			break;
-		case 'h':
-			fputs(help, stdout);
-			return KYSO_EXIT_OK;
-		default:
-			return cmd_bad_option(argv[0], ch, argv);
-		}
-	}
-	if (cmd_no_operands(argv[0], argc, argv))
-		return KYSO_EXIT_USAGE;
-	if (token) {
-		ret = cmd_resolve_id(ctx, CMD_ID_TOKEN, "certs", "--token", token, id, sizeof(id));
-		if (ret)
-			return ret;
-	}
-	if (kyso_certificates(ctx->client, token ? id : NULL, &text, &err) < 0) {
-		ret = out_error(ctx->json, &err);
-		goto out;
-	}
-	root = json_loads(text, 0, NULL);
-	if (ctx->json)
-		out_json(root);
-	else
-		print_certs(root);
-	ret = KYSO_EXIT_OK;
-out:
-	json_decref(root);
-	kyso_free(text);
-	return ret;
+	ret = cmd_token_options(ctx, argc, argv, help, id, sizeof(id), &token);
+	if (ret >= 0)
+		return ret;
+	ret = kyso_certificates(ctx->client, token, &text, &err);
+	return cmd_print_answer(ctx, ret, text, &err, print_certs);
 }

@@ -1,5 +1,7 @@
 /*
  * kyso sign: signs a hash (given, or of a file) with a certificate's key.
+ * Also the reading, hashing and encoding helpers kyso verify and kyso sign
+ * --batch share with it.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -62,7 +64,7 @@ struct sign_opts {
 	const char *out_dir;
 };
 
-static int parse_alg(const char *s, enum kyso_hash_alg *alg)
+int cmd_parse_hash_alg(const char *s, enum kyso_hash_alg *alg)
 {
 	enum kyso_hash_alg a;
 
@@ -86,7 +88,7 @@ static int parse_padding(const char *s, enum kyso_padding *padding)
 	return 0;
 }
 
-static int hexval(char ch)
+int cmd_hexval(char ch)
 {
 	if (ch >= '0' && ch <= '9')
 		return ch - '0';
@@ -104,8 +106,8 @@ long cmd_parse_hex(const char *hex, size_t len, unsigned char *out, size_t size)
 	if (len == 0 || len % 2 || len / 2 > size)
 		return -1;
 	for (i = 0; i < len / 2; i++) {
-		hi = hexval(hex[2 * i]);
-		lo = hexval(hex[2 * i + 1]);
+		hi = cmd_hexval(hex[2 * i]);
+		lo = cmd_hexval(hex[2 * i + 1]);
 		if (hi < 0 || lo < 0)
 			return -1;
 		out[i] = (unsigned char)(hi << 4 | lo);
@@ -126,9 +128,8 @@ static const EVP_MD *evp_md(enum kyso_hash_alg alg)
 	return NULL;
 }
 
-/* Hashes the file at path ("-": stdin) into md; returns 0 or an exit code. */
-static int hash_file(int json, const char *path, enum kyso_hash_alg alg,
-		     unsigned char *md, size_t *md_len)
+int cmd_hash_file(int json, const char *path, enum kyso_hash_alg alg,
+		  unsigned char *md, size_t *md_len)
 {
 	EVP_MD_CTX *mdctx = NULL;
 	unsigned char *buf = NULL;
@@ -193,7 +194,52 @@ static int write_signature(int json, const char *path, const struct kyso_signatu
 	return 0;
 }
 
-static char *base64(const unsigned char *data, size_t len)
+int cmd_read_file(int json, const char *path, size_t max, char **data, size_t *len)
+{
+	char *buf = NULL, *p;
+	size_t n = 0, cap = 0, got;
+	int ret = KYSO_EXIT_ERROR;
+	FILE *f;
+
+	f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+	if (!f)
+		return out_fail(json, "file_error", "cannot open %s: %s", path, strerror(errno));
+	for (;;) {
+		if (n + READ_CHUNK + 1 > cap) {
+			cap = cap ? 2 * cap : 2 * READ_CHUNK;
+			p = realloc(buf, cap);
+			if (!p) {
+				out_fail(json, "internal_error", "out of memory");
+				goto out;
+			}
+			buf = p;
+		}
+		got = fread(buf + n, 1, cap - n - 1, f);
+		n += got;
+		if (n > max) {
+			out_fail(json, "file_error", "%s is larger than %zu bytes", path, max);
+			goto out;
+		}
+		if (got == 0)
+			break;
+	}
+	if (ferror(f)) {
+		out_fail(json, "file_error", "cannot read %s: %s", path, strerror(errno));
+		goto out;
+	}
+	buf[n] = '\0';
+	*data = buf;
+	*len = n;
+	buf = NULL;
+	ret = 0;
+out:
+	if (f != stdin)
+		fclose(f);
+	free(buf);
+	return ret;
+}
+
+char *cmd_base64(const unsigned char *data, size_t len)
 {
 	char *out;
 
@@ -213,7 +259,7 @@ static int print_signature(struct kyso_ctx *ctx, const struct sign_opts *o,
 		return KYSO_EXIT_ERROR;
 	if (o->out && !ctx->json)
 		return KYSO_EXIT_OK;
-	b64 = base64(sig->data, sig->len);
+	b64 = cmd_base64(sig->data, sig->len);
 	if (!b64)
 		return out_fail(ctx->json, "internal_error", "out of memory");
 	if (ctx->json) {
@@ -244,7 +290,7 @@ static int parse_options(struct kyso_ctx *ctx, struct sign_opts *o, int argc, ch
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	int ch;
+	int ch, ret;
 
 	while ((ch = getopt_long(argc, argv, ":c:H:f:a:p:o:b:d:D:jh", options, NULL)) != -1) {
 		switch (ch) {
@@ -273,7 +319,7 @@ static int parse_options(struct kyso_ctx *ctx, struct sign_opts *o, int argc, ch
 			o->file = optarg;
 			break;
 		case 'a':
-			if (parse_alg(optarg, &o->alg) < 0)
+			if (cmd_parse_hash_alg(optarg, &o->alg) < 0)
 				return out_usage_error("sign",
 						       "unknown hash algorithm '%s' (sha256, sha384 or sha512)",
 						       optarg);
@@ -288,14 +334,10 @@ static int parse_options(struct kyso_ctx *ctx, struct sign_opts *o, int argc, ch
 				return out_usage_error("sign", "--out needs a file name");
 			o->out = optarg;
 			break;
-		case 'j':
-			ctx->json = 1;
-			break;
-		case 'h':
-			fputs(help, stdout);
-			return KYSO_EXIT_OK;
 		default:
-			return cmd_bad_option("sign", ch, argv);
+			ret = cmd_common_option(ctx, ch, "sign", help, argv);
+			if (ret >= 0)
+				return ret;
 		}
 	}
 	if (cmd_no_operands("sign", argc, argv))
@@ -358,7 +400,7 @@ int cmd_sign(struct kyso_ctx *ctx, int argc, char **argv)
 	if (ret)
 		return ret;
 	if (o.file) {
-		ret = hash_file(ctx->json, o.file, o.alg, md, &md_len);
+		ret = cmd_hash_file(ctx->json, o.file, o.alg, md, &md_len);
 		if (ret)
 			return ret;
 	}

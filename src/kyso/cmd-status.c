@@ -70,27 +70,14 @@ static void print_status(const json_t *root)
 int cmd_status(struct kyso_ctx *ctx, int argc, char **argv)
 {
 	struct kyso_error err;
-	json_t *root = NULL;
 	char *text = NULL;
 	int ret;
 
 	ret = cmd_plain_options(ctx, argc, argv, help);
 	if (ret >= 0)
 		return ret;
-	if (kyso_status(ctx->client, &text, &err) < 0) {
-		ret = out_error(ctx->json, &err);
-		goto out;
-	}
-	root = json_loads(text, 0, NULL);
-	if (ctx->json)
-		out_json(root);
-	else
-		print_status(root);
-	ret = KYSO_EXIT_OK;
-out:
-	json_decref(root);
-	kyso_free(text);
-	return ret;
+	ret = kyso_status(ctx->client, &text, &err);
+	return cmd_print_answer(ctx, ret, text, &err, print_status);
 }
 
 static void print_readers(const json_t *root)
@@ -124,25 +111,12 @@ static void print_readers(const json_t *root)
 int cmd_readers(struct kyso_ctx *ctx, int argc, char **argv)
 {
 	struct kyso_error err;
-	json_t *root = NULL;
 	char *text = NULL;
 	int ret;
 
 	ret = cmd_plain_options(ctx, argc, argv, readers_help);
 	if (ret >= 0)
 		return ret;
-	if (kyso_readers(ctx->client, &text, &err) < 0) {
-		ret = out_error(ctx->json, &err);
-		goto out;
-	}
-	root = json_loads(text, 0, NULL);
-	if (ctx->json)
-		out_json(root);
-	else
-		print_readers(root);
-	ret = KYSO_EXIT_OK;
-out:
-	json_decref(root);
-	kyso_free(text);
-	return ret;
+	ret = kyso_readers(ctx->client, &text, &err);
+	return cmd_print_answer(ctx, ret, text, &err, print_readers);
 }

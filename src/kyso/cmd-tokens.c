@@ -1,7 +1,6 @@
 /*
  * kyso tokens, kyso logout: the tokens kysod knows and their PIN logins.
  */
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -73,67 +72,29 @@ static void print_tokens(const json_t *root)
 int cmd_tokens(struct kyso_ctx *ctx, int argc, char **argv)
 {
 	struct kyso_error err;
-	json_t *root = NULL;
 	char *text = NULL;
 	int ret;
 
 	ret = cmd_plain_options(ctx, argc, argv, tokens_help);
 	if (ret >= 0)
 		return ret;
-	if (kyso_tokens(ctx->client, &text, &err) < 0) {
-		ret = out_error(ctx->json, &err);
-		goto out;
-	}
-	root = json_loads(text, 0, NULL);
-	if (ctx->json)
-		out_json(root);
-	else
-		print_tokens(root);
-	ret = KYSO_EXIT_OK;
-out:
-	json_decref(root);
-	kyso_free(text);
-	return ret;
+	ret = kyso_tokens(ctx->client, &text, &err);
+	return cmd_print_answer(ctx, ret, text, &err, print_tokens);
 }
 
 int cmd_logout(struct kyso_ctx *ctx, int argc, char **argv)
 {
-	static const struct option options[] = {
-		{ "token", required_argument, NULL, 't' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	char id[KYSO_TOKEN_ID_LEN + 1];
-	const char *token = NULL;
+	const char *token;
 	struct kyso_error err;
 	json_t *answer;
 	long n;
-	int ch, ret;
+	int ret;
 
-	while ((ch = getopt_long(argc, argv, ":t:jh", options, NULL)) != -1) {
-		switch (ch) {
-		case 't':
-			token = optarg;
-			break;
-		case 'j':
-			ctx->json = 1;
-			break;
-		case 'h':
-			fputs(logout_help, stdout);
-			return KYSO_EXIT_OK;
-		default:
-			return cmd_bad_option(argv[0], ch, argv);
-		}
-	}
-	if (cmd_no_operands(argv[0], argc, argv))
-		return KYSO_EXIT_USAGE;
-	if (token) {
-		ret = cmd_resolve_id(ctx, CMD_ID_TOKEN, "logout", "--token", token, id, sizeof(id));
-		if (ret)
-			return ret;
-	}
-	if (kyso_logout(ctx->client, token ? id : NULL, &n, &err) < 0)
+	ret = cmd_token_options(ctx, argc, argv, logout_help, id, sizeof(id), &token);
+	if (ret >= 0)
+		return ret;
+	if (kyso_logout(ctx->client, token, &n, &err) < 0)
 		return out_error(ctx->json, &err);
 	if (ctx->json) {
 		answer = json_pack("{s:I}", "logged_out", (json_int_t)n);

@@ -2,7 +2,6 @@
  * kyso verify: checks a raw or CMS signature against a record (or its
  * hash) with POST /v1/verify, and prints each check.
  */
-#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,91 +46,9 @@ struct verify_opts {
 	const char *cert;
 	const char *padding;
 	const char *signature;
-	const char *alg;
+	const char *alg;		/* as given, sent as is */
+	enum kyso_hash_alg hash_alg;
 };
-
-static const EVP_MD *md_of(const char *alg)
-{
-	if (!strcmp(alg, "sha256"))
-		return EVP_sha256();
-	if (!strcmp(alg, "sha384"))
-		return EVP_sha384();
-	if (!strcmp(alg, "sha512"))
-		return EVP_sha512();
-	return NULL;
-}
-
-/* Reads path ("-": stdin), at most max bytes, into *data (malloc'ed).
- * With md, hashes it instead (any size) into *data. Returns 0 or an exit code. */
-static int read_file(int json, const char *path, size_t max, const EVP_MD *md,
-		     unsigned char **data, size_t *len)
-{
-	unsigned char buf[16384], *out = NULL, *grown;
-	EVP_MD_CTX *mdctx = NULL;
-	unsigned int mdlen = 0;
-	FILE *f;
-	size_t n, total = 0;
-	int ret = KYSO_EXIT_ERROR;
-
-	*data = NULL;
-	*len = 0;
-	f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
-	if (!f)
-		return out_fail(json, "file_error", "cannot open %s: %s", path, strerror(errno));
-	if (md && (!(mdctx = EVP_MD_CTX_new()) || !EVP_DigestInit_ex(mdctx, md, NULL))) {
-		ret = out_fail(json, "internal_error", "cannot start the digest");
-		goto out;
-	}
-	while ((n = fread(buf, 1, sizeof(buf), f)) > 0) {
-		if (md) {
-			EVP_DigestUpdate(mdctx, buf, n);
-			continue;
-		}
-		if (total + n > max) {
-			ret = out_fail(json, "file_error", "%s is larger than %zu bytes", path, max);
-			goto out;
-		}
-		grown = realloc(out, total + n);
-		if (!grown) {
-			ret = out_fail(json, "internal_error", "out of memory");
-			goto out;
-		}
-		out = grown;
-		memcpy(out + total, buf, n);
-		total += n;
-	}
-	if (ferror(f)) {
-		ret = out_fail(json, "file_error", "cannot read %s: %s", path, strerror(errno));
-		goto out;
-	}
-	if (md) {
-		out = malloc(EVP_MAX_MD_SIZE);
-		if (!out || !EVP_DigestFinal_ex(mdctx, out, &mdlen)) {
-			ret = out_fail(json, "internal_error", "digest failed");
-			goto out;
-		}
-		total = mdlen;
-	}
-	*data = out;
-	*len = total;
-	out = NULL;
-	ret = 0;
-out:
-	if (f != stdin)
-		fclose(f);
-	EVP_MD_CTX_free(mdctx);
-	free(out);
-	return ret;
-}
-
-static char *base64(const unsigned char *data, size_t len)
-{
-	char *out = malloc(4 * ((len + 2) / 3) + 1);
-
-	if (out)
-		EVP_EncodeBlock((unsigned char *)out, data, (int)len);
-	return out;
-}
 
 /* A CMS SignedData: DER SEQUENCE whose first OID is id-signedData. */
 static int looks_like_cms(const unsigned char *d, size_t len)
@@ -153,21 +70,20 @@ static int looks_like_cms(const unsigned char *d, size_t len)
  * else the id (prefix) resolved by kysod's listing. */
 static int certificate_value(struct kyso_ctx *ctx, const char *arg, json_t **value)
 {
-	char id[KYSO_CERT_ID_LEN + 1], *b64;
-	unsigned char *data;
+	char id[KYSO_CERT_ID_LEN + 1], *b64, *data;
 	struct stat sb;
 	size_t len;
 	int rc;
 
 	*value = NULL;
 	if (stat(arg, &sb) == 0) {
-		rc = read_file(ctx->json, arg, MAX_FILE, NULL, &data, &len);
+		rc = cmd_read_file(ctx->json, arg, MAX_FILE, &data, &len);
 		if (rc)
 			return rc;
 		if (len > 10 && !memcmp(data, "-----BEGIN", 10)) {
-			*value = json_stringn((const char *)data, len);
+			*value = json_stringn(data, len);
 		} else {
-			b64 = base64(data, len);
+			b64 = cmd_base64((const unsigned char *)data, len);
 			*value = b64 ? json_string(b64) : NULL;
 			free(b64);
 		}
@@ -182,6 +98,7 @@ static int certificate_value(struct kyso_ctx *ctx, const char *arg, json_t **val
 	return 0;
 }
 
+/* Returns -1 to go on, else the exit code to return. */
 static int parse_options(int argc, char **argv, struct verify_opts *o, struct kyso_ctx *ctx)
 {
 	static const struct option options[] = {
@@ -195,7 +112,7 @@ static int parse_options(int argc, char **argv, struct verify_opts *o, struct ky
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	int ch;
+	int ch, ret;
 
 	memset(o, 0, sizeof(*o));
 	o->alg = "sha256";
@@ -219,17 +136,14 @@ static int parse_options(int argc, char **argv, struct verify_opts *o, struct ky
 		case 'p':
 			o->padding = optarg;
 			break;
-		case 'j':
-			ctx->json = 1;
-			break;
-		case 'h':
-			fputs(help, stdout);
-			return -1;
 		default:
-			return cmd_bad_option(argv[0], ch, argv);
+			ret = cmd_common_option(ctx, ch, "verify", help, argv);
+			if (ret >= 0)
+				return ret;
 		}
 	}
-	if (!md_of(o->alg))
+	if (cmd_parse_hash_alg(o->alg, &o->hash_alg) < 0 ||
+	    strcmp(o->alg, kyso_hash_alg_name(o->hash_alg)) != 0)
 		return out_usage_error("verify", "--hash-alg must be sha256, sha384 or sha512");
 	if (!o->hash_hex == !o->file)
 		return out_usage_error("verify", "give the record's hash (--hash) or the record (--file)");
@@ -241,7 +155,7 @@ static int parse_options(int argc, char **argv, struct verify_opts *o, struct ky
 		return out_usage_error("verify", optind >= argc ? "the signature file is missing" :
 				       "only one signature file is checked at a time");
 	o->signature = argv[optind];
-	return 0;
+	return -1;
 }
 
 static void print_answer(const json_t *answer)
@@ -268,27 +182,26 @@ static void print_answer(const json_t *answer)
 int cmd_verify(struct kyso_ctx *ctx, int argc, char **argv)
 {
 	struct verify_opts o;
-	unsigned char *sig = NULL, *hash = NULL;
+	unsigned char hash[EVP_MAX_MD_SIZE];
 	size_t sig_len = 0, hash_len = 0;
-	char *sig_b64 = NULL, *hash_b64 = NULL, *body = NULL, *answer_text = NULL;
+	char *sig = NULL, *sig_b64 = NULL, *hash_b64 = NULL, *body = NULL, *answer_text = NULL;
 	json_t *req = NULL, *cert = NULL, *answer = NULL;
 	long status = 0;
 	long n;
 	int rc;
 
 	rc = parse_options(argc, argv, &o, ctx);
-	if (rc)
-		return rc < 0 ? KYSO_EXIT_OK : rc;
-	rc = read_file(ctx->json, o.signature, MAX_FILE, NULL, &sig, &sig_len);
+	if (rc >= 0)
+		return rc;
+	rc = cmd_read_file(ctx->json, o.signature, MAX_FILE, &sig, &sig_len);
 	if (rc)
 		goto out;
 	if (o.file) {
-		rc = read_file(ctx->json, o.file, 0, md_of(o.alg), &hash, &hash_len);
+		rc = cmd_hash_file(ctx->json, o.file, o.hash_alg, hash, &hash_len);
 		if (rc)
 			goto out;
 	} else {
-		hash = malloc(EVP_MAX_MD_SIZE);
-		n = hash ? cmd_parse_hex(o.hash_hex, strlen(o.hash_hex), hash, EVP_MAX_MD_SIZE) : -1;
+		n = cmd_parse_hex(o.hash_hex, strlen(o.hash_hex), hash, sizeof(hash));
 		if (n < 0) {
 			rc = out_usage_error("verify", "--hash must be the hash in hex");
 			goto out;
@@ -300,10 +213,10 @@ int cmd_verify(struct kyso_ctx *ctx, int argc, char **argv)
 		if (rc)
 			goto out;
 	}
-	sig_b64 = base64(sig, sig_len);
-	hash_b64 = base64(hash, hash_len);
+	sig_b64 = cmd_base64((const unsigned char *)sig, sig_len);
+	hash_b64 = cmd_base64(hash, hash_len);
 	req = json_pack("{s:s, s:s, s:s, s:s}", "format",
-			o.format ? o.format : looks_like_cms(sig, sig_len) ? "cms" : "raw",
+			o.format ? o.format : looks_like_cms((const unsigned char *)sig, sig_len) ? "cms" : "raw",
 			"signature", sig_b64 ? sig_b64 : "", "hash", hash_b64 ? hash_b64 : "",
 			"hash_algorithm", o.alg);
 	if (!req) {
@@ -342,6 +255,5 @@ out:
 	free(sig_b64);
 	free(hash_b64);
 	free(sig);
-	free(hash);
 	return rc;
 }

@@ -39,8 +39,32 @@ struct batch_opts {
 
 int cmd_sign_batch(struct kyso_ctx *ctx, const struct batch_opts *o);
 
+/* The value of a hex digit, or -1. */
+int cmd_hexval(char ch);
+
 /* Decodes hex into out (size bytes); returns the length or -1. */
 long cmd_parse_hex(const char *hex, size_t len, unsigned char *out, size_t size);
+
+/* sha256, sha384 or sha512 (any case) into *alg; -1 for another name. */
+int cmd_parse_hash_alg(const char *s, enum kyso_hash_alg *alg);
+
+/*
+ * Hashes the file at path ("-": stdin) into md (EVP_MAX_MD_SIZE bytes),
+ * its length to *md_len.  Failures are reported (json: as for --json);
+ * returns 0 or the exit code.
+ */
+int cmd_hash_file(int json, const char *path, enum kyso_hash_alg alg,
+		  unsigned char *md, size_t *md_len);
+
+/*
+ * Reads the whole file at path ("-": stdin), at most max bytes, into
+ * *data (a new buffer, caller frees, with a NUL after its *len bytes).
+ * Failures are reported as by cmd_hash_file(); returns 0 or the exit code.
+ */
+int cmd_read_file(int json, const char *path, size_t max, char **data, size_t *len);
+
+/* Standard base64 of len bytes: a new string (caller frees), NULL on ENOMEM. */
+char *cmd_base64(const unsigned char *data, size_t len);
 
 /*
  * SIGINT and SIGTERM handled on a thread of their own: sigwatch_start()
@@ -62,14 +86,45 @@ void sigwatch_stop(struct sigwatch *sw);
  */
 int cmd_bad_option(const char *cmd, int ch, char **argv);
 
+/*
+ * The options every command takes, in its getopt_long loop: ch 'j'
+ * (--json) sets ctx->json, 'h' (--help) prints help, anything else is
+ * the failure cmd_bad_option() reports.  Returns -1 to go on, else the
+ * exit code to return.
+ */
+int cmd_common_option(struct kyso_ctx *ctx, int ch, const char *cmd, const char *help,
+		      char **argv);
+
 /* Usage error if arguments are left after the options; else 0. */
 int cmd_no_operands(const char *cmd, int argc, char **argv);
 
 /*
- * Parses the options every command takes (--json, --help) when they are
- * its only ones.  Returns -1 to go on, else the exit code to return.
+ * Parses the options every command takes (--json, --help) and, if token
+ * is not NULL, --token ID (stored there as given); operands are left at
+ * optind.  cmd names the command in usage errors.  Returns -1 to go on,
+ * else the exit code to return.
  */
+int cmd_options(struct kyso_ctx *ctx, int argc, char **argv, const char *cmd,
+		const char *help, const char **token);
+
+/* cmd_options() for a command with no other options and no operands. */
 int cmd_plain_options(struct kyso_ctx *ctx, int argc, char **argv, const char *help);
+
+/*
+ * The same with [--token ID]: the token, resolved into id (size bytes),
+ * goes to *token, which stays NULL without --token.  Returns -1 to go on,
+ * else the exit code to return.
+ */
+int cmd_token_options(struct kyso_ctx *ctx, int argc, char **argv, const char *help,
+		      char *id, size_t size, const char **token);
+
+/*
+ * Shows the answer of a kyso_* listing call that returned rc: its JSON
+ * text (taken: freed here) as is with --json, else through print; on
+ * failure reports err.  Returns the exit code.
+ */
+int cmd_print_answer(struct kyso_ctx *ctx, int rc, char *text, const struct kyso_error *err,
+		     void (*print)(const json_t *root));
 
 /* String member of a JSON object, NULL if absent or not a string. */
 const char *cmd_str(const json_t *obj, const char *key);

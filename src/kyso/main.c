@@ -84,6 +84,21 @@ int cmd_bad_option(const char *cmd, int ch, char **argv)
 	return out_usage_error(cmd, "unknown option '-%c'", optopt ? optopt : '?');
 }
 
+int cmd_common_option(struct kyso_ctx *ctx, int ch, const char *cmd, const char *help,
+		      char **argv)
+{
+	switch (ch) {
+	case 'j':
+		ctx->json = 1;
+		return -1;
+	case 'h':
+		fputs(help, stdout);
+		return KYSO_EXIT_OK;
+	default:
+		return cmd_bad_option(cmd, ch, argv);
+	}
+}
+
 int cmd_no_operands(const char *cmd, int argc, char **argv)
 {
 	if (optind < argc)
@@ -91,30 +106,88 @@ int cmd_no_operands(const char *cmd, int argc, char **argv)
 	return 0;
 }
 
-int cmd_plain_options(struct kyso_ctx *ctx, int argc, char **argv, const char *help)
+int cmd_options(struct kyso_ctx *ctx, int argc, char **argv, const char *cmd,
+		const char *help, const char **token)
 {
-	static const struct option options[] = {
+	static const struct option plain[] = {
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	int ch;
+	static const struct option with_token[] = {
+		{ "token", required_argument, NULL, 't' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int ch, ret;
 
-	while ((ch = getopt_long(argc, argv, ":jh", options, NULL)) != -1) {
-		switch (ch) {
-		case 'j':
-			ctx->json = 1;
-			break;
-		case 'h':
-			fputs(help, stdout);
-			return KYSO_EXIT_OK;
-		default:
-			return cmd_bad_option(argv[0], ch, argv);
+	while ((ch = getopt_long(argc, argv, token ? ":t:jh" : ":jh",
+				 token ? with_token : plain, NULL)) != -1) {
+		if (ch == 't') {
+			*token = optarg;
+			continue;
 		}
+		ret = cmd_common_option(ctx, ch, cmd, help, argv);
+		if (ret >= 0)
+			return ret;
 	}
+	return -1;
+}
+
+int cmd_plain_options(struct kyso_ctx *ctx, int argc, char **argv, const char *help)
+{
+	int ret;
+
+	ret = cmd_options(ctx, argc, argv, argv[0], help, NULL);
+	if (ret >= 0)
+		return ret;
 	if (cmd_no_operands(argv[0], argc, argv))
 		return KYSO_EXIT_USAGE;
 	return -1;
+}
+
+int cmd_token_options(struct kyso_ctx *ctx, int argc, char **argv, const char *help,
+		      char *id, size_t size, const char **token)
+{
+	const char *arg = NULL;
+	int ret;
+
+	*token = NULL;
+	ret = cmd_options(ctx, argc, argv, argv[0], help, &arg);
+	if (ret >= 0)
+		return ret;
+	if (cmd_no_operands(argv[0], argc, argv))
+		return KYSO_EXIT_USAGE;
+	if (!arg)
+		return -1;
+	ret = cmd_resolve_id(ctx, CMD_ID_TOKEN, argv[0], "--token", arg, id, size);
+	if (ret)
+		return ret;
+	*token = id;
+	return -1;
+}
+
+int cmd_print_answer(struct kyso_ctx *ctx, int rc, char *text, const struct kyso_error *err,
+		     void (*print)(const json_t *root))
+{
+	json_t *root = NULL;
+	int ret;
+
+	if (rc < 0) {
+		ret = out_error(ctx->json, err);
+		goto out;
+	}
+	root = json_loads(text, 0, NULL);
+	if (ctx->json)
+		out_json(root);
+	else
+		print(root);
+	ret = KYSO_EXIT_OK;
+out:
+	json_decref(root);
+	kyso_free(text);
+	return ret;
 }
 
 const char *cmd_str(const json_t *obj, const char *key)

@@ -637,14 +637,34 @@ static int call(struct kyso_client *c, const char *method, const char *path,
 	return call_limit(c, method, path, body, 0, root, text);
 }
 
-/* GET of base, or base/<id> with id escaped; JSON text to *json. */
-static int get_text(struct kyso_client *c, const char *base, const char *sep,
-		    const char *id, char **json)
+/*
+ * POST of body (taken: freed here; NULL if building it failed, with the
+ * client's error set) to path; the answer, of at most limit bytes (0: the
+ * default), to *root (caller decrefs).
+ */
+static int post(struct kyso_client *c, const char *path, char *body, size_t limit,
+		json_t **root)
+{
+	int ret = -1;
+
+	if (body)
+		ret = call_limit(c, "POST", path, body, limit, root, NULL);
+	free(body);
+	return ret;
+}
+
+/*
+ * Exchange on base, or on base<sep><id> with id escaped; the JSON text
+ * answered to *text (optional, caller frees).
+ */
+static int call_id(struct kyso_client *c, const char *method, const char *base,
+		   const char *sep, const char *id, char **text)
 {
 	char *esc = NULL, *path = NULL;
 	int ret = -1;
 
-	*json = NULL;
+	if (text)
+		*text = NULL;
 	clear_error(c);
 	if (id) {
 		esc = curl_easy_escape(c->curl, id, 0);
@@ -654,29 +674,32 @@ static int get_text(struct kyso_client *c, const char *base, const char *sep,
 			goto out;
 		}
 	}
-	ret = call(c, "GET", path ? path : base, NULL, NULL, json);
+	ret = call(c, method, path ? path : base, NULL, NULL, text);
 out:
 	curl_free(esc);
 	free(path);
 	return ret;
 }
 
-int kyso_status(struct kyso_client *c, char **json, struct kyso_error *err)
+/* A public GET of base (or base<sep><id>, id if not empty) into *json. */
+static int get_json(struct kyso_client *c, const char *base, const char *sep,
+		    const char *id, char **json, struct kyso_error *err)
 {
 	if (!c)
 		return no_client(err);
 	if (!json)
 		return bad_argument(c, err, "an output pointer is required");
-	return finish(c, get_text(c, "/v1/status", NULL, NULL, json), err);
+	return finish(c, call_id(c, "GET", base, sep, id && *id ? id : NULL, json), err);
+}
+
+int kyso_status(struct kyso_client *c, char **json, struct kyso_error *err)
+{
+	return get_json(c, "/v1/status", NULL, NULL, json, err);
 }
 
 int kyso_tokens(struct kyso_client *c, char **json, struct kyso_error *err)
 {
-	if (!c)
-		return no_client(err);
-	if (!json)
-		return bad_argument(c, err, "an output pointer is required");
-	return finish(c, get_text(c, "/v1/tokens", NULL, NULL, json), err);
+	return get_json(c, "/v1/tokens", NULL, NULL, json, err);
 }
 
 int kyso_token(struct kyso_client *c, const char *token_id, char **json,
@@ -686,19 +709,13 @@ int kyso_token(struct kyso_client *c, const char *token_id, char **json,
 		return no_client(err);
 	if (!json || !token_id || !*token_id)
 		return bad_argument(c, err, "a token id and an output pointer are required");
-	return finish(c, get_text(c, "/v1/tokens", "/", token_id, json), err);
+	return finish(c, call_id(c, "GET", "/v1/tokens", "/", token_id, json), err);
 }
 
 int kyso_certificates(struct kyso_client *c, const char *token_id, char **json,
 		      struct kyso_error *err)
 {
-	if (!c)
-		return no_client(err);
-	if (!json)
-		return bad_argument(c, err, "an output pointer is required");
-	if (token_id && *token_id)
-		return finish(c, get_text(c, "/v1/certificates", "?token=", token_id, json), err);
-	return finish(c, get_text(c, "/v1/certificates", NULL, NULL, json), err);
+	return get_json(c, "/v1/certificates", "?token=", token_id, json, err);
 }
 
 int kyso_certificate(struct kyso_client *c, const char *cert_id, char **json,
@@ -708,16 +725,12 @@ int kyso_certificate(struct kyso_client *c, const char *cert_id, char **json,
 		return no_client(err);
 	if (!json || !cert_id || !*cert_id)
 		return bad_argument(c, err, "a certificate id and an output pointer are required");
-	return finish(c, get_text(c, "/v1/certificates", "/", cert_id, json), err);
+	return finish(c, call_id(c, "GET", "/v1/certificates", "/", cert_id, json), err);
 }
 
 int kyso_readers(struct kyso_client *c, char **json, struct kyso_error *err)
 {
-	if (!c)
-		return no_client(err);
-	if (!json)
-		return bad_argument(c, err, "an output pointer is required");
-	return finish(c, get_text(c, "/v1/readers", NULL, NULL, json), err);
+	return get_json(c, "/v1/readers", NULL, NULL, json, err);
 }
 
 /* ------------------------------------------------------------ signing */
@@ -823,28 +836,20 @@ int kyso_sign(struct kyso_client *c, const struct kyso_sign_params *params,
 	      struct kyso_signature **out, struct kyso_error *err)
 {
 	json_t *root = NULL;
-	char *body = NULL;
 	int ret = -1;
 
 	if (!c)
 		return no_client(err);
+	if (!params || !out)
+		return bad_argument(c, err, "parameters and output are required");
 	clear_error(c);
-	if (!params || !out) {
-		set_error(c, 0, "invalid_argument", "parameters and output are required");
-		goto out;
-	}
 	*out = NULL;
-	body = sign_body(c, params);
-	if (!body)
-		goto out;
-	if (call(c, "POST", "/v1/sign", body, &root, NULL) < 0)
-		goto out;
-	*out = parse_signature(c, root);
-	if (*out)
-		ret = 0;
-out:
+	if (post(c, "/v1/sign", sign_body(c, params), 0, &root) == 0) {
+		*out = parse_signature(c, root);
+		if (*out)
+			ret = 0;
+	}
 	json_decref(root);
-	free(body);
 	return finish(c, ret, err);
 }
 
@@ -1048,29 +1053,21 @@ int kyso_sign_batch(struct kyso_client *c, const struct kyso_batch_params *param
 		    struct kyso_batch_result **out, struct kyso_error *err)
 {
 	json_t *root = NULL;
-	char *body = NULL;
 	int ret = -1;
 
 	if (!c)
 		return no_client(err);
+	if (!params || !out)
+		return bad_argument(c, err, "parameters and output are required");
 	clear_error(c);
-	if (!params || !out) {
-		set_error(c, 0, "invalid_argument", "parameters and output are required");
-		goto out;
-	}
 	*out = NULL;
-	body = batch_body(c, params);
-	if (!body)
-		goto out;
-	if (call_limit(c, "POST", "/v1/sign/batch", body, KYSO_MAX_BATCH_RESPONSE, &root,
-		       NULL) < 0)
-		goto out;
-	*out = parse_batch(c, root);
-	if (*out)
-		ret = 0;
-out:
+	if (post(c, "/v1/sign/batch", batch_body(c, params), KYSO_MAX_BATCH_RESPONSE,
+		 &root) == 0) {
+		*out = parse_batch(c, root);
+		if (*out)
+			ret = 0;
+	}
 	json_decref(root);
-	free(body);
 	return finish(c, ret, err);
 }
 
@@ -1091,25 +1088,11 @@ void kyso_batch_result_free(struct kyso_batch_result *result)
 
 int kyso_cancel_batch(struct kyso_client *c, const char *batch_id, struct kyso_error *err)
 {
-	char *esc = NULL, *path = NULL;
-	int ret = -1;
-
 	if (!c)
 		return no_client(err);
 	if (!batch_id || !*batch_id)
 		return bad_argument(c, err, "a batch id is required");
-	clear_error(c);
-	esc = curl_easy_escape(c->curl, batch_id, 0);
-	if (!esc || asprintf(&path, "/v1/sign/batch/%s", esc) < 0) {
-		path = NULL;
-		set_error(c, 0, "out_of_memory", "out of memory");
-		goto out;
-	}
-	ret = call(c, "DELETE", path, NULL, NULL, NULL);
-out:
-	curl_free(esc);
-	free(path);
-	return finish(c, ret, err);
+	return finish(c, call_id(c, "DELETE", "/v1/sign/batch", "/", batch_id, NULL), err);
 }
 
 /* ------------------------------------------------------------ events */
