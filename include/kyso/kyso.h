@@ -74,6 +74,7 @@ enum kyso_padding {
 
 enum kyso_format {
 	KYSO_FORMAT_RAW = 0,		/* RSA: raw block; EC: DER ECDSA-Sig-Value */
+	KYSO_FORMAT_CMS,		/* detached CMS SignedData (CAdES-BES), DER */
 };
 
 struct kyso_sign_params {
@@ -83,6 +84,7 @@ struct kyso_sign_params {
 	enum kyso_hash_alg hash_alg;
 	enum kyso_padding padding;
 	enum kyso_format format;
+	int timestamp;			/* CMS only: add an RFC 3161 timestamp (CAdES-T) */
 };
 
 struct kyso_signature {

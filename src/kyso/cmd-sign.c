@@ -23,7 +23,7 @@
 
 static const char help[] =
 	"Usage: kyso sign --cert ID (--hash HEX | --file PATH) [--hash-alg ALG]\n"
-	"                 [--padding pkcs1|pss] [--out FILE]\n"
+	"                 [--padding pkcs1|pss] [--format raw|cms [--timestamp]] [--out FILE]\n"
 	"       kyso sign --batch FILE --cert ID [--hash-alg ALG] [--padding pkcs1|pss]\n"
 	"                 [--description TEXT] [--out-dir DIR | --out FILE]\n"
 	"\n"
@@ -35,6 +35,10 @@ static const char help[] =
 	"  -f, --file PATH     hash this file (\"-\" for standard input)\n"
 	"  -a, --hash-alg ALG  sha256 (default), sha384 or sha512\n"
 	"  -p, --padding PAD   RSA only: pkcs1 (default) or pss\n"
+	"  -F, --format FMT    raw (default): the signature alone; cms: a detached CMS\n"
+	"                      SignedData (CAdES-BES, DER) over the hash, for PDF or CMS\n"
+	"                      verifiers\n"
+	"  -T, --timestamp     cms only: add an RFC 3161 timestamp from kysod's TSA (CAdES-T)\n"
 	"  -o, --out FILE      write the raw signature to FILE (\"-\" for standard\n"
 	"                      output) instead of printing it in base64; with --batch,\n"
 	"                      write the batch answer (JSON) to FILE\n"
@@ -62,6 +66,8 @@ struct sign_opts {
 	const char *batch;
 	const char *description;
 	const char *out_dir;
+	enum kyso_format format;
+	int timestamp;
 };
 
 int cmd_parse_hash_alg(const char *s, enum kyso_hash_alg *alg)
@@ -286,14 +292,27 @@ static int parse_options(struct kyso_ctx *ctx, struct sign_opts *o, int argc, ch
 		{ "batch", required_argument, NULL, 'b' },
 		{ "description", required_argument, NULL, 'd' },
 		{ "out-dir", required_argument, NULL, 'D' },
+		{ "format", required_argument, NULL, 'F' },
+		{ "timestamp", no_argument, NULL, 'T' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int ch, ret;
 
-	while ((ch = getopt_long(argc, argv, ":c:H:f:a:p:o:b:d:D:jh", options, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, ":c:H:f:a:p:o:b:d:D:F:Tjh", options, NULL)) != -1) {
 		switch (ch) {
+		case 'F':
+			if (!strcmp(optarg, "raw"))
+				o->format = KYSO_FORMAT_RAW;
+			else if (!strcmp(optarg, "cms"))
+				o->format = KYSO_FORMAT_CMS;
+			else
+				return out_usage_error("sign", "unknown format '%s' (raw or cms)", optarg);
+			break;
+		case 'T':
+			o->timestamp = 1;
+			break;
 		case 'b':
 			if (!*optarg)
 				return out_usage_error("sign", "--batch needs a file name");
@@ -350,6 +369,10 @@ static int parse_options(struct kyso_ctx *ctx, struct sign_opts *o, int argc, ch
 		return out_usage_error("sign", "--description and --out-dir need --batch");
 	if (o->out_dir && o->out)
 		return out_usage_error("sign", "--out-dir and --out exclude each other");
+	if (o->timestamp && o->format != KYSO_FORMAT_CMS)
+		return out_usage_error("sign", "--timestamp needs --format cms");
+	if (o->batch && (o->format != KYSO_FORMAT_RAW || o->timestamp))
+		return out_usage_error("sign", "batches make raw signatures only");
 	if (o->batch)
 		return -1;
 	if (!o->hash_hex && !o->file)
@@ -410,7 +433,8 @@ int cmd_sign(struct kyso_ctx *ctx, int argc, char **argv)
 	params.hash_len = md_len;
 	params.hash_alg = o.alg;
 	params.padding = o.padding;
-	params.format = KYSO_FORMAT_RAW;
+	params.format = o.format;
+	params.timestamp = o.timestamp;
 	if (kyso_sign(ctx->client, &params, &sig, &err) < 0)
 		return out_error(ctx->json, &err);
 	ret = print_signature(ctx, &o, sig);

@@ -783,9 +783,12 @@ static char *sign_body(struct kyso_client *c, const struct kyso_sign_params *p)
 	char *hash = NULL, *body = NULL;
 
 	if (!p->certificate || !p->hash || !p->hash_len || !alg ||
-	    (p->padding != KYSO_PADDING_DEFAULT && !pad) || p->format != KYSO_FORMAT_RAW) {
+	    (p->padding != KYSO_PADDING_DEFAULT && !pad) ||
+	    (p->format != KYSO_FORMAT_RAW && p->format != KYSO_FORMAT_CMS) ||
+	    (p->timestamp && p->format != KYSO_FORMAT_CMS)) {
 		set_error(c, 0, "invalid_argument",
-			  "certificate, hash and a known hash algorithm, padding and format are required");
+			  "certificate, hash and a known hash algorithm, padding and format are required "
+			  "(a timestamp needs the CMS format)");
 		goto out;
 	}
 	hash = b64_encode(p->hash, p->hash_len);
@@ -795,7 +798,9 @@ static char *sign_body(struct kyso_client *c, const struct kyso_sign_params *p)
 	    json_object_set_new(obj, "hash", json_string(hash)) ||
 	    json_object_set_new(obj, "hash_algorithm", json_string(alg)) ||
 	    (pad && json_object_set_new(obj, "padding", json_string(pad))) ||
-	    json_object_set_new(obj, "format", json_string("raw"))) {
+	    json_object_set_new(obj, "format",
+				json_string(p->format == KYSO_FORMAT_CMS ? "cms" : "raw")) ||
+	    (p->timestamp && json_object_set_new(obj, "timestamp", json_true()))) {
 		set_error(c, 0, "invalid_argument",
 			  "cannot encode the request (bad certificate id?)");
 		goto out;

@@ -227,4 +227,26 @@ like "$(json_get 'j["error"]["message"]')" "not trusted" "...its certificate is 
 stop_kysod
 tsa_stop
 
+# The CLI: kyso sign --format cms --file writes the DER CMS, which openssl verifies against
+# the file itself; --timestamp without --format cms is a usage error.
+write_conf --module "softhsm=$SOFTHSM"
+start_kysod
+printf 'Sổ điểm lớp 10A1, học kỳ I\n' > "$T/data.bin"
+"$KYSO_BUILDDIR/kyso" --socket "$SOCK" sign --cert "${CERT_ID[rsa]}" --file "$T/data.bin" \
+	--format cms --out "$T/sig.der" >"$T/cli.out" 2>&1
+is "$?" 0 "kyso sign --format cms: exit 0"
+if cms_verify "${CERT_PEM[rsa]}"; then
+	pass "kyso sign --format cms: openssl cms -verify -binary -content <file> succeeds"
+else
+	fail "kyso sign --format cms: openssl cms -verify -binary -content <file> succeeds"
+	diag "$(cat "$T/cmsverify.out" "$T/cli.out")"
+fi
+printf 'altered\n' >> "$T/data.bin"
+cms_verify "${CERT_PEM[rsa]}"
+isnt "$?" 0 "...and fails once the file is altered"
+"$KYSO_BUILDDIR/kyso" --socket "$SOCK" sign --cert "${CERT_ID[rsa]}" --file "$T/data.bin" \
+	--timestamp >"$T/cli.out" 2>&1
+is "$?" 2 "kyso sign --timestamp without --format cms: usage error (exit 2)"
+stop_kysod
+
 done_testing
