@@ -1,0 +1,58 @@
+#!/bin/bash
+# The API reference stays true to the code: every error code kysod can answer
+# (src/common/errors.c) is in docs/api.md's table and in docs/openapi.yaml's Error
+# schema, with the same HTTP status in api.md; every route kysod serves
+# (src/kysod/router.c) is in both; the OpenAPI file parses.
+
+: "${KYSO_SRCDIR:=$(cd "$(dirname "$0")/../.." && pwd)}"
+. "$KYSO_SRCDIR/tests/lib/tap.sh"
+
+ERRORS=$KYSO_SRCDIR/src/common/errors.c
+ROUTER=$KYSO_SRCDIR/src/kysod/router.c
+API=$KYSO_SRCDIR/docs/api.md
+OPENAPI=$KYSO_SRCDIR/docs/openapi.yaml
+PY=python3
+[ -x /usr/bin/python3 ] && PY=/usr/bin/python3
+
+mapfile -t codes < <(sed -n 's/^\t{ "\([a-z_]*\)", \([0-9]*\) },$/\1 \2/p' "$ERRORS")
+ok $(( ${#codes[@]} > 20 ? 0 : 1 )) "errors.c lists the error codes (${#codes[@]})"
+for entry in "${codes[@]}"; do
+	code=${entry% *}
+	status=${entry#* }
+	grep -Eq "^\| \`$code\` \| $status \|" "$API"
+	ok $? "api.md: $code with status $status"
+done
+enum=$("$PY" -c '
+import sys, yaml
+d = yaml.safe_load(open(sys.argv[1]))
+print(" ".join(d["components"]["schemas"]["Error"]["properties"]["error"]["properties"]["code"]["enum"]))
+' "$OPENAPI" 2>&1)
+ok $? "openapi.yaml parses and has the Error schema's code list"
+for entry in "${codes[@]}"; do
+	code=${entry% *}
+	case " $enum " in
+	*" $code "*) pass "openapi.yaml: $code" ;;
+	*) fail "openapi.yaml: $code" ;;
+	esac
+done
+
+mapfile -t routes < <(sed -n 's/^\t{ "\([A-Z]*\)", "\([^"]*\)", api_[a-z_]* },$/\1 \2/p' "$ROUTER")
+ok $(( ${#routes[@]} > 5 ? 0 : 1 )) "router.c lists the routes (${#routes[@]})"
+for entry in "${routes[@]}"; do
+	method=${entry% *}
+	path=${entry#* }
+	doc=$(printf '%s' "$path" | sed 's|/\*$|/{|')
+	grep -Fq "$method $doc" "$API"
+	ok $? "api.md documents $method $path"
+	"$PY" -c '
+import sys, yaml
+d = yaml.safe_load(open(sys.argv[1]))
+method, path = sys.argv[2].lower(), sys.argv[3]
+for p, ops in d["paths"].items():
+    if (p == path or (path.endswith("/*") and p.startswith(path[:-1]) and "{" in p)) and method in ops:
+        sys.exit(0)
+sys.exit(1)
+' "$OPENAPI" "$method" "$path"
+	ok $? "openapi.yaml documents $method $path"
+done
+done_testing
