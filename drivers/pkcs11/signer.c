@@ -181,10 +181,24 @@ static int setup_ctx(EVP_PKEY_CTX *ctx, const struct p11_sign_args *a)
 	return -1;
 }
 
-const char *p11_sign(PKCS11_SLOT *slot, const struct p11_sign_args *a, const char *context_pin,
-		     unsigned char *sig, size_t *siglen)
+const char *p11_key(PKCS11_SLOT *slot, const struct p11_sign_args *a, EVP_PKEY **pkey)
 {
-	EVP_PKEY *pkey = NULL;
+	unsigned long rv;
+
+	ERR_clear_error();
+	*pkey = NULL;
+	if (!slot->token)
+		return "token_removed";
+	*pkey = find_key(slot->token, a);
+	if (*pkey)
+		return NULL;
+	rv = last_ckr();
+	return rv == CKR_GENERAL_ERROR ? "key_not_found" : ckr_code(rv);
+}
+
+const char *p11_sign_with(EVP_PKEY *pkey, const struct p11_sign_args *a, const char *context_pin,
+			  unsigned char *sig, size_t *siglen)
+{
 	EVP_PKEY_CTX *ctx = NULL;
 	unsigned char *tbs_owned = NULL;
 	const unsigned char *tbs = a->hash;
@@ -193,17 +207,6 @@ const char *p11_sign(PKCS11_SLOT *slot, const struct p11_sign_args *a, const cha
 	int want_rsa;
 
 	ERR_clear_error();
-	if (!slot->token) {
-		err = "token_removed";
-		goto out;
-	}
-	pkey = find_key(slot->token, a);
-	if (!pkey) {
-		unsigned long rv = last_ckr();
-
-		err = rv == CKR_GENERAL_ERROR ? "key_not_found" : ckr_code(rv);
-		goto out;
-	}
 	want_rsa = a->mech != P11_MECH_ECDSA;
 	if (want_rsa != (EVP_PKEY_get_base_id(pkey) == EVP_PKEY_RSA)) {
 		err = "mechanism_unsupported";
@@ -232,7 +235,6 @@ const char *p11_sign(PKCS11_SLOT *slot, const struct p11_sign_args *a, const cha
 	err = NULL;
 out:
 	EVP_PKEY_CTX_free(ctx);
-	EVP_PKEY_free(pkey);
 	OPENSSL_free(tbs_owned);
 	return err;
 }

@@ -27,12 +27,18 @@ struct p11_sign_args {
  * API error code ("pin_incorrect", "pin_locked", "token_removed", "token_error"). */
 const char *p11_login(PKCS11_SLOT *slot, const char *pin);
 
-/* Signs into sig (P11_MAX_SIG bytes). context_pin is the PIN for a key that
- * needs one for each signature (CKA_ALWAYS_AUTHENTICATE), else NULL. Returns
- * NULL, or an error code ("key_not_found", "mechanism_unsupported",
+/* The private key of a->key_id: by CKA_ID, else the one matching its
+ * certificate's public key. On success *pkey is a new reference (caller frees)
+ * valid until libp11's slot list is rebuilt. Returns NULL, or an error code
+ * ("key_not_found", "token_removed", "pin_required", "token_error"). */
+const char *p11_key(PKCS11_SLOT *slot, const struct p11_sign_args *a, EVP_PKEY **pkey);
+
+/* Signs into sig (P11_MAX_SIG bytes) with a key from p11_key. context_pin is
+ * the PIN for a key that needs one for each signature (CKA_ALWAYS_AUTHENTICATE),
+ * else NULL. Returns NULL, or an error code ("mechanism_unsupported",
  * "pin_required", "pin_incorrect", "token_removed", "token_error"). */
-const char *p11_sign(PKCS11_SLOT *slot, const struct p11_sign_args *a, const char *context_pin,
-		     unsigned char *sig, size_t *siglen);
+const char *p11_sign_with(EVP_PKEY *pkey, const struct p11_sign_args *a, const char *context_pin,
+			  unsigned char *sig, size_t *siglen);
 
 /* Whether the private key with this CKA_ID needs a login for each signature:
  * 1, 0, or -1 when it cannot be told (not logged in, no such key). */

@@ -161,6 +161,7 @@ int p11_refresh(struct p11_module *m)
 	m->slots = NULL;
 	m->nslots = 0;
 	ret = PKCS11_enumerate_slots(m->ctx, &m->slots, &m->nslots) < 0 ? -1 : 0;
+	m->generation++;
 	pthread_mutex_lock(&m->tokens_lock);
 	memcpy(m->enumerated, m->tokens, sizeof(m->tokens));
 	m->nenumerated = ret ? 0 : m->ntokens;

@@ -38,6 +38,7 @@ struct p11_module {
 	struct p11_token_state enumerated[P11_MAX_TOKENS];
 	unsigned int nenumerated;
 	int flags_changed;		/* p11_token_flags saw new flags since the last probe */
+	unsigned int generation;	/* counts the rebuilds of libp11's slot list */
 };
 
 int p11_module_open(struct p11_module *m, const char *path, char *err, size_t errlen);

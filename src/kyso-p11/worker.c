@@ -22,8 +22,23 @@ struct job {
 	struct job *next;
 };
 
+/* A key looked up once and used for every signature after it, while the
+ * login lasts and libp11's slot list stays the same (libp11 0.4 searches the
+ * token's objects again at every lookup). */
+#define KEY_CACHE 8
+
+struct cached_key {
+	char key_id[2 * 256 + 1];	/* lowercase hex CKA_ID; "" for an empty entry */
+	EVP_PKEY *pkey;
+	int always;			/* needs the PIN for each signature */
+	unsigned int generation;	/* of libp11's slot list it came from */
+};
+
 struct worker {
 	struct helper *h;
+	pthread_mutex_t keys_lock;
+	struct cached_key keys[KEY_CACHE];
+	unsigned int next_key;		/* the entry to replace next */
 	char token_id[KYSO_TOKEN_ID_LEN + 1];
 	pthread_t threads[WORKER_POOL_MAX];
 	unsigned int nthreads;
@@ -96,23 +111,30 @@ static int parse_mech(const char *s, enum p11_mech *mech)
 }
 
 /* Logs in if needed. Returns NULL or an error code; *pin_state is refreshed. */
-static const char *ensure_login(struct worker *w, PKCS11_SLOT *slot, CK_SLOT_ID slot_id,
-				const struct kyso_msg *msg, const char **pin_state)
+static const char *ensure_login(struct worker *w, PKCS11_SLOT *slot,
+				const struct p11_token_state *ts, const struct kyso_msg *msg,
+				const char **pin_state)
 {
+	CK_SLOT_ID slot_id = ts->slot_id;
 	int present = 0, logged_in = 0;
-	CK_FLAGS flags = p11_token_flags(&w->h->mod, slot_id, &present);
+	CK_FLAGS flags;
 	const char *err;
 	int pinpad;
 
-	*pin_state = p11_pin_state(flags);
-	if (!present)
-		return "token_removed";
-	if (!(flags & CKF_LOGIN_REQUIRED))
+	/* A logged-in token, or one that needs no login, is signed with at
+	 * once: the card is asked for its flags only when a login is to be
+	 * made (C_GetTokenInfo costs a round trip to a card). */
+	*pin_state = p11_pin_state(ts->flags);
+	if (!(ts->flags & CKF_LOGIN_REQUIRED))
 		return NULL;
 	if (PKCS11_is_logged_in(slot, 0, &logged_in) == 0 && logged_in) {
 		w->logged_in = 1;
 		return NULL;
 	}
+	flags = p11_token_flags(&w->h->mod, slot_id, &present);
+	*pin_state = p11_pin_state(flags);
+	if (!present)
+		return "token_removed";
 	w->logged_in = 0;
 	if (flags & CKF_USER_PIN_LOCKED)
 		return "pin_locked";
@@ -150,6 +172,60 @@ static int token_gone(struct p11_module *m, CK_SLOT_ID slot)
 	return 0;
 }
 
+static void keys_forget(struct worker *w)
+{
+	unsigned int i;
+
+	pthread_mutex_lock(&w->keys_lock);
+	for (i = 0; i < KEY_CACHE; i++) {
+		EVP_PKEY_free(w->keys[i].pkey);
+		memset(&w->keys[i], 0, sizeof(w->keys[i]));
+	}
+	pthread_mutex_unlock(&w->keys_lock);
+}
+
+/* The key for a, from the cache or looked up (then cached). Called with the
+ * module's read lock held. On success *pkey is a new reference. */
+static const char *key_for(struct worker *w, PKCS11_SLOT *slot, CK_SLOT_ID slot_id,
+			   const struct p11_sign_args *a, const char *key_hex, EVP_PKEY **pkey,
+			   int *always)
+{
+	struct p11_module *m = &w->h->mod;
+	struct cached_key *k;
+	const char *err;
+	unsigned int i;
+
+	pthread_mutex_lock(&w->keys_lock);
+	for (i = 0; i < KEY_CACHE; i++) {
+		k = &w->keys[i];
+		if (k->pkey && k->generation == m->generation && !strcmp(k->key_id, key_hex)) {
+			*pkey = k->pkey;
+			EVP_PKEY_up_ref(*pkey);
+			*always = k->always;
+			pthread_mutex_unlock(&w->keys_lock);
+			return NULL;
+		}
+	}
+	pthread_mutex_unlock(&w->keys_lock);
+
+	err = p11_key(slot, a, pkey);
+	if (err)
+		return err;
+	*always = p11_key_always_auth(m->handle.fl, slot_id, a->key_id, a->key_id_len) == 1;
+	if (strlen(key_hex) >= sizeof(k->key_id))
+		return NULL;
+	pthread_mutex_lock(&w->keys_lock);
+	k = &w->keys[w->next_key++ % KEY_CACHE];
+	EVP_PKEY_free(k->pkey);
+	strcpy(k->key_id, key_hex);
+	k->pkey = *pkey;
+	EVP_PKEY_up_ref(k->pkey);
+	k->always = *always;
+	k->generation = m->generation;
+	pthread_mutex_unlock(&w->keys_lock);
+	return NULL;
+}
+
 static void run_sign(struct worker *w, struct kyso_msg *msg)
 {
 	struct p11_module *m = &w->h->mod;
@@ -157,7 +233,8 @@ static void run_sign(struct worker *w, struct kyso_msg *msg)
 	struct p11_sign_args a = { 0 };
 	unsigned char key_id[256], hash[64], sig[P11_MAX_SIG];
 	const char *mech, *alg, *hash_b64, *key_hex, *err = NULL, *pin_state = NULL;
-	int was_logged_in, always = 0, reset = 0;
+	int was_logged_in, always = 0, reset = 0, reset_keys = 0;
+	EVP_PKEY *pkey = NULL;
 	size_t siglen = 0;
 	long n;
 	char *sig_b64;
@@ -191,15 +268,17 @@ static void run_sign(struct worker *w, struct kyso_msg *msg)
 		err = "token_removed";
 		goto out;
 	}
-	err = ensure_login(w, slot, ts.slot_id, msg, &pin_state);
+	err = ensure_login(w, slot, &ts, msg, &pin_state);
 	if (err)
 		goto out;
-	always = p11_key_always_auth(m->handle.fl, ts.slot_id, a.key_id, a.key_id_len) == 1;
+	err = key_for(w, slot, ts.slot_id, &a, key_hex, &pkey, &always);
+	if (err)
+		goto out;
 	if (always && !msg->secret) {
 		err = "pin_required";
 		goto out;
 	}
-	err = p11_sign(slot, &a, always ? (const char *)msg->secret : NULL, sig, &siglen);
+	err = p11_sign_with(pkey, &a, always ? (const char *)msg->secret : NULL, sig, &siglen);
 	if (always) {
 		int present;
 
@@ -218,8 +297,13 @@ out:
 	    !json_is_true(json_object_get(msg->json, "keep_login"))) {
 		PKCS11_logout(slot);
 		w->logged_in = 0;
+		reset_keys = 1;
 	}
 	pthread_rwlock_unlock(&m->lock);
+	EVP_PKEY_free(pkey);
+	if (reset || reset_keys ||
+	    (err && (!strcmp(err, "pin_required") || !strcmp(err, "key_not_found"))))
+		keys_forget(w);
 	if (reset) {
 		log_info("token %.12s: login state lost; rebuilding the slot list", w->token_id);
 		p11_refresh(m);
@@ -259,7 +343,7 @@ static void run_login(struct worker *w, struct kyso_msg *msg)
 	if (!slot || p11_token_state(m, w->token_id, &ts))
 		err = "token_removed";
 	else
-		err = ensure_login(w, slot, ts.slot_id, msg, &pin_state);
+		err = ensure_login(w, slot, &ts, msg, &pin_state);
 	pthread_rwlock_unlock(&m->lock);
 	clock_gettime(CLOCK_MONOTONIC, &w->last_use);
 	if (was_logged_in != w->logged_in)
@@ -284,6 +368,7 @@ static void run_logout(struct worker *w)
 	}
 	w->logged_in = 0;
 	pthread_rwlock_unlock(&m->lock);
+	keys_forget(w);
 	if (logged_in)
 		push_inventory(w);
 }
@@ -360,6 +445,7 @@ static struct worker *worker_start(struct helper *h, const char *token_id)
 	w->h = h;
 	strcpy(w->token_id, token_id);
 	pthread_mutex_init(&w->lock, NULL);
+	pthread_mutex_init(&w->keys_lock, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&w->cond, &ca);
@@ -370,6 +456,7 @@ static struct worker *worker_start(struct helper *h, const char *token_id)
 			break;
 	if (w->nthreads == 0) {
 		pthread_mutex_destroy(&w->lock);
+		pthread_mutex_destroy(&w->keys_lock);
 		pthread_cond_destroy(&w->cond);
 		free(w);
 		return NULL;
@@ -388,7 +475,9 @@ static void worker_stop(struct worker *w)
 	pthread_mutex_unlock(&w->lock);
 	for (i = 0; i < w->nthreads; i++)
 		pthread_join(w->threads[i], NULL);
+	keys_forget(w);
 	pthread_mutex_destroy(&w->lock);
+	pthread_mutex_destroy(&w->keys_lock);
 	pthread_cond_destroy(&w->cond);
 	log_debug("worker stopped for token %.12s", w->token_id);
 	free(w);
