@@ -28,6 +28,7 @@ enum helper_state {
 static const char *const state_names[] = { "starting", "running", "failed", "stopped" };
 
 struct pending {
+	pthread_cond_t cond;		/* signalled when done; only its waiter wakes */
 	uint32_t id;
 	int done;
 	const char *err;		/* set when the helper went away */
@@ -133,7 +134,7 @@ static void deliver(struct helper_proc *h, struct kyso_msg *msg)
 		p->reply = *msg;
 		memset(msg, 0, sizeof(*msg));
 		p->done = 1;
-		pthread_cond_broadcast(&h->cond);
+		pthread_cond_signal(&p->cond);
 		return;
 	}
 	if (msg->id)
@@ -149,9 +150,9 @@ static void fail_pending(struct helper_proc *h, const char *err)
 		if (!p->done) {
 			p->done = 1;
 			p->err = err;
+			pthread_cond_signal(&p->cond);
 		}
 	}
-	pthread_cond_broadcast(&h->cond);
 }
 
 static void set_state(struct helper_proc *h, enum helper_state state, const char *error)
@@ -412,6 +413,7 @@ int helper_call(struct kysod *d, size_t module, uint16_t op, json_t *req,
 	struct helper_proc *h;
 	struct pending p;
 	struct timespec deadline;
+	pthread_condattr_t ca;
 	int fd, sent, ret = -1;
 
 	memset(reply, 0, sizeof(*reply));
@@ -421,6 +423,10 @@ int helper_call(struct kysod *d, size_t module, uint16_t op, json_t *req,
 	}
 	h = &d->helpers[module];
 	memset(&p, 0, sizeof(p));
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&p.cond, &ca);
+	pthread_condattr_destroy(&ca);
 
 	pthread_mutex_lock(&h->lock);
 	deadline_after(&deadline, timeout < START_WAIT_S ? timeout : START_WAIT_S);
@@ -448,7 +454,7 @@ int helper_call(struct kysod *d, size_t module, uint16_t op, json_t *req,
 		goto out;
 	}
 	deadline_after(&deadline, timeout);
-	while (!p.done && pthread_cond_timedwait(&h->cond, &h->lock, &deadline) != ETIMEDOUT)
+	while (!p.done && pthread_cond_timedwait(&p.cond, &h->lock, &deadline) != ETIMEDOUT)
 		;
 	unlink_pending(h, &p);
 	if (!p.done) {
@@ -467,6 +473,7 @@ int helper_call(struct kysod *d, size_t module, uint16_t op, json_t *req,
 	ret = 0;
 out:
 	pthread_mutex_unlock(&h->lock);
+	pthread_cond_destroy(&p.cond);
 	kyso_msg_clear(&p.reply);
 	return ret;
 }
