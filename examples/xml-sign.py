@@ -15,53 +15,14 @@ usage: xml-sign.py --certificate ID [--socket PATH] [--field NAME=VALUE]... OUT.
 import argparse
 import base64
 import hashlib
-import http.client
-import json
-import os
-import socket
+
+from kyso_api import api, default_socket
 
 DSIG = "http://www.w3.org/2000/09/xmldsig#"
 C14N = "http://www.w3.org/TR/2001/REC-xml-c14n-20010315"
 RSA_SHA256 = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"
 SHA256 = "http://www.w3.org/2001/04/xmlenc#sha256"
 ENVELOPED = "http://www.w3.org/2000/09/xmldsig#enveloped-signature"
-
-
-class UnixHTTPConnection(http.client.HTTPConnection):
-    """HTTP over kysod's Unix socket."""
-
-    def __init__(self, path, timeout=300):
-        super().__init__("localhost", timeout=timeout)
-        self.path = path
-
-    def connect(self):
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock.settimeout(self.timeout)
-        self.sock.connect(self.path)
-
-
-def default_socket():
-    if os.environ.get("KYSO_SOCKET"):
-        return os.environ["KYSO_SOCKET"]
-    rt = os.environ.get("XDG_RUNTIME_DIR") or "/run/user/%d" % os.getuid()
-    return os.path.join(rt, "kyso", "kyso.sock")
-
-
-def api(sock, method, path, body=None):
-    conn = UnixHTTPConnection(sock)
-    headers = {}
-    data = None
-    if body is not None:
-        data = json.dumps(body).encode()
-        headers["Content-Type"] = "application/json"
-    conn.request(method, path, body=data, headers=headers)
-    resp = conn.getresponse()
-    answer = json.loads(resp.read().decode("utf-8"))
-    conn.close()
-    if resp.status != 200:
-        err = answer.get("error", {})
-        raise SystemExit("kysod: %s (%s)" % (err.get("message"), err.get("code")))
-    return answer
 
 
 # C14N 1.0 escaping (section 2.3 of the recommendation)
