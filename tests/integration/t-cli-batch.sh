@@ -9,6 +9,7 @@ if [ -z "${BASH_VERSION:-}" ]; then exec /bin/bash "$0" "$@"; fi
 set -u
 : "${KYSO_SRCDIR:=$(cd "$(dirname "$0")/../.." && pwd)}"
 . "$KYSO_SRCDIR/tests/lib/kyso-env.sh"
+. "$KYSO_SRCDIR/tests/lib/kyso-cli.sh"
 require_build "$KYSO_CLI"
 require_softhsm
 
@@ -17,35 +18,6 @@ write_conf --module "softhsm=$SOFTHSM"
 start_kysod
 pinentry_says "pin 123456"
 export KYSO_SOCKET=$SOCK
-
-# kyso ARGS...: runs the CLI; sets RC, OUT (stdout), ERR (stderr).
-kyso()
-{
-	"$KYSO_CLI" "$@" > "$T/cli.out" 2> "$T/cli.err"
-	RC=$?
-	OUT=$(cat "$T/cli.out")
-	ERR=$(cat "$T/cli.err")
-}
-
-# kyso_exit DESC CODE ARGS...: one TAP line for the exit status.
-kyso_exit()
-{
-	local desc=$1 code=$2
-	shift 2
-	kyso "$@"
-	if [ "$RC" = "$code" ]; then
-		pass "$desc: exit $code"
-	else
-		fail "$desc: exit $code"
-		diag "    kyso $*: exit $RC" "    stdout: $(_tap_show "$OUT")" "    stderr: $(_tap_show "$ERR")"
-	fi
-}
-
-# random_hex ALG: the hex digest of fresh random data.
-random_hex()
-{
-	head -c 64 /dev/urandom | openssl dgst "-$1" -r | cut -d' ' -f1
-}
 
 # hex_b64 HEX: the same bytes in base64.
 hex_b64()

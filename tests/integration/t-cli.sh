@@ -5,6 +5,7 @@ if [ -z "${BASH_VERSION:-}" ]; then exec /bin/bash "$0" "$@"; fi
 set -u
 : "${KYSO_SRCDIR:=$(cd "$(dirname "$0")/../.." && pwd)}"
 . "$KYSO_SRCDIR/tests/lib/kyso-env.sh"
+. "$KYSO_SRCDIR/tests/lib/kyso-cli.sh"
 require_build "$KYSO_CLI"
 require_softhsm
 
@@ -13,43 +14,6 @@ write_conf --module "softhsm=$SOFTHSM"
 start_kysod
 pinentry_says "pin 123456"
 unset KYSO_SOCKET
-
-# kyso ARGS...: runs the CLI; sets RC, OUT (stdout), ERR (stderr).
-kyso()
-{
-	"$KYSO_CLI" "$@" > "$T/cli.out" 2> "$T/cli.err"
-	RC=$?
-	OUT=$(cat "$T/cli.out")
-	ERR=$(cat "$T/cli.err")
-}
-
-# kyso_ok DESC ARGS...: exit status 0 expected (one TAP line).
-kyso_ok()
-{
-	local desc=$1
-	shift
-	kyso "$@"
-	if [ "$RC" = 0 ]; then
-		pass "$desc"
-	else
-		fail "$desc"
-		diag "    kyso $*: exit $RC" "    stdout: $(_tap_show "$OUT")" "    stderr: $(_tap_show "$ERR")"
-	fi
-}
-
-# kyso_exit DESC CODE ARGS...
-kyso_exit()
-{
-	local desc=$1 code=$2
-	shift 2
-	kyso "$@"
-	if [ "$RC" = "$code" ]; then
-		pass "$desc: exit $code"
-	else
-		fail "$desc: exit $code"
-		diag "    kyso $*: exit $RC" "    stdout: $(_tap_show "$OUT")" "    stderr: $(_tap_show "$ERR")"
-	fi
-}
 
 # ---------------------------------------------------------------- listing
 kyso_ok "kyso status" status
