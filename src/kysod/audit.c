@@ -18,11 +18,21 @@
 
 #define MAX_LINE (64 * 1024)
 
+static EVP_MD *sha256_md;
+static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
+
+/* Fetched once: OpenSSL 3 looks a digest up again at every EVP_sha256() use. */
+static void sha256_fetch(void)
+{
+	sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
 static void sha256(const char *data, size_t len, unsigned char *out)
 {
 	unsigned int n = 32;
 
-	EVP_Digest(data, len, out, &n, EVP_sha256(), NULL);
+	pthread_once(&sha256_once, sha256_fetch);
+	EVP_Digest(data, len, out, &n, sha256_md ? sha256_md : EVP_sha256(), NULL);
 }
 
 static int mkdir_parents(const char *path)
