@@ -14,6 +14,11 @@ void autoload_init(struct kysod *d)
 
 	if (!d->cfg.catalogue || !*d->cfg.catalogue)
 		return;
+	if (!strcmp(d->cfg.catalogue, KYSO_TOKENS_DIR) && access(KYSO_TOKENS_DIR, F_OK)) {
+		/* not installed (kysod run from a build tree) */
+		log_info("no token catalogue in %s; set catalogue to use one", KYSO_TOKENS_DIR);
+		return;
+	}
 	d->catalogue = kyso_catalogue_load(d->cfg.catalogue, err, sizeof(err));
 	if (!d->catalogue)
 		log_warn("token catalogue not loaded: %s", err);

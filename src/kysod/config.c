@@ -472,7 +472,7 @@ int kysod_config_load(struct kysod_config *cfg, const char *path, char *err, siz
 	}
 	if (fstat(fileno(f), &sb) || (sb.st_uid != 0 && sb.st_uid != getuid()) ||
 	    (sb.st_mode & (S_IWGRP | S_IWOTH))) {
-		snprintf(err, errlen, "%s: must be owned by root or you and not writable by others",
+		snprintf(err, errlen, "%s: must be owned by root or you, and writable by neither group nor others (chmod go-w)",
 			 path);
 		fclose(f);
 		return -1;

@@ -185,6 +185,9 @@ int main(int argc, char **argv)
 	kyso_log_init("kysod", !foreground, d.cfg.log_level);
 	if (!d.cfg.n_modules)
 		log_warn("no PKCS#11 module configured, and OpenSC's is not installed");
+	if (access(d.cfg.pinentry, X_OK))
+		log_warn("the PIN dialog %s cannot be run (%s): signatures that need a PIN will fail; "
+			 "set pinentry in the configuration", d.cfg.pinentry, strerror(errno));
 
 	/* Signals are taken by sigwait below; every thread inherits the mask. */
 	signal(SIGPIPE, SIG_IGN);
