@@ -92,6 +92,8 @@ struct kyso_signature {
 	size_t len;
 	char algorithm[64];		/* e.g. "rsa-pkcs1-sha256", "ecdsa-sha384" */
 	char certificate[KYSO_CERT_ID_LEN + 1];
+	char format[8];			/* "raw" or "cms" */
+	char audit_id[80];		/* the audit log entry of the signature, "" if none */
 };
 
 /* Library version string, e.g. "0.1.0". */

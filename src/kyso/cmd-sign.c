@@ -269,8 +269,11 @@ static int print_signature(struct kyso_ctx *ctx, const struct sign_opts *o,
 	if (!b64)
 		return out_fail(ctx->json, "internal_error", "out of memory");
 	if (ctx->json) {
-		answer = json_pack("{s:s, s:s, s:s}", "signature", b64,
-				   "algorithm", sig->algorithm, "certificate", sig->certificate);
+		answer = json_pack("{s:s, s:s, s:s, s:s}", "signature", b64,
+				   "algorithm", sig->algorithm, "certificate", sig->certificate,
+				   "format", sig->format);
+		if (answer && sig->audit_id[0])
+			json_object_set_new(answer, "audit_id", json_string(sig->audit_id));
 		out_json(answer);
 		json_decref(answer);
 	} else {

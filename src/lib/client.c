@@ -834,6 +834,10 @@ static struct kyso_signature *parse_signature(struct kyso_client *c, json_t *roo
 	}
 	snprintf(s->algorithm, sizeof(s->algorithm), "%s", alg);
 	snprintf(s->certificate, sizeof(s->certificate), "%s", cert ? cert : "");
+	snprintf(s->format, sizeof(s->format), "%s",
+		 json_string_value(json_object_get(root, "format")) ?: "raw");
+	snprintf(s->audit_id, sizeof(s->audit_id), "%s",
+		 json_string_value(json_object_get(root, "audit_id")) ?: "");
 	return s;
 }
 
