@@ -18,6 +18,11 @@ void api_logout(const struct kyso_request *req, const char *arg, struct kyso_rep
 		return;
 	if (field_known(root, known, 1, rep) || field_string(root, "token", 0, &token, rep))
 		goto out;
+	if (token && !inventory_has_token(&d->inv, token)) {
+		kyso_reply_error(rep, "token_not_found", "no token with id %.64s", token);
+		kyso_reply_error_set(rep, "field", json_string("token"));
+		goto out;
+	}
 	ipc = token ? json_pack("{s:s}", "token", token) : json_object();
 	for (i = 0; i < d->nhelpers; i++) {
 		if (helper_call(d, i, KYSO_OP_LOGOUT, ipc, NULL, 0, 5, &ans, &err)) {

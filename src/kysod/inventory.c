@@ -392,6 +392,16 @@ void inventory_set_pin_state(struct inventory *inv, const char *token, const cha
 	pthread_mutex_unlock(&inv->lock);
 }
 
+int inventory_has_token(struct inventory *inv, const char *id)
+{
+	int found;
+
+	pthread_mutex_lock(&inv->lock);
+	found = find_token(inv, id) != NULL;
+	pthread_mutex_unlock(&inv->lock);
+	return found;
+}
+
 int inventory_module_tokens(struct inventory *inv, size_t module)
 {
 	size_t i;

@@ -68,6 +68,9 @@ void inventory_set_per_signature(struct inventory *inv, const char *id);
 /* Updates a token's PIN state after the helper reported it. */
 void inventory_set_pin_state(struct inventory *inv, const char *token, const char *state);
 
+/* Whether a token with this id was seen (present or not). */
+int inventory_has_token(struct inventory *inv, const char *id);
+
 /* Number of present tokens of module. */
 int inventory_module_tokens(struct inventory *inv, size_t module);
 

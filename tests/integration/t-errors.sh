@@ -121,6 +121,8 @@ sign "{\"certificate\":\"$RSA\",\"hash\":\"$H32\",\"hash_algorithm\":\"sha256\",
 expect "format is an object" 400 invalid_type format
 api POST /v1/logout '{"token":5}'
 expect "logout: token is a number" 400 invalid_type token
+api POST /v1/logout '{"token":"00000000000000000000000000000000"}'
+expect "logout: a token never seen" 404 token_not_found token
 
 sign "{\"hash\":\"$H32\",\"hash_algorithm\":\"sha256\"}"
 expect "certificate missing" 400 missing_field certificate
