@@ -30,6 +30,7 @@ static const struct error_def error_table[] = {
 	{ "batch_not_found", 404 },
 	{ "method_not_allowed", 405 },
 	{ "token_not_present", 409 },
+	{ "batch_exists", 409 },
 	{ "per_signature_pin", 409 },
 	{ "key_not_found", 409 },
 	{ "body_too_large", 413 },

@@ -169,7 +169,15 @@ void api_sign_batch(const struct kyso_request *req, const char *arg, struct kyso
 				 "this key needs the PIN for each signature; sign its records one by one");
 		goto out;
 	}
-	if (batches_add(&d->batches, &run.batch)) {
+	switch (batches_add(&d->batches, &run.batch, run.req.batch_id[0] ? run.req.batch_id : NULL)) {
+	case 0:
+		break;
+	case 1:
+		kyso_reply_error(rep, "batch_exists", "a batch %s is being signed already",
+				 run.req.batch_id);
+		kyso_reply_error_set(rep, "field", json_string("batch"));
+		goto out;
+	default:
 		kyso_reply_error(rep, "internal_error", "no randomness for the batch id");
 		goto out;
 	}

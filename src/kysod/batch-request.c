@@ -78,9 +78,9 @@ int batch_request_parse(const char *body, size_t len, unsigned int max_items,
 			struct batch_request *req, struct kyso_reply *rep)
 {
 	static const char *const known[] = {
-		"certificate", "hash_algorithm", "padding", "format", "items", "description",
+		"certificate", "hash_algorithm", "padding", "format", "items", "description", "batch",
 	};
-	const char *fmt, *desc;
+	const char *fmt, *desc, *batch;
 	json_t *root, *items, *it;
 	size_t i;
 	int ret = -1;
@@ -94,8 +94,18 @@ int batch_request_parse(const char *body, size_t len, unsigned int max_items,
 	    field_hash_alg(root, &req->hash_alg, rep) ||
 	    field_padding(root, &req->padding, rep) ||
 	    field_string(root, "format", 0, &fmt, rep) ||
-	    field_string(root, "description", 0, &desc, rep))
+	    field_string(root, "description", 0, &desc, rep) ||
+	    field_string(root, "batch", 0, &batch, rep))
 		goto out;
+	if (batch && (!*batch || strlen(batch) >= sizeof(req->batch_id) ||
+		      strspn(batch, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_") !=
+		      strlen(batch))) {
+		field_error(rep, "invalid_value", "batch",
+			    "must be 1 to 32 letters, digits, '-' or '_'");
+		goto out;
+	}
+	if (batch)
+		strcpy(req->batch_id, batch);
 	if (fmt && strcmp(fmt, "raw")) {
 		field_error(rep, "invalid_value", "format", "must be raw");
 		goto out;

@@ -21,6 +21,7 @@ struct batch_request {
 	enum kyso_hash_alg hash_alg;
 	enum kyso_padding padding;
 	char *description;		/* NULL when absent */
+	char batch_id[33];		/* the caller's id for the batch; "" for a random one */
 	struct batch_item *items;
 	size_t nitems;
 };

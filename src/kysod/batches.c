@@ -1,3 +1,4 @@
+#include <stdio.h>
 #include <string.h>
 #include <openssl/rand.h>
 
@@ -15,19 +16,30 @@ void batches_free(struct batches *b)
 	pthread_mutex_destroy(&b->lock);
 }
 
-int batches_add(struct batches *b, struct batch *batch)
+int batches_add(struct batches *b, struct batch *batch, const char *id)
 {
 	unsigned char rnd[BATCH_ID_LEN / 2];
+	struct batch *p;
+	int ret = 0;
 
 	memset(batch, 0, sizeof(*batch));
-	if (RAND_bytes(rnd, sizeof(rnd)) != 1)
-		return -1;
-	kyso_hex_encode(rnd, sizeof(rnd), batch->id);
+	if (id) {
+		snprintf(batch->id, sizeof(batch->id), "%s", id);
+	} else {
+		if (RAND_bytes(rnd, sizeof(rnd)) != 1)
+			return -1;
+		kyso_hex_encode(rnd, sizeof(rnd), batch->id);
+	}
 	pthread_mutex_lock(&b->lock);
-	batch->next = b->head;
-	b->head = batch;
+	for (p = b->head; p; p = p->next)
+		if (!strcmp(p->id, batch->id))
+			ret = 1;
+	if (!ret) {
+		batch->next = b->head;
+		b->head = batch;
+	}
 	pthread_mutex_unlock(&b->lock);
-	return 0;
+	return ret;
 }
 
 void batches_remove(struct batches *b, struct batch *batch)

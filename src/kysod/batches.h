@@ -19,8 +19,10 @@ struct batches {
 void batches_init(struct batches *b);
 void batches_free(struct batches *b);
 
-/* Registers a new batch with a random id. Returns 0 or -1. */
-int batches_add(struct batches *b, struct batch *batch);
+/* Registers a new batch under id (the caller's own, at most BATCH_ID_LEN
+ * characters), or under a random id when id is NULL. Returns 0, 1 when a
+ * running batch has that id already, or -1. */
+int batches_add(struct batches *b, struct batch *batch, const char *id);
 void batches_remove(struct batches *b, struct batch *batch);
 
 /* Marks batch id cancelled. Returns 0, or -1 when no such batch runs. */

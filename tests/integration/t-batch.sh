@@ -308,6 +308,46 @@ api DELETE "/v1/sign/batch/not-a-batch"
 is_error 404 batch_not_found "DELETE of a malformed batch id: 404 batch_not_found"
 api GET "/v1/sign/batch/$B"
 is "$STATUS" 405 "GET /v1/sign/batch/{id}: 405"
+
+# The app names its batch: it can cancel it without reading the event stream, and a
+# second batch under the same name while the first runs is refused.
+batch_make named "${CERT_ID[mock]}" sha256 200
+"$PY" -c 'import json, sys
+r = json.load(open(sys.argv[1])); r["batch"] = "grades-10A1_2026"
+json.dump(r, open(sys.argv[1], "w"))' "$T/batch.named.req"
+batch_post_bg named
+PN=$BATCH_PID
+for ((i = 0; i < 100; i++)); do
+	api DELETE /v1/sign/batch/grades-10A1_2026
+	[ "$STATUS" = 200 ] && break
+	sleep 0.05
+done
+is "$STATUS $BODY" '200 {"batch":"grades-10A1_2026","cancelled":true}' \
+	"a batch named by the app is cancelled by that name"
+batch_wait "$PN" named
+is "$(json_get '[j["batch"], j["cancelled"]]')" '["grades-10A1_2026", true]' \
+	"its answer carries the app's name and cancelled true"
+batch_make dup "${CERT_ID[mock]}" sha256 100
+"$PY" -c 'import json, sys
+r = json.load(open(sys.argv[1])); r["batch"] = "dup-1"
+json.dump(r, open(sys.argv[1], "w"))' "$T/batch.dup.req"
+cp "$T/batch.dup.req" "$T/batch.dup2.req"
+cp "$T/batch.dup.hashes" "$T/batch.dup2.hashes"
+batch_post_bg dup
+PD=$BATCH_PID
+for ((i = 0; i < 100; i++)); do
+	api DELETE /v1/sign/batch/nothing-yet-$i >/dev/null
+	sse_wait slow batch-progress "d['batch'] == 'dup-1'" 0.1 && break
+done
+batch_post dup2
+is_error 409 batch_exists "a second batch under a running batch's name: 409 batch_exists"
+api DELETE /v1/sign/batch/dup-1
+batch_wait "$PD" dup
+for bad in '""' '"a b"' '"../x"' "\"$(printf 'x%.0s' $(seq 33))\"" 5; do
+	api POST /v1/sign/batch "{\"certificate\":\"${CERT_ID[mock]}\",\"hash_algorithm\":\"sha256\",\"batch\":$bad,\"items\":[{\"id\":\"1\",\"hash\":\"$(head -c 32 /dev/urandom | openssl base64 -A)\"}]}"
+	like "$STATUS $(json_get 'j["error"]["code"]')" '^400 (invalid_value|invalid_type)$' "batch name $bad: 400"
+done
+status_ok "the daemon serves after the named batches"
 sse_close slow
 stop_kysod
 
