@@ -17,6 +17,7 @@ plain)
 	builddir=$top/build-asan
 	bash "$top/tests/build.sh" "$builddir" --enable-sanitizers
 	export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+	export LSAN_OPTIONS=suppressions=$top/tests/lsan.supp:print_suppressions=0
 	export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 	;;
 --valgrind)
