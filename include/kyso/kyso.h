@@ -187,6 +187,8 @@ struct kyso_batch_params {
 	const char *description;	/* shown in the consent dialog; NULL for none */
 	const struct kyso_batch_item *items;
 	size_t nitems;			/* at least 1 */
+	const char *batch_id;		/* the caller's name for the batch (1-32 of
+					 * [A-Za-z0-9_-]), to cancel it by; NULL: kysod's */
 };
 
 /* The outcome of one item, in request order. */

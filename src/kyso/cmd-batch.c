@@ -6,15 +6,9 @@
  * event stream to draw a progress bar and to learn the batch id, so that
  * Ctrl-C can cancel the batch (DELETE /v1/sign/batch/{id}).
  *
- * Which batch is ours: the batch id is only in the answer, so progress
- * events are matched.  The event stream is open before the request is
- * sent; the first "batch-progress" event seen with done = failed = 0 (the
- * event a batch publishes when it starts signing, so that batch started
- * after our request was sent) and total = our item count is taken as
- * ours.  Should another batch with the same count start meanwhile (two
- * batches of the same size started at the same moment by this user), the
- * match is ambiguous: the progress bar may follow the other one, and
- * Ctrl-C does not cancel anything but leaves at the second press.
+ * Which batch is ours: the request names the batch (a random "kyso-…" id),
+ * so its progress events are told by their id, and Ctrl-C cancels it at
+ * any time, also while the consent dialog is still open.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -28,6 +22,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <openssl/rand.h>
 
 #include <jansson.h>
 
@@ -390,8 +385,8 @@ struct batch_run {
 	size_t total;
 	int tty;			/* progress bar on stderr */
 	pthread_mutex_t lock;		/* the members below, and stderr */
-	char batch[64];			/* the batch taken as ours; "" until seen */
-	int ambiguous;			/* another batch of our size started meanwhile */
+	char batch[64];			/* our batch's name */
+	int ambiguous;			/* (never set: the batch is named) */
 	int stream_open;
 	int cancel_asked;		/* Ctrl-C seen */
 	int cancel_sent;
@@ -465,8 +460,6 @@ static int on_event(void *opaque, const char *id, const char *type, const char *
 	if (!run->batch[0] && start) {
 		snprintf(run->batch, sizeof(run->batch), "%s", batch);
 		poke = run->cancel_asked;
-	} else if (run->batch[0] && start && strcmp(batch, run->batch) != 0) {
-		run->ambiguous = 1;
 	}
 	if (batch && run->batch[0] && strcmp(batch, run->batch) == 0)
 		bar_draw(run, done, failed, total);
@@ -737,6 +730,7 @@ int cmd_sign_batch(struct kyso_ctx *ctx, const struct batch_opts *o)
 	struct kyso_batch_result *r = NULL;
 	struct batch_run run = { .client = ctx->client };
 	char cert[KYSO_CERT_ID_LEN + 1];
+	unsigned char rnd[8];
 	size_t i;
 	int ret;
 
@@ -771,6 +765,14 @@ int cmd_sign_batch(struct kyso_ctx *ctx, const struct batch_opts *o)
 	params.description = o->description;
 	params.items = list;
 	params.nitems = it.n;
+	if (RAND_bytes(rnd, sizeof(rnd)) != 1) {
+		ret = out_fail(ctx->json, "internal_error", "no randomness for the batch name");
+		goto out;
+	}
+	strcpy(run.batch, "kyso-");
+	for (i = 0; i < sizeof(rnd); i++)
+		snprintf(run.batch + 5 + 2 * i, 3, "%02x", rnd[i]);
+	params.batch_id = run.batch;
 	run.total = it.n;
 	run.tty = isatty(STDERR_FILENO);
 

@@ -937,7 +937,8 @@ static char *batch_body(struct kyso_client *c, const struct kyso_batch_params *p
 	    (pad && json_object_set_new(obj, "padding", json_string(pad))) ||
 	    json_object_set_new(obj, "format", json_string("raw")) ||
 	    (p->description && json_object_set_new(obj, "description",
-						   json_string(p->description)))) {
+						   json_string(p->description))) ||
+	    (p->batch_id && json_object_set_new(obj, "batch", json_string(p->batch_id)))) {
 		set_error(c, 0, "invalid_argument",
 			  "cannot encode the request (bad certificate id or description?)");
 		goto out;

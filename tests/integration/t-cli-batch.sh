@@ -90,8 +90,8 @@ kyso_exit "sign --batch (ID HEX lines) --out FILE, EC P-256" 0 \
 	--description "Bảng điểm học kỳ I"
 is "$(json_get 'str(j["total"]) + " " + str(j["signed"]) + " " + str(j["failed"]) + " " + j["algorithm"]' \
 	"$(cat "$T/ids.json")")" "9 9 0 ecdsa-sha256" "the JSON answer counts 9 signed, algorithm ecdsa-sha256"
-like "$(json_get 'j["batch"]' "$(cat "$T/ids.json")")" '^[0-9a-f]{32}$' \
-	"the JSON answer names the batch (hex id)"
+like "$(json_get 'j["batch"]' "$(cat "$T/ids.json")")" '^kyso-[0-9a-f]{16}$' \
+	"the JSON answer names the batch (the name kyso gave it)"
 is "$(verify_answer "$T/ids.json" p256 sha256 "" "$T/ids.list")" 9 \
 	"the answer's items keep the order and ids, and every signature verifies"
 like "$(json_get 'j["items"][0]["audit_id"]' "$(cat "$T/ids.json")")" '^[0-9a-f]{32}:[0-9]+$' \
@@ -206,7 +206,7 @@ if [ "$RC" = 0 ] && [[ $ERR == "4000 signed, 0 failed" ]]; then
 	skip 4 "the batch ended before it could be interrupted"
 else
 	is "$RC" 1 "Ctrl-C during a batch: exit 1 (not all signed)"
-	like "$ERR" 'cancelling batch [0-9a-f]{32}' "kyso says it cancels the batch, by its id"
+	like "$ERR" 'cancelling batch kyso-[0-9a-f]{16}' "kyso says it cancels the batch, by its name"
 	like "$ERR" '[0-9]+ signed, [0-9]+ failed \(batch cancelled\)' "the summary says the batch was cancelled"
 	n=$(printf '%s\n' "$ERR" | sed -n 's/^\([0-9]*\) signed.*/\1/p' | tail -1)
 	is "$(ls "$T/big" | wc -l)" "$n" "the signed items were written ($n files)"
