@@ -582,8 +582,10 @@ static void add_row(struct table *t, const json_t *e, int64_t when)
 		strftime(stamp, sizeof(stamp), "%Y-%m-%d %H:%M:%S", &tm);
 	caller_text(e, caller, sizeof(caller));
 	snprintf(hash16, sizeof(hash16), "%s", hash ? hash : "-");
+	/* a batch's last 8 characters: the random part of kysod's and kyso's names */
 	if (batch)
-		snprintf(bi, sizeof(bi), "%.8s/%s", batch, item ? item : "?");
+		snprintf(bi, sizeof(bi), "%s/%s", strlen(batch) > 8 ? batch + strlen(batch) - 8 : batch,
+			 item ? item : "?");
 	cells[0] = stamp;
 	cells[1] = cmd_str(e, "result");
 	cells[2] = cmd_str(e, "subject");
