@@ -6,6 +6,7 @@
 #include <openssl/objects.h>
 #include <openssl/rsa.h>
 
+#include "kysod/ossl-util.h"
 #include "kysod/cms-sign.h"
 
 /* The signed attributes as they are signed (RFC 5652 5.4): a DER SET OF
@@ -26,17 +27,6 @@ const EVP_MD *cms_md(enum kyso_hash_alg alg)
 	default:
 		return EVP_sha256();
 	}
-}
-
-static void openssl_error(const char *what, char *err, size_t errlen)
-{
-	unsigned long e = ERR_peek_last_error();
-	char detail[200] = "";
-
-	if (e)
-		ERR_error_string_n(e, detail, sizeof(detail));
-	snprintf(err, errlen, "%s%s%s", what, detail[0] ? ": " : "", detail);
-	ERR_clear_error();
 }
 
 /* RSASSA-PSS with the hash for both the message and MGF1, salt = hash length. */
@@ -122,18 +112,18 @@ int cms_sign_begin(struct cms_signer *s, X509 *signer, STACK_OF(X509) *chain,
 	s->signer = signer;
 	s->cms = CMS_sign(NULL, NULL, NULL, NULL, flags);
 	if (!s->cms || !CMS_set_detached(s->cms, 1)) {
-		openssl_error("the CMS structure cannot be made", err, errlen);
+		ossl_error("the CMS structure cannot be made", err, errlen);
 		goto out;
 	}
 	/* the public key stands in for the private one, which stays on the token;
 	 * CMS_CADES adds signingCertificateV2 */
 	s->si = CMS_add1_signer(s->cms, signer, pub, s->md, flags);
 	if (!s->si) {
-		openssl_error("the CMS signer cannot be added", err, errlen);
+		ossl_error("the CMS signer cannot be added", err, errlen);
 		goto out;
 	}
 	if (pss && !set_pss_algorithm(s->si, s->md)) {
-		openssl_error("the RSA-PSS parameters cannot be set", err, errlen);
+		ossl_error("the RSA-PSS parameters cannot be set", err, errlen);
 		goto out;
 	}
 	for (i = 0; i < sk_X509_num(chain); i++) {
@@ -149,11 +139,11 @@ int cms_sign_begin(struct cms_signer *s, X509 *signer, STACK_OF(X509) *chain,
 	    CMS_signed_add1_attr_by_NID(s->si, NID_pkcs9_signingTime, now->type, now, -1) <= 0 ||
 	    CMS_signed_add1_attr_by_NID(s->si, NID_pkcs9_messageDigest, V_ASN1_OCTET_STRING,
 					hash, (int)hash_len) <= 0) {
-		openssl_error("the signed attributes cannot be set", err, errlen);
+		ossl_error("the signed attributes cannot be set", err, errlen);
 		goto out;
 	}
 	if (!hash_signed_attrs(s)) {
-		openssl_error("the signed attributes cannot be encoded", err, errlen);
+		ossl_error("the signed attributes cannot be encoded", err, errlen);
 		goto out;
 	}
 	ret = 0;
@@ -198,7 +188,7 @@ static int check(struct cms_signer *s, const unsigned char *der, size_t der_len,
 	int ret = -1;
 
 	if (!back || p != der + der_len) {
-		openssl_error("the CMS signature does not read back", err, errlen);
+		ossl_error("the CMS signature does not read back", err, errlen);
 		goto out;
 	}
 	sis = CMS_get0_SignerInfos(back);
@@ -213,7 +203,7 @@ static int check(struct cms_signer *s, const unsigned char *der, size_t der_len,
 	}
 	CMS_SignerInfo_set1_signer_cert(si, s->signer);
 	if (CMS_SignerInfo_verify(si) != 1) {
-		openssl_error("the token's signature does not verify", err, errlen);
+		ossl_error("the token's signature does not verify", err, errlen);
 		goto out;
 	}
 	md = CMS_signed_get0_data_by_OBJ(si, OBJ_nid2obj(NID_pkcs9_messageDigest), -3,
@@ -240,7 +230,7 @@ int cms_sign_finish(struct cms_signer *s, const unsigned char *hash, size_t hash
 	*der_len = 0;
 	len = i2d_CMS_ContentInfo(s->cms, &out);
 	if (len <= 0) {
-		openssl_error("the CMS signature cannot be encoded", err, errlen);
+		ossl_error("the CMS signature cannot be encoded", err, errlen);
 		return -1;
 	}
 	if (check(s, out, (size_t)len, hash, hash_len, err, errlen)) {

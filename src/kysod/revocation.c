@@ -6,6 +6,7 @@
 #include <openssl/x509v3.h>
 
 #include "common/log.h"
+#include "kysod/ossl-util.h"
 #include "kysod/http-post.h"
 #include "kysod/revocation.h"
 
@@ -24,26 +25,6 @@ const char *revocation_status_name(enum revocation_status s)
 	default:
 		return "not_checked";
 	}
-}
-
-static time_t asn1_to_time(const ASN1_TIME *t)
-{
-	struct tm tm;
-
-	if (!t || !ASN1_TIME_to_tm(t, &tm))
-		return 0;
-	return timegm(&tm);
-}
-
-static void last_openssl_error(char *out, size_t outlen)
-{
-	unsigned long e = ERR_peek_last_error();
-
-	if (e)
-		ERR_error_string_n(e, out, outlen);
-	else
-		snprintf(out, outlen, "no details");
-	ERR_clear_error();
 }
 
 /* Errors at depth 0 about the leaf's own validity period are not the CRL's business. */
@@ -67,7 +48,7 @@ static time_t crl_revocation_time(struct trust *t, X509 *x)
 
 		if (X509_NAME_cmp(X509_CRL_get_issuer(crl), X509_get_issuer_name(x)) == 0 &&
 		    X509_CRL_get0_by_cert(crl, &rev, x) == 1 && rev)
-			return asn1_to_time(X509_REVOKED_get0_revocationDate(rev));
+			return ossl_time(X509_REVOKED_get0_revocationDate(rev));
 	}
 	return 0;
 }
@@ -194,7 +175,7 @@ static int by_ocsp(const struct kysod_config *cfg, struct trust *t, X509 *x, X50
 		goto out;
 	}
 	if (OCSP_basic_verify(bs, NULL, t->store, 0) <= 0) {
-		last_openssl_error(err, sizeof(err));
+		ossl_error(NULL, err, sizeof(err));
 		snprintf(r->message, sizeof(r->message),
 			 "the OCSP answer's signature cannot be trusted: %s", err);
 		goto out;
@@ -218,7 +199,7 @@ static int by_ocsp(const struct kysod_config *cfg, struct trust *t, X509 *x, X50
 	case V_OCSP_CERTSTATUS_REVOKED:
 		r->status = REVOCATION_REVOKED;
 		r->source = "ocsp";
-		r->revoked_at = asn1_to_time(revtime);
+		r->revoked_at = ossl_time(revtime);
 		snprintf(r->message, sizeof(r->message), "the OCSP responder says revoked (%s)",
 			 reason >= 0 ? OCSP_crl_reason_str(reason) : "no reason given");
 		decided = 1;

@@ -8,28 +8,9 @@
 #include <openssl/ts.h>
 #include <openssl/x509.h>
 
+#include "kysod/ossl-util.h"
 #include "kysod/http-post.h"
 #include "kysod/tsa.h"
-
-static void openssl_error(const char *what, char *err, size_t errlen)
-{
-	unsigned long e = ERR_peek_last_error();
-	char detail[200] = "";
-
-	if (e)
-		ERR_error_string_n(e, detail, sizeof(detail));
-	snprintf(err, errlen, "%s%s%s", what, detail[0] ? ": " : "", detail);
-	ERR_clear_error();
-}
-
-static time_t gen_time(const ASN1_GENERALIZEDTIME *t)
-{
-	struct tm tm;
-
-	if (!t || !ASN1_TIME_to_tm(t, &tm))
-		return 0;
-	return timegm(&tm);
-}
 
 /* The signer's subject from the token's certificates, RFC 2253. */
 static void tsa_name(PKCS7 *p7, char *out, size_t outlen)
@@ -60,12 +41,12 @@ static int check_integrity(const unsigned char *token, size_t len, char *err, si
 	int ok;
 
 	if (!cms) {
-		openssl_error("the timestamp token is not a CMS structure", err, errlen);
+		ossl_error("the timestamp token is not a CMS structure", err, errlen);
 		return -1;
 	}
 	ok = CMS_verify(cms, NULL, NULL, NULL, NULL, CMS_NO_SIGNER_CERT_VERIFY | CMS_BINARY);
 	if (!ok)
-		openssl_error("the timestamp token's signature does not verify", err, errlen);
+		ossl_error("the timestamp token's signature does not verify", err, errlen);
 	CMS_ContentInfo_free(cms);
 	return ok ? 0 : -1;
 }
@@ -88,7 +69,7 @@ int tsa_check_token(struct trust *t, const unsigned char *token, size_t token_le
 
 	memset(info, 0, sizeof(*info));
 	if (!p7 || !(tst = PKCS7_to_TS_TST_INFO(p7))) {
-		openssl_error("the timestamp token cannot be read", err, errlen);
+		ossl_error("the timestamp token cannot be read", err, errlen);
 		goto out;
 	}
 	imprint = TS_TST_INFO_get_msg_imprint(tst);
@@ -115,13 +96,13 @@ int tsa_check_token(struct trust *t, const unsigned char *token, size_t token_le
 		TS_VERIFY_CTX_set_store(ctx, t->store);	/* ctx owns that reference */
 		TS_VERIFY_CTX_set_flags(ctx, TS_VFY_SIGNATURE | TS_VFY_VERSION);
 		if (TS_RESP_verify_token(ctx, p7) != 1) {
-			openssl_error("the time-stamp authority's certificate is not trusted", err,
+			ossl_error("the time-stamp authority's certificate is not trusted", err,
 				      errlen);
 			goto out;
 		}
 		info->chain_checked = 1;
 	}
-	info->time = gen_time(TS_TST_INFO_get_time(tst));
+	info->time = ossl_time(TS_TST_INFO_get_time(tst));
 	tsa_name(p7, info->tsa, sizeof(info->tsa));
 	ret = 0;
 out:
@@ -214,7 +195,7 @@ int tsa_timestamp(const struct kysod_config *cfg, struct trust *t, const EVP_MD 
 	*token_len = 0;
 	req = make_request(md, data, len, &nonce);
 	if (!req || (n = i2d_TS_REQ(req, &der)) <= 0) {
-		openssl_error("the timestamp request cannot be built", err, errlen);
+		ossl_error("the timestamp request cannot be built", err, errlen);
 		goto out;
 	}
 	if (http_post(cfg->tsa_url, "application/timestamp-query", der, (size_t)n, cfg->tsa_timeout,
@@ -241,7 +222,7 @@ int tsa_timestamp(const struct kysod_config *cfg, struct trust *t, const EVP_MD 
 	}
 	n = i2d_PKCS7(TS_RESP_get_token(resp), &out);
 	if (n <= 0) {
-		openssl_error("the timestamp token cannot be encoded", err, errlen);
+		ossl_error("the timestamp token cannot be encoded", err, errlen);
 		goto out;
 	}
 	if (tsa_check_token(t, out, (size_t)n, data, len, info, why, sizeof(why))) {

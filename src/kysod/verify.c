@@ -10,6 +10,7 @@
 #include <openssl/objects.h>
 #include <openssl/rsa.h>
 
+#include "kysod/ossl-util.h"
 #include "kysod/cert-check.h"
 #include "kysod/cert-info.h"
 #include "kysod/cms-sign.h"
@@ -48,26 +49,6 @@ static void time_text(time_t t, char *out, size_t outlen)
 
 	gmtime_r(&t, &tm);
 	strftime(out, outlen, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
-static time_t asn1_time(const ASN1_TIME *t)
-{
-	struct tm tm;
-
-	if (!t || !ASN1_TIME_to_tm(t, &tm))
-		return 0;
-	return timegm(&tm);
-}
-
-static void last_error(char *out, size_t outlen)
-{
-	unsigned long e = ERR_peek_last_error();
-
-	if (e)
-		ERR_error_string_n(e, out, outlen);
-	else
-		snprintf(out, outlen, "no details");
-	ERR_clear_error();
 }
 
 /* The signer as the answer shows it: the certificate object without its PEM. */
@@ -181,7 +162,7 @@ static json_t *verify_raw(struct kysod *d, const struct verify_request *r, struc
 	    (rsa && r->padding == KYSO_PAD_PSS &&
 	     (EVP_PKEY_CTX_set_rsa_pss_saltlen(ctx, RSA_PSS_SALTLEN_DIGEST) <= 0 ||
 	      EVP_PKEY_CTX_set_rsa_mgf1_md(ctx, md) <= 0))) {
-		last_error(err, sizeof(err));
+		ossl_error(NULL, err, sizeof(err));
 		kyso_reply_error(rep, "internal_error", "the verification cannot be set up: %s", err);
 		goto out;
 	}
@@ -394,7 +375,7 @@ static json_t *verify_cms(struct kysod *d, const struct verify_request *r, struc
 		add_check(c, "signature", "ok", "%s signature over the signed attributes verifies",
 			  alg);
 	} else {
-		last_error(err, sizeof(err));
+		ossl_error(NULL, err, sizeof(err));
 		add_check(c, "signature", "failed", "the signature does not verify: %s", err);
 	}
 	check_ess(si, signer, c);
@@ -402,13 +383,13 @@ static json_t *verify_cms(struct kysod *d, const struct verify_request *r, struc
 	t = trust_get(&d->cfg);
 	st = signing_time(si);
 	if (st) {
-		time_text(asn1_time(st), when, sizeof(when));
+		time_text(ossl_time(st), when, sizeof(when));
 		json_object_set_new(answer, "signing_time", json_string(when));
 	}
 	if (check_timestamp(t, si, c, answer, &at)) {
 		source = "timestamp";
 	} else if (st) {
-		at = asn1_time(st);
+		at = ossl_time(st);
 		source = "signing_time";
 	}
 	check_certificate(d, t, signer, at, source, c);

@@ -1,0 +1,17 @@
+/* Small OpenSSL conveniences the certificate, CMS, timestamp and revocation
+ * code share. */
+#ifndef KYSOD_OSSL_UTIL_H
+#define KYSOD_OSSL_UTIL_H
+#include <stddef.h>
+#include <time.h>
+#include <openssl/asn1.h>
+
+/* t as Unix time, or 0 when t is NULL or not a valid time. */
+time_t ossl_time(const ASN1_TIME *t);
+
+/* Puts OpenSSL's last error into out and clears the error queue: "WHAT:
+ * DETAIL", or WHAT alone when OpenSSL has no detail; with what NULL, the
+ * detail alone, or "no details". */
+void ossl_error(const char *what, char *out, size_t outlen);
+
+#endif
