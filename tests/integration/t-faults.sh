@@ -52,23 +52,16 @@ write_conf --module "mock=$MOCK_MODULE" request_timeout=$RT
 start_kysod
 sign_and_verify mock sha256
 P1=$(helper_field pid)
-make_hash sha256
-printf '%s' "$(sign_body "${CERT_ID[mock]}" sha256)" > "$T/req.json"
 t0=$(now_ms)
-curl -sS --max-time 30 --unix-socket "$SOCK" -H 'Content-Type: application/json' \
-	--data-binary "@$T/req.json" -o "$T/hang.json" -w '%{http_code}' \
-	http://localhost/v1/sign > "$T/hang.code" 2>&1 &
-JOB=$!
+sign_bg mock hang 30
 sleep 0.7
 t_s=$(now_ms)
 status_ok "hang-sign: daemon serves while the module hangs"
 ok $(( $(now_ms) - t_s < 1000 ? 0 : 1 )) "hang-sign: status answered promptly"
 api GET /v1/certificates
 is "$STATUS" 200 "hang-sign: certificates listed while the module hangs"
-wait "$JOB"
+sign_bg_wait hang
 t1=$(now_ms)
-STATUS=$(cat "$T/hang.code")
-BODY=$(cat "$T/hang.json" 2>/dev/null)
 is_error 504 module_timeout "hang-sign: 504 module_timeout"
 ok $(( t1 - t0 >= RT * 1000 - 500 && t1 - t0 <= RT * 1000 + 2000 ? 0 : 1 )) \
 	"hang-sign: answered after about request_timeout=$RT s ($((t1 - t0)) ms)"

@@ -71,19 +71,12 @@ write_conf --module "mock=$MOCK_MODULE"
 start_kysod
 sign_and_verify mock sha256
 P1=$(helper_field pid)
-make_hash sha256
-printf '%s' "$(sign_body "${CERT_ID[mock]}" sha256)" > "$T/req.json"
 t0=$(now_ms)
-curl -sS --max-time 20 --unix-socket "$SOCK" -H 'Content-Type: application/json' \
-	--data-binary "@$T/req.json" -o "$T/mid.json" -w '%{http_code}' \
-	http://localhost/v1/sign > "$T/mid.code" 2>&1 &
-JOB=$!
+sign_bg mock mid 20
 sleep 1
 kill -KILL "$P1"
-wait "$JOB"
+sign_bg_wait mid
 t1=$(now_ms)
-STATUS=$(cat "$T/mid.code")
-BODY=$(cat "$T/mid.json" 2>/dev/null)
 is_error 502 module_crashed "helper killed mid-signature: 502 module_crashed"
 ok $(( t1 - t0 < 2500 ? 0 : 1 )) "the in-flight request was answered at once ($((t1 - t0)) ms)"
 wait_restarted "$P1"

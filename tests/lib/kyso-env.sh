@@ -596,6 +596,25 @@ save_signature()
 	[ -s "$1" ]
 }
 
+# sign_bg KEY NAME MAXTIME: POST /v1/sign of a fresh sha256 hash with KEY's certificate, in
+# the background (its pid in $JOB); sign_bg_wait NAME then sets $STATUS and $BODY.
+sign_bg()
+{
+	make_hash sha256
+	printf '%s' "$(sign_body "${CERT_ID[$1]}" sha256)" > "$T/$2.req"
+	curl -sS --max-time "$3" --unix-socket "$SOCK" -H 'Content-Type: application/json' \
+		--data-binary "@$T/$2.req" -o "$T/$2.json" -w '%{http_code}' \
+		http://localhost/v1/sign > "$T/$2.code" 2>&1 &
+	JOB=$!
+}
+
+sign_bg_wait()
+{
+	wait "$JOB"
+	STATUS=$(cat "$T/$1.code")
+	BODY=$(cat "$T/$1.json" 2>/dev/null)
+}
+
 # sign_and_verify KEY ALG [PADDING]: a fresh hash signed with certificate KEY (name used
 # in make_softhsm_token / make_mock_key); 3 TAP lines: 200, algorithm name and certificate
 # echoed, signature verifies. The signature is left in $T/sig.bin.
