@@ -254,9 +254,15 @@ method_case PUT "/v1/tokens/$TOKEN_ID" GET
 method_case OPTIONS /v1/status GET
 method_case HEAD /v1/status GET
 method_case HEAD /v1/certificates GET
+method_case POST /v1/readers GET
+method_case DELETE /v1/events GET
+method_case GET /v1/sign/batch POST
+method_case PUT /v1/sign/batch/0123456789abcdef0123456789abcdef DELETE
+method_case GET /v1/verify POST
 
 for p in / /v1 /v1/ /v2/status /v1/nope /v1/status/extra /V1/STATUS /v1/sign/x \
-	"/v1/tokens/$TOKEN_ID/x" /v1//status /favicon.ico; do
+	"/v1/tokens/$TOKEN_ID/x" /v1//status /favicon.ico /v1/sign/batch/a/b /v1/readers/x \
+	/v1/events/x; do
 	api GET "$p"
 	expect "GET $p" 404 not_found
 done
