@@ -172,6 +172,8 @@ static int token_gone(struct p11_module *m, CK_SLOT_ID slot)
 	return 0;
 }
 
+static void drop_pin_copies(struct worker *w);
+
 static void keys_forget(struct worker *w)
 {
 	unsigned int i;
@@ -304,6 +306,8 @@ out:
 	if (reset || reset_keys ||
 	    (err && (!strcmp(err, "pin_required") || !strcmp(err, "key_not_found"))))
 		keys_forget(w);
+	if (reset_keys && !reset)
+		drop_pin_copies(w);
 	if (reset) {
 		log_info("token %.12s: login state lost; rebuilding the slot list", w->token_id);
 		p11_refresh(m);
@@ -354,6 +358,19 @@ static void run_login(struct worker *w, struct kyso_msg *msg)
 		helper_send(w->h, msg->id, KYSO_OP_REPLY, 0, json_object());
 }
 
+static int any_logged_in(struct helper *h);
+
+/* libp11 0.4 keeps a copy of the last PIN of each slot (to log in again
+ * after a fork) until its slot list is released, where it is wiped. Once no
+ * token of the module is logged in any more, the list is rebuilt, so that
+ * copy does not outlive the login. */
+static void drop_pin_copies(struct worker *w)
+{
+	if (any_logged_in(w->h))
+		return;
+	p11_refresh(&w->h->mod);
+}
+
 static void run_logout(struct worker *w)
 {
 	struct p11_module *m = &w->h->mod;
@@ -369,8 +386,10 @@ static void run_logout(struct worker *w)
 	w->logged_in = 0;
 	pthread_rwlock_unlock(&m->lock);
 	keys_forget(w);
-	if (logged_in)
+	if (logged_in) {
+		drop_pin_copies(w);
 		push_inventory(w);
+	}
 }
 
 static void *worker_main(void *arg)
@@ -526,6 +545,21 @@ void workers_sync(struct helper *h)
 	pthread_mutex_unlock(&h->workers_lock);
 	for (i = 0; i < ngone; i++)
 		worker_stop(gone[i]);
+}
+
+static int any_logged_in(struct helper *h)
+{
+	unsigned int i;
+	int any = 0;
+
+	pthread_mutex_lock(&h->workers_lock);
+	for (i = 0; i < h->nworkers && !any; i++) {
+		pthread_mutex_lock(&h->workers[i]->lock);
+		any = h->workers[i]->logged_in;
+		pthread_mutex_unlock(&h->workers[i]->lock);
+	}
+	pthread_mutex_unlock(&h->workers_lock);
+	return any;
 }
 
 void workers_forget_logins(struct helper *h)
