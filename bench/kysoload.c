@@ -34,6 +34,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "latency.h"
 #include "procstat.h"
 
 #define MAX_CLIENTS 256
@@ -50,11 +51,6 @@ struct response {
 	size_t body_len;
 };
 
-struct lat {
-	double *v;
-	size_t n, cap;
-};
-
 struct client {
 	int index;
 	struct lat lat;
@@ -68,14 +64,6 @@ static struct procstat others;
 static const char *cert_id;
 static atomic_int phase;		/* 0 warm-up, 1 measuring, 2 stop */
 static pthread_barrier_t start_barrier;
-
-static double mono_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static double real_s(void)
 {
@@ -93,22 +81,6 @@ static void *xrealloc(void *p, size_t n)
 		exit(1);
 	}
 	return p;
-}
-
-static void lat_add(struct lat *l, double v)
-{
-	if (l->n == l->cap) {
-		l->cap = l->cap ? l->cap * 2 : 4096;
-		l->v = xrealloc(l->v, l->cap * sizeof(*l->v));
-	}
-	l->v[l->n++] = v;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
 }
 
 static void b64(const unsigned char *in, size_t len, char *out)
@@ -336,18 +308,12 @@ static int run_sign(int clients, double seconds, double warmup)
 		pthread_join(cls[i].thread, NULL);
 		failed |= cls[i].failed;
 		total += cls[i].done;
-		for (size_t k = 0; k < cls[i].lat.n; k++)
-			lat_add(&all, cls[i].lat.v[k]);
-		free(cls[i].lat.v);
+		lat_merge(&all, &cls[i].lat);
 	}
 	free(cls);
 	if (failed || !all.n)
 		return 1;
-	qsort(all.v, all.n, sizeof(*all.v), cmp_double);
-	printf("sigs=%lu seconds=%.3f rate=%.1f p50_us=%.0f p99_us=%.0f self_cpu_us=%.1f "
-	       "other_cpu_us=%.1f\n", total, t1 - t0, (double)total / (t1 - t0), all.v[all.n / 2],
-	       all.v[(size_t)((double)all.n * 0.99)], (self1 - self0) / (double)total,
-	       (other1 - other0) / (double)total);
+	lat_report(&all, total, t1 - t0, self1 - self0, other1 - other0);
 	free(all.v);
 	return 0;
 }

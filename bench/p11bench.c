@@ -25,6 +25,7 @@
 
 #include <p11-kit/pkcs11.h>
 
+#include "latency.h"
 #include "procstat.h"
 
 #define MAX_THREADS 64
@@ -32,11 +33,6 @@
 static const unsigned char sha256_prefix[19] = {
 	0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01,
 	0x65, 0x03, 0x04, 0x02, 0x01, 0x05, 0x00, 0x04, 0x20,
-};
-
-struct lat {
-	double *v;
-	size_t n, cap;
 };
 
 struct thread_arg {
@@ -55,38 +51,10 @@ static int is_rsa;
 static atomic_int phase;		/* 0 warm-up, 1 measuring, 2 stop */
 static pthread_barrier_t start_barrier;
 
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static void die(const char *what, CK_RV rv)
 {
 	fprintf(stderr, "p11bench: %s: CKR 0x%lx\n", what, (unsigned long)rv);
 	exit(1);
-}
-
-static void lat_add(struct lat *l, double v)
-{
-	if (l->n == l->cap) {
-		l->cap = l->cap ? l->cap * 2 : 4096;
-		l->v = realloc(l->v, l->cap * sizeof(*l->v));
-		if (!l->v) {
-			fprintf(stderr, "p11bench: out of memory\n");
-			exit(1);
-		}
-	}
-	l->v[l->n++] = v;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
 }
 
 /* One signature over a digest that differs per call. Returns 0 or -1. */
@@ -140,12 +108,12 @@ static void *run(void *arg)
 	while (atomic_load(&phase) < 2) {
 		int measuring = atomic_load(&phase) == 1;
 
-		t0 = now_s();
+		t0 = mono_s();
 		if (sign_once(t, n++)) {
 			t->failed = 1;
 			break;
 		}
-		t1 = now_s();
+		t1 = mono_s();
 		/* a signature counts when it started inside the measured window */
 		if (measuring) {
 			lat_add(&t->lat, (t1 - t0) * 1e6);
@@ -328,36 +296,30 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	pthread_barrier_wait(&start_barrier);
-	t0 = now_s();
-	while (now_s() - t0 < warmup)
+	t0 = mono_s();
+	while (mono_s() - t0 < warmup)
 		nanosleep(&(struct timespec){ 0, 10000000L }, NULL);
 	/* processes started by our connection (a p11-kit server's per-client process) exist now */
 	for (i = 0; i < ncpu_children; i++)
 		procstat_add_children(&others, cpu_children[i]);
 	self0 = procstat_self();
 	other0 = procstat_total(&others);
-	t0 = now_s();
+	t0 = mono_s();
 	atomic_store(&phase, 1);
-	while ((t1 = now_s()) - t0 < seconds)
+	while ((t1 = mono_s()) - t0 < seconds)
 		nanosleep(&(struct timespec){ 0, 5000000L }, NULL);
 	atomic_store(&phase, 2);
-	t1 = now_s();
+	t1 = mono_s();
 	self1 = procstat_self();
 	other1 = procstat_total(&others);
 	for (i = 0; i < threads; i++) {
 		pthread_join(targs[i].thread, NULL);
 		failed |= targs[i].failed;
 		total += targs[i].done;
-		for (size_t k = 0; k < targs[i].lat.n; k++)
-			lat_add(&all, targs[i].lat.v[k]);
-		free(targs[i].lat.v);
+		lat_merge(&all, &targs[i].lat);
 	}
 	if (all.n) {
-		qsort(all.v, all.n, sizeof(*all.v), cmp_double);
-		printf("sigs=%lu seconds=%.3f rate=%.1f p50_us=%.0f p99_us=%.0f self_cpu_us=%.1f "
-		       "other_cpu_us=%.1f\n", total, t1 - t0, (double)total / (t1 - t0), all.v[all.n / 2],
-		       all.v[(size_t)((double)all.n * 0.99)], (self1 - self0) / (double)total,
-		       (other1 - other0) / (double)total);
+		lat_report(&all, total, t1 - t0, self1 - self0, other1 - other0);
 	}
 	free(all.v);
 out:
