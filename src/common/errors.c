@@ -51,6 +51,7 @@ static const struct error_def error_table[] = {
 	{ "timestamp_failed", 502 },
 	{ "module_unavailable", 503 },
 	{ "too_many_streams", 503 },
+	{ "shutting_down", 503 },
 	{ "token_removed", 503 },
 	{ "module_timeout", 504 },
 };

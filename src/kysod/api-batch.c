@@ -105,9 +105,12 @@ static void sign_items(struct batch_run *run)
 
 		if (!stop && batch_cancelled(&d->batches, &run->batch))
 			stop = "batch_cancelled";
+		if (!stop && kysod_stopping(d))
+			stop = "shutting_down";
 		if (stop) {
 			item_failed(run, it, stop, !strcmp(stop, "batch_cancelled") ?
-				    "the batch was cancelled" : "not signed: the batch ended early");
+				    "the batch was cancelled" : !strcmp(stop, "shutting_down") ?
+				    "not signed: kysod is stopping" : "not signed: the batch ended early");
 			run->done++;
 			continue;
 		}
@@ -186,12 +189,19 @@ void api_sign_batch(const struct kyso_request *req, const char *arg, struct kyso
 	consent.what = what;
 	consent.description = run.req.description;
 	consent.confirm_if_logged_in = 1;
+	consent.batch = &run.batch;
 	log_info("batch %s: %zu items for %s (pid %d)", run.batch.id, run.req.nitems,
 		 req->peer->exe, (int)req->peer->pid);
-	if (sign_login(d, &run.target, req->peer, &consent, rep))
-		goto out;
 	run.items = json_array();
-	progress(&run, 1);
+	if (sign_login(d, &run.target, req->peer, &consent, rep)) {
+		/* cancelled before the user answered: the dialog is closed, and
+		 * the answer is the cancelled batch, nothing signed */
+		if (!batch_cancelled(&d->batches, &run.batch))
+			goto out;
+		kyso_reply_clear(rep);
+	} else {
+		progress(&run, 1);
+	}
 	sign_items(&run);
 	/* Every entry is on disk before any signature is returned. */
 	if (run.last_seq && audit_wait(&d->audit, run.last_seq)) {

@@ -13,7 +13,7 @@
 #include "kysod/sign-record.h"
 #include "kysod/sign-request.h"
 
-static const struct sign_consent consent = { "a record", NULL, 0 };
+static const struct sign_consent consent = { .what = "a record" };
 
 /* A detached CMS SignedData over the record hash: OpenSSL builds it, the
  * token signs its signed attributes, the TSA (when asked) stamps the

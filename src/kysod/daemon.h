@@ -25,11 +25,21 @@ struct kysod {
 	size_t nhelpers;		/* grows only; read it with acquire */
 	pthread_mutex_t helpers_lock;	/* adding helpers */
 	struct kyso_catalogue *catalogue;	/* NULL when none could be loaded */
-	pthread_mutex_t prompt_lock;	/* one PIN dialog at a time */
+	pthread_mutex_t prompt_lock;	/* prompt_busy */
+	pthread_cond_t prompt_cond;	/* prompt_busy cleared */
+	int prompt_busy;		/* a dialog is open: one at a time */
 	struct MHD_Daemon *mhd;
 	int listen_fd;
-	volatile int stopping;
+	int stopping;			/* read with kysod_stopping() */
 	int streams;			/* open event streams */
+	int requests;			/* requests not answered yet, streams aside */
 };
+
+/* Whether kysod is stopping: every wait for a dialog, a helper or a batch
+ * ends soon once it is. */
+static inline int kysod_stopping(struct kysod *d)
+{
+	return __atomic_load_n(&d->stopping, __ATOMIC_ACQUIRE);
+}
 
 #endif

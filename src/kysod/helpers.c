@@ -16,7 +16,8 @@
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 5000
 #define START_WAIT_S 10
-#define EXIT_GRACE_MS 2000
+/* On stop: how long a helper may take to end by itself, then after SIGTERM. */
+#define EXIT_GRACE_MS 1000
 
 enum helper_state {
 	HELPER_STARTING,
@@ -241,14 +242,21 @@ static long run_once(struct helper_proc *h)
 	close(fd);
 	inventory_module_down(&d->inv, h->index);
 
-	/* On shutdown a helper ends by itself once it reads the end of its
-	 * socket (closing its module); give it a moment before killing it. */
-	if (!reap(pid, d->stopping ? EXIT_GRACE_MS : 0, &status)) {
-		kill(pid, SIGKILL);
-		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-			;
+	/* On stop a helper ends by itself once it reads the end of its socket
+	 * (closing its module); one stuck in its module gets SIGTERM, then
+	 * SIGKILL, each after a grace time. */
+	if (!reap(pid, kysod_stopping(d) ? EXIT_GRACE_MS : 0, &status)) {
+		if (kysod_stopping(d)) {
+			log_warn("%s: helper %d did not end; terminating it", h->name, (int)pid);
+			kill(pid, SIGTERM);
+		}
+		if (!kysod_stopping(d) || !reap(pid, EXIT_GRACE_MS, &status)) {
+			kill(pid, SIGKILL);
+			while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+				;
+		}
 	}
-	if (!d->stopping) {
+	if (!kysod_stopping(d)) {
 		if (WIFSIGNALED(status))
 			log_error("%s: helper %d killed by signal %d", h->name, (int)pid,
 				  WTERMSIG(status));
@@ -265,17 +273,17 @@ static void *supervise(void *arg)
 	struct helper_proc *h = arg;
 	unsigned int backoff = BACKOFF_MIN_MS, waited;
 
-	while (!h->d->stopping) {
+	while (!kysod_stopping(h->d)) {
 		long ran = run_once(h);
 
-		if (h->d->stopping)
+		if (kysod_stopping(h->d))
 			break;
 		pthread_mutex_lock(&h->lock);
 		h->restarts++;
 		pthread_mutex_unlock(&h->lock);
 		if (ran > 10)
 			backoff = BACKOFF_MIN_MS;
-		for (waited = 0; waited < backoff && !h->d->stopping; waited += 50)
+		for (waited = 0; waited < backoff && !kysod_stopping(h->d); waited += 50)
 			sleep_ms(50);
 		backoff = backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff * 2;
 	}
@@ -356,7 +364,7 @@ int helpers_add(struct kysod *d, const char *name, const char *path, unsigned in
 			ret = (int)i;
 			goto out;
 		}
-	if (d->nhelpers == HELPERS_MAX || d->stopping)
+	if (d->nhelpers == HELPERS_MAX || kysod_stopping(d))
 		goto out;
 	log_info("starting module %s (%s) for an inserted token", name, resolved);
 	ret = (int)add_locked(d, name, resolved, workers);
@@ -365,12 +373,27 @@ out:
 	return ret;
 }
 
+void helpers_fail_calls(struct kysod *d)
+{
+	size_t i, n = __atomic_load_n(&d->nhelpers, __ATOMIC_ACQUIRE);
+
+	for (i = 0; i < n; i++) {
+		struct helper_proc *h = &d->helpers[i];
+
+		pthread_mutex_lock(&h->lock);
+		fail_pending(h, "shutting_down");
+		pthread_cond_broadcast(&h->cond);
+		pthread_mutex_unlock(&h->lock);
+	}
+}
+
 void helpers_stop(struct kysod *d)
 {
 	size_t i;
 
+	/* no helper is added from here on */
 	pthread_mutex_lock(&d->helpers_lock);
-	d->stopping = 1;
+	__atomic_store_n(&d->stopping, 1, __ATOMIC_RELEASE);
 	pthread_mutex_unlock(&d->helpers_lock);
 	for (i = 0; i < d->nhelpers; i++) {
 		struct helper_proc *h = &d->helpers[i];
@@ -430,9 +453,13 @@ int helper_call(struct kysod *d, size_t module, uint16_t op, json_t *req,
 
 	pthread_mutex_lock(&h->lock);
 	deadline_after(&deadline, timeout < START_WAIT_S ? timeout : START_WAIT_S);
-	while (h->state == HELPER_STARTING &&
+	while (h->state == HELPER_STARTING && !kysod_stopping(d) &&
 	       pthread_cond_timedwait(&h->cond, &h->lock, &deadline) != ETIMEDOUT)
 		;
+	if (kysod_stopping(d)) {
+		*err = "shutting_down";
+		goto out;
+	}
 	if (h->state != HELPER_RUNNING || h->fd < 0) {
 		*err = "module_unavailable";
 		goto out;

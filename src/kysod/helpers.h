@@ -19,14 +19,19 @@ int helpers_start(struct kysod *d);
  * index, or -1 (not allowed, not installed, or no room). */
 int helpers_add(struct kysod *d, const char *name, const char *path, unsigned int workers);
 
+/* Ends every wait for a helper's answer at once with shutting_down (kysod is
+ * stopping; kysod_stopping() is true already, so no new call waits). */
+void helpers_fail_calls(struct kysod *d);
+
 /* Stops every helper and waits for them. */
 void helpers_stop(struct kysod *d);
 
 /* Sends a request to module's helper and waits for its answer, at most
  * timeout seconds. On success fills reply (caller clears it) and returns 0,
  * with reply->flags & KYSO_IPC_F_ERROR for the helper's own errors. Returns -1
- * with *err set to module_unavailable, module_crashed or module_timeout. The
- * secret (a PIN) is only copied into the frame, which is wiped. */
+ * with *err set to module_unavailable, module_crashed, module_timeout or
+ * shutting_down. The secret (a PIN) is only copied into the frame, which is
+ * wiped. */
 int helper_call(struct kysod *d, size_t module, uint16_t op, json_t *req,
 		const unsigned char *secret, size_t secret_len, unsigned int timeout,
 		struct kyso_msg *reply, const char **err);

@@ -87,6 +87,18 @@ static void reader_changed(void *opaque, enum reader_event ev, const struct read
 		helpers_rescan(d);
 }
 
+/* Every request in flight ends soon: waits for a helper's answer end with
+ * shutting_down, open dialogs close, batches stop after their current item;
+ * the HTTP server can then be stopped without waiting for a token. */
+static void begin_stop(struct kysod *d)
+{
+	__atomic_store_n(&d->stopping, 1, __ATOMIC_RELEASE);
+	helpers_fail_calls(d);
+	pthread_mutex_lock(&d->prompt_lock);
+	pthread_cond_broadcast(&d->prompt_cond);
+	pthread_mutex_unlock(&d->prompt_lock);
+}
+
 static int daemonise(void)
 {
 	pid_t pid = fork();
@@ -203,6 +215,7 @@ int main(int argc, char **argv)
 	d.inv.notify = inventory_changed;
 	d.inv.notify_opaque = &d;
 	pthread_mutex_init(&d.prompt_lock, NULL);
+	pthread_cond_init(&d.prompt_cond, NULL);
 	if (audit_open(&d.audit, d.cfg.audit_log, d.cfg.audit_max_size, err, sizeof(err))) {
 		log_error("audit log: %s", err);
 		goto out_audit;
@@ -222,6 +235,7 @@ int main(int argc, char **argv)
 	while (sigwait(&sigs, &sig) == 0 && sig == SIGHUP)
 		log_info("SIGHUP ignored; restart kysod to read its configuration again");
 	log_info("stopping on signal %d", sig);
+	begin_stop(&d);
 	kysod_server_stop(&d);
 	ret = 0;
 out_helpers:
@@ -231,6 +245,7 @@ out:
 	audit_close(&d.audit);
 out_audit:
 	pthread_mutex_destroy(&d.prompt_lock);
+	pthread_cond_destroy(&d.prompt_cond);
 	inventory_free(&d.inv);
 	events_free(&d.events);
 	autoload_free(&d);

@@ -1,4 +1,8 @@
 #include <errno.h>
+#include <spawn.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -14,6 +18,10 @@
 #define MAX_PIN 256
 /* How long past its own timeout a pinentry may stay before it is killed. */
 #define WATCHDOG_GRACE_S 5
+/* A dialog without a timeout of its own still ends some day. */
+#define NO_TIMEOUT_LIMIT_S 3600
+/* How often an open dialog looks whether its request was given up. */
+#define ABORT_POLL_MS 100
 
 /* Every allocation libassuan makes for a pinentry session (its line buffers,
  * which see the PIN) is size-prefixed and wiped when freed. */
@@ -83,55 +91,72 @@ static gpg_error_t pin_data(void *opaque, const void *buf, size_t len)
 	return 0;
 }
 
-static void child_setup(void *opaque, int reserved)
-{
-	sigset_t none;
-
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
-	signal(SIGPIPE, SIG_DFL);
-}
-
-/* Kills a pinentry that outlives its timeout (one that ignores SETTIMEOUT, or hangs). */
+/* Ends a dialog that outlives its timeout (one that ignores SETTIMEOUT, or
+ * hangs, or never greets), or whose request was given up (cancelled, or kysod
+ * stopping). It runs from before the greeting, so no wait on the dialog is
+ * ever unbounded. */
 struct watchdog {
 	pthread_t thread;
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	struct timespec deadline;
 	pid_t pid;
+	int (*aborted)(void *opaque);
+	void *abort_opaque;
 	int done;
-	int fired;
+	int fired;		/* WD_TIMEOUT or WD_ABORTED */
 };
+
+enum { WD_TIMEOUT = 1, WD_ABORTED = 2 };
 
 static void *watchdog_main(void *arg)
 {
 	struct watchdog *wd = arg;
+	struct timespec tick;
 
 	pthread_mutex_lock(&wd->lock);
-	while (!wd->done && pthread_cond_timedwait(&wd->cond, &wd->lock, &wd->deadline) != ETIMEDOUT)
-		;
-	if (!wd->done && wd->pid > 0) {
-		log_warn("the PIN dialog did not answer in time; ending it");
-		kill(wd->pid, SIGKILL);
-		wd->fired = 1;
+	while (!wd->done) {
+		clock_gettime(CLOCK_MONOTONIC, &tick);
+		if (tick.tv_sec > wd->deadline.tv_sec ||
+		    (tick.tv_sec == wd->deadline.tv_sec && tick.tv_nsec >= wd->deadline.tv_nsec)) {
+			log_warn("the PIN dialog did not answer in time; ending it");
+			wd->fired = WD_TIMEOUT;
+			break;
+		}
+		if (wd->aborted && wd->aborted(wd->abort_opaque)) {
+			log_info("the request was given up; ending its dialog");
+			wd->fired = WD_ABORTED;
+			break;
+		}
+		tick.tv_nsec += ABORT_POLL_MS * 1000000L;
+		if (tick.tv_nsec >= 1000000000L) {
+			tick.tv_sec++;
+			tick.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&wd->cond, &wd->lock, &tick);
 	}
+	if (wd->fired)
+		kill(wd->pid, SIGKILL);
 	pthread_mutex_unlock(&wd->lock);
 	return NULL;
 }
 
-static int watchdog_start(struct watchdog *wd, pid_t pid, unsigned int seconds)
+static int watchdog_start(struct watchdog *wd, pid_t pid, const struct pin_prompt *p)
 {
 	pthread_condattr_t ca;
+	unsigned int seconds = p->timeout ? p->timeout + WATCHDOG_GRACE_S : NO_TIMEOUT_LIMIT_S;
 
 	memset(wd, 0, sizeof(*wd));
 	wd->pid = pid;
+	wd->aborted = p->aborted;
+	wd->abort_opaque = p->abort_opaque;
 	pthread_mutex_init(&wd->lock, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&wd->cond, &ca);
 	pthread_condattr_destroy(&ca);
 	clock_gettime(CLOCK_MONOTONIC, &wd->deadline);
-	wd->deadline.tv_sec += seconds + WATCHDOG_GRACE_S;
+	wd->deadline.tv_sec += seconds;
 	if (pthread_create(&wd->thread, NULL, watchdog_main, wd)) {
 		pthread_mutex_destroy(&wd->lock);
 		pthread_cond_destroy(&wd->cond);
@@ -140,7 +165,7 @@ static int watchdog_start(struct watchdog *wd, pid_t pid, unsigned int seconds)
 	return 0;
 }
 
-/* Returns whether the watchdog killed the dialog. */
+/* Returns why the watchdog ended the dialog (WD_*), or 0. */
 static int watchdog_stop(struct watchdog *wd)
 {
 	pthread_mutex_lock(&wd->lock);
@@ -185,29 +210,79 @@ struct session {
 	assuan_context_t ctx;
 	struct watchdog wd;
 	int watched;
+	pid_t pid;
 };
+
+/* Starts program with its stdin and stdout on one end of a socketpair, by
+ * posix_spawn: no code of kysod's runs in the child, which matters in a
+ * process with many threads (a fork child can inherit a lock held by another
+ * thread). Returns the pid, or -1. *fd_out is kysod's end. */
+extern char **environ;
+
+static pid_t spawn(const char *program, int *fd_out)
+{
+	char *const argv[] = { (char *)program, NULL };
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t attr;
+	sigset_t none, dfl;
+	int sv[2], rc;
+	pid_t pid = -1;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv))
+		return -1;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawnattr_init(&attr);
+	sigemptyset(&none);
+	sigemptyset(&dfl);
+	sigaddset(&dfl, SIGPIPE);
+	/* kysod blocks its signals for sigwait and ignores SIGPIPE: not the child */
+	posix_spawnattr_setsigmask(&attr, &none);
+	posix_spawnattr_setsigdefault(&attr, &dfl);
+	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+	posix_spawn_file_actions_adddup2(&fa, sv[1], 0);
+	posix_spawn_file_actions_adddup2(&fa, sv[1], 1);
+	/* stderr stays: a pinentry's complaints go to kysod's log */
+	rc = posix_spawn(&pid, program, &fa, &attr, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&attr);
+	close(sv[1]);
+	if (rc) {
+		errno = rc;
+		close(sv[0]);
+		return -1;
+	}
+	*fd_out = sv[0];
+	return pid;
+}
 
 /* Starts the program and sends the dialog's texts. Returns 0 or -1. */
 static int session_open(struct session *ss, const char *program, const struct pin_prompt *p)
 {
-	assuan_fd_t keep[] = { 2, ASSUAN_INVALID_FD };
-	const char *argv[] = { program, NULL };
 	char timeout[32];
 	gpg_error_t rc;
+	int fd = -1;
 
 	memset(ss, 0, sizeof(*ss));
+	ss->pid = -1;
 	rc = assuan_new_ext(&ss->ctx, GPG_ERR_SOURCE_DEFAULT, &wiped_hooks, NULL, NULL);
 	if (rc) {
 		ss->ctx = NULL;
 		return -1;
 	}
-	rc = assuan_pipe_connect(ss->ctx, program, argv, keep, child_setup, NULL, 0);
-	if (rc) {
-		log_error("cannot run the PIN dialog %s: %s", program, gpg_strerror(rc));
+	ss->pid = spawn(program, &fd);
+	if (ss->pid < 0) {
+		log_error("cannot run the PIN dialog %s: %s", program, strerror(errno));
 		return -1;
 	}
-	if (p->timeout && watchdog_start(&ss->wd, assuan_get_pid(ss->ctx), p->timeout) == 0)
+	/* watched before the greeting: a dialog that never greets ends too */
+	if (watchdog_start(&ss->wd, ss->pid, p) == 0)
 		ss->watched = 1;
+	/* the context owns the socket from here, also when this fails */
+	rc = assuan_socket_connect_fd(ss->ctx, fd, 0);
+	if (rc) {
+		log_error("the PIN dialog %s did not start: %s", program, gpg_strerror(rc));
+		return -1;
+	}
 	snprintf(timeout, sizeof(timeout), "%u", p->timeout);
 	if ((rc = command(ss->ctx, "SETTITLE", p->title)) ||
 	    (rc = command(ss->ctx, "SETDESC", p->description)) ||
@@ -222,16 +297,30 @@ static int session_open(struct session *ss, const char *program, const struct pi
 	return 0;
 }
 
-/* Ends the dialog. A dialog killed for outliving its timeout counts as not
- * answered: *err becomes pin_cancelled when ret is an error. */
+/* Ends the dialog and reaps it. A dialog the watchdog ended counts as not
+ * answered: *err becomes pin_cancelled (it timed out) or dialog_aborted (its
+ * request was given up) when ret is an error. */
 static void session_close(struct session *ss, int ret, const char **err)
 {
+	int fired = 0, status;
+
 	if (ss->ctx) {
-		assuan_transact(ss->ctx, "BYE", NULL, NULL, NULL, NULL, NULL, NULL);
+		if (ss->pid > 0)
+			assuan_transact(ss->ctx, "BYE", NULL, NULL, NULL, NULL, NULL, NULL);
 		assuan_release(ss->ctx);
 	}
-	if (ss->watched && watchdog_stop(&ss->wd) && ret)
-		*err = "pin_cancelled";
+	if (ss->watched)
+		fired = watchdog_stop(&ss->wd);
+	if (ss->pid > 0) {
+		/* the socket is closed: a pinentry that is still there is told to go */
+		if (waitpid(ss->pid, &status, WNOHANG) == 0) {
+			kill(ss->pid, SIGTERM);
+			while (waitpid(ss->pid, &status, 0) < 0 && errno == EINTR)
+				;
+		}
+	}
+	if (ret && fired)
+		*err = fired == WD_ABORTED ? "dialog_aborted" : "pin_cancelled";
 }
 
 /* Sorts a dialog's failure into cancelled (by the user or a timeout) or failed. */

@@ -12,16 +12,23 @@ struct pin_prompt {
 	const char *error;		/* shown above the entry, or NULL */
 	const char *ok_label;
 	unsigned int timeout;		/* seconds, 0 for none */
+	/* Polled while the dialog is open (several times a second): non-zero
+	 * ends the dialog, as when the request was cancelled or kysod stops.
+	 * NULL for none. */
+	int (*aborted)(void *opaque);
+	void *abort_opaque;
 };
 
 /* Runs program and asks for a PIN. On success *pin (NUL-terminated, in memory
  * that is wiped when freed: release it with pinentry_free_pin) and 0. Else -1
- * and *err = "pin_cancelled" (cancelled or timed out) or "pinentry_failed". */
+ * and *err = "pin_cancelled" (cancelled or timed out), "dialog_aborted" (the
+ * prompt's aborted() said so; the dialog was closed) or "pinentry_failed". */
 int pinentry_getpin(const char *program, const struct pin_prompt *p, char **pin,
 		    const char **err);
 
 /* Asks the user to confirm (CONFIRM): 0 when allowed, else -1 and *err =
- * "pin_cancelled" (declined or timed out) or "pinentry_failed". */
+ * "pin_cancelled" (declined or timed out), "dialog_aborted" or
+ * "pinentry_failed". */
 int pinentry_confirm(const char *program, const struct pin_prompt *p, const char **err);
 
 void pinentry_free_pin(char *pin);

@@ -57,6 +57,10 @@ void kyso_route(const struct kyso_request *req, struct kyso_reply *rep)
 	const char *arg;
 	size_t i;
 
+	if (kysod_stopping(req->d)) {
+		kyso_reply_error(rep, "shutting_down", "kysod is stopping; try again once it is back");
+		return;
+	}
 	for (i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
 		arg = match(routes[i].path, req->path);
 		if (!arg)

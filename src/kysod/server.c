@@ -17,6 +17,8 @@
 
 #define CONNECTION_LIMIT 64
 #define IDLE_TIMEOUT_S 60
+/* How long stopping waits for the answers of requests in flight. */
+#define STOP_DRAIN_MS 5000
 
 /* Per request, kept between libmicrohttpd's calls to the handler. */
 struct req_state {
@@ -27,6 +29,7 @@ struct req_state {
 	int too_large;		/* the body went over the limit; the rest is read and dropped */
 	size_t limit;		/* this route's body limit */
 	size_t dropped;
+	int in_flight;		/* counted in kysod's requests until answered */
 };
 
 /* A body over the limit is read to its end (up to this much) so the client gets
@@ -228,6 +231,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 		if (!st)
 			return MHD_NO;
 		*req_cls = st;
+		st->in_flight = 1;
+		__atomic_add_fetch(&d->requests, 1, __ATOMIC_ACQ_REL);
 		if (!peer || !peer->known || peer->uid != getuid()) {
 			log_warn("refused a connection from uid %d (pid %d)",
 				 peer ? (int)peer->uid : -1, peer ? (int)peer->pid : -1);
@@ -280,10 +285,14 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 	req.peer = peer;
 	kyso_route(&req, &rep);
 	log_debug("%s %s from pid %d: %u", method, url, (int)peer->pid, rep.status);
-	if (rep.sse)
+	if (rep.sse) {
+		/* a stream lasts until events close: stopping does not wait for it */
+		st->in_flight = 0;
+		__atomic_sub_fetch(&d->requests, 1, __ATOMIC_ACQ_REL);
 		ret = queue_stream(d, conn, rep.sse_cursor);
-	else
+	} else {
 		ret = queue_reply(conn, &rep, 0);
+	}
 	kyso_reply_clear(&rep);
 	return ret;
 }
@@ -291,10 +300,13 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 static void completed(void *cls, struct MHD_Connection *conn, void **req_cls,
 		      enum MHD_RequestTerminationCode toe)
 {
+	struct kysod *d = cls;
 	struct req_state *st = *req_cls;
 
 	if (!st)
 		return;
+	if (st->in_flight)
+		__atomic_sub_fetch(&d->requests, 1, __ATOMIC_ACQ_REL);
 	if (st->body) {
 		OPENSSL_cleanse(st->body, st->cap);
 		free(st->body);
@@ -433,7 +445,17 @@ int kysod_server_start(struct kysod *d, char *err, size_t errlen)
 
 void kysod_server_stop(struct kysod *d)
 {
+	unsigned int waited;
+
 	events_close(&d->events);
+	/* Requests in flight are ending (kysod_stopping() is set): let their
+	 * answers go out before the connections are closed. */
+	for (waited = 0; waited < STOP_DRAIN_MS &&
+	     __atomic_load_n(&d->requests, __ATOMIC_ACQUIRE) > 0; waited += 20)
+		usleep(20000);
+	if (waited >= STOP_DRAIN_MS)
+		log_warn("stopping with %d request(s) still unanswered",
+			 __atomic_load_n(&d->requests, __ATOMIC_ACQUIRE));
 	if (d->mhd)
 		MHD_stop_daemon(d->mhd);
 	d->mhd = NULL;

@@ -1,6 +1,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <openssl/crypto.h>
 
 #include "common/b64.h"
@@ -8,6 +9,9 @@
 #include "kysod/helpers.h"
 #include "kysod/pinentry.h"
 #include "kysod/sign-flow.h"
+
+/* How often a request waiting for the dialog slot looks whether it was given up. */
+#define PROMPT_POLL_MS 100
 
 static const char *pin_state_text(const char *state)
 {
@@ -85,6 +89,8 @@ static void call_error(struct kysod *d, const char *err, struct kyso_reply *rep)
 {
 	if (!strcmp(err, "module_crashed"))
 		kyso_reply_error(rep, err, "the token's module crashed during the request; it is being restarted");
+	else if (!strcmp(err, "shutting_down"))
+		kyso_reply_error(rep, err, "kysod is stopping; the request was not completed");
 	else if (!strcmp(err, "module_timeout"))
 		kyso_reply_error(rep, err, "the token's module did not answer in %u s; it is being restarted",
 				 d->cfg.request_timeout);
@@ -128,9 +134,65 @@ static void describe(const struct sign_target *t, const struct kyso_peer *peer,
 		 logged_in ? "Allow it?" : "Enter the token's PIN to allow it, or cancel to refuse.");
 }
 
-static void dialog_error(const char *err, struct kyso_reply *rep)
+/* What may end an open dialog before the user answers. */
+struct dialog_watch {
+	struct kysod *d;
+	struct batch *batch;
+};
+
+static int dialog_aborted(void *opaque)
 {
-	if (!strcmp(err, "pin_cancelled"))
+	struct dialog_watch *w = opaque;
+
+	return kysod_stopping(w->d) || (w->batch && batch_cancelled(&w->d->batches, w->batch));
+}
+
+static void dialog_error(struct kysod *d, const char *err, struct kyso_reply *rep);
+
+/* Takes the one dialog slot, waiting while another request's dialog is open;
+ * gives up when w's request is. Returns 0, or -1 with rep set. */
+static int prompt_acquire(struct kysod *d, struct dialog_watch *w, struct kyso_reply *rep)
+{
+	struct timespec tick;
+	int ret = 0;
+
+	pthread_mutex_lock(&d->prompt_lock);
+	while (d->prompt_busy) {
+		if (dialog_aborted(w)) {
+			ret = -1;
+			break;
+		}
+		clock_gettime(CLOCK_MONOTONIC, &tick);
+		tick.tv_nsec += PROMPT_POLL_MS * 1000000L;
+		if (tick.tv_nsec >= 1000000000L) {
+			tick.tv_sec++;
+			tick.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&d->prompt_cond, &d->prompt_lock, &tick);
+	}
+	if (!ret)
+		d->prompt_busy = 1;
+	pthread_mutex_unlock(&d->prompt_lock);
+	if (ret)
+		dialog_error(d, "dialog_aborted", rep);
+	return ret;
+}
+
+static void prompt_release(struct kysod *d)
+{
+	pthread_mutex_lock(&d->prompt_lock);
+	d->prompt_busy = 0;
+	pthread_cond_broadcast(&d->prompt_cond);
+	pthread_mutex_unlock(&d->prompt_lock);
+}
+
+static void dialog_error(struct kysod *d, const char *err, struct kyso_reply *rep)
+{
+	if (!strcmp(err, "dialog_aborted") && kysod_stopping(d))
+		kyso_reply_error(rep, "shutting_down", "kysod is stopping; the dialog was closed");
+	else if (!strcmp(err, "dialog_aborted"))
+		kyso_reply_error(rep, "batch_cancelled", "the batch was cancelled; the dialog was closed");
+	else if (!strcmp(err, "pin_cancelled"))
 		kyso_reply_error(rep, err, "the user cancelled the dialog, or it timed out");
 	else
 		kyso_reply_error(rep, err, "the PIN dialog could not be shown");
@@ -144,6 +206,7 @@ static int ask_pin(struct kysod *d, const struct sign_target *t, const struct ky
 		   const struct sign_consent *c, const char *state, int per_signature, char **pin,
 		   struct kyso_reply *rep)
 {
+	struct dialog_watch watch = { d, c->batch };
 	struct pin_prompt prompt = { 0 };
 	char desc[1536], keyinfo[64], note[256];
 	const char *err;
@@ -161,10 +224,12 @@ static int ask_pin(struct kysod *d, const struct sign_target *t, const struct ky
 	prompt.ok_label = "Sign";
 	prompt.error = note[0] ? note : NULL;
 	prompt.timeout = d->cfg.pin_timeout;
+	prompt.aborted = dialog_aborted;
+	prompt.abort_opaque = &watch;
 	log_info("asking the PIN for token %.12s for %s (pid %d)%s", t->cert.token, peer->exe,
 		 (int)peer->pid, per_signature ? ", for one signature" : "");
 	if (pinentry_getpin(d->cfg.pinentry, &prompt, pin, &err)) {
-		dialog_error(err, rep);
+		dialog_error(d, err, rep);
 		return -1;
 	}
 	return 0;
@@ -228,6 +293,7 @@ out:
 static int confirm(struct kysod *d, const struct sign_target *t, const struct kyso_peer *peer,
 		   const struct sign_consent *c, struct kyso_reply *rep)
 {
+	struct dialog_watch watch = { d, c->batch };
 	struct pin_prompt prompt = { 0 };
 	char desc[1536];
 	const char *err;
@@ -237,8 +303,10 @@ static int confirm(struct kysod *d, const struct sign_target *t, const struct ky
 	prompt.description = desc;
 	prompt.ok_label = "Sign";
 	prompt.timeout = d->cfg.pin_timeout;
+	prompt.aborted = dialog_aborted;
+	prompt.abort_opaque = &watch;
 	if (pinentry_confirm(d->cfg.pinentry, &prompt, &err)) {
-		dialog_error(err, rep);
+		dialog_error(d, err, rep);
 		return -1;
 	}
 	return 0;
@@ -247,6 +315,7 @@ static int confirm(struct kysod *d, const struct sign_target *t, const struct ky
 static int login(struct kysod *d, const struct sign_target *t, const struct kyso_peer *peer,
 		 const struct sign_consent *consent, char **keep_pin, struct kyso_reply *rep)
 {
+	struct dialog_watch watch = { d, consent->batch };
 	struct kyso_msg ans = { 0 };
 	json_t *req = json_pack("{s:s}", "token", t->cert.token);
 	int rc, ret = -1;
@@ -257,13 +326,15 @@ static int login(struct kysod *d, const struct sign_target *t, const struct kyso
 	}
 	/* One dialog at a time; and another request may have logged the token in
 	 * while this one waited for its turn. */
-	pthread_mutex_lock(&d->prompt_lock);
+	if (prompt_acquire(d, &watch, rep))
+		goto out;
 	rc = ask_helper(d, t, KYSO_OP_LOGIN, req, NULL, &ans, rep);
 	if (rc == 1)
 		ret = prompt_login(d, t, peer, consent, &ans, keep_pin, rep);
 	else if (rc == 0)
 		ret = consent->confirm_if_logged_in ? confirm(d, t, peer, consent, rep) : 0;
-	pthread_mutex_unlock(&d->prompt_lock);
+	prompt_release(d);
+out:
 	kyso_msg_clear(&ans);
 	json_decref(req);
 	return ret;
@@ -282,6 +353,7 @@ static int per_signature_pin(struct kysod *d, const struct sign_target *t,
 			     struct kyso_msg *ans, struct kyso_reply *rep)
 {
 	const char *state = json_string_value(json_object_get(ans->json, "pin_state"));
+	struct dialog_watch watch = { d, c ? c->batch : NULL };
 	char *pin = NULL;
 	int rc = -1;
 
@@ -292,10 +364,11 @@ static int per_signature_pin(struct kysod *d, const struct sign_target *t,
 	}
 	if (refuse_locked(state, rep))
 		return -1;
-	pthread_mutex_lock(&d->prompt_lock);
+	if (prompt_acquire(d, &watch, rep))
+		return -1;
 	if (ask_pin(d, t, peer, c, state, 1, &pin, rep) == 0)
 		rc = ask_helper(d, t, KYSO_OP_SIGN, req, pin, ans, rep);
-	pthread_mutex_unlock(&d->prompt_lock);
+	prompt_release(d);
 	pinentry_free_pin(pin);
 	if (rc == 1) {
 		kyso_reply_error(rep, "token_error", "the token did not accept the PIN for this signature");

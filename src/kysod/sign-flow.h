@@ -24,6 +24,7 @@ struct sign_consent {
 	const char *what;		/* "a record", "400 records" */
 	const char *description;	/* the app's words, or NULL */
 	int confirm_if_logged_in;	/* a logged-in token still asks (batches) */
+	struct batch *batch;		/* a dialog for it closes when it is cancelled */
 };
 
 /* Looks up the certificate and checks the padding fits its key. Returns 0,
