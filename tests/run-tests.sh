@@ -3,6 +3,8 @@
 #   bash tests/run-tests.sh             unit and integration tests
 #   bash tests/run-tests.sh --asan      the same, built with ASan and UBSan
 #   bash tests/run-tests.sh --valgrind  integration tests with kysod under valgrind
+#   bash tests/run-tests.sh --tsan      the threaded tests (batches, cancel and stop, events,
+#                                       faults, helper crashes) built with ThreadSanitizer
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 mode=${1:-plain}
@@ -25,8 +27,13 @@ plain)
 	bash "$top/tests/build.sh" "$builddir"
 	export KYSO_VALGRIND=1
 	;;
+--tsan)
+	builddir=$top/build-tsan
+	bash "$top/tests/build.sh" "$builddir" --enable-tsan
+	export TSAN_OPTIONS="halt_on_error=0 second_deadlock_stack=1 suppressions=$top/tests/tsan.supp"
+	;;
 *)
-	echo "usage: bash tests/run-tests.sh [--asan|--valgrind]" >&2
+	echo "usage: bash tests/run-tests.sh [--asan|--valgrind|--tsan]" >&2
 	exit 2
 	;;
 esac
@@ -35,6 +42,8 @@ cd "$builddir"
 status=0
 if [ "$mode" = --valgrind ]; then
 	make -j"$(nproc)" check TESTS="tests/integration/t-sign.sh tests/integration/t-pin.sh tests/integration/t-errors.sh" || status=$?
+elif [ "$mode" = --tsan ]; then
+	make -j"$(nproc)" check TESTS="tests/integration/t-batch.sh tests/integration/t-cancel.sh tests/integration/t-events.sh tests/integration/t-faults.sh tests/integration/t-helper-crash.sh" || status=$?
 else
 	make -j"$(nproc)" check || status=$?
 fi

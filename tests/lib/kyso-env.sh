@@ -410,9 +410,9 @@ stop_kysod()
 		is "$st" 0 "kysod exited with status 0 on SIG$sig"
 	fi
 	KYSOD_PID=
-	if grep -Eq 'AddressSanitizer|runtime error|LeakSanitizer|ERROR SUMMARY: [1-9]|Invalid (read|write|free)|depends on uninitialised' "$KYSOD_LOG"; then
+	if grep -Eq 'AddressSanitizer|ThreadSanitizer|runtime error|LeakSanitizer|ERROR SUMMARY: [1-9]|Invalid (read|write|free)|depends on uninitialised' "$KYSOD_LOG"; then
 		fail "no sanitizer or valgrind report in the kysod log"
-		grep -E -A12 'AddressSanitizer|runtime error|LeakSanitizer|ERROR SUMMARY: [1-9]|Invalid (read|write|free)|depends on uninitialised' \
+		grep -E -A30 'AddressSanitizer|ThreadSanitizer|runtime error|LeakSanitizer|ERROR SUMMARY: [1-9]|Invalid (read|write|free)|depends on uninitialised' \
 			"$KYSOD_LOG" | head -60 | sed 's/^/#    /'
 	else
 		pass "no sanitizer or valgrind report in the kysod log"
