@@ -5,6 +5,7 @@
 #include <openssl/crypto.h>
 
 #include "common/ipc.h"
+#include "common/secure.h"
 
 #define HDR_LEN 16
 
@@ -83,7 +84,8 @@ int kyso_ipc_send(int fd, uint32_t id, uint16_t op, uint16_t flags, const json_t
 	    text_len > KYSO_IPC_MAX_FRAME - (HDR_LEN - 4) - secret_len)
 		goto out;
 	total = HDR_LEN + text_len + secret_len;
-	frame = malloc(total);
+	/* a frame that carries a PIN lives in locked memory */
+	frame = secret_len ? kyso_secret_alloc(total) : malloc(total);
 	if (!frame)
 		goto out;
 	put_u32(frame, (uint32_t)(total - 4));
@@ -96,7 +98,9 @@ int kyso_ipc_send(int fd, uint32_t id, uint16_t op, uint16_t flags, const json_t
 		memcpy(frame + HDR_LEN + text_len, secret, secret_len);
 	ret = write_all(fd, frame, total);
 out:
-	if (frame) {
+	if (frame && secret_len) {
+		kyso_secret_free(frame, total);
+	} else if (frame) {
 		OPENSSL_cleanse(frame, total);
 		free(frame);
 	}
@@ -110,7 +114,7 @@ int kyso_ipc_recv(int fd, struct kyso_msg *msg)
 	unsigned char *body = NULL;
 	size_t body_len = 0, json_len;
 	json_error_t jerr;
-	int ret = -1;
+	int has_secret = 0, ret = -1;
 
 	memset(msg, 0, sizeof(*msg));
 	if (read_all(fd, hdr, HDR_LEN))
@@ -125,7 +129,8 @@ int kyso_ipc_recv(int fd, struct kyso_msg *msg)
 	msg->id = get_u32(hdr + 4);
 	msg->op = get_u16(hdr + 8);
 	msg->flags = get_u16(hdr + 10);
-	body = malloc(body_len ? body_len : 1);
+	has_secret = body_len > json_len;
+	body = has_secret ? kyso_secret_alloc(body_len) : malloc(body_len ? body_len : 1);
 	if (!body || read_all(fd, body, body_len))
 		goto out;
 	msg->json = json_loadb((const char *)body, json_len, JSON_REJECT_DUPLICATES, &jerr);
@@ -133,7 +138,7 @@ int kyso_ipc_recv(int fd, struct kyso_msg *msg)
 		goto out;
 	msg->secret_len = body_len - json_len;
 	if (msg->secret_len) {
-		msg->secret = malloc(msg->secret_len + 1);
+		msg->secret = kyso_secret_alloc(msg->secret_len + 1);
 		if (!msg->secret)
 			goto out;
 		memcpy(msg->secret, body + json_len, msg->secret_len);
@@ -141,7 +146,9 @@ int kyso_ipc_recv(int fd, struct kyso_msg *msg)
 	}
 	ret = 0;
 out:
-	if (body) {
+	if (body && has_secret) {
+		kyso_secret_free(body, body_len);
+	} else if (body) {
 		OPENSSL_cleanse(body, body_len);
 		free(body);
 	}
@@ -154,10 +161,7 @@ void kyso_msg_clear(struct kyso_msg *msg)
 {
 	json_decref(msg->json);
 	msg->json = NULL;
-	if (msg->secret) {
-		OPENSSL_cleanse(msg->secret, msg->secret_len);
-		free(msg->secret);
-	}
+	kyso_secret_free(msg->secret, msg->secret_len + 1);
 	msg->secret = NULL;
 	msg->secret_len = 0;
 }

@@ -7,17 +7,22 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "common/log.h"
+#include "common/secure.h"
 #include "kyso-p11/worker.h"
 
 #define PROBE_INTERVAL_MS 500
+/* Once kysod is gone: how long the workers may take to finish (a signature in
+ * the module) before the helper ends regardless. */
+#define STOP_GRACE_S 3
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: kyso-p11 [-d] --fd N --login-ttl SECONDS [--workers N] MODULE\n"
+	fprintf(stderr, "usage: kyso-p11 [-d] --fd N --login-ttl SECONDS [--parent PID] [--workers N] MODULE\n"
 		"kyso-p11 is started by kysod; it is not meant to be run by hand.\n");
 }
 
@@ -90,6 +95,7 @@ int main(int argc, char **argv)
 		{ "fd", required_argument, NULL, 'F' },
 		{ "login-ttl", required_argument, NULL, 'T' },
 		{ "workers", required_argument, NULL, 'W' },
+		{ "parent", required_argument, NULL, 'P' },
 		{ "debug", no_argument, NULL, 'd' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -97,6 +103,7 @@ int main(int argc, char **argv)
 	struct kyso_msg msg;
 	char err[256];
 	long next_probe;
+	pid_t parent = 0;
 	int c, debug = 0, ret = 1;
 
 	memset(&h, 0, sizeof(h));
@@ -118,6 +125,9 @@ int main(int argc, char **argv)
 				return 2;
 			}
 			break;
+		case 'P':
+			parent = (pid_t)strtol(optarg, NULL, 10);
+			break;
 		case 'd':
 			debug = 1;
 			break;
@@ -131,6 +141,19 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	kyso_log_init("kyso-p11", 0, debug ? KYSO_LOG_DEBUG : KYSO_LOG_INFO);
+	/* The helper holds logins and libp11's copy of the PIN: it ends with
+	 * kysod, also when kysod is killed, and cannot be dumped or attached. */
+	if (parent > 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent) {
+			log_error("kysod (pid %d) is gone already", (int)parent);
+			return 1;
+		}
+	}
+	if (kyso_secure_process(err, sizeof(err))) {
+		log_error("%s", err);
+		return 1;
+	}
 	signal(SIGPIPE, SIG_IGN);
 	pthread_mutex_init(&h.send_lock, NULL);
 	pthread_mutex_init(&h.workers_lock, NULL);
@@ -164,6 +187,9 @@ int main(int argc, char **argv)
 		}
 	}
 	ret = 0;
+	/* a worker stuck in the module must not keep the helper (and its
+	 * logins) alive: SIGALRM's default action ends the process */
+	alarm(STOP_GRACE_S);
 	workers_stop_all(&h);
 out:
 	p11_module_close(&h.mod);

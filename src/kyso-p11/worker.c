@@ -577,13 +577,18 @@ void workers_forget_logins(struct helper *h)
 
 void workers_stop_all(struct helper *h)
 {
-	unsigned int i;
+	struct worker *all[P11_MAX_TOKENS];
+	unsigned int i, n;
 
+	/* The workers are joined without workers_lock: a worker finishing a
+	 * job takes it (any_logged_in, workers_forget_logins). */
 	pthread_mutex_lock(&h->workers_lock);
-	for (i = 0; i < h->nworkers; i++)
-		worker_stop(h->workers[i]);
+	n = h->nworkers;
+	memcpy(all, h->workers, n * sizeof(all[0]));
 	h->nworkers = 0;
 	pthread_mutex_unlock(&h->workers_lock);
+	for (i = 0; i < n; i++)
+		worker_stop(all[i]);
 }
 
 int workers_submit(struct helper *h, const char *token_id, struct kyso_msg *msg)

@@ -1,5 +1,6 @@
 #include <errno.h>
 #include <fcntl.h>
+#include <spawn.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -12,6 +13,8 @@
 
 #include "common/log.h"
 #include "kysod/helpers.h"
+
+extern char **environ;
 
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 5000
@@ -28,9 +31,23 @@ enum helper_state {
 
 static const char *const state_names[] = { "starting", "running", "failed", "stopped" };
 
+/* The socket to one helper process, shared by the supervisor (which reads
+ * it) and the senders. It is closed only when the last holder lets go, so a
+ * frame can never be written to a descriptor number that was closed and
+ * handed to someone else (a client connection) meanwhile: once the helper is
+ * gone its channel is shut down and a late send fails. */
+struct helper_chan {
+	int fd;
+	uint64_t gen;			/* which start of the helper it belongs to */
+	pthread_mutex_t send_lock;	/* one writer at a time; dead */
+	int dead;			/* shut down: nothing is sent any more */
+	int refs;			/* atomic */
+};
+
 struct pending {
 	pthread_cond_t cond;		/* signalled when done; only its waiter wakes */
 	uint32_t id;
+	uint64_t gen;			/* the channel it was sent on */
 	int done;
 	const char *err;		/* set when the helper went away */
 	struct kyso_msg reply;
@@ -49,13 +66,68 @@ struct helper_proc {
 	pthread_cond_t cond;		/* state changes and answers */
 	enum helper_state state;
 	char error[256];
-	int fd;
+	struct helper_chan *chan;	/* the running helper's, or NULL; a reference */
+	uint64_t gen;			/* starts so far */
 	pid_t pid;
 	unsigned int restarts;
 	uint32_t next_id;
 	struct pending *pending;
-	pthread_mutex_t send_lock;	/* one writer on fd */
 };
+
+static struct helper_chan *chan_new(int fd, uint64_t gen)
+{
+	struct helper_chan *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return NULL;
+	c->fd = fd;
+	c->gen = gen;
+	c->refs = 1;
+	pthread_mutex_init(&c->send_lock, NULL);
+	return c;
+}
+
+/* Takes a reference; called with the helper's lock held (h->chan is valid). */
+static struct helper_chan *chan_get(struct helper_chan *c)
+{
+	if (c)
+		__atomic_add_fetch(&c->refs, 1, __ATOMIC_ACQ_REL);
+	return c;
+}
+
+/* Drops a reference; the last one closes the socket. */
+static void chan_put(struct helper_chan *c)
+{
+	if (!c || __atomic_sub_fetch(&c->refs, 1, __ATOMIC_ACQ_REL))
+		return;
+	close(c->fd);
+	pthread_mutex_destroy(&c->send_lock);
+	free(c);
+}
+
+/* Shuts the channel down: a send after this fails, and the reader sees the
+ * end. The descriptor stays open (and its number taken) until chan_put. */
+static void chan_shutdown(struct helper_chan *c)
+{
+	pthread_mutex_lock(&c->send_lock);
+	c->dead = 1;
+	shutdown(c->fd, SHUT_RDWR);
+	pthread_mutex_unlock(&c->send_lock);
+}
+
+/* Sends one frame on the channel. Returns 0, or -1 when it is shut down or
+ * the write failed. */
+static int chan_send(struct helper_chan *c, uint32_t id, uint16_t op, json_t *req,
+		     const unsigned char *secret, size_t secret_len)
+{
+	int ret = -1;
+
+	pthread_mutex_lock(&c->send_lock);
+	if (!c->dead)
+		ret = kyso_ipc_send(c->fd, id, op, 0, req, secret, secret_len);
+	pthread_mutex_unlock(&c->send_lock);
+	return ret;
+}
 
 static void deadline_after(struct timespec *ts, unsigned int seconds)
 {
@@ -71,23 +143,40 @@ static void sleep_ms(unsigned int ms)
 		;
 }
 
-/* Forks and execs the helper with one end of a socketpair as fd 3. */
+/* Starts the helper with one end of a socketpair as fd 3, by posix_spawn:
+ * no code of kysod's runs between fork and exec in this threaded process.
+ * The helper gets kysod's pid (--parent) to end with it. */
 static int spawn(struct helper_proc *h, int *fd_out, pid_t *pid_out)
 {
 	struct kysod *d = h->d;
-	char ttl[32], workers[16], *argv[10];
-	int sv[2], argc = 0;
-	sigset_t all;
-	pid_t pid;
+	char ttl[32], workers[16], parent[16], *argv[12];
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t attr;
+	sigset_t none, dfl;
+	int sv[2], argc = 0, rc, moved;
 
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv))
 		return -1;
+	/* the child's end must not already be fd 3: dup2 onto itself would keep
+	 * its close-on-exec flag */
+	if (sv[1] == 3) {
+		moved = fcntl(sv[1], F_DUPFD_CLOEXEC, 4);
+		close(sv[1]);
+		if (moved < 0) {
+			close(sv[0]);
+			return -1;
+		}
+		sv[1] = moved;
+	}
 	snprintf(ttl, sizeof(ttl), "%u", d->cfg.login_ttl);
+	snprintf(parent, sizeof(parent), "%d", (int)getpid());
 	argv[argc++] = d->cfg.helper;
 	argv[argc++] = "--fd";
 	argv[argc++] = "3";
 	argv[argc++] = "--login-ttl";
 	argv[argc++] = ttl;
+	argv[argc++] = "--parent";
+	argv[argc++] = parent;
 	if (h->workers > 1) {
 		snprintf(workers, sizeof(workers), "%u", h->workers);
 		argv[argc++] = "--workers";
@@ -98,39 +187,36 @@ static int spawn(struct helper_proc *h, int *fd_out, pid_t *pid_out)
 	argv[argc++] = h->path;
 	argv[argc] = NULL;
 
-	pid = fork();
-	if (pid < 0) {
+	posix_spawn_file_actions_init(&fa);
+	posix_spawnattr_init(&attr);
+	sigemptyset(&none);
+	sigemptyset(&dfl);
+	sigaddset(&dfl, SIGPIPE);
+	posix_spawnattr_setsigmask(&attr, &none);
+	posix_spawnattr_setsigdefault(&attr, &dfl);
+	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+	posix_spawn_file_actions_adddup2(&fa, sv[1], 3);
+	rc = posix_spawn(pid_out, d->cfg.helper, &fa, &attr, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&attr);
+	close(sv[1]);
+	if (rc) {
+		errno = rc;
 		close(sv[0]);
-		close(sv[1]);
 		return -1;
 	}
-	if (pid == 0) {
-		/* child: only async-signal-safe calls until exec */
-		sigemptyset(&all);
-		sigprocmask(SIG_SETMASK, &all, NULL);
-		signal(SIGPIPE, SIG_DFL);
-		if (sv[1] == 3) {
-			fcntl(3, F_SETFD, 0);
-		} else if (dup2(sv[1], 3) < 0) {
-			_exit(127);
-		}
-		close_range(4, ~0U, 0);
-		execv(d->cfg.helper, argv);
-		_exit(127);
-	}
-	close(sv[1]);
 	*fd_out = sv[0];
-	*pid_out = pid;
 	return 0;
 }
 
-/* Hands an answer to its waiter. Called with h->lock held. */
-static void deliver(struct helper_proc *h, struct kyso_msg *msg)
+/* Hands an answer that came on the channel of start gen to its waiter.
+ * Called with h->lock held. */
+static void deliver(struct helper_proc *h, uint64_t gen, struct kyso_msg *msg)
 {
 	struct pending *p;
 
 	for (p = h->pending; p; p = p->next) {
-		if (p->id != msg->id || p->done)
+		if (p->id != msg->id || p->gen != gen || p->done)
 			continue;
 		p->reply = *msg;
 		memset(msg, 0, sizeof(*msg));
@@ -142,7 +228,8 @@ static void deliver(struct helper_proc *h, struct kyso_msg *msg)
 		log_debug("%s: answer to a request no longer waited for", h->name);
 }
 
-/* Fails every waiter: the helper went away. Called with h->lock held. */
+/* Fails every waiter (of every start): the helper went away, or kysod stops.
+ * Called with h->lock held. */
 static void fail_pending(struct helper_proc *h, const char *err)
 {
 	struct pending *p;
@@ -188,9 +275,11 @@ static int reap(pid_t pid, unsigned int ms, int *status)
 static long run_once(struct helper_proc *h)
 {
 	struct kysod *d = h->d;
+	struct helper_chan *chan;
 	struct kyso_msg msg;
 	struct timespec start, end;
 	int fd, status;
+	uint64_t gen;
 	pid_t pid;
 
 	clock_gettime(CLOCK_MONOTONIC, &start);
@@ -200,9 +289,23 @@ static long run_once(struct helper_proc *h)
 		return 0;
 	}
 	pthread_mutex_lock(&h->lock);
-	h->fd = fd;
-	h->pid = pid;
+	gen = ++h->gen;
+	chan = chan_new(fd, gen);
+	if (chan) {
+		/* the supervisor's reference is h->chan's */
+		h->chan = chan;
+		h->pid = pid;
+	}
 	pthread_mutex_unlock(&h->lock);
+	if (!chan) {
+		log_error("%s: out of memory", h->name);
+		close(fd);
+		kill(pid, SIGKILL);
+		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+			;
+		set_state(h, HELPER_FAILED, "out of memory");
+		return 0;
+	}
 	log_info("%s: helper %d started for %s", h->name, (int)pid, h->path);
 
 	while (kyso_ipc_recv(fd, &msg) == 0) {
@@ -223,7 +326,7 @@ static long run_once(struct helper_proc *h)
 			break;
 		case KYSO_OP_REPLY:
 			pthread_mutex_lock(&h->lock);
-			deliver(h, &msg);
+			deliver(h, gen, &msg);
 			pthread_mutex_unlock(&h->lock);
 			break;
 		default:
@@ -232,14 +335,17 @@ static long run_once(struct helper_proc *h)
 		kyso_msg_clear(&msg);
 	}
 
+	/* No sender can reach this helper any more; a sender holding the
+	 * channel still finds it shut down, its number not reused. */
+	chan_shutdown(chan);
 	pthread_mutex_lock(&h->lock);
-	h->fd = -1;
+	h->chan = NULL;
 	h->pid = 0;
 	if (h->state != HELPER_FAILED)
 		h->state = HELPER_STARTING;
 	fail_pending(h, "module_crashed");
 	pthread_mutex_unlock(&h->lock);
-	close(fd);
+	chan_put(chan);
 	inventory_module_down(&d->inv, h->index);
 
 	/* On stop a helper ends by itself once it reads the end of its socket
@@ -298,10 +404,8 @@ static void helper_init(struct helper_proc *h, struct kysod *d, size_t index, co
 	memset(h, 0, sizeof(*h));
 	h->d = d;
 	h->index = index;
-	h->fd = -1;
 	snprintf(h->name, sizeof(h->name), "%s", name);
 	pthread_mutex_init(&h->lock, NULL);
-	pthread_mutex_init(&h->send_lock, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&h->cond, &ca);
@@ -399,8 +503,8 @@ void helpers_stop(struct kysod *d)
 		struct helper_proc *h = &d->helpers[i];
 
 		pthread_mutex_lock(&h->lock);
-		if (h->fd >= 0)
-			shutdown(h->fd, SHUT_RDWR);
+		if (h->chan)
+			chan_shutdown(h->chan);
 		pthread_mutex_unlock(&h->lock);
 	}
 	for (i = 0; i < d->nhelpers; i++) {
@@ -409,7 +513,6 @@ void helpers_stop(struct kysod *d)
 		if (h->thread_started)
 			pthread_join(h->thread, NULL);
 		pthread_mutex_destroy(&h->lock);
-		pthread_mutex_destroy(&h->send_lock);
 		pthread_cond_destroy(&h->cond);
 	}
 	free(d->helpers);
@@ -434,10 +537,11 @@ int helper_call(struct kysod *d, size_t module, uint16_t op, json_t *req,
 		struct kyso_msg *reply, const char **err)
 {
 	struct helper_proc *h;
+	struct helper_chan *chan;
 	struct pending p;
 	struct timespec deadline;
 	pthread_condattr_t ca;
-	int fd, sent, ret = -1;
+	int sent, ret = -1;
 
 	memset(reply, 0, sizeof(*reply));
 	if (module >= d->nhelpers) {
@@ -460,19 +564,20 @@ int helper_call(struct kysod *d, size_t module, uint16_t op, json_t *req,
 		*err = "shutting_down";
 		goto out;
 	}
-	if (h->state != HELPER_RUNNING || h->fd < 0) {
+	if (h->state != HELPER_RUNNING || !h->chan) {
 		*err = "module_unavailable";
 		goto out;
 	}
+	chan = chan_get(h->chan);
 	p.id = ++h->next_id;
+	p.gen = chan->gen;
 	p.next = h->pending;
 	h->pending = &p;
-	fd = h->fd;
 	pthread_mutex_unlock(&h->lock);
 
-	pthread_mutex_lock(&h->send_lock);
-	sent = kyso_ipc_send(fd, p.id, op, 0, req, secret, secret_len);
-	pthread_mutex_unlock(&h->send_lock);
+	/* to this helper's socket, or nowhere: never to a reused descriptor */
+	sent = chan_send(chan, p.id, op, req, secret, secret_len);
+	chan_put(chan);
 
 	pthread_mutex_lock(&h->lock);
 	if (sent) {
@@ -525,17 +630,16 @@ void helpers_rescan(struct kysod *d)
 
 	for (i = 0; i < d->nhelpers; i++) {
 		struct helper_proc *h = &d->helpers[i];
-		int fd;
+		struct helper_chan *chan;
 
 		pthread_mutex_lock(&h->lock);
-		fd = h->state == HELPER_RUNNING ? h->fd : -1;
+		chan = h->state == HELPER_RUNNING ? chan_get(h->chan) : NULL;
 		pthread_mutex_unlock(&h->lock);
-		if (fd < 0)
+		if (!chan)
 			continue;
 		/* id 0: nobody waits for the answer */
-		pthread_mutex_lock(&h->send_lock);
-		kyso_ipc_send(fd, 0, KYSO_OP_RESCAN, 0, NULL, NULL, 0);
-		pthread_mutex_unlock(&h->send_lock);
+		chan_send(chan, 0, KYSO_OP_RESCAN, NULL, NULL, 0);
+		chan_put(chan);
 	}
 }
 

@@ -11,6 +11,7 @@
 
 #include <config.h>
 #include "common/log.h"
+#include "common/secure.h"
 #include "kysod/daemon.h"
 #include "kysod/helpers.h"
 #include "kysod/server.h"
@@ -174,6 +175,12 @@ int main(int argc, char **argv)
 	memset(&d, 0, sizeof(d));
 	d.listen_fd = -1;
 	kyso_log_init("kysod", 0, KYSO_LOG_INFO);
+	/* PINs pass through kysod: no core dumps, no ptrace attach by the user's
+	 * other programs, PIN buffers in locked memory */
+	if (kyso_secure_process(err, sizeof(err))) {
+		log_error("%s", err);
+		return 1;
+	}
 	if (kysod_config_defaults(&d.cfg)) {
 		log_error("out of memory");
 		return 1;

@@ -13,6 +13,7 @@
 #include <assuan.h>
 
 #include "common/log.h"
+#include "common/secure.h"
 #include "kysod/pinentry.h"
 
 #define MAX_PIN 256
@@ -24,7 +25,8 @@
 #define ABORT_POLL_MS 100
 
 /* Every allocation libassuan makes for a pinentry session (its line buffers,
- * which see the PIN) is size-prefixed and wiped when freed. */
+ * which see the PIN) is size-prefixed, lives in the secure heap when there is
+ * room (locked, out of dumps) and is wiped when freed. */
 struct wiped_hdr {
 	size_t size;
 	size_t pad;
@@ -32,7 +34,7 @@ struct wiped_hdr {
 
 static void *wiped_malloc(size_t n)
 {
-	struct wiped_hdr *h = malloc(sizeof(*h) + n);
+	struct wiped_hdr *h = kyso_secret_alloc(sizeof(*h) + n);
 
 	if (!h)
 		return NULL;
@@ -47,8 +49,7 @@ static void wiped_free(void *p)
 	if (!p)
 		return;
 	h = (struct wiped_hdr *)p - 1;
-	OPENSSL_cleanse(p, h->size);
-	free(h);
+	kyso_secret_free(h, sizeof(*h) + h->size);
 }
 
 static void *wiped_realloc(void *p, size_t n)

@@ -1,0 +1,195 @@
+#!/bin/bash
+# The helpers' side of the hardening: a frame for a helper (a LOGIN with the PIN) never reaches
+# a client, even when the helper dies while the frame is being written and clients connect
+# meanwhile; a helper ends with kysod, also when kysod is killed in the middle of a signature
+# or while the module hangs; kysod and its helpers cannot be dumped or read by another program
+# of the same user.
+if [ -z "${BASH_VERSION:-}" ]; then exec /bin/bash "$0" "$@"; fi
+set -u
+: "${KYSO_SRCDIR:=$(cd "$(dirname "$0")/../.." && pwd)}"
+. "$KYSO_SRCDIR/tests/lib/kyso-env.sh"
+require_build
+require_mock
+
+SHIM=$KYSO_BUILDDIR/tests/shim/.libs/libkyso-shim-login-delay.so
+PIN=735914
+make_mock_key rsa
+export KYSO_MOCK_SERIAL=CHAN01 KYSO_MOCK_PIN=$PIN
+
+# gone PID SECONDS: the process does not exist (or is a zombie) within SECONDS.
+gone()
+{
+	local i
+	for ((i = 0; i < $2 * 20; i++)); do
+		[ -d "/proc/$1" ] || return 0
+		[ "$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null)" = Z ] && return 0
+		sleep 0.05
+	done
+	diag "process $1 still runs: $(tr '\0' ' ' < "/proc/$1/cmdline" 2>/dev/null)"
+	return 1
+}
+
+# ---------------------------------------------------------------- no frame to the wrong peer
+if [ "$KYSO_VALGRIND" = 1 ]; then
+	skip 9 "the write-delaying shim is not used under valgrind"
+else
+	mkdir -p "$T/shim"
+	KYSOD_WRAP=(env "KYSO_SHIM_DIR=$T/shim" "LD_PRELOAD=$SHIM"
+		"ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0")
+	write_conf --module "mock=$MOCK_MODULE" request_timeout=30
+	start_kysod
+	KYSOD_WRAP=()
+	pinentry_says "pin $PIN"
+	HP=$(helper_field pid)
+	sign_bg mock race 30
+	for ((i = 0; i < 400; i++)); do
+		[ -e "$T/shim/held" ] && break
+		sleep 0.05
+	done
+	[ -e "$T/shim/held" ]
+	ok $? "race: the LOGIN frame with the PIN is held back in write()"
+	# clients connect every 10 ms and wait; none sends anything, so none may read anything
+	"$PY" - "$SOCK" "$T/flood.out" "$T/flood.ready" <<'EOF' &
+import os, socket, sys, time
+path, out, ready = sys.argv[1], sys.argv[2], sys.argv[3]
+conns, got, made = [], b"", 0
+end = time.monotonic() + 4
+while time.monotonic() < end:
+    try:
+        s = socket.socket(socket.AF_UNIX)
+        s.connect(path)
+        s.setblocking(False)
+        conns.append((time.monotonic(), s))
+        made += 1
+    except OSError:
+        pass
+    if made == 20:
+        open(ready, "w").close()
+    for t, s in conns:
+        try:
+            data = s.recv(65536)
+            got += data
+        except (BlockingIOError, OSError):
+            pass
+    while len(conns) > 30:
+        conns.pop(0)[1].close()
+    time.sleep(0.01)
+for t, s in conns:
+    try:
+        got += s.recv(65536)
+    except (BlockingIOError, OSError):
+        pass
+    s.close()
+open(out, "wb").write(b"%d\n" % made + got)
+EOF
+	FLOOD=$!
+	kill -KILL "$HP"
+	for ((i = 0; i < 200; i++)); do
+		[ -e "$T/flood.ready" ] && break
+		sleep 0.02
+	done
+	touch "$T/shim/go"
+	sign_bg_wait race
+	like "$STATUS $(json_get 'j["error"]["code"]')" '^(502 module_crashed|503 module_unavailable)$' \
+		"race: the request whose helper died is answered with an error"
+	wait "$FLOOD"
+	MADE=$(head -1 "$T/flood.out")
+	ok $(( MADE >= 20 ? 0 : 1 )) "race: clients connected while the frame was held ($MADE)"
+	is "$(tail -c +$(( ${#MADE} + 2 )) "$T/flood.out" | wc -c)" 0 \
+		"race: no client received a single byte"
+	grep -q "$PIN" "$T/flood.out"
+	isnt $? 0 "race: the PIN reached no client"
+	wait_restarted "$HP"
+	ok $? "race: the helper is restarted"
+	sign_and_verify mock sha256
+	stop_kysod
+fi
+
+# ---------------------------------------------------------------- a helper ends with kysod
+# login_ttl 0 and a slow signature: kysod killed while the helper works
+export KYSO_MOCK_FAULT=slow-sign KYSO_MOCK_FAULT_AFTER=0 KYSO_MOCK_DELAY_MS=1500
+write_conf --module "mock=$MOCK_MODULE" login_ttl=0
+start_kysod
+pinentry_says "pin $PIN"
+HP=$(helper_field pid)
+sign_bg mock slow 30
+for ((i = 0; i < 200; i++)); do
+	grep -q 'slow-sign' "$KYSOD_LOG" && break
+	sleep 0.05
+done
+kill -KILL "$KYSOD_PID"
+wait "$KYSOD_PID" 2>/dev/null
+KYSOD_PID=
+check "kysod killed during a slow signature with login_ttl 0: its helper ends" gone "$HP" 5
+wait "$JOB" 2>/dev/null
+
+# a module that hangs, and kysod killed
+export KYSO_MOCK_FAULT=hang-sign KYSO_MOCK_FAULT_AFTER=0
+write_conf --module "mock=$MOCK_MODULE" request_timeout=300
+start_kysod
+HP=$(helper_field pid)
+sign_bg mock hung 30
+for ((i = 0; i < 200; i++)); do
+	grep -q 'hang-sign: hanging' "$KYSOD_LOG" && break
+	sleep 0.05
+done
+grep -q 'hang-sign: hanging' "$KYSOD_LOG"
+ok $? "hung module: the signature is stuck in the module"
+kill -KILL "$KYSOD_PID"
+wait "$KYSOD_PID" 2>/dev/null
+KYSOD_PID=
+check "kysod killed while its module hangs: the helper ends" gone "$HP" 5
+wait "$JOB" 2>/dev/null
+rm -f "$SOCK"
+
+# ---------------------------------------------------------------- nothing to dump or read
+# Root passes ptrace checks with CAP_SYS_PTRACE; kysod and the "other program" both run
+# without it, as a user's programs do.
+unset KYSO_MOCK_FAULT KYSO_MOCK_FAULT_AFTER KYSO_MOCK_DELAY_MS
+NOPTRACE=(setpriv --bounding-set=-sys_ptrace --inh-caps=-sys_ptrace)
+# peek PID: what a same-user program gets trying /proc/PID/mem and PTRACE_ATTACH
+peek()
+{
+	"${NOPTRACE[@]}" "$PY" - "$1" <<'EOF'
+import ctypes, os, sys
+pid = int(sys.argv[1])
+res = []
+try:
+    open("/proc/%d/mem" % pid, "rb").close()
+    res.append("mem:open")
+except OSError as e:
+    res.append("mem:" + os.strerror(e.errno))
+libc = ctypes.CDLL(None, use_errno=True)
+if libc.ptrace(16, pid, 0, 0) == 0:
+    res.append("attach:ok")
+    os.waitpid(pid, 0)
+    libc.ptrace(17, pid, 0, 0)
+else:
+    res.append("attach:" + os.strerror(ctypes.get_errno()))
+print(" ".join(res))
+EOF
+}
+"${NOPTRACE[@]}" sleep 30 &
+CONTROL=$!
+sleep 0.2
+is "$(peek "$CONTROL")" "mem:open attach:ok" "control: another program can read an ordinary process of the user"
+kill "$CONTROL"
+wait "$CONTROL" 2>/dev/null
+KYSOD_WRAP=("${NOPTRACE[@]}")
+write_conf --module "mock=$MOCK_MODULE"
+start_kysod
+KYSOD_WRAP=()
+pinentry_says "pin $PIN"
+sign_and_verify mock sha256
+HP=$(helper_field pid)
+like "$(peek "$KYSOD_PID")" '^mem:(Permission denied|Operation not permitted) attach:Operation not permitted$' \
+	"kysod: /proc/PID/mem and ptrace attach refused to another program of the user"
+like "$(peek "$HP")" '^mem:(Permission denied|Operation not permitted) attach:Operation not permitted$' \
+	"helper (logged in): /proc/PID/mem and ptrace attach refused"
+for p in "$KYSOD_PID" "$HP"; do
+	is "$(awk '/^Max core file size/ { print $5, $6 }' "/proc/$p/limits")" "0 0" \
+		"pid $p: core dumps off (soft and hard limit 0)"
+done
+stop_kysod
+
+done_testing
