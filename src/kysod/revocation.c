@@ -149,7 +149,8 @@ static int by_crl(struct trust *t, X509 *x, X509 *issuer, int err, struct revoca
 	ossl_name(X509_get_subject_name(issuer), iname, sizeof(iname));
 	if (err < 0) {
 		snprintf(l->message, sizeof(l->message), "%s",
-			 t->crl_error[0] ? t->crl_error : "no CRL is loaded");
+			 t->crl_error[0] ? t->crl_error : sk_X509_CRL_num(t->crls) ?
+			 "the CRL check could not be run over this chain" : "no CRL is loaded");
 		return 0;
 	}
 	if (err == 0 && crl) {
@@ -417,8 +418,11 @@ void revocation_check(const struct kysod_config *cfg, struct trust *t, STACK_OF(
 			 REVOCATION_MAX_LEVELS);
 		return;
 	}
-	if (cfg->n_crls && sk_X509_CRL_num(t->crls) > 0)
+	if (cfg->n_crls && sk_X509_CRL_num(t->crls) > 0) {
 		have_pass = crl_pass(t, chain, &pass);
+		if (!have_pass)
+			log_warn("revocation: the CRL check did not run over the verified chain");
+	}
 	r->n_levels = n - 1;
 	r->status = REVOCATION_GOOD;
 	for (depth = 0; depth < n - 1; depth++) {

@@ -262,7 +262,7 @@ stop_kysod
 
 # ---------------------------------------------------------------- CA bundle, CRLs, timestamp
 # a certificate that expires while the test runs: signed before, verified after
-BRIEF_END=$(( $(date +%s) + 25 ))
+BRIEF_END=$(( $(date +%s) + 40 ))
 ca_issue brief p256 "Đinh Văn Ngắn" --end "$(date -u -d "@$BRIEF_END" +%Y%m%d%H%M%SZ)"
 make_ca_token kyso-ca-2 brief:33
 tsa_start
