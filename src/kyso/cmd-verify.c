@@ -26,8 +26,12 @@ static const char help[] =
 	"Checks the signature in the file SIGNATURE (\"-\" for standard input; the\n"
 	"raw signature bytes, or a DER CMS signature) against a record: the\n"
 	"signature itself, for CMS the record's digest and signingCertificateV2\n"
-	"and the timestamp, and the signer's certificate at the signing time\n"
-	"(validity, key usage, chain and revocation as kysod is configured).\n"
+	"and the timestamp, and the signer's certificate: at the timestamp's time\n"
+	"when a trusted timestamp proves when the signature existed, else now\n"
+	"(validity, key usage, chain and revocation of every CA, as kysod is\n"
+	"configured). The signing time a signature claims is shown, never trusted.\n"
+	"The verdict is valid, NOT valid, or cannot tell (indeterminate: e.g. kysod\n"
+	"has no CA bundle, or the certificate expired and there is no timestamp).\n"
 	"\n"
 	"  -H, --hash HEX      the record's hash, in hex\n"
 	"  -f, --file PATH     the record: hash this file (\"-\" for standard input)\n"
@@ -37,7 +41,7 @@ static const char help[] =
 	"                      least 8 hex digits) of a certificate kysod knows, or a PEM\n"
 	"                      or DER certificate file.  Required for raw signatures\n"
 	"  -p, --padding PAD   raw RSA signatures: pkcs1 (default) or pss\n"
-	"Exit status: 0 valid, 1 not valid (or an error), 2 bad input.\n";
+	"Exit status: 0 valid, 1 not valid or cannot tell (or an error), 2 bad input.\n";
 
 struct verify_opts {
 	const char *hash_hex;
@@ -158,33 +162,76 @@ static int parse_options(int argc, char **argv, struct verify_opts *o, struct ky
 	return -1;
 }
 
+/* What a reason means, in plain words. */
+static const char *reason_text(const char *reason)
+{
+	static const struct {
+		const char *reason, *text;
+	} texts[] = {
+		{ "chain_not_checked", "kysod has no CA bundle (ca_bundle in kysod.conf), so it did not "
+		  "check who issued the signer's certificate: anyone can make a certificate with this "
+		  "name. The signature matches the record, but that says nothing about who made it." },
+		{ "chain_untrusted", "the signer's certificate does not chain to the roots kysod trusts "
+		  "(ca_bundle)." },
+		{ "expired_no_poe", "a certificate of the chain has expired, and no timestamp proves the "
+		  "signature was made before that. The signing time in the signature is only a claim "
+		  "of whoever held the key." },
+		{ "revoked_no_poe", "a certificate of the chain is revoked, and no timestamp proves the "
+		  "signature was made before that." },
+		{ "revocation_unknown", "whether a certificate of the chain is revoked could not be "
+		  "found out (CRL or OCSP responder unavailable)." },
+		{ "revoked", "a certificate of the chain is revoked, and the signature cannot be shown to "
+		  "be older than that." },
+		{ "future_signing_time", "the signature claims a signing time in the future." },
+		{ "signature_invalid", "the signature does not verify: it was changed, or made with "
+		  "another key." },
+		{ "digest_mismatch", "the signature is over another record." },
+		{ "content_type_mismatch", "the signed content type is not the signature's content type." },
+		{ "signing_certificate_mismatch", "the signature names another signer certificate than "
+		  "the one it carries." },
+		{ "key_usage", "the signer's certificate is not for signing." },
+		{ "not_yet_valid", "the signer's certificate was not yet valid." },
+	};
+	size_t i;
+
+	for (i = 0; reason && i < sizeof(texts) / sizeof(texts[0]); i++)
+		if (!strcmp(reason, texts[i].reason))
+			return texts[i].text;
+	return NULL;
+}
+
 static void print_answer(const json_t *answer)
 {
 	const json_t *checks = json_object_get(answer, "checks"), *c, *signer;
-	const char *when;
+	const char *when, *status = cmd_str(answer, "status"), *reason = cmd_str(answer, "reason");
+	const char *alg = cmd_str(answer, "algorithm") ? cmd_str(answer, "algorithm") : "?";
+	const char *who;
 	size_t i;
 
 	signer = json_object_get(answer, "signer");
-	printf("%s %s signature by %s\n",
-	       json_is_true(json_object_get(answer, "valid")) ? "Valid" : "NOT valid",
-	       cmd_str(answer, "algorithm") ? cmd_str(answer, "algorithm") : "?",
-	       cmd_str(signer, "subject") ? cmd_str(signer, "subject") : "an unknown signer");
+	who = cmd_str(signer, "subject") ? cmd_str(signer, "subject") : "an unknown signer";
+	if (json_is_true(json_object_get(answer, "valid")))
+		printf("Valid %s signature by %s\n", alg, who);
+	else if (status && !strcmp(status, "indeterminate"))
+		printf("Cannot tell whether the %s signature by %s is valid (%s)\n", alg, who,
+		       reason ? reason : "?");
+	else
+		printf("NOT valid %s signature by %s (%s)\n", alg, who, reason ? reason : "?");
+	if (!json_is_true(json_object_get(answer, "valid")) && reason_text(reason))
+		printf("  %s\n", reason_text(reason));
 	if ((when = cmd_str(json_object_get(answer, "timestamp"), "time")))
 		printf("time-stamped at %s by %s\n", when,
 		       cmd_str(json_object_get(answer, "timestamp"), "tsa") ?: "?");
-	else if ((when = cmd_str(answer, "signing_time")))
-		printf("signing time (claimed): %s\n", when);
-	json_array_foreach(checks, i, c)
-		printf("  %-8s %-20s %s\n", cmd_str(c, "result") ?: "?", cmd_str(c, "check") ?: "?",
-		       cmd_str(c, "message") ?: "");
-	/* "Valid" means no check failed; say plainly what was not checked */
+	if ((when = cmd_str(answer, "signing_time")))
+		printf("signing time claimed by the signer (not proof): %s\n", when);
 	json_array_foreach(checks, i, c) {
-		if (cmd_str(c, "result") && !strcmp(cmd_str(c, "result"), "skipped") &&
-		    cmd_str(c, "check") && strstr(cmd_str(c, "check"), "chain")) {
-			printf("note: the certificate's chain was not checked (kysod has no ca_bundle), so "
-			       "this says nothing about who the signer is\n");
-			break;
-		}
+		if (cmd_str(c, "certificate"))
+			printf("  %-8s %-20s %s: %s\n", cmd_str(c, "result") ?: "?",
+			       cmd_str(c, "check") ?: "?", cmd_str(c, "certificate"),
+			       cmd_str(c, "message") ?: "");
+		else
+			printf("  %-8s %-20s %s\n", cmd_str(c, "result") ?: "?",
+			       cmd_str(c, "check") ?: "?", cmd_str(c, "message") ?: "");
 	}
 }
 

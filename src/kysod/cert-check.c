@@ -99,6 +99,8 @@ static void check_chain(struct trust *t, X509 *x, time_t at, struct cert_status 
 		st->chain = X509_STORE_CTX_get1_chain(ctx);
 	} else {
 		err = X509_STORE_CTX_get_error(ctx);
+		st->chain_error = err;
+		st->chain_error_depth = X509_STORE_CTX_get_error_depth(ctx);
 		problem(st, CERT_UNTRUSTED,
 			"the certificate does not chain to the configured CA bundle: %s (depth %d)",
 			X509_verify_cert_error_string(err), X509_STORE_CTX_get_error_depth(ctx));
@@ -134,16 +136,25 @@ void cert_check_basic(const struct kysod_config *cfg, struct trust *t, X509 *x, 
 	}
 }
 
-void cert_check_revocation(const struct kysod_config *cfg, struct trust *t, X509 *x,
-			   struct cert_status *st)
+void cert_check_revocation(const struct kysod_config *cfg, struct trust *t,
+			   struct cert_status *st, json_t *trail)
 {
-	revocation_check(cfg, t, x, st->chain, &st->revocation);
-	if (st->revocation.status == REVOCATION_REVOKED)
-		problem(st, CERT_REVOKED, "the certificate is revoked: %s", st->revocation.message);
-	else if (st->revocation.status == REVOCATION_UNKNOWN)
+	const struct revocation *r = &st->revocation;
+
+	revocation_check(cfg, t, st->chain, &st->revocation, trail);
+	if (r->status == REVOCATION_REVOKED && r->depth > 0)
+		problem(st, CERT_REVOKED, "the certificate's issuing CA \"%.160s\" (depth %d of the "
+			"chain) is revoked: %.200s", r->subject, r->depth,
+			r->levels[r->depth].message);
+	else if (r->status == REVOCATION_REVOKED)
+		problem(st, CERT_REVOKED, "the certificate is revoked: %s", r->message);
+	else if (r->status == REVOCATION_UNKNOWN && r->depth > 0)
+		problem(st, CERT_REVOCATION_UNKNOWN, "whether the certificate's issuing CA \"%.160s\" "
+			"(depth %d of the chain) is revoked cannot be told: %.200s", r->subject,
+			r->depth, r->levels[r->depth].message);
+	else if (r->status == REVOCATION_UNKNOWN)
 		problem(st, CERT_REVOCATION_UNKNOWN,
-			"whether the certificate is revoked cannot be told: %s",
-			st->revocation.message);
+			"whether the certificate is revoked cannot be told: %s", r->message);
 }
 
 /* The error for the first problem, all of them in "problems". */
@@ -156,6 +167,11 @@ static void refuse(const struct cert_status *st, struct kyso_reply *rep)
 			break;
 	kyso_reply_error(rep, problem_codes[i], "%s", st->messages[i]);
 	kyso_reply_error_set(rep, "problems", cert_problems_json(st->problems));
+	/* which certificate of the chain the revocation error is about */
+	if ((1u << i) & (CERT_REVOKED | CERT_REVOCATION_UNKNOWN) && st->revocation.depth >= 0)
+		kyso_reply_error_set(rep, "chain_certificate",
+				     json_pack("{s:s, s:i}", "subject", st->revocation.subject,
+					       "depth", st->revocation.depth));
 }
 
 int cert_check_signing(struct kysod *d, const char *cert_id, X509 **cert, STACK_OF(X509) **chain,
@@ -180,7 +196,7 @@ int cert_check_signing(struct kysod *d, const char *cert_id, X509 **cert, STACK_
 		t = trust_get(&d->cfg);
 		cert_check_basic(&d->cfg, t, x, time(NULL), &st);
 		if (!st.problems) {
-			cert_check_revocation(&d->cfg, t, x, &st);
+			cert_check_revocation(&d->cfg, t, &st, NULL);
 			if (st.problems == CERT_REVOCATION_UNKNOWN && d->cfg.revocation_soft_fail) {
 				log_warn("certificate %.16s: %s; signing anyway (revocation_soft_fail)",
 					 cert_id, st.messages[problem_index(CERT_REVOCATION_UNKNOWN)]);

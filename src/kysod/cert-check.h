@@ -26,6 +26,8 @@ struct cert_status {
 	char messages[CERT_PROBLEMS][320];	/* for each problem set, in words */
 	int chain_checked;		/* a CA bundle was there to check against */
 	STACK_OF(X509) *chain;		/* leaf first up to the trust anchor, when verified */
+	int chain_error;		/* X509_V_ERR_* when the chain check failed, else 0 */
+	int chain_error_depth;		/* where in the chain */
 	struct revocation revocation;	/* when cert_check_revocation ran */
 };
 
@@ -41,9 +43,11 @@ json_t *cert_problems_json(unsigned int problems);
 void cert_check_basic(const struct kysod_config *cfg, struct trust *t, X509 *x, time_t at,
 		      struct cert_status *st);
 
-/* Revocation (now), after cert_check_basic found a chain. */
-void cert_check_revocation(const struct kysod_config *cfg, struct trust *t, X509 *x,
-			   struct cert_status *st);
+/* Revocation of every certificate of the chain below its anchor (now),
+ * after cert_check_basic found a chain; each CRL and OCSP finding appended to
+ * trail when it is not NULL (see revocation_check). */
+void cert_check_revocation(const struct kysod_config *cfg, struct trust *t,
+			   struct cert_status *st, json_t *trail);
 
 /* Before anything is asked of the user: every check of the certificate with
  * that id, unless check_certificates is off. Returns 0 and, when wanted, the

@@ -1,4 +1,5 @@
 #include <stdio.h>
+#include <openssl/bio.h>
 #include <openssl/err.h>
 
 #include "kysod/ossl-util.h"
@@ -24,4 +25,28 @@ void ossl_error(const char *what, char *out, size_t outlen)
 	else
 		snprintf(out, outlen, "%s", detail[0] ? detail : "no details");
 	ERR_clear_error();
+}
+
+void ossl_time_text(time_t t, char *out, size_t outlen)
+{
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(out, outlen, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+void ossl_name(const X509_NAME *name, char *out, size_t outlen)
+{
+	BIO *bio = BIO_new(BIO_s_mem());
+	char *data;
+	long n;
+
+	snprintf(out, outlen, "?");
+	if (bio && X509_NAME_print_ex(bio, name, 0, XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB) >= 0) {
+		n = BIO_get_mem_data(bio, &data);
+		if (n > 0)
+			snprintf(out, outlen, "%.*s", (int)n, data);
+	}
+	ERR_clear_error();
+	BIO_free(bio);
 }

@@ -27,85 +27,172 @@ const char *revocation_status_name(enum revocation_status s)
 	}
 }
 
-/* Errors at depth 0 about the leaf's own validity period are not the CRL's business. */
-static int crl_verify_cb(int ok, X509_STORE_CTX *ctx)
+const char *revocation_reason_name(int reason)
 {
-	int err = X509_STORE_CTX_get_error(ctx);
+	static const char *const names[] = {
+		"unspecified", "keyCompromise", "cACompromise", "affiliationChanged", "superseded",
+		"cessationOfOperation", "certificateHold", NULL, "removeFromCRL",
+		"privilegeWithdrawn", "aACompromise",
+	};
 
-	if (!ok && X509_STORE_CTX_get_error_depth(ctx) == 0 &&
-	    (err == X509_V_ERR_CERT_HAS_EXPIRED || err == X509_V_ERR_CERT_NOT_YET_VALID))
+	if (reason < 0 || reason >= (int)(sizeof(names) / sizeof(names[0])) || !names[reason])
+		return "unspecified";
+	return names[reason];
+}
+
+int revocation_reason_compromise(int reason)
+{
+	return reason == OCSP_REVOKED_STATUS_KEYCOMPROMISE ||
+	       reason == OCSP_REVOKED_STATUS_CACOMPROMISE || reason == 10 /* aACompromise */;
+}
+
+/* What one X509_verify_cert pass with CRL_CHECK_ALL said of each level. */
+struct crl_pass {
+	int err[REVOCATION_MAX_LEVELS];	/* the CRL error reported for that depth, 0 for none */
+};
+
+static int is_crl_error(int err)
+{
+	switch (err) {
+	case X509_V_ERR_CERT_REVOKED:
+	case X509_V_ERR_UNABLE_TO_GET_CRL:
+	case X509_V_ERR_UNABLE_TO_DECRYPT_CRL_SIGNATURE:
+	case X509_V_ERR_CRL_SIGNATURE_FAILURE:
+	case X509_V_ERR_CRL_NOT_YET_VALID:
+	case X509_V_ERR_CRL_HAS_EXPIRED:
+	case X509_V_ERR_ERROR_IN_CRL_LAST_UPDATE_FIELD:
+	case X509_V_ERR_ERROR_IN_CRL_NEXT_UPDATE_FIELD:
+	case X509_V_ERR_UNABLE_TO_GET_CRL_ISSUER:
+	case X509_V_ERR_KEYUSAGE_NO_CRL_SIGN:
+	case X509_V_ERR_DIFFERENT_CRL_SCOPE:
+	case X509_V_ERR_CRL_PATH_VALIDATION_ERROR:
+	case X509_V_ERR_UNHANDLED_CRITICAL_CRL_EXTENSION:
 		return 1;
-	return ok;
-}
-
-static time_t crl_revocation_time(struct trust *t, X509 *x)
-{
-	X509_REVOKED *rev = NULL;
-	int i;
-
-	for (i = 0; i < sk_X509_CRL_num(t->crls); i++) {
-		X509_CRL *crl = sk_X509_CRL_value(t->crls, i);
-
-		if (X509_NAME_cmp(X509_CRL_get_issuer(crl), X509_get_issuer_name(x)) == 0 &&
-		    X509_CRL_get0_by_cert(crl, &rev, x) == 1 && rev)
-			return ossl_time(X509_REVOKED_get0_revocationDate(rev));
-	}
-	return 0;
-}
-
-/* The CRL files: 1 when they decided (r set), 0 when they do not cover x
- * (why in r->message when they should have). */
-static int by_crl(struct trust *t, X509 *x, struct revocation *r)
-{
-	X509_STORE_CTX *ctx = NULL;
-	int err, decided = 0;
-
-	if (sk_X509_CRL_num(t->crls) == 0) {
-		if (t->crl_error[0])
-			snprintf(r->message, sizeof(r->message), "%s", t->crl_error);
+	default:
 		return 0;
 	}
-	ctx = X509_STORE_CTX_new();
-	if (!ctx || !X509_STORE_CTX_init(ctx, t->store, x, NULL))
+}
+
+/* Notes every level's CRL finding and lets the pass go on to the next level;
+ * the chain itself was checked before (cert-check.c). */
+static int crl_pass_cb(int ok, X509_STORE_CTX *ctx)
+{
+	struct crl_pass *p = X509_STORE_CTX_get_app_data(ctx);
+	int err = X509_STORE_CTX_get_error(ctx), depth = X509_STORE_CTX_get_error_depth(ctx);
+
+	if (!ok && p && is_crl_error(err) && depth >= 0 && depth < REVOCATION_MAX_LEVELS &&
+	    (!p->err[depth] || err == X509_V_ERR_CERT_REVOKED))
+		p->err[depth] = err;
+	return 1;
+}
+
+/* Runs the pass over chain's leaf. Returns 1 when it went over the same chain. */
+static int crl_pass(struct trust *t, STACK_OF(X509) *chain, struct crl_pass *p)
+{
+	X509_STORE_CTX *ctx = X509_STORE_CTX_new();
+	int ok = 0;
+
+	memset(p, 0, sizeof(*p));
+	if (!ctx || !X509_STORE_CTX_init(ctx, t->store, sk_X509_value(chain, 0), NULL))
 		goto out;
 	X509_STORE_CTX_set0_crls(ctx, t->crls);
-	X509_STORE_CTX_set_flags(ctx, X509_V_FLAG_CRL_CHECK);
-	X509_STORE_CTX_set_verify_cb(ctx, crl_verify_cb);
-	if (X509_verify_cert(ctx) > 0) {
-		r->status = REVOCATION_GOOD;
-		r->source = "crl";
-		snprintf(r->message, sizeof(r->message), "not on the issuer's CRL");
-		decided = 1;
-		goto out;
-	}
-	err = X509_STORE_CTX_get_error(ctx);
-	if (err == X509_V_ERR_CERT_REVOKED) {
-		r->status = REVOCATION_REVOKED;
-		r->source = "crl";
-		r->revoked_at = crl_revocation_time(t, x);
-		snprintf(r->message, sizeof(r->message), "the certificate is on its issuer's CRL");
-		decided = 1;
-	} else if (err == X509_V_ERR_UNABLE_TO_GET_CRL) {
-		snprintf(r->message, sizeof(r->message), "no configured CRL covers this certificate%s%s",
-			 t->crl_error[0] ? "; " : "", t->crl_error);
-	} else {
-		snprintf(r->message, sizeof(r->message), "the issuer's CRL cannot be used: %s",
-			 X509_verify_cert_error_string(err));
-	}
+	X509_STORE_CTX_set_flags(ctx, X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL);
+	X509_STORE_CTX_set_verify_cb(ctx, crl_pass_cb);
+	X509_STORE_CTX_set_app_data(ctx, p);
+	X509_verify_cert(ctx);
+	ok = sk_X509_num(X509_STORE_CTX_get0_chain(ctx)) == sk_X509_num(chain);
 out:
 	ERR_clear_error();
 	X509_STORE_CTX_free(ctx);
-	return decided;
+	return ok;
 }
 
-/* The responder's URL: the configured one, else the first http(s) one in the AIA. */
-static char *ocsp_url(const struct kysod_config *cfg, X509 *x)
+/* The newest CRL in t that issuer signed, or NULL. */
+static X509_CRL *issuer_crl(struct trust *t, X509 *issuer)
+{
+	EVP_PKEY *key = X509_get0_pubkey(issuer);
+	X509_CRL *best = NULL;
+	int i;
+
+	for (i = 0; key && i < sk_X509_CRL_num(t->crls); i++) {
+		X509_CRL *crl = sk_X509_CRL_value(t->crls, i);
+
+		if (X509_NAME_cmp(X509_CRL_get_issuer(crl), X509_get_subject_name(issuer)) ||
+		    X509_CRL_verify(crl, key) != 1)
+			continue;
+		if (!best || ASN1_TIME_compare(X509_CRL_get0_lastUpdate(crl),
+					       X509_CRL_get0_lastUpdate(best)) > 0)
+			best = crl;
+	}
+	ERR_clear_error();
+	return best;
+}
+
+static int entry_reason(X509_REVOKED *rev)
+{
+	ASN1_ENUMERATED *e = X509_REVOKED_get_ext_d2i(rev, NID_crl_reason, NULL, NULL);
+	int reason = e ? (int)ASN1_ENUMERATED_get(e) : -1;
+
+	ASN1_ENUMERATED_free(e);
+	ERR_clear_error();
+	return reason;
+}
+
+/* The CRL files for x (issued by issuer), from the pass's finding err (-1: no
+ * pass ran): 1 when they decided (l set), 0 when not (why in l->message). */
+static int by_crl(struct trust *t, X509 *x, X509 *issuer, int err, struct revocation_level *l)
+{
+	X509_CRL *crl = issuer_crl(t, issuer);
+	X509_REVOKED *rev = NULL;
+	char iname[256], upd[32], next[32];
+
+	ossl_name(X509_get_subject_name(issuer), iname, sizeof(iname));
+	if (err < 0) {
+		snprintf(l->message, sizeof(l->message), "%s",
+			 t->crl_error[0] ? t->crl_error : sk_X509_CRL_num(t->crls) ?
+			 "the CRL check could not be run over this chain" : "no CRL is loaded");
+		return 0;
+	}
+	if (err == 0 && crl) {
+		ossl_time_text(ossl_time(X509_CRL_get0_lastUpdate(crl)), upd, sizeof(upd));
+		ossl_time_text(ossl_time(X509_CRL_get0_nextUpdate(crl)), next, sizeof(next));
+		l->status = REVOCATION_GOOD;
+		l->source = "crl";
+		snprintf(l->message, sizeof(l->message),
+			 "not on the CRL of %.200s (issued %s, next update %s)", iname, upd, next);
+		return 1;
+	}
+	if (err == X509_V_ERR_CERT_REVOKED) {
+		l->status = REVOCATION_REVOKED;
+		l->source = "crl";
+		if (crl && X509_CRL_get0_by_cert(crl, &rev, x) == 1 && rev) {
+			l->revoked_at = ossl_time(X509_REVOKED_get0_revocationDate(rev));
+			l->reason = entry_reason(rev);
+		}
+		ERR_clear_error();
+		ossl_time_text(l->revoked_at, upd, sizeof(upd));
+		snprintf(l->message, sizeof(l->message), "on the CRL of %.200s since %s (%s)", iname,
+			 l->revoked_at ? upd : "?", revocation_reason_name(l->reason));
+		return 1;
+	}
+	if (err == X509_V_ERR_UNABLE_TO_GET_CRL || !crl)
+		snprintf(l->message, sizeof(l->message), "no configured CRL is from its issuer %.200s%s%.150s",
+			 iname, t->crl_error[0] ? "; " : "", t->crl_error);
+	else
+		snprintf(l->message, sizeof(l->message), "the CRL of %.200s cannot be used: %s", iname,
+			 X509_verify_cert_error_string(err));
+	return 0;
+}
+
+/* The responder's URL: for the signer's certificate (depth 0) the configured
+ * one, else the first http(s) one in the AIA; for a CA certificate its AIA. */
+static char *ocsp_url(const struct kysod_config *cfg, X509 *x, int depth)
 {
 	STACK_OF(OPENSSL_STRING) *aia;
 	char *url = NULL;
 	int i;
 
-	if (cfg->ocsp_url)
+	if (cfg->ocsp_url && depth == 0)
 		return strdup(cfg->ocsp_url);
 	aia = X509_get1_ocsp(x);
 	for (i = 0; i < sk_OPENSSL_STRING_num(aia) && !url; i++) {
@@ -120,7 +207,7 @@ static char *ocsp_url(const struct kysod_config *cfg, X509 *x)
 
 /* OCSP: 1 when the responder decided (r set), 0 when it could not tell (why in r->message). */
 static int by_ocsp(const struct kysod_config *cfg, struct trust *t, X509 *x, X509 *issuer,
-		   const char *url, struct revocation *r)
+		   const char *url, struct revocation_level *r)
 {
 	OCSP_REQUEST *req = NULL;
 	OCSP_RESPONSE *resp = NULL;
@@ -130,7 +217,7 @@ static int by_ocsp(const struct kysod_config *cfg, struct trust *t, X509 *x, X50
 	unsigned char *der = NULL, *answer = NULL;
 	const unsigned char *p;
 	size_t answer_len = 0;
-	char err[256];
+	char err[256], upd[32];
 	int len, status, reason, nonce, decided = 0;
 
 	req = OCSP_REQUEST_new();
@@ -148,7 +235,7 @@ static int by_ocsp(const struct kysod_config *cfg, struct trust *t, X509 *x, X50
 	}
 	if (http_post(url, "application/ocsp-request", der, (size_t)len, cfg->ocsp_timeout, &answer,
 		      &answer_len, err, sizeof(err))) {
-		snprintf(r->message, sizeof(r->message), "the OCSP responder did not answer: %s", err);
+		snprintf(r->message, sizeof(r->message), "the OCSP responder %.200s did not answer: %s", url, err);
 		goto out;
 	}
 	p = answer;
@@ -193,20 +280,25 @@ static int by_ocsp(const struct kysod_config *cfg, struct trust *t, X509 *x, X50
 	case V_OCSP_CERTSTATUS_GOOD:
 		r->status = REVOCATION_GOOD;
 		r->source = "ocsp";
-		snprintf(r->message, sizeof(r->message), "the OCSP responder says good");
+		ossl_time_text(ossl_time(thisupd), upd, sizeof(upd));
+		snprintf(r->message, sizeof(r->message), "the OCSP responder %.200s says good (as of %s)",
+			 url, upd);
 		decided = 1;
 		break;
 	case V_OCSP_CERTSTATUS_REVOKED:
 		r->status = REVOCATION_REVOKED;
 		r->source = "ocsp";
 		r->revoked_at = ossl_time(revtime);
-		snprintf(r->message, sizeof(r->message), "the OCSP responder says revoked (%s)",
-			 reason >= 0 ? OCSP_crl_reason_str(reason) : "no reason given");
+		r->reason = reason;
+		ossl_time_text(r->revoked_at, upd, sizeof(upd));
+		snprintf(r->message, sizeof(r->message),
+			 "the OCSP responder %.200s says revoked since %s (%s)", url, upd,
+			 revocation_reason_name(reason));
 		decided = 1;
 		break;
 	default:
 		snprintf(r->message, sizeof(r->message),
-			 "the OCSP responder does not know this certificate");
+			 "the OCSP responder %.200s does not know this certificate", url);
 		break;
 	}
 out:
@@ -219,49 +311,141 @@ out:
 	return decided;
 }
 
-void revocation_check(const struct kysod_config *cfg, struct trust *t, X509 *x,
-		      STACK_OF(X509) *chain, struct revocation *r)
+/* One finding into the debug log and the trail. */
+static void note(json_t *trail, const char *kind, int depth, const struct revocation_level *l,
+		 int decided)
 {
-	char crl_why[320] = "", *url = NULL;
+	const char *result = !decided ? "unknown" :
+			     l->status == REVOCATION_REVOKED ? "failed" : "ok";
+
+	log_debug("revocation: %s, depth %d (%s): %s: %s", kind, depth, l->subject, result,
+		  l->message);
+	if (trail)
+		json_array_append_new(trail, json_pack("{s:s, s:s, s:s, s:i, s:s}", "check", kind,
+						       "result", result, "certificate", l->subject,
+						       "depth", depth, "message", l->message));
+}
+
+/* The status of chain[depth], issued by chain[depth + 1]. */
+static void check_level(const struct kysod_config *cfg, struct trust *t, STACK_OF(X509) *chain,
+			int depth, int crl_err, struct revocation_level *l, json_t *trail)
+{
+	X509 *x = sk_X509_value(chain, depth), *issuer = sk_X509_value(chain, depth + 1);
+	char crl_why[400] = "", *url = NULL;
+
+	ossl_name(X509_get_subject_name(x), l->subject, sizeof(l->subject));
+	l->status = REVOCATION_UNKNOWN;
+	l->reason = -1;
+	if (cfg->n_crls) {
+		int decided = by_crl(t, x, issuer, crl_err, l);
+
+		note(trail, "crl", depth, l, decided);
+		if (decided)
+			return;
+		snprintf(crl_why, sizeof(crl_why), "%s", l->message);
+	}
+	if (cfg->ocsp) {
+		url = ocsp_url(cfg, x, depth);
+		if (url) {
+			int decided;
+
+			log_debug("OCSP: asking %s about depth %d (%s)", url, depth, l->subject);
+			decided = by_ocsp(cfg, t, x, issuer, url, l);
+			note(trail, "ocsp", depth, l, decided);
+			free(url);
+			if (decided)
+				return;
+		} else {
+			snprintf(l->message, sizeof(l->message), "%s",
+				 depth ? "the CA certificate names no OCSP responder (AIA)" :
+				 "the certificate names no OCSP responder and no ocsp_url is set");
+			note(trail, "ocsp", depth, l, 0);
+		}
+	}
+	l->status = REVOCATION_UNKNOWN;
+	if (crl_why[0] && cfg->ocsp) {
+		char both[sizeof(l->message)];
+
+		snprintf(both, sizeof(both), "%.190s; %.190s", crl_why, l->message);
+		snprintf(l->message, sizeof(l->message), "%s", both);
+	} else if (crl_why[0]) {
+		snprintf(l->message, sizeof(l->message), "%s", crl_why);
+	}
+}
+
+/* r's summary from level depth. */
+static void take_level(struct revocation *r, int depth)
+{
+	const struct revocation_level *l = &r->levels[depth];
+
+	r->status = l->status;
+	r->depth = depth;
+	r->source = l->source;
+	r->revoked_at = l->revoked_at;
+	r->reason = l->reason;
+	snprintf(r->subject, sizeof(r->subject), "%s", l->subject);
+	if (depth == 0)
+		snprintf(r->message, sizeof(r->message), "%s", l->message);
+	else
+		snprintf(r->message, sizeof(r->message), "issuing CA %.180s (depth %d): %.200s",
+			 l->subject, depth, l->message);
+}
+
+void revocation_check(const struct kysod_config *cfg, struct trust *t, STACK_OF(X509) *chain,
+		      struct revocation *r, json_t *trail)
+{
+	struct crl_pass pass;
+	int n = sk_X509_num(chain), depth, have_pass = 0;
 
 	memset(r, 0, sizeof(*r));
 	r->status = REVOCATION_NOT_CHECKED;
+	r->depth = -1;
+	r->reason = -1;
 	if (!cfg->n_crls && !cfg->ocsp) {
 		snprintf(r->message, sizeof(r->message), "revocation checking is not configured");
 		return;
 	}
-	if (!t || !t->store || sk_X509_num(chain) < 2) {
+	if (!t || !t->store || n < 2) {
 		snprintf(r->message, sizeof(r->message), "%s",
 			 !t || !t->store ? "no CA bundle: the issuer is not known" :
 			 "a trust anchor is not checked for revocation");
 		return;
 	}
-	if (cfg->n_crls) {
-		if (by_crl(t, x, r))
-			return;
-		snprintf(crl_why, sizeof(crl_why), "%s", r->message);
+	if (n - 1 > REVOCATION_MAX_LEVELS) {
+		r->status = REVOCATION_UNKNOWN;
+		snprintf(r->message, sizeof(r->message),
+			 "the chain has more than %d certificates below its trust anchor",
+			 REVOCATION_MAX_LEVELS);
+		return;
 	}
-	if (cfg->ocsp) {
-		url = ocsp_url(cfg, x);
-		if (url) {
-			log_debug("OCSP: asking %s", url);
-			if (by_ocsp(cfg, t, x, sk_X509_value(chain, 1), url, r)) {
-				free(url);
-				return;
-			}
-		} else {
-			snprintf(r->message, sizeof(r->message),
-				 "the certificate names no OCSP responder and no ocsp_url is set");
+	if (cfg->n_crls && sk_X509_CRL_num(t->crls) > 0) {
+		have_pass = crl_pass(t, chain, &pass);
+		if (!have_pass)
+			log_warn("revocation: the CRL check did not run over the verified chain");
+	}
+	r->n_levels = n - 1;
+	r->status = REVOCATION_GOOD;
+	for (depth = 0; depth < n - 1; depth++) {
+		r->levels[depth].status = REVOCATION_NOT_CHECKED;
+		r->levels[depth].reason = -1;
+		ossl_name(X509_get_subject_name(sk_X509_value(chain, depth)),
+			  r->levels[depth].subject, sizeof(r->levels[depth].subject));
+		snprintf(r->levels[depth].message, sizeof(r->levels[depth].message),
+			 "not checked: a certificate above it is revoked");
+	}
+	/* from the trust anchor down: a revoked CA makes the rest moot */
+	for (depth = n - 2; depth >= 0; depth--) {
+		check_level(cfg, t, chain, depth, have_pass ? pass.err[depth] : -1,
+			    &r->levels[depth], trail);
+		if (r->levels[depth].status == REVOCATION_REVOKED) {
+			take_level(r, depth);
+			break;
 		}
+		if (r->levels[depth].status == REVOCATION_UNKNOWN && r->status == REVOCATION_GOOD)
+			take_level(r, depth);
 	}
-	free(url);
-	r->status = REVOCATION_UNKNOWN;
-	if (crl_why[0] && cfg->ocsp) {
-		char both[sizeof(r->message)];
-
-		snprintf(both, sizeof(both), "%.150s; %.150s", crl_why, r->message);
-		snprintf(r->message, sizeof(r->message), "%s", both);
-	} else if (crl_why[0]) {
-		snprintf(r->message, sizeof(r->message), "%s", crl_why);
-	}
+	if (r->status == REVOCATION_GOOD)
+		snprintf(r->message, sizeof(r->message),
+			 "no certificate of the chain is revoked (%d checked)", n - 1);
+	log_debug("revocation: %s: %s", revocation_status_name(r->status), r->message);
 }

@@ -1,12 +1,18 @@
-/* Whether a certificate is revoked: the configured CRL files first, then the
- * OCSP responder (the configured ocsp_url, else the certificate's AIA). */
+/* Whether any certificate of a verified chain is revoked: every certificate
+ * below the trust anchor, each by the configured CRL files first (issued by
+ * the certificate above it), then by OCSP (for the signer's certificate the
+ * configured ocsp_url, else its AIA; for an issuing CA its own AIA). */
 #ifndef KYSOD_REVOCATION_H
 #define KYSOD_REVOCATION_H
 #include <time.h>
+#include <jansson.h>
 #include <openssl/x509.h>
 
 #include "kysod/config.h"
 #include "kysod/trust-store.h"
+
+/* Chains longer than this are not checked past it (unknown). */
+#define REVOCATION_MAX_LEVELS 8
 
 enum revocation_status {
 	REVOCATION_NOT_CHECKED,	/* no source configured, or no issuer to ask about */
@@ -15,20 +21,46 @@ enum revocation_status {
 	REVOCATION_UNKNOWN,	/* asked, but no source could tell */
 };
 
-struct revocation {
+/* One certificate of the chain (depth 0 is the signer's). */
+struct revocation_level {
 	enum revocation_status status;
 	const char *source;		/* "crl" or "ocsp" for good and revoked; else NULL */
 	time_t revoked_at;		/* for revoked */
-	char message[320];		/* why, in words */
+	int reason;			/* for revoked: the CRL reason code, -1 when none given */
+	char subject[256];		/* RFC 2253 */
+	char message[400];		/* what was found, in words */
 };
 
-/* Checks x, whose verified chain (leaf first, from the trust store t) is
- * chain. Asks the OCSP responder over the network when needed, waiting up to
- * cfg->ocsp_timeout seconds. */
-void revocation_check(const struct kysod_config *cfg, struct trust *t, X509 *x,
-		      STACK_OF(X509) *chain, struct revocation *r);
+struct revocation {
+	enum revocation_status status;	/* revoked if one is, else unknown if one is, else good */
+	int depth;			/* the level status comes from (revoked, unknown), else -1 */
+	const char *source;		/* of that level, for revoked */
+	time_t revoked_at;
+	int reason;
+	char subject[256];		/* of that level */
+	char message[400];		/* why, in words, naming the certificate */
+	int n_levels;			/* levels checked, from the signer's up */
+	struct revocation_level levels[REVOCATION_MAX_LEVELS];
+};
+
+/* Checks the verified chain (leaf first, up to the trust anchor in t), the
+ * levels nearest the anchor first, stopping at a revoked one. Asks OCSP
+ * responders over the network when needed, waiting up to cfg->ocsp_timeout
+ * seconds for each. Every CRL and OCSP finding goes to the debug log and,
+ * when trail is not NULL, is appended to it as {"check": "crl"|"ocsp",
+ * "result": "ok"|"failed"|"unknown", "certificate": SUBJECT, "depth": N,
+ * "message": …}. */
+void revocation_check(const struct kysod_config *cfg, struct trust *t, STACK_OF(X509) *chain,
+		      struct revocation *r, json_t *trail);
 
 /* "good", "revoked", "unknown", "not_checked". */
 const char *revocation_status_name(enum revocation_status s);
+
+/* "keyCompromise", …, or "unspecified" for -1. */
+const char *revocation_reason_name(int reason);
+
+/* Whether the reason says the key (of the certificate or of a CA) may have
+ * been in other hands: keyCompromise, cACompromise, aACompromise. */
+int revocation_reason_compromise(int reason);
 
 #endif

@@ -10,6 +10,7 @@
 #include <openssl/objects.h>
 #include <openssl/rsa.h>
 
+#include "common/log.h"
 #include "kysod/ossl-util.h"
 #include "kysod/cert-check.h"
 #include "kysod/cert-info.h"
@@ -18,37 +19,56 @@
 #include "kysod/tsa.h"
 #include "kysod/verify.h"
 
-/* The checks made so far and whether they all passed. */
-struct checks {
+/* How far a claimed signingTime may lie after the verification time (or
+ * after the timestamp's time) before it is a false claim: clocks differ. */
+#define SIGNING_TIME_SKEW 300
+
+/* The checks made so far and what they make of the signature. */
+struct verdict {
 	json_t *list;
-	int valid;
-	int soft_fail;		/* an unknown revocation status does not make it invalid */
+	const char *invalid;		/* the first reason it is invalid, or NULL */
+	const char *indeterminate;	/* the first reason nothing can be said, or NULL */
+	time_t poe;			/* proof of existence (a good timestamp's time), or 0 */
+	int soft_fail;			/* an unknown revocation status does not count */
 };
 
-static void add_check(struct checks *c, const char *name, const char *result, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+static json_t *add_check(struct verdict *v, const char *name, const char *result,
+			 const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
-/* result: "ok", "failed", "unknown" or "skipped". */
-static void add_check(struct checks *c, const char *name, const char *result, const char *fmt, ...)
+/* result: "ok", "failed", "unknown" or "skipped". Returns the entry (owned by
+ * the list) for more fields. */
+static json_t *add_check(struct verdict *v, const char *name, const char *result,
+			 const char *fmt, ...)
 {
-	char msg[400];
+	char msg[512];
+	json_t *o;
 	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	if (!strcmp(result, "failed") || (!strcmp(result, "unknown") && !c->soft_fail))
-		c->valid = 0;
-	json_array_append_new(c->list, json_pack("{s:s, s:s, s:s}", "check", name, "result", result,
-						 "message", msg));
+	log_debug("verify: %s: %s: %s", name, result, msg);
+	o = json_pack("{s:s, s:s, s:s}", "check", name, "result", result, "message", msg);
+	if (json_array_append_new(v->list, o))
+		return NULL;
+	return o;
+}
+
+static void invalid(struct verdict *v, const char *reason)
+{
+	if (!v->invalid)
+		v->invalid = reason;
+}
+
+static void indeterminate(struct verdict *v, const char *reason)
+{
+	if (!v->indeterminate)
+		v->indeterminate = reason;
 }
 
 static void time_text(time_t t, char *out, size_t outlen)
 {
-	struct tm tm;
-
-	gmtime_r(&t, &tm);
-	strftime(out, outlen, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	ossl_time_text(t, out, outlen);
 }
 
 /* The signer as the answer shows it: the certificate object without its PEM. */
@@ -66,61 +86,119 @@ static json_t *signer_json(X509 *x)
 	return o;
 }
 
-/* The certificate checks, at the time the signature was made (at). */
-static void check_certificate(struct kysod *d, struct trust *t, X509 *x, time_t at,
-			      const char *time_source, struct checks *c)
+static void set_cert(json_t *check, const struct revocation *r)
+{
+	if (check && r->depth >= 0) {
+		json_object_set_new(check, "certificate", json_string(r->subject));
+		json_object_set_new(check, "depth", json_integer(r->depth));
+	}
+}
+
+/* The revocation verdict (asked now) against the proof of existence. */
+static void judge_revocation(struct verdict *v, const struct revocation *r)
+{
+	char rev[32], poe[32];
+	const char *why = revocation_reason_name(r->reason);
+	json_t *o;
+
+	switch (r->status) {
+	case REVOCATION_GOOD:
+		add_check(v, "revocation", "ok", "%s", r->message);
+		return;
+	case REVOCATION_UNKNOWN:
+		o = add_check(v, "revocation", "unknown", "%s%s", r->message,
+			      v->soft_fail ? " (revocation_soft_fail: not held against the signature)" :
+			      "");
+		set_cert(o, r);
+		if (!v->soft_fail)
+			indeterminate(v, "revocation_unknown");
+		return;
+	case REVOCATION_REVOKED:
+		break;
+	default:
+		add_check(v, "revocation", "skipped", "%s", r->message);
+		return;
+	}
+	time_text(r->revoked_at, rev, sizeof(rev));
+	time_text(v->poe, poe, sizeof(poe));
+	if (revocation_reason_compromise(r->reason)) {
+		o = add_check(v, "revocation", "failed", "%s%s is revoked since %s for %s: the key may "
+			      "have been in other hands, so no signature time helps: %s",
+			      r->depth ? "issuing CA " : "", r->subject, rev, why, r->message);
+		invalid(v, "revoked");
+	} else if (v->poe && r->revoked_at > v->poe) {
+		o = add_check(v, "revocation", "ok", "%s%s is revoked since %s (%s), after the "
+			      "timestamp's proof that the signature existed at %s: the signature "
+			      "stands (%s)", r->depth ? "issuing CA " : "", r->subject, rev, why, poe,
+			      r->source ? r->source : "?");
+	} else if (v->poe) {
+		o = add_check(v, "revocation", "failed", "%s%s was revoked at %s (%s), before the "
+			      "timestamp's time %s: %s", r->depth ? "issuing CA " : "", r->subject,
+			      rev, why, poe, r->message);
+		invalid(v, "revoked");
+	} else {
+		o = add_check(v, "revocation", "failed", "%s%s is revoked since %s (%s) and nothing "
+			      "proves the signature existed before (no timestamp): %s",
+			      r->depth ? "issuing CA " : "", r->subject, rev, why, r->message);
+		indeterminate(v, "revoked_no_poe");
+	}
+	set_cert(o, r);
+}
+
+/* The certificate checks: at the timestamp's time when there is proof of
+ * existence, else at the verification time. Revocation is asked now. */
+static void check_certificate(struct kysod *d, struct trust *t, X509 *x, struct verdict *v)
 {
 	struct cert_status st;
-	char when[32], rev[32];
+	time_t now = time(NULL), at = v->poe ? v->poe : now;
+	const char *source = v->poe ? "the timestamp's time" : "the verification time";
+	char when[32], end[32];
 
 	time_text(at, when, sizeof(when));
+	time_text(ossl_time(X509_get0_notAfter(x)), end, sizeof(end));
 	cert_check_basic(&d->cfg, t, x, at, &st);
-	if (st.problems & (CERT_EXPIRED | CERT_NOT_YET_VALID))
-		add_check(c, "validity", "failed", "at %s (%s): %s", when, time_source,
-			  st.messages[st.problems & CERT_EXPIRED ? 0 : 1]);
-	else
-		add_check(c, "validity", "ok", "valid at %s (%s)", when, time_source);
-	if (st.problems & CERT_USAGE)
-		add_check(c, "key_usage", "failed", "%s", st.messages[2]);
-	else
-		add_check(c, "key_usage", "ok", "the key usage allows signing");
-	if (!st.chain_checked)
-		add_check(c, "chain", "skipped", "no CA bundle is configured (ca_bundle)");
-	else if (st.problems & CERT_UNTRUSTED)
-		add_check(c, "chain", "failed", "%s", st.messages[3]);
-	else
-		add_check(c, "chain", "ok", "chains to the configured CA bundle (%d certificates)",
-			  sk_X509_num(st.chain));
+	if (st.problems & CERT_NOT_YET_VALID) {
+		add_check(v, "validity", "failed", "at %s (%s): %s", when, source, st.messages[1]);
+		invalid(v, "not_yet_valid");
+	} else if (st.problems & CERT_EXPIRED) {
+		add_check(v, "validity", "failed", "at %s (%s): %s, and nothing proves the signature "
+			  "existed before (%s)", when, source, st.messages[0],
+			  v->poe ? "the timestamp is later" : "no timestamp");
+		indeterminate(v, "expired_no_poe");
+	} else if (v->poe && X509_cmp_time(X509_get0_notAfter(x), &now) <= 0) {
+		add_check(v, "validity", "ok", "valid at %s (%s); it expired at %s, after that",
+			  when, source, end);
+	} else {
+		add_check(v, "validity", "ok", "valid at %s (%s)", when, source);
+	}
+	if (st.problems & CERT_USAGE) {
+		add_check(v, "key_usage", "failed", "%s", st.messages[2]);
+		invalid(v, "key_usage");
+	} else {
+		add_check(v, "key_usage", "ok", "the key usage allows signing");
+	}
+	if (!st.chain_checked) {
+		add_check(v, "chain", "skipped", "no CA bundle is configured (ca_bundle): nothing "
+			  "says who made this certificate, anyone can make one with this name");
+		indeterminate(v, "chain_not_checked");
+	} else if ((st.problems & CERT_UNTRUSTED) && st.chain_error == X509_V_ERR_CERT_HAS_EXPIRED) {
+		add_check(v, "chain", "failed", "at %s (%s): %s", when, source, st.messages[3]);
+		indeterminate(v, "expired_no_poe");
+	} else if (st.problems & CERT_UNTRUSTED) {
+		add_check(v, "chain", "failed", "%s", st.messages[3]);
+		indeterminate(v, "chain_untrusted");
+	} else {
+		add_check(v, "chain", "ok", "chains to the configured CA bundle at %s (%d certificates)",
+			  when, sk_X509_num(st.chain));
+	}
 	if (!st.chain) {
-		add_check(c, "revocation", "skipped", "%s", st.chain_checked ?
+		add_check(v, "revocation", "skipped", "%s", st.chain_checked ?
 			  "the certificate has no trusted chain" :
 			  "no CA bundle is configured: the issuer is not known");
 		goto out;
 	}
-	cert_check_revocation(&d->cfg, t, x, &st);
-	switch (st.revocation.status) {
-	case REVOCATION_GOOD:
-		add_check(c, "revocation", "ok", "%s (%s)", st.revocation.message,
-			  st.revocation.source);
-		break;
-	case REVOCATION_REVOKED:
-		time_text(st.revocation.revoked_at, rev, sizeof(rev));
-		/* revoked after a proven signing time: the signature stands */
-		if (!strcmp(time_source, "timestamp") && st.revocation.revoked_at > at)
-			add_check(c, "revocation", "ok",
-				  "revoked at %s, after the timestamped signing time (%s)", rev,
-				  st.revocation.source);
-		else
-			add_check(c, "revocation", "failed", "revoked at %s (%s)", rev,
-				  st.revocation.source);
-		break;
-	case REVOCATION_UNKNOWN:
-		add_check(c, "revocation", "unknown", "%s", st.revocation.message);
-		break;
-	default:
-		add_check(c, "revocation", "skipped", "%s", st.revocation.message);
-		break;
-	}
+	cert_check_revocation(&d->cfg, t, &st, v->list);
+	judge_revocation(v, &st.revocation);
 out:
 	cert_status_free(&st);
 }
@@ -130,7 +208,7 @@ static void algorithm_name(int rsa, int pss, const char *hash, char *out, size_t
 	snprintf(out, outlen, "%s-%s", rsa ? (pss ? "rsa-pss" : "rsa-pkcs1") : "ecdsa", hash);
 }
 
-static json_t *verify_raw(struct kysod *d, const struct verify_request *r, struct checks *c,
+static json_t *verify_raw(struct kysod *d, const struct verify_request *r, struct verdict *v,
 			  struct kyso_reply *rep)
 {
 	EVP_PKEY *pkey = X509_get0_pubkey(r->cert);
@@ -168,14 +246,16 @@ static json_t *verify_raw(struct kysod *d, const struct verify_request *r, struc
 	}
 	ok = EVP_PKEY_verify(ctx, r->signature, r->signature_len, r->hash, r->hash_len) == 1;
 	ERR_clear_error();
-	if (ok)
-		add_check(c, "signature", "ok", "%s signature over the hash verifies", alg);
-	else
-		add_check(c, "signature", "failed",
+	if (ok) {
+		add_check(v, "signature", "ok", "%s signature over the hash verifies", alg);
+	} else {
+		add_check(v, "signature", "failed",
 			  "the %s signature does not verify over this hash with this certificate",
 			  alg);
+		invalid(v, "signature_invalid");
+	}
 	t = trust_get(&d->cfg);
-	check_certificate(d, t, r->cert, time(NULL), "now", c);
+	check_certificate(d, t, r->cert, v);
 	answer = json_pack("{s:s, s:o}", "algorithm", alg, "signer", signer_json(r->cert));
 out:
 	trust_put(t);
@@ -203,7 +283,7 @@ static X509 *find_signer(CMS_ContentInfo *cms, CMS_SignerInfo *si, X509 *given)
 }
 
 /* signingCertificate(V2): names the signer's certificate (RFC 5035). */
-static void check_ess(CMS_SignerInfo *si, X509 *signer, struct checks *c)
+static void check_ess(CMS_SignerInfo *si, X509 *signer, struct verdict *v)
 {
 	ASN1_STRING *v1 = CMS_signed_get0_data_by_OBJ(si, OBJ_nid2obj(NID_id_smime_aa_signingCertificate),
 						      -3, V_ASN1_SEQUENCE);
@@ -216,7 +296,7 @@ static void check_ess(CMS_SignerInfo *si, X509 *signer, struct checks *c)
 	const unsigned char *p;
 
 	if (!v1 && !v2) {
-		add_check(c, "signing_certificate", "skipped",
+		add_check(v, "signing_certificate", "skipped",
 			  "no signingCertificateV2 attribute: not a CAdES signature");
 		goto out;
 	}
@@ -229,18 +309,21 @@ static void check_ess(CMS_SignerInfo *si, X509 *signer, struct checks *c)
 		ss2 = d2i_ESS_SIGNING_CERT_V2(NULL, &p, ASN1_STRING_length(v2));
 	}
 	if ((v1 && !ss) || (v2 && !ss2)) {
-		add_check(c, "signing_certificate", "failed",
+		add_check(v, "signing_certificate", "failed",
 			  "the signingCertificate attribute cannot be read");
+		invalid(v, "signing_certificate_mismatch");
 		goto out;
 	}
 	if (chain && sk_X509_push(chain, signer) &&
 	    OSSL_ESS_check_signing_certs(ss, ss2, chain, 1) > 0)
-		add_check(c, "signing_certificate", "ok", "%s names the signer's certificate",
+		add_check(v, "signing_certificate", "ok", "%s names the signer's certificate",
 			  ss2 ? "signingCertificateV2" : "signingCertificate");
-	else
-		add_check(c, "signing_certificate", "failed",
+	else {
+		add_check(v, "signing_certificate", "failed",
 			  "%s does not name the signer's certificate",
 			  ss2 ? "signingCertificateV2" : "signingCertificate");
+		invalid(v, "signing_certificate_mismatch");
+	}
 out:
 	ERR_clear_error();
 	sk_X509_free(chain);
@@ -248,10 +331,13 @@ out:
 	ESS_SIGNING_CERT_V2_free(ss2);
 }
 
-/* The signatureTimeStampToken, over the signature value. Returns 1 with *at
- * set when there is a good one. */
-static int check_timestamp(struct trust *t, CMS_SignerInfo *si, struct checks *c, json_t *answer,
-			   time_t *at)
+/* The signatureTimeStampToken, over the signature value. A good one whose
+ * authority chains to the CA bundle is the proof of existence (v->poe). A bad
+ * one is reported and not used: it is an unsigned attribute, which anyone
+ * could have added or changed, so it neither proves nor disproves anything
+ * (ETSI EN 319 102-1 ignores a time-stamp that does not pass). */
+static void check_timestamp(struct trust *t, CMS_SignerInfo *si, struct verdict *v,
+			    json_t *answer)
 {
 	int idx = CMS_unsigned_get_attr_by_NID(si, NID_id_smime_aa_timeStampToken, -1);
 	const ASN1_OCTET_STRING *value = CMS_SignerInfo_get0_signature(si);
@@ -261,29 +347,89 @@ static int check_timestamp(struct trust *t, CMS_SignerInfo *si, struct checks *c
 	char err[320], when[32];
 
 	if (idx < 0) {
-		add_check(c, "timestamp", "skipped", "the signature has no timestamp");
-		return 0;
+		add_check(v, "timestamp", "skipped", "the signature has no timestamp: nothing proves "
+			  "when it was made");
+		return;
 	}
 	attr = CMS_unsigned_get_attr(si, idx);
 	type = attr && X509_ATTRIBUTE_count(attr) == 1 ? X509_ATTRIBUTE_get0_type(attr, 0) : NULL;
 	if (!type || type->type != V_ASN1_SEQUENCE) {
-		add_check(c, "timestamp", "failed", "the timestamp attribute is malformed");
-		return 0;
+		add_check(v, "timestamp", "failed", "the timestamp attribute is malformed; not used");
+		return;
 	}
 	if (tsa_check_token(t, ASN1_STRING_get0_data(type->value.sequence),
 			    (size_t)ASN1_STRING_length(type->value.sequence),
 			    ASN1_STRING_get0_data(value), (size_t)ASN1_STRING_length(value), &info,
 			    err, sizeof(err))) {
-		add_check(c, "timestamp", "failed", "%s", err);
-		return 0;
+		add_check(v, "timestamp", "failed", "%s; not used", err);
+		return;
 	}
 	time_text(info.time, when, sizeof(when));
-	add_check(c, "timestamp", "ok", "time-stamped at %s by %s%s", when,
-		  info.tsa[0] ? info.tsa : "an unnamed authority",
-		  info.chain_checked ? "" : " (the authority's certificate is not checked: no CA bundle)");
 	json_object_set_new(answer, "timestamp", json_pack("{s:s, s:s}", "time", when, "tsa", info.tsa));
-	*at = info.time;
-	return 1;
+	if (!info.chain_checked) {
+		add_check(v, "timestamp", "unknown", "time-stamped at %s by %s, but the authority's "
+			  "certificate is not checked (no CA bundle): not used as proof", when,
+			  info.tsa[0] ? info.tsa : "an unnamed authority");
+		return;
+	}
+	add_check(v, "timestamp", "ok", "time-stamped at %s by %s: the signature existed then",
+		  when, info.tsa[0] ? info.tsa : "an unnamed authority");
+	v->poe = info.time;
+}
+
+/* RFC 5652 11.1: the signed contentType attribute must be there and be the
+ * eContentType, which is itself not signed. */
+static void check_content_type(CMS_ContentInfo *cms, CMS_SignerInfo *si, struct verdict *v)
+{
+	const ASN1_OBJECT *econtent = CMS_get0_eContentType(cms);
+	ASN1_OBJECT *attr = CMS_signed_get0_data_by_OBJ(si, OBJ_nid2obj(NID_pkcs9_contentType), -3,
+							V_ASN1_OBJECT);
+	char a[80] = "?", e[80] = "?";
+
+	ERR_clear_error();
+	if (attr)
+		OBJ_obj2txt(a, sizeof(a), attr, 0);
+	if (econtent)
+		OBJ_obj2txt(e, sizeof(e), econtent, 0);
+	if (!attr) {
+		add_check(v, "content_type", "failed", "the signed attributes have no contentType");
+		invalid(v, "content_type_mismatch");
+	} else if (!econtent || OBJ_cmp(attr, econtent)) {
+		add_check(v, "content_type", "failed", "the signed contentType %s is not the "
+			  "eContentType %s", a, e);
+		invalid(v, "content_type_mismatch");
+	} else {
+		add_check(v, "content_type", "ok", "the signed contentType is the eContentType (%s)", a);
+	}
+}
+
+/* The claimed signingTime: reported, never used as the signing time; a claim
+ * in the future (beyond SIGNING_TIME_SKEW) is false. */
+static void check_signing_time(const ASN1_TIME *st, struct verdict *v, json_t *answer)
+{
+	time_t claimed, now = time(NULL);
+	char when[32], poe[32];
+
+	if (!st) {
+		add_check(v, "signing_time", "skipped", "the signature claims no signingTime");
+		return;
+	}
+	claimed = ossl_time(st);
+	time_text(claimed, when, sizeof(when));
+	json_object_set_new(answer, "signing_time", json_string(when));
+	if (claimed > now + SIGNING_TIME_SKEW) {
+		add_check(v, "signing_time", "failed", "the signature claims it was made at %s, "
+			  "later than now", when);
+		invalid(v, "future_signing_time");
+	} else if (v->poe && claimed > v->poe + SIGNING_TIME_SKEW) {
+		time_text(v->poe, poe, sizeof(poe));
+		add_check(v, "signing_time", "failed", "the signature claims it was made at %s, "
+			  "later than its timestamp %s", when, poe);
+		invalid(v, "future_signing_time");
+	} else {
+		add_check(v, "signing_time", "ok", "claimed %s: a claim of the signer, not proof; "
+			  "not used to judge the certificate", when);
+	}
 }
 
 static const ASN1_TIME *signing_time(CMS_SignerInfo *si)
@@ -297,7 +443,37 @@ static const ASN1_TIME *signing_time(CMS_SignerInfo *si)
 	return t;
 }
 
-static json_t *verify_cms(struct kysod *d, const struct verify_request *r, struct checks *c,
+/* RFC 5652 5.4: the signature is over the DER of the signed attributes.
+ * OpenSSL checks it over its own DER of what it parsed, so a BER variant of
+ * the signed bytes (a flipped constructed bit, a longer length) would pass
+ * as well: that DER must be in the signature as it was sent. */
+static int signed_attrs_as_sent(CMS_SignerInfo *si, const unsigned char *sig, size_t len)
+{
+	int i, n = CMS_signed_get_attr_count(si), total = 0, size, l, ok = 0;
+	unsigned char *der = NULL, *p;
+
+	for (i = 0; i < n; i++) {
+		l = i2d_X509_ATTRIBUTE(CMS_signed_get_attr(si, i), NULL);
+		if (l <= 0)
+			goto out;
+		total += l;
+	}
+	size = ASN1_object_size(1, total, 0);
+	if (size <= 0 || !(der = OPENSSL_malloc((size_t)size)))
+		goto out;
+	p = der;
+	ASN1_put_object(&p, 1, total, 0, V_ASN1_CONTEXT_SPECIFIC);	/* [0] IMPLICIT SET OF */
+	for (i = 0; i < n; i++)
+		if (i2d_X509_ATTRIBUTE(CMS_signed_get_attr(si, i), &p) <= 0)
+			goto out;
+	ok = memmem(sig, len, der, (size_t)size) != NULL;
+out:
+	ERR_clear_error();
+	OPENSSL_free(der);
+	return ok;
+}
+
+static json_t *verify_cms(struct kysod *d, const struct verify_request *r, struct verdict *v,
 			  struct kyso_reply *rep)
 {
 	const unsigned char *p = r->signature;
@@ -307,14 +483,12 @@ static json_t *verify_cms(struct kysod *d, const struct verify_request *r, struc
 	X509_ALGOR *digalg = NULL, *sigalg = NULL;
 	ASN1_OCTET_STRING *md;
 	const ASN1_OBJECT *oid;
-	const ASN1_TIME *st;
 	struct trust *t = NULL;
 	json_t *answer = NULL;
 	X509 *signer = NULL;
 	EVP_PKEY *pkey;
-	const char *hash_name, *source = "now";
-	char alg[48], err[256], when[32];
-	time_t at = time(NULL);
+	const char *hash_name;
+	char alg[48], err[256];
 	int nid;
 
 	if (!cms || p != r->signature + r->signature_len ||
@@ -355,44 +529,48 @@ static json_t *verify_cms(struct kysod *d, const struct verify_request *r, struc
 					 V_ASN1_OCTET_STRING);
 	ERR_clear_error();
 	if (strcmp(hash_name, kyso_hash_alg_name(r->hash_alg)))
-		add_check(c, "digest", "failed", "the signature was made over a %s hash, not %s",
+		add_check(v, "digest", "failed", "the signature was made over a %s hash, not %s",
 			  hash_name, kyso_hash_alg_name(r->hash_alg));
 	else if (!md)
-		add_check(c, "digest", "failed", "the signature has no messageDigest attribute");
+		add_check(v, "digest", "failed", "the signature has no messageDigest attribute");
 	else if ((size_t)ASN1_STRING_length(md) != r->hash_len ||
 		 memcmp(ASN1_STRING_get0_data(md), r->hash, r->hash_len))
-		add_check(c, "digest", "failed", "messageDigest is not this hash: the signature is "
+		add_check(v, "digest", "failed", "messageDigest is not this hash: the signature is "
 			  "over another record");
 	else
-		add_check(c, "digest", "ok", "messageDigest is the record's %s hash", hash_name);
+		add_check(v, "digest", "ok", "messageDigest is the record's %s hash", hash_name);
+	if (strcmp(hash_name, kyso_hash_alg_name(r->hash_alg)) || !md ||
+	    (size_t)ASN1_STRING_length(md) != r->hash_len ||
+	    memcmp(ASN1_STRING_get0_data(md), r->hash, r->hash_len))
+		invalid(v, "digest_mismatch");
+	check_content_type(cms, si, v);
 
 	/* the signature over the signed attributes */
 	CMS_SignerInfo_set1_signer_cert(si, signer);
 	if (CMS_signed_get_attr_count(si) < 0) {
-		add_check(c, "signature", "failed",
+		add_check(v, "signature", "failed",
 			  "signatures without signed attributes are not supported");
+		invalid(v, "signature_invalid");
 	} else if (CMS_SignerInfo_verify(si) == 1) {
-		add_check(c, "signature", "ok", "%s signature over the signed attributes verifies",
-			  alg);
+		if (signed_attrs_as_sent(si, r->signature, r->signature_len)) {
+			add_check(v, "signature", "ok",
+				  "%s signature over the signed attributes verifies", alg);
+		} else {
+			add_check(v, "signature", "failed", "the signed attributes are not in DER "
+				  "(RFC 5652 5.4): the bytes sent are not the bytes signed");
+			invalid(v, "signature_invalid");
+		}
 	} else {
 		ossl_error(NULL, err, sizeof(err));
-		add_check(c, "signature", "failed", "the signature does not verify: %s", err);
+		add_check(v, "signature", "failed", "the signature does not verify: %s", err);
+		invalid(v, "signature_invalid");
 	}
-	check_ess(si, signer, c);
+	check_ess(si, signer, v);
 
 	t = trust_get(&d->cfg);
-	st = signing_time(si);
-	if (st) {
-		time_text(ossl_time(st), when, sizeof(when));
-		json_object_set_new(answer, "signing_time", json_string(when));
-	}
-	if (check_timestamp(t, si, c, answer, &at)) {
-		source = "timestamp";
-	} else if (st) {
-		at = ossl_time(st);
-		source = "signing_time";
-	}
-	check_certificate(d, t, signer, at, source, c);
+	check_timestamp(t, si, v, answer);
+	check_signing_time(signing_time(si), v, answer);
+	check_certificate(d, t, signer, v);
 	goto out;
 malformed:
 	kyso_reply_error_set(rep, "field", json_string("signature"));
@@ -406,24 +584,38 @@ out:
 
 json_t *verify_signature(struct kysod *d, const struct verify_request *r, struct kyso_reply *rep)
 {
-	struct checks c = { json_array(), 1, d->cfg.revocation_soft_fail };
+	struct verdict v = { json_array(), NULL, NULL, 0, d->cfg.revocation_soft_fail };
+	const char *status, *reason;
 	json_t *answer;
 	char when[32];
 
-	if (!c.list) {
+	if (!v.list) {
 		kyso_reply_error(rep, "internal_error", "out of memory");
 		return NULL;
 	}
-	answer = r->format == KYSO_FORMAT_CMS ? verify_cms(d, r, &c, rep) : verify_raw(d, r, &c, rep);
+	time_text(time(NULL), when, sizeof(when));
+	answer = r->format == KYSO_FORMAT_CMS ? verify_cms(d, r, &v, rep) : verify_raw(d, r, &v, rep);
 	if (!answer) {
-		json_decref(c.list);
+		json_decref(v.list);
 		return NULL;
 	}
-	time_text(time(NULL), when, sizeof(when));
-	json_object_set_new(answer, "valid", json_boolean(c.valid));
+	if (v.invalid) {
+		status = "invalid";
+		reason = v.invalid;
+	} else if (v.indeterminate) {
+		status = "indeterminate";
+		reason = v.indeterminate;
+	} else {
+		status = "valid";
+		reason = v.poe ? "valid_at_timestamp" : "valid_now";
+	}
+	log_debug("verify: %s (%s)", status, reason);
+	json_object_set_new(answer, "valid", json_boolean(!strcmp(status, "valid")));
+	json_object_set_new(answer, "status", json_string(status));
+	json_object_set_new(answer, "reason", json_string(reason));
 	json_object_set_new(answer, "format",
 			    json_string(r->format == KYSO_FORMAT_CMS ? "cms" : "raw"));
 	json_object_set_new(answer, "verified_at", json_string(when));
-	json_object_set_new(answer, "checks", c.list);
+	json_object_set_new(answer, "checks", v.list);
 	return answer;
 }

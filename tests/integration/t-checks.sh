@@ -29,6 +29,8 @@ ca_issue untrusted p256 "Ngoài Chuỗi" --ca other
 ca_revoke revoked
 ca_forget unknown
 ca_crl "$T/ca.crl"
+# the root's CRL says the issuing CA is not revoked (every CA of the chain is checked too)
+ca_crl_of root "$T/root.crl"
 make_ca_token kyso-ca good:11 goodrsa:12 revoked:13 unknown:14 expired:15 future:16 kuenc:17 \
 	noku:18 noaia:19 untrusted:1a
 
@@ -59,7 +61,7 @@ problems()
 }
 
 # ---------------------------------------------------------------- strict, OCSP from the AIA
-write_conf --module "softhsm=$SOFTHSM" "ca_bundle=$CA_BUNDLE" ocsp_timeout=3
+write_conf --module "softhsm=$SOFTHSM" "ca_bundle=$CA_BUNDLE" ocsp_timeout=3 "crl=$T/root.crl"
 start_kysod
 ocsp_start "$OCSP_PORT"
 
@@ -106,7 +108,7 @@ stop_kysod
 
 # ---------------------------------------------------------------- soft fail
 write_conf --module "softhsm=$SOFTHSM" "ca_bundle=$CA_BUNDLE" ocsp_timeout=2 \
-	revocation_soft_fail=yes
+	revocation_soft_fail=yes "crl=$T/root.crl"
 start_kysod
 n=$(getpin_count)
 sign good
@@ -119,7 +121,8 @@ stop_kysod
 
 # ---------------------------------------------------------------- ocsp_url override
 ocsp_start "$OCSP_PORT"
-write_conf --module "softhsm=$SOFTHSM" "ca_bundle=$CA_BUNDLE" "ocsp_url=$OCSP_URL"
+write_conf --module "softhsm=$SOFTHSM" "ca_bundle=$CA_BUNDLE" "ocsp_url=$OCSP_URL" \
+	"crl=$T/root.crl"
 start_kysod
 sign noaia
 is "$STATUS" 200 "ocsp_url: a certificate without AIA is checked with the configured responder"
@@ -128,7 +131,7 @@ stop_kysod
 ocsp_stop
 
 # ---------------------------------------------------------------- CRL only
-write_conf --module "softhsm=$SOFTHSM" "ca_bundle=$CA_BUNDLE" ocsp=off "crl=$T/ca.crl"
+write_conf --module "softhsm=$SOFTHSM" "ca_bundle=$CA_BUNDLE" ocsp=off "crl=$T/ca.crl $T/root.crl"
 start_kysod
 api POST /v1/logout '{}'
 refused revoked 422 certificate_revoked "CRL: revoked certificate refused"
@@ -145,6 +148,7 @@ mkdir -p "$T/crls"
 ca_issue later p256 "Thu Hồi Sau"
 make_ca_token kyso-ca-2 later:21
 ca_crl "$T/crls/int.crl"
+cp "$T/root.crl" "$T/crls/root.crl"
 write_conf --module "softhsm=$SOFTHSM" "ca_bundle=$CA_DIR" ocsp=off "crl=$T/crls"
 # the bundle directory holds other files too: they are skipped
 start_kysod

@@ -1,8 +1,12 @@
 #!/bin/bash
 # POST /v1/verify: raw and CMS signatures checked against a record hash, each check in the
-# answer (signature, digest, signingCertificateV2, validity at signing time, key usage,
-# chain, revocation, timestamp); a certificate revoked after a timestamped signature; bad
-# inputs answered with clear errors; `kyso verify` when the CLI has it.
+# answer (signature, digest, content type, signingCertificateV2, timestamp, claimed signing
+# time, validity, key usage, chain, CRL and OCSP findings, revocation) and a verdict
+# (status valid | invalid | indeterminate, reason). The ETSI EN 319 102-1 time model: the
+# claimed signingTime is never proof (backdated into an expired certificate's validity: not
+# valid; in the future: invalid); a timestamp before expiry or revocation is. No ca_bundle:
+# indeterminate. Single-bit flips in signed parts are never valid. Bad inputs answered with
+# clear errors; `kyso verify`. Signatures made here are checked with openssl too.
 if [ -z "${BASH_VERSION:-}" ]; then exec /bin/bash "$0" "$@"; fi
 set -u
 : "${KYSO_SRCDIR:=$(cd "$(dirname "$0")/../.." && pwd)}"
@@ -16,8 +20,10 @@ ca_init
 tsa_init
 ca_issue signer rsa "Hoàng Minh Tuấn"
 ca_issue later p256 "Lý Thu Trang"
+ca_issue old p256 "Võ Thị Cũ" --start 20220101000000Z --end 20240101000000Z
 make_ca_token kyso-ca signer:31 later:32
 ca_crl "$T/ca.crl"
+ca_crl_of root "$T/root.crl"
 
 # sign_as KEY ALG FORMAT [PADDING] [EXTRA]: a fresh record signed; SIG_B64 holds the signature.
 sign_as()
@@ -47,6 +53,33 @@ results()
 	json_get "' '.join(c['check'] + '=' + c['result'] for c in j['checks'])"
 }
 
+# verdict: "STATUS REASON valid" of the last answer.
+verdict()
+{
+	json_get "' '.join([j['status'], j['reason'], str(j['valid']).lower()])"
+}
+
+# message NAME: the message of check NAME in the last answer.
+message()
+{
+	json_get "[c['message'] for c in j['checks'] if c['check'] == '$1'][0]"
+}
+
+# cms_ok FILE.p7s DATA [openssl cms options]: openssl's own check of a detached CMS.
+cms_ok()
+{
+	local f=$1 data=$2
+	shift 2
+	openssl cms -verify -binary -inform DER -in "$f" -content "$data" "$@" -out /dev/null \
+		>"$T/cms-ok.out" 2>&1
+}
+
+# b64_to FILE: $SIG_B64 decoded into FILE.
+b64_to()
+{
+	printf '%s' "$SIG_B64" | openssl base64 -d -A > "$1"
+}
+
 jstr()
 {
 	"$PY" -c 'import json, sys; print(json.dumps(open(sys.argv[1]).read()))' "$1"
@@ -59,18 +92,24 @@ start_kysod
 sign_as rsa sha256 raw
 verify raw sha256 "\"${CERT_ID[rsa]}\""
 is "$STATUS" 200 "verify raw RSA with a certificate id: 200"
-is "$(json_get '[j["valid"], j["format"], j["algorithm"]]')" '[true, "raw", "rsa-pkcs1-sha256"]' \
-	"valid, format raw, rsa-pkcs1-sha256"
+is "$(json_get '[j["valid"], j["status"], j["reason"], j["format"], j["algorithm"]]')" \
+	'[false, "indeterminate", "chain_not_checked", "raw", "rsa-pkcs1-sha256"]' \
+	"no CA bundle: indeterminate (chain_not_checked), never valid; format raw, rsa-pkcs1-sha256"
 is "$(results)" "signature=ok validity=ok key_usage=ok chain=skipped revocation=skipped" \
 	"the checks: signature, validity, key usage; chain and revocation skipped without a CA bundle"
+like "$(message chain)" "no CA bundle.*anyone can make one" "...the chain check says why in words"
+b64_to "$T/raw.sig"
+verify_sig "${CERT_PEM[rsa]}" "$HASH_HEX" "$T/raw.sig" sha256 pkcs1
+ok $? "openssl pkeyutl verifies the raw signature too"
 is "$(json_get 'j["signer"]["id"]')" "${CERT_ID[rsa]}" "the signer is named by its id"
 verify raw sha256 "$(jstr "${CERT_PEM[rsa]}")"
-is "$(json_get 'j["valid"]')" true "verify raw with the certificate as PEM"
+is "$(result signature)" ok "verify raw with the certificate as PEM"
 verify raw sha256 "\"$(openssl base64 -A -in "${CERT_DER[rsa]}")\""
-is "$(json_get 'j["valid"]')" true "verify raw with the certificate as base64 DER"
+is "$(result signature)" ok "verify raw with the certificate as base64 DER"
 verify raw sha256 "\"${CERT_ID[rsa]}\"" pss
 is "$(json_get '[j["valid"], j["algorithm"]]')" '[false, "rsa-pss-sha256"]' \
 	"a PKCS#1 v1.5 signature checked as PSS is not valid"
+is "$(verdict)" "invalid signature_invalid false" "...invalid (signature_invalid) beats indeterminate"
 is "$(result signature)" failed "...its signature check failed"
 GOOD_HASH=$HASH_B64
 make_hash sha256
@@ -82,22 +121,26 @@ is "$(json_get 'j["valid"]')" false "an RSA signature checked with an EC certifi
 
 sign_as rsa sha384 raw pss
 verify raw sha384 "\"${CERT_ID[rsa]}\"" pss
-is "$(json_get '[j["valid"], j["algorithm"]]')" '[true, "rsa-pss-sha384"]' "verify raw RSA-PSS sha384"
+is "$(json_get '[[c["result"] for c in j["checks"] if c["check"] == "signature"][0], j["algorithm"]]')" '["ok", "rsa-pss-sha384"]' "verify raw RSA-PSS sha384"
 sign_as p384 sha512 raw
 verify raw sha512 "\"${CERT_ID[p384]}\""
-is "$(json_get '[j["valid"], j["algorithm"]]')" '[true, "ecdsa-sha512"]' "verify raw ECDSA P-384 sha512"
+is "$(json_get '[[c["result"] for c in j["checks"] if c["check"] == "signature"][0], j["algorithm"]]')" '["ok", "ecdsa-sha512"]' "verify raw ECDSA P-384 sha512"
 
 # ---------------------------------------------------------------- CMS, no CA bundle
 sign_as p256 sha256 cms
 verify cms sha256
 is "$STATUS" 200 "verify cms: 200"
-is "$(json_get '[j["valid"], j["format"], j["algorithm"]]')" '[true, "cms", "ecdsa-sha256"]' \
-	"valid, format cms, ecdsa-sha256"
-is "$(results)" "digest=ok signature=ok signing_certificate=ok timestamp=skipped validity=ok key_usage=ok chain=skipped revocation=skipped" \
+is "$(json_get '[j["valid"], j["status"], j["format"], j["algorithm"]]')" \
+	'[false, "indeterminate", "cms", "ecdsa-sha256"]' "no CA bundle: indeterminate, format cms, ecdsa-sha256"
+is "$(results)" "digest=ok content_type=ok signature=ok signing_certificate=ok timestamp=skipped signing_time=ok validity=ok key_usage=ok chain=skipped revocation=skipped" \
 	"the checks of a CAdES-BES signature"
-like "$(json_get 'j["signing_time"]')" '^20[0-9-]{8}T' "the signing time is reported"
-like "$(json_get '[c["message"] for c in j["checks"] if c["check"] == "validity"][0]')" "signing_time" \
-	"validity is checked at the signing time the signature claims"
+like "$(json_get 'j["signing_time"]')" '^20[0-9-]{8}T' "the claimed signing time is reported"
+like "$(message signing_time)" "a claim of the signer, not proof" "...as a claim, not as proof"
+like "$(message validity)" "verification time" \
+	"without a timestamp, validity is judged at the verification time, not the claimed one"
+b64_to "$T/bes.p7s"
+cms_ok "$T/bes.p7s" "$T/data.bin" -noverify
+ok $? "openssl cms verifies the CMS signature over the record too"
 CMS_B64=$SIG_B64
 CMS_HASH=$HASH_B64
 make_hash sha256
@@ -110,9 +153,10 @@ make_hash sha384
 verify cms sha384 "" "" "$HASH_B64" "$CMS_B64"
 is "$(result digest)" failed "a sha256 CMS signature checked with a sha384 hash: digest failed"
 verify cms sha256 "\"${CERT_ID[p256]}\"" "" "$CMS_HASH" "$CMS_B64"
-is "$(json_get 'j["valid"]')" true "verify cms with the signer's certificate given too"
+is "$(result signature)" ok "verify cms with the signer's certificate given too"
 verify cms sha256 "\"${CERT_ID[p384]}\"" "" "$CMS_HASH" "$CMS_B64"
-is "$(json_get 'j["valid"]')" true "a CMS signature carrying its signer's certificate ignores another given one"
+is "$(json_get '[j["signer"]["id"], [c["result"] for c in j["checks"] if c["check"] == "signature"][0]]')" \
+	"[\"${CERT_ID[p256]}\", \"ok\"]" "a CMS signature carrying its signer's certificate ignores another given one"
 
 # a corrupted signature value inside the CMS
 "$PY" - "$CMS_B64" > "$T/bad.b64" <<'EOF'
@@ -128,42 +172,51 @@ is "$(json_get '[j["valid"], [c["result"] for c in j["checks"] if c["check"] == 
 
 sign_as rsa sha512 cms pss
 verify cms sha512
-is "$(json_get '[j["valid"], j["algorithm"]]')" '[true, "rsa-pss-sha512"]' "verify cms RSA-PSS sha512"
+is "$(json_get '[[c["result"] for c in j["checks"] if c["check"] == "signature"][0], j["algorithm"]]')" '["ok", "rsa-pss-sha512"]' "verify cms RSA-PSS sha512"
+b64_to "$T/pss.p7s"
+cms_ok "$T/pss.p7s" "$T/data.bin" -noverify
+ok $? "...openssl cms verifies it too"
 
-# ---------------------------------------------------------------- kyso verify
+# ---------------------------------------------------------------- kyso verify, no CA bundle
 if [ -x "$KYSO_CLI" ] && "$KYSO_CLI" verify --help >/dev/null 2>&1; then
 	K=("$KYSO_CLI" --socket "$SOCK")
 	sign_as p256 sha256 cms
 	cp "$T/data.bin" "$T/cms.data"
 	printf '%s' "$SIG_B64" | openssl base64 -d -A > "$T/cms.der"
 	"${K[@]}" verify --file "$T/cms.data" "$T/cms.der" > "$T/cli.out" 2>&1
-	ok $? "kyso verify --file RECORD SIGNATURE: a CMS signature (detected) is valid"
-	like "$(cat "$T/cli.out")" "^Valid ecdsa-sha256 signature by CN=Trần Thị Bích Ngọc" \
-		"kyso verify names the algorithm and the signer"
+	is $? 1 "kyso verify without a CA bundle: exit 1 (not valid)"
+	like "$(cat "$T/cli.out")" "^Cannot tell whether the ecdsa-sha256 signature by CN=Trần Thị Bích Ngọc,.* is valid \\(chain_not_checked\\)" \
+		"kyso verify says it cannot tell, names the algorithm and the signer"
+	like "$(cat "$T/cli.out")" "no CA bundle \\(ca_bundle in kysod.conf\\).*anyone can make a certificate" \
+		"...and says in plain words that the signer was not checked"
 	like "$(cat "$T/cli.out")" "ok +digest" "kyso verify lists the checks"
-	"${K[@]}" verify --hash "$HASH_HEX" --format cms "$T/cms.der" > /dev/null 2>&1
-	ok $? "kyso verify --hash HEX --format cms"
+	like "$(cat "$T/cli.out")" "signing time claimed by the signer \\(not proof\\)" \
+		"kyso verify shows the signing time as a claim"
+	"${K[@]}" verify --hash "$HASH_HEX" --format cms "$T/cms.der" > "$T/cli.out" 2>&1
+	like "$(cat "$T/cli.out")" "^Cannot tell" "kyso verify --hash HEX --format cms"
 	head -c 1 /dev/urandom >> "$T/cms.data"
 	"${K[@]}" verify --file "$T/cms.data" "$T/cms.der" > "$T/cli.out" 2>&1
 	is $? 1 "kyso verify: another record exits 1"
-	like "$(cat "$T/cli.out")" "^NOT valid" "...and says NOT valid"
+	like "$(cat "$T/cli.out")" "^NOT valid .*\\(digest_mismatch\\)" "...and says NOT valid, with the reason"
 	sign_as rsa sha384 raw pss
 	cp "$T/data.bin" "$T/raw.data"
 	printf '%s' "$SIG_B64" | openssl base64 -d -A > "$T/raw.sig"
 	"${K[@]}" verify --file "$T/raw.data" --hash-alg sha384 --padding pss \
-		--cert "${CERT_ID[rsa]:0:12}" "$T/raw.sig" > /dev/null 2>&1
-	ok $? "kyso verify of a raw RSA-PSS signature with a certificate id prefix"
+		--cert "${CERT_ID[rsa]:0:12}" "$T/raw.sig" > "$T/cli.out" 2>&1
+	like "$(cat "$T/cli.out")" "ok +signature" \
+		"kyso verify of a raw RSA-PSS signature with a certificate id prefix"
 	"${K[@]}" --json verify --file "$T/raw.data" --hash-alg sha384 --padding pss \
 		--cert "${CERT_PEM[rsa]}" "$T/raw.sig" > "$T/cli.json" 2>&1
-	is "$(json_get '[j["valid"], j["format"]]' "$(cat "$T/cli.json")")" '[true, "raw"]' \
-		"kyso --json verify with the certificate from a PEM file"
+	is "$(json_get '[j["valid"], j["status"], j["reason"], j["format"]]' "$(cat "$T/cli.json")")" \
+		'[false, "indeterminate", "chain_not_checked", "raw"]' \
+		"kyso --json verify with the certificate from a PEM file: the answer as kysod gives it"
 	"${K[@]}" verify --file "$T/raw.data" "$T/raw.sig" > "$T/cli.out" 2>&1
 	is $? 1 "kyso verify of a raw signature without --cert fails"
 	like "$(cat "$T/cli.out")" "missing_field" "...with kysod's missing_field"
 	"${K[@]}" verify "$T/raw.sig" > /dev/null 2>&1
 	is $? 2 "kyso verify without --file or --hash is a usage error"
 else
-	skip 11 "kyso verify is not in this build"
+	skip 12 "kyso verify is not in this build"
 fi
 
 # ---------------------------------------------------------------- bad inputs
@@ -207,40 +260,130 @@ is_error 405 method_not_allowed "GET /v1/verify: 405"
 is "$(getpin_count)" 1 "verification never asks for a PIN (one login for all signatures)"
 stop_kysod
 
-# ---------------------------------------------------------------- CA bundle, CRL, timestamp
+# ---------------------------------------------------------------- CA bundle, CRLs, timestamp
+# a certificate that expires while the test runs: signed before, verified after
+BRIEF_END=$(( $(date +%s) + 40 ))
+ca_issue brief p256 "Đinh Văn Ngắn" --end "$(date -u -d "@$BRIEF_END" +%Y%m%d%H%M%SZ)"
+make_ca_token kyso-ca-2 brief:33
 tsa_start
-write_conf --module "softhsm=$SOFTHSM" "ca_bundle=$CA_BUNDLE" ocsp=off "crl=$T/ca.crl" \
-	"tsa_url=$TSA_URL"
+write_conf --module "softhsm=$SOFTHSM" "ca_bundle=$CA_BUNDLE" ocsp=off \
+	"crl=$T/ca.crl $T/root.crl" "tsa_url=$TSA_URL"
 start_kysod
+
+sign_as brief sha256 cms "" '"timestamp":true'
+BRIEF_TS_SIG=$SIG_B64
+BRIEF_TS_HASH=$HASH_B64
+b64_to "$T/brief-ts.p7s"
+cp "$T/data.bin" "$T/brief-ts.data"
+sign_as brief sha256 cms
+BRIEF_BES_SIG=$SIG_B64
+BRIEF_BES_HASH=$HASH_B64
+verify cms sha256
+is "$(verdict)" "valid valid_now true" "a certificate about to expire: valid now"
+
+sign_as later sha256 cms "" '"timestamp":true'
+LATER_SIG=$SIG_B64
+LATER_HASH=$HASH_B64
 sign_as signer sha256 cms "" '"timestamp":true'
 TS_SIG=$SIG_B64
 TS_HASH=$HASH_B64
+b64_to "$T/ts.p7s"
+cp "$T/data.bin" "$T/ts.data"
+cms_ok "$T/ts.p7s" "$T/ts.data" -CAfile "$CA_ROOT" -purpose any
+ok $? "openssl cms verifies the CAdES-T signature and its chain"
+"$PY" "$KYSO_SRCDIR/tests/lib/cms-inspect.py" "$T/ts.p7s" --timestamp-token "$T/ts.tst" \
+	--signature-value "$T/ts.sigval" > /dev/null
+openssl ts -verify -data "$T/ts.sigval" -in "$T/ts.tst" -token_in -CAfile "$CA_ROOT" \
+	-untrusted "$CA_INT" > "$T/ts.out" 2>&1
+ok $? "openssl ts verifies its timestamp over the signature value"
 verify cms sha256
-is "$(results)" "digest=ok signature=ok signing_certificate=ok timestamp=ok validity=ok key_usage=ok chain=ok revocation=ok" \
-	"CAdES-T with a CA bundle and a CRL: every check ok"
-is "$(json_get 'j["valid"]')" true "...valid"
+is "$(results)" "digest=ok content_type=ok signature=ok signing_certificate=ok timestamp=ok signing_time=ok validity=ok key_usage=ok chain=ok crl=ok crl=ok revocation=ok" \
+	"CAdES-T with a CA bundle and CRLs: every check ok, with a CRL finding for each certificate"
+is "$(verdict)" "valid valid_at_timestamp true" "...valid, resting on the timestamp"
+like "$(json_get '" | ".join(c["certificate"] + ": " + c["message"] for c in j["checks"] if c["check"] == "crl")')" \
+	"^CN=Kyso Test Issuing CA.*: not on the CRL of CN=Kyso Test Root CA.* \| .*CN=Hoàng Minh Tuấn.*: not on the CRL of CN=Kyso Test Issuing CA" \
+	"the CRL findings name the issuing CA (root's CRL) and the signer (issuing CA's CRL)"
 like "$(json_get 'j["timestamp"]["tsa"]')" "Time-Stamp Authority" "the timestamp's authority is named"
-like "$(json_get '[c["message"] for c in j["checks"] if c["check"] == "validity"][0]')" "timestamp" \
-	"validity is checked at the timestamp's time"
+like "$(message validity)" "timestamp" "validity is checked at the timestamp's time"
+grep -q "revocation: crl, depth 1 (CN=Kyso Test Issuing CA" "$KYSOD_LOG"
+ok $? "the debug log has the CRL finding for the issuing CA"
+if [ -x "$KYSO_CLI" ]; then
+	"$KYSO_CLI" --socket "$SOCK" verify --file "$T/ts.data" "$T/ts.p7s" > "$T/cli.out" 2>&1
+	is $? 0 "kyso verify of a valid CAdES-T signature: exit 0"
+	like "$(cat "$T/cli.out")" "^Valid rsa-pkcs1-sha256 signature by CN=Hoàng Minh Tuấn" "...says Valid"
+else
+	skip 2 "kyso verify is not in this build"
+fi
 sign_as signer sha256 cms
 BES_SIG=$SIG_B64
 BES_HASH=$HASH_B64
 verify cms sha256
-is "$(json_get '[j["valid"], [c["result"] for c in j["checks"] if c["check"] == "timestamp"][0]]')" \
-	'[true, "skipped"]' "CAdES-BES: valid, timestamp skipped"
+is "$(json_get '[j["valid"], j["reason"], [c["result"] for c in j["checks"] if c["check"] == "timestamp"][0]]')" \
+	'[true, "valid_now", "skipped"]' "CAdES-BES: valid at the verification time, timestamp skipped"
 
-# the certificate is revoked after both signatures were made
+# single-bit flips: anything signed is never valid; unsigned fields as docs/api.md says
+"$PY" "$KYSO_SRCDIR/tests/lib/cms-flip.py" "$SOCK" "$T/ts.p7s" "$TS_HASH" sha256 > "$T/flip.json"
+FLIP=$(cat "$T/flip.json")
+is "$(json_get 'j["original"]' "$FLIP")" valid "bit flips: the signature flipped is valid to begin with"
+is "$(json_get 'j["signed"].get("valid", 0) + j["signed"].get("indeterminate", 0) + j["signed"].get("inconsistent", 0)' "$FLIP")" 0 \
+	"a bit flipped in any byte of the signed attributes or the signature value: never valid"
+is "$(json_get 'j["signed"].get("invalid", 0) + j["signed"].get("malformed", 0) == j["signed_bytes"] and j["signed_bytes"] > 300' "$FLIP")" true \
+	"...each one invalid, or 400 signature_malformed when the DER breaks ($(json_get 'j["signed"]' "$FLIP"))" ||
+	diag "valid after a flip at byte offsets $(json_get 'j.get("valid_at")' "$FLIP") of $(openssl base64 -A -in "$T/ts.p7s")"
+is "$(json_get 'j["fields"]["signed_attr_set_tag"]' "$FLIP")" "invalid/signature_invalid" \
+	"a signed attribute's SET tag made primitive (OpenSSL parses it to the same value): invalid"
+is "$(json_get 'j["fields"]["econtent_type"]' "$FLIP")" "invalid/content_type_mismatch" \
+	"a flip in eContentType (unsigned, but it must equal the signed contentType): invalid"
+is "$(json_get 'j["fields"]["signed_data_version"]' "$FLIP")" "valid/valid_at_timestamp" \
+	"a flip in SignedData.version (unsigned, not used): harmless"
+is "$(json_get 'j["fields"]["signer_info_version"]' "$FLIP")" "valid/valid_at_timestamp" \
+	"a flip in SignerInfo.version (unsigned, not used): harmless"
+is "$(json_get 'j["fields"]["digest_algorithms"]' "$FLIP")" "valid/valid_at_timestamp" \
+	"a flip in the SignedData digestAlgorithms set (unsigned, advisory): harmless"
+is "$(json_get 'j["fields"]["timestamp_token"]' "$FLIP")" "valid/valid_now" \
+	"a flip in the timestamp token: the timestamp is no longer proof, judged now"
+
+# claimed signing times (the signatures made with the key outside kysod)
+make_hash sha256
+"$PY" "$KYSO_SRCDIR/tests/lib/cms-make.py" "$T/keys/old.key" "${CERT_PEM[old]}" "$T/data.bin" \
+	20230601000000Z "$T/old.p7s"
+cms_ok "$T/old.p7s" "$T/data.bin" -noverify
+ok $? "backdated signingTime: openssl cms verifies the signature itself"
+is "$(openssl x509 -in "${CERT_PEM[old]}" -noout -enddate)" "notAfter=Jan  1 00:00:00 2024 GMT" \
+	"...and its certificate was valid at the claimed time (2023), expired since 2024"
+verify cms sha256 "" "" "$HASH_B64" "$(openssl base64 -A -in "$T/old.p7s")"
+is "$(verdict)" "indeterminate expired_no_poe false" \
+	"a signingTime set back into an expired certificate's validity, no timestamp: not valid (expired_no_poe)"
+is "$(json_get '[j["signing_time"], [c["result"] for c in j["checks"] if c["check"] == "validity"][0]]')" \
+	'["2023-06-01T00:00:00Z", "failed"]' "...the claim is reported; validity failed at the verification time"
+"$PY" "$KYSO_SRCDIR/tests/lib/cms-make.py" "$T/keys/signer.key" "${CERT_PEM[signer]}" \
+	"$T/data.bin" 20300101000000Z "$T/future.p7s" "$CA_INT"
+cms_ok "$T/future.p7s" "$T/data.bin" -CAfile "$CA_ROOT" -purpose any
+ok $? "future signingTime: openssl cms verifies the signature and chain"
+verify cms sha256 "" "" "$HASH_B64" "$(openssl base64 -A -in "$T/future.p7s")"
+is "$(verdict)" "invalid future_signing_time false" "a signingTime in the future: invalid"
+is "$(result signing_time)" failed "...the signing_time check failed"
+"$PY" "$KYSO_SRCDIR/tests/lib/cms-make.py" "$T/keys/signer.key" "${CERT_PEM[signer]}" \
+	"$T/data.bin" "$(date -u -d '+4 minutes' +%Y%m%d%H%M%SZ)" "$T/skew.p7s"
+verify cms sha256 "" "" "$HASH_B64" "$(openssl base64 -A -in "$T/skew.p7s")"
+is "$(verdict)" "valid valid_now true" "a signingTime 4 minutes ahead (within the 5 minutes of skew): valid"
+
+# the certificates are revoked after the signatures were made
 sleep 1.1
-ca_revoke signer
+ca_revoke_in int signer superseded
+ca_revoke later
 ca_crl "$T/ca.crl.new" && mv "$T/ca.crl.new" "$T/ca.crl"
 verify cms sha256 "" "" "$TS_HASH" "$TS_SIG"
-is "$(json_get '[j["valid"], [c["result"] for c in j["checks"] if c["check"] == "revocation"][0]]')" \
-	'[true, "ok"]' "revoked after the timestamped signing: still valid"
-like "$(json_get '[c["message"] for c in j["checks"] if c["check"] == "revocation"][0]')" \
-	"after the timestamped signing time" "...the revocation check says why"
+is "$(json_get '[j["valid"], j["reason"], [c["result"] for c in j["checks"] if c["check"] == "revocation"][0]]')" \
+	'[true, "valid_at_timestamp", "ok"]' "revoked (superseded) after the timestamped signing: still valid"
+like "$(message revocation)" "after the timestamp" "...the revocation check says why"
 verify cms sha256 "" "" "$BES_HASH" "$BES_SIG"
-is "$(json_get '[j["valid"], [c["result"] for c in j["checks"] if c["check"] == "revocation"][0]]')" \
-	'[false, "failed"]' "without a timestamp, a revoked certificate's signature is not valid"
+is "$(verdict)" "indeterminate revoked_no_poe false" \
+	"without a timestamp, a revoked certificate's signature is not valid (revoked_no_poe)"
+is "$(result revocation)" failed "...revocation failed"
+verify cms sha256 "" "" "$LATER_HASH" "$LATER_SIG"
+is "$(verdict)" "invalid revoked false" "revoked for keyCompromise after the timestamp: invalid"
+like "$(message revocation)" "keyCompromise" "...saying keyCompromise"
 sign_as signer sha256 cms
 is_error 422 certificate_revoked "...and the certificate no longer signs"
 
@@ -256,6 +399,22 @@ EOF
 verify cms sha256 "" "" "$TS_HASH" "$(cat "$T/swapped.b64")"
 is "$(json_get '[j["valid"], [c["result"] for c in j["checks"] if c["check"] in ("signature", "timestamp")]]')" \
 	'[false, ["failed", "failed"]]' "a changed signature value fails both the signature and the timestamp"
+is "$(verdict)" "invalid signature_invalid false" "...invalid"
+
+# the short-lived certificate has expired now
+while [ "$(date +%s)" -le $((BRIEF_END + 1)) ]; do sleep 1; done
+verify cms sha256 "" "" "$BRIEF_TS_HASH" "$BRIEF_TS_SIG"
+is "$(verdict)" "valid valid_at_timestamp true" \
+	"a certificate expired after a timestamp before its expiry: valid"
+like "$(message validity)" "valid at .* \(the timestamp's time\); it expired at" "...the validity check says so"
+TS_TIME=$(json_get 'j["timestamp"]["time"]')
+cms_ok "$T/brief-ts.p7s" "$T/brief-ts.data" -CAfile "$CA_ROOT" -purpose any \
+	-attime "$(date -u -d "$TS_TIME" +%s)"
+ok $? "openssl cms verifies it at the timestamp's time"
+cms_ok "$T/brief-ts.p7s" "$T/brief-ts.data" -CAfile "$CA_ROOT" -purpose any
+isnt $? 0 "...and, like kysod without the timestamp, not at the current time"
+verify cms sha256 "" "" "$BRIEF_BES_HASH" "$BRIEF_BES_SIG"
+is "$(verdict)" "indeterminate expired_no_poe false" "the same certificate without a timestamp: expired_no_poe"
 stop_kysod
 
 # the chain is checked against the configured bundle: another bundle does not trust it
@@ -265,6 +424,7 @@ start_kysod
 verify cms sha256 "" "" "$BES_HASH" "$BES_SIG"
 is "$(json_get '[j["valid"], [c["result"] for c in j["checks"] if c["check"] in ("chain", "revocation")]]')" \
 	'[false, ["failed", "skipped"]]' "a signer outside the CA bundle: chain failed, not valid"
+is "$(verdict)" "indeterminate chain_untrusted false" "...indeterminate (chain_untrusted)"
 stop_kysod
 tsa_stop
 

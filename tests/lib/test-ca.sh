@@ -10,8 +10,16 @@
 #   ca_init                 root "Kyso Test Root CA" and issuing CA "Kyso Test Issuing CA";
 #                           CA_ROOT CA_INT (PEM files), CA_BUNDLE (both in one file), CA_DIR
 #   ca_issue NAME TYPE CN [--ku LIST|none] [--eku LIST] [--start T --end T] [--ocsp URL]
-#                           [--ca other]   a key and certificate like _make_cert's
-#                           ($T/keys/NAME.{key,pem,der}, CERT_* arrays); T as YYYYMMDDHHMMSSZ
+#                           [--uid UID] [--ca other|root|SUB]   a key and certificate like
+#                           _make_cert's ($T/keys/NAME.{key,pem,der}, CERT_* arrays); T as
+#                           YYYYMMDDHHMMSSZ
+#   ca_sub NAME CN [--ocsp URL]   a subordinate CA under the root, issued with `openssl ca`
+#                           so that the root can revoke it ($CA_DIR/NAME/ca.pem); issue
+#                           under it with ca_issue --ca NAME
+#   ca_revoke_in CA NAME|PEM [REASON]  revokes a certificate in CA's index (root, int, SUB)
+#   ca_crl_of CA FILE       CA's CRL (PEM) as its index says now
+#   ca_ocsp_start CA PORT   an OCSP responder for CA (root, int, SUB), its delegated
+#                           responder certificate issued by CA; ca_ocsp_stop CA
 #   ca_other_init           a second root ("Other Root CA") that is not in CA_BUNDLE
 #   ca_revoke NAME          revokes NAME in the issuing CA's index
 #   ca_forget NAME          drops NAME from the index (the OCSP responder answers unknown)
@@ -89,6 +97,7 @@ _ca_conf()
 	C = optional
 	O = optional
 	CN = supplied
+	UID = optional
 	EOF
 }
 
@@ -135,7 +144,7 @@ ca_other_init()
 ca_issue()
 {
 	local name=$1 type=$2 cn=$3 ku="digitalSignature,nonRepudiation" eku= start= end= ocsp=
-	local ca=int dir=$T/keys dates=()
+	local ca=int dir=$T/keys dates=() uid=
 	shift 3
 	while [ $# -gt 0 ]; do
 		case $1 in
@@ -145,13 +154,14 @@ ca_issue()
 		--end) end=$2; shift ;;
 		--ocsp) ocsp=$2; shift ;;
 		--ca) ca=$2; shift ;;
+		--uid) uid=$2; shift ;;
 		*) bail_out "ca_issue: bad argument $1" ;;
 		esac
 		shift
 	done
 	_ca_genkey "$dir/$name.key" "$type"
 	_ca_run "request for $name" openssl req -new -key "$dir/$name.key" -utf8 \
-		-subj "/C=VN/O=Trường Kyso/CN=$cn" -out "$dir/$name.csr"
+		-subj "/C=VN/O=Trường Kyso/CN=$cn${uid:+/UID=$uid}" -out "$dir/$name.csr"
 	{
 		echo "[leaf]"
 		echo "basicConstraints = critical,CA:false"
@@ -306,4 +316,86 @@ make_ca_token()
 	for arg in "$@"; do
 		_import "${arg%%:*}" "$label" "${arg#*:}" "${arg%%:*}"
 	done
+}
+
+# ca_sub NAME CN [--ocsp URL]: see the top of the file.
+ca_sub()
+{
+	local name=$1 cn=$2 ocsp= dir=$CA_DIR/$1
+	shift 2
+	while [ $# -gt 0 ]; do
+		case $1 in
+		--ocsp) ocsp=$2; shift ;;
+		*) bail_out "ca_sub: bad argument $1" ;;
+		esac
+		shift
+	done
+	mkdir -p "$dir"
+	_ca_genkey "$dir/ca.key" p256
+	_ca_run "sub-CA request $cn" openssl req -new -key "$dir/ca.key" -utf8 \
+		-subj "/C=VN/O=Kyso Test/CN=$cn" -out "$dir/ca.csr"
+	{
+		echo "[sub]"
+		echo "basicConstraints = critical,CA:true,pathlen:0"
+		echo "keyUsage = critical,keyCertSign,cRLSign"
+		echo "subjectKeyIdentifier = hash"
+		echo "authorityKeyIdentifier = keyid"
+		[ -n "$ocsp" ] && echo "authorityInfoAccess = OCSP;URI:$ocsp"
+	} > "$dir/ext.cnf"
+	_ca_run "sub-CA $cn" openssl ca -batch -notext -config "$CA_DIR/root/ca.cnf" \
+		-in "$dir/ca.csr" -out "$dir/ca.pem" -extfile "$dir/ext.cnf" -extensions sub -days 3000
+	_ca_conf "$dir"
+}
+
+# _ca_pem NAME|PEM: the certificate file of a name ca_issue or ca_sub made.
+_ca_pem()
+{
+	if [ -f "$1" ]; then echo "$1"
+	elif [ -f "$T/keys/$1.pem" ]; then echo "$T/keys/$1.pem"
+	else echo "$CA_DIR/$1/ca.pem"
+	fi
+}
+
+ca_revoke_in()
+{
+	local ca=$1 pem
+	pem=$(_ca_pem "$2")
+	_ca_run "revoking $2 in $ca" openssl ca -config "$CA_DIR/$ca/ca.cnf" -revoke "$pem" \
+		${3:+-crl_reason "$3"}
+}
+
+ca_crl_of()
+{
+	_ca_run "CRL of $1" openssl ca -config "$CA_DIR/$1/ca.cnf" -gencrl -out "$2"
+}
+
+declare -A CA_OCSP_PID=()
+
+ca_ocsp_start()
+{
+	local ca=$1 port=$2 i log=$CA_DIR/ocsp-$1.log
+	if [ ! -f "$T/keys/ocsp-$ca.pem" ]; then
+		ca_issue "ocsp-$ca" p256 "Kyso Test OCSP $ca" --ku digitalSignature \
+			--eku OCSPSigning --ca "$ca"
+	fi
+	openssl ocsp -index "$CA_DIR/$ca/index.txt" -port "$port" \
+		-rsigner "$T/keys/ocsp-$ca.pem" -rkey "$T/keys/ocsp-$ca.key" \
+		-CA "$CA_DIR/$ca/ca.pem" -ignore_err >"$log" 2>&1 &
+	CA_OCSP_PID[$ca]=$!
+	BG_PIDS+=("$!")
+	for ((i = 0; i < 50; i++)); do
+		grep -q "waiting for OCSP client connections" "$log" && return 0
+		kill -0 "${CA_OCSP_PID[$ca]}" 2>/dev/null || break
+		sleep 0.1
+	done
+	bail_out "the OCSP responder of $ca does not listen: $(cat "$log")"
+}
+
+ca_ocsp_stop()
+{
+	local pid=${CA_OCSP_PID[$1]:-}
+	[ -n "$pid" ] || return 0
+	kill "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	CA_OCSP_PID[$1]=
 }
