@@ -13,6 +13,7 @@ struct helper_proc;
 struct reader_watch;
 struct kyso_catalogue;
 struct MHD_Daemon;
+struct conns;
 
 struct kysod {
 	struct kysod_config cfg;
@@ -27,6 +28,7 @@ struct kysod {
 	struct kyso_catalogue *catalogue;	/* NULL when none could be loaded */
 	pthread_mutex_t prompt_lock;	/* one PIN dialog at a time */
 	struct MHD_Daemon *mhd;
+	struct conns *conns;		/* the API's connections, accepted by kysod */
 	int listen_fd;
 	volatile int stopping;
 	int streams;			/* open event streams */
