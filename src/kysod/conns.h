@@ -14,7 +14,7 @@
 /* Connections of one caller (one process) in all, and of those still
  * sending a request or idle between requests. */
 #define CONNS_PER_CALLER 64
-#define CONNS_PENDING_PER_CALLER 8
+#define CONNS_PENDING_PER_CALLER 32
 /* Seconds a connection has to send its request's headers and body, from
  * when it is accepted or its last answer was sent. */
 #define CONNS_REQUEST_DEADLINE_S 10

@@ -1,5 +1,6 @@
 #include <errno.h>
 #include <limits.h>
+#include <malloc.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -484,6 +485,11 @@ int kysod_server_start(struct kysod *d, char *err, size_t errlen)
 {
 	if (prepare_dir(d->cfg.socket_path, err, errlen))
 		return -1;
+	/* Large bodies and their parts are mapped and unmapped, never kept in
+	 * malloc's arenas: glibc would otherwise raise its threshold after the
+	 * first one is freed and keep up to one body per arena (one per thread
+	 * at the worst), past the bound on peak memory the docs state. */
+	mallopt(M_MMAP_THRESHOLD, (int)CONNS_LARGE_BODY);
 	d->conns = calloc(1, sizeof(*d->conns));
 	if (!d->conns) {
 		snprintf(err, errlen, "out of memory");

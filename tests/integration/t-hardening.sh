@@ -266,8 +266,40 @@ sign_and_verify rsa sha256
 E=$(json_get 'json.dumps(j[-1])' "$(audit_select 'e["event"] == "sign"')")
 is "$(json_get 'j["caller_check"]["result"]' "$E")" same "an unchanged caller: caller_check.result same"
 
-# ---------------------------------------------------------------- 8: a torn audit line
+# ---------------------------------------------------------------- 8: a write cut short
+SHIM=$KYSO_BUILDDIR/tests/mock/.libs/libkyso-short-write.so
 stop_kysod
+if [ -r "$SHIM" ]; then
+	KYSOD_WRAP=(env "LD_PRELOAD=$SHIM" "KYSO_SHORT_WRITE_PATH=$AUDIT_LOG"
+		"KYSO_SHORT_WRITE_FLAG=$T/disk-full"
+		"ASAN_OPTIONS=${ASAN_OPTIONS:-}:verify_asan_link_order=0")
+	start_kysod
+	KYSOD_WRAP=()
+	sign_and_verify p384 sha384
+	touch "$T/disk-full"
+	make_hash sha256
+	api POST /v1/sign "$(sign_body "${CERT_ID[p256]}" sha256)"
+	is_error 500 audit_failed "a write of the audit line cut short: 500 audit_failed, no signature"
+	is "$(tail -c 1 "$AUDIT_LOG" | od -An -c | tr -d ' ')" '\n' \
+		"the log still ends with a whole line (the torn part was cut off)"
+	"$KYSO_CLI" audit verify > "$T/verify.out" 2>&1
+	is "$?" 0 "kyso audit verify accepts the log while kysod runs" ||
+		diag "$(cat "$T/verify.out")"
+	like "$(cat "$KYSOD_LOG")" "audit log .*: short write" "kysod's log names the short write"
+	api POST /v1/sign "$(sign_body "${CERT_ID[p256]}" sha256)"
+	is_error 500 audit_failed "kysod signs nothing more until restarted"
+	rm -f "$T/disk-full"
+	stop_kysod
+	start_kysod
+	sign_and_verify p256 sha256
+	"$KYSO_CLI" audit verify > "$T/verify.out" 2>&1
+	is "$?" 0 "after a restart, the chain continues and verifies"
+	stop_kysod
+else
+	skip 22 "the short-write shim $SHIM is not built"
+fi
+
+# ---------------------------------------------------------------- 8: a torn audit line
 printf '{"caller":{"exe":"/usr/bin/cu' >> "$AUDIT_LOG"
 TORN_SHA=$(printf '{"caller":{"exe":"/usr/bin/cu' | sha256sum | cut -d' ' -f1)
 n0=$(wc -l < "$AUDIT_LOG")
