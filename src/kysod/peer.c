@@ -1,12 +1,19 @@
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <linux/sock_diag.h>
+#include <linux/unix_diag.h>
 
 #include "kysod/peer.h"
 
@@ -61,6 +68,85 @@ static void read_exe(pid_t pid, char *out, size_t outlen)
 		snprintf(out, outlen, "unknown");
 }
 
+/* The inode of the other end of the Unix socket fd (sock_diag), or 0 when the
+ * kernel does not tell (no CONFIG_UNIX_DIAG). */
+static unsigned long peer_inode(int fd)
+{
+	struct {
+		struct nlmsghdr nlh;
+		struct unix_diag_req req;
+	} q = { 0 };
+	union {
+		struct nlmsghdr nlh;
+		char buf[1024];
+	} a;
+	struct unix_diag_msg *msg;
+	struct rtattr *attr;
+	unsigned long ino = 0;
+	struct stat sb;
+	ssize_t n;
+	int len, nl;
+
+	if (fstat(fd, &sb))
+		return 0;
+	nl = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+	if (nl < 0)
+		return 0;
+	q.nlh.nlmsg_len = sizeof(q);
+	q.nlh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
+	q.nlh.nlmsg_flags = NLM_F_REQUEST;
+	q.req.sdiag_family = AF_UNIX;
+	q.req.udiag_states = ~0u;
+	q.req.udiag_ino = (unsigned int)sb.st_ino;
+	q.req.udiag_show = UDIAG_SHOW_PEER;
+	q.req.udiag_cookie[0] = q.req.udiag_cookie[1] = ~0u;
+	if (send(nl, &q, sizeof(q), 0) != (ssize_t)sizeof(q))
+		goto out;
+	n = recv(nl, &a, sizeof(a), 0);
+	if (n < (ssize_t)NLMSG_LENGTH(sizeof(*msg)) || !NLMSG_OK(&a.nlh, (size_t)n) ||
+	    a.nlh.nlmsg_type != SOCK_DIAG_BY_FAMILY)
+		goto out;
+	msg = NLMSG_DATA(&a.nlh);
+	if (msg->udiag_ino != sb.st_ino)
+		goto out;
+	len = (int)(a.nlh.nlmsg_len - NLMSG_LENGTH(sizeof(*msg)));
+	for (attr = (struct rtattr *)(msg + 1); RTA_OK(attr, len); attr = RTA_NEXT(attr, len))
+		if (attr->rta_type == UNIX_DIAG_PEER && RTA_PAYLOAD(attr) >= sizeof(uint32_t))
+			ino = *(uint32_t *)RTA_DATA(attr);
+out:
+	close(nl);
+	return ino;
+}
+
+/* Whether process pid has a descriptor of socket inode ino: 1, 0, or -1 when
+ * its descriptors cannot be read (a process that is not dumpable). */
+static int holds(pid_t pid, unsigned long ino)
+{
+	char dir[64], link[96], target[64], want[40];
+	struct dirent *de;
+	int found = 0;
+	ssize_t n;
+	DIR *d;
+
+	snprintf(dir, sizeof(dir), "/proc/%d/fd", (int)pid);
+	snprintf(want, sizeof(want), "socket:[%lu]", ino);
+	d = opendir(dir);
+	if (!d)
+		return -1;
+	while (!found && (de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(link, sizeof(link), "%s/%s", dir, de->d_name);
+		n = readlink(link, target, sizeof(target) - 1);
+		if (n <= 0)
+			continue;
+		target[n] = '\0';
+		found = !strcmp(target, want);
+	}
+	closedir(d);
+	return found;
+}
+
 static int open_pidfd(int fd, pid_t pid)
 {
 	socklen_t len = sizeof(int);
@@ -92,7 +178,11 @@ int kyso_peer_from_fd(int fd, struct kyso_peer *peer)
 	peer->pid = cred.pid;
 	peer->pidfd = open_pidfd(fd, cred.pid);
 	peer->start = start_time(cred.pid);
+	peer->peer_ino = peer_inode(fd);
 	read_exe(cred.pid, peer->exe, sizeof(peer->exe));
+	/* the process that connected may have exec'd another program, or
+	 * handed the connection on, before it was accepted: it must hold it */
+	kyso_peer_recheck(peer);
 	return 0;
 }
 
@@ -119,6 +209,8 @@ void kyso_peer_recheck(struct kyso_peer *peer)
 		read_exe(peer->pid, exe, sizeof(exe));
 		if (strcmp(exe, peer->exe))
 			peer->what_changed = "executable";
+		else if (peer->peer_ino && !holds(peer->pid, peer->peer_ino))
+			peer->what_changed = "connection";
 	}
 	peer->changed = peer->what_changed != NULL;
 }
@@ -130,7 +222,12 @@ const char *kyso_peer_shown(const struct kyso_peer *peer)
 
 const char *kyso_peer_checks(const struct kyso_peer *peer)
 {
-	return peer->pidfd >= 0 ? "pidfd, start time, executable" : "start time, executable";
+	static const char *const checks[] = {
+		"start time, executable", "pidfd, start time, executable",
+		"start time, executable, connection held", "pidfd, start time, executable, connection held",
+	};
+
+	return checks[(peer->pidfd >= 0) + 2 * (peer->peer_ino != 0)];
 }
 
 void kyso_peer_release(struct kyso_peer *peer)

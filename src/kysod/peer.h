@@ -17,16 +17,20 @@ struct kyso_peer {
 	char exe[PATH_MAX];	/* /proc/PID/exe when accepted, or "unknown" */
 	int pidfd;		/* the process, -1 when the kernel offers no pidfd */
 	unsigned long long start;	/* start time in clock ticks since boot, 0 if unread */
+	unsigned long peer_ino;	/* the inode of the caller's end of the socket, 0 if unknown */
 	/* set by kyso_peer_recheck: */
 	int changed;		/* the process is gone, or runs another executable */
-	const char *what_changed;	/* "exited", "start time" or "executable", else NULL */
+	/* "exited", "start time", "executable" or "connection" (the process no
+	 * longer holds its end of the connection), else NULL */
+	const char *what_changed;
 };
 
 /* Reads the peer's credentials and identity. Returns 0 or -1 (peer->known 0). */
 int kyso_peer_from_fd(int fd, struct kyso_peer *peer);
 
 /* Checks that the process is still the one accepted: alive (pidfd), same start
- * time, same executable. Sets changed and what_changed. */
+ * time, same executable, still holding its end of the connection. Sets changed
+ * and what_changed. */
 void kyso_peer_recheck(struct kyso_peer *peer);
 
 /* The name to show in a dialog or a log: the executable, or

@@ -214,12 +214,17 @@ like "$D" 'kysod\[error\]: forged exe\[2J" \(process' "the dialog shows that exe
 unlike "$D" '%0Akysod' "...without its newline"
 
 # ---------------------------------------------------------------- 11: a caller that changes
-api POST /v1/logout '{}'
-make_hash sha256
-n0=$(audit_lines)
-"$PY" - "$SOCK" "$(sign_body "${CERT_ID[rsa]}" sha256)" "$T/spoof.out" <<'EOF' &
+# spoof MODE: a python3 program connects, forks a child that keeps the connection, and execs
+# /usr/bin/sleep; the child then asks for a signature. MODE status: kysod answers a request
+# of the program first (it surely took its identity before the exec); at-once: no wait.
+spoof()
+{
+	api POST /v1/logout '{}'
+	make_hash sha256
+	rm -f "$T/spoof.out"
+	"$PY" - "$SOCK" "$(sign_body "${CERT_ID[rsa]}" sha256)" "$T/spoof.out" "$1" <<'EOF' &
 import os, socket, sys, time
-path, body, out = sys.argv[1], sys.argv[2].encode(), sys.argv[3]
+path, body, out, mode = sys.argv[1], sys.argv[2].encode(), sys.argv[3], sys.argv[4]
 s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
 s.connect(path)
 def ask(req):
@@ -232,8 +237,9 @@ def ask(req):
     while len(rest) < n:
         rest += s.recv(65536)
     return head.split(b" ")[1].decode()
-# kysod has accepted the connection, and taken this program's identity
-ask(b"GET /v1/status HTTP/1.1\r\nHost: x\r\n\r\n")
+if mode == "status":
+    # kysod has accepted the connection, and taken this program's identity
+    ask(b"GET /v1/status HTTP/1.1\r\nHost: x\r\n\r\n")
 if os.fork() == 0:
     time.sleep(1)       # the parent is /usr/bin/sleep by now
     code = ask(b"POST /v1/sign HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
@@ -241,26 +247,29 @@ if os.fork() == 0:
     with open(out, "w") as f:
         f.write(code)
     os._exit(0)
-os.execv("/usr/bin/sleep", ["sleep", "5"])
+os.execv("/usr/bin/sleep", ["sleep", "3"])
 EOF
-SPOOF=$!
-for ((i = 0; i < 150; i++)); do
-	[ -s "$T/spoof.out" ] && break
-	sleep 0.1
-done
-is "$(cat "$T/spoof.out" 2>/dev/null)" 200 "a request on a connection whose process exec'd /usr/bin/sleep is answered"
-D=$(last_setdesc)
-like "$D" '"?unknown program \(its identity changed\)"? \(process [0-9]+\)' \
-	"the dialog says: unknown program (its identity changed)"
-unlike "$D" 'sleep' "the dialog does not claim /usr/bin/sleep"
-E=$(json_get 'json.dumps(j[-1])' "$(audit_select 'e["event"] == "sign"')")
-is "$(json_get 'j["caller_check"]["result"]' "$E")" executable \
-	"the audit entry records that the executable differed"
-like "$(json_get 'j["caller_check"]["checked"]' "$E")" 'start time, executable' \
-	"...and what was checked"
-unlike "$(json_get 'j["caller"]["exe"]' "$E")" 'sleep' "the audit entry does not claim /usr/bin/sleep"
+	SPOOF=$!
+	for ((i = 0; i < 150; i++)); do
+		[ -s "$T/spoof.out" ] && break
+		sleep 0.1
+	done
+	is "$(cat "$T/spoof.out" 2>/dev/null)" 200 "$1: a request on a connection whose process exec'd /usr/bin/sleep is answered"
+	D=$(last_setdesc)
+	like "$D" 'unknown program \(its identity changed\) \(process [0-9]+\)' \
+		"$1: the dialog says: unknown program (its identity changed)"
+	unlike "$D" 'sleep' "$1: the dialog does not claim /usr/bin/sleep"
+	E=$(json_get 'json.dumps(j[-1])' "$(audit_select 'e["event"] == "sign"')")
+	like "$(json_get 'j["caller_check"]["result"]' "$E")" '^(executable|connection)$' \
+		"$1: the audit entry records what differed (the executable, or who holds the connection)"
+	like "$(json_get 'j["caller_check"]["checked"]' "$E")" 'start time, executable, connection held' \
+		"$1: ...and what was checked"
+	unlike "$(json_get 'j["caller"]["exe"]' "$E")" 'sleep' "$1: the audit entry does not claim /usr/bin/sleep"
+	wait "$SPOOF" 2>/dev/null
+}
+spoof status
 like "$(cat "$KYSOD_LOG")" "identity changed \\(executable\\)" "kysod's log notes the change"
-wait "$SPOOF" 2>/dev/null
+spoof at-once
 # an unchanged caller is recorded as such
 sign_and_verify rsa sha256
 E=$(json_get 'json.dumps(j[-1])' "$(audit_select 'e["event"] == "sign"')")
