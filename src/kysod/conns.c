@@ -107,7 +107,7 @@ static void log_refusal(struct conns *c, const struct kyso_peer *peer, const cha
 	/* one warning a second at most: refusals come in floods */
 	if (now - c->last_refusal_log >= 1000) {
 		c->last_refusal_log = now;
-		log_warn("refused a connection of pid %d (%s): %s", (int)peer->pid, peer->exe, why);
+		log_warn("refused a connection of pid %d: %s", (int)peer->pid, why);
 	} else {
 		log_debug("refused a connection of pid %d: %s", (int)peer->pid, why);
 	}
@@ -134,7 +134,9 @@ static void accept_one(struct conns *c)
 	}
 	k->fd = fd;
 	k->watch_fd = -1;
-	kyso_peer_from_fd(fd, &k->peer);
+	/* who it is, cheaply; the rest only for a connection kept: a flood of
+	 * connections is refused at the cost of a few system calls each */
+	kyso_peer_creds(fd, &k->peer);
 	pthread_mutex_lock(&c->lock);
 	why = refusal(c, &k->peer);
 	if (why) {
@@ -145,6 +147,9 @@ static void accept_one(struct conns *c)
 		free_conn(k);
 		return;
 	}
+	pthread_mutex_unlock(&c->lock);
+	kyso_peer_identify(fd, &k->peer);
+	pthread_mutex_lock(&c->lock);
 	k->watch_fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
 	k->deadline_ms = conns_now_ms() + CONNS_REQUEST_DEADLINE_S * 1000L;
 	k->next = c->head;
@@ -309,8 +314,8 @@ void conns_busy(struct conns *c, struct kyso_conn *k, int busy)
 
 int conns_large_take(struct conns *c, struct kyso_conn *k)
 {
+	long until = conns_now_ms() + CONNS_LARGE_WAIT_S * 1000L, wait_ms;
 	struct timespec ts;
-	long wait_ms;
 	int ret = -1;
 
 	pthread_mutex_lock(&c->lock);
@@ -318,8 +323,10 @@ int conns_large_take(struct conns *c, struct kyso_conn *k)
 		ret = 0;
 		goto out;
 	}
+	/* kysod keeps it waiting, not the client: no deadline meanwhile */
+	k->busy = 1;
 	while (c->large >= CONNS_LARGE_BODIES && !c->stopping) {
-		wait_ms = k->deadline_ms - conns_now_ms();
+		wait_ms = until - conns_now_ms();
 		if (wait_ms <= 0 || k->timed_out)
 			goto out;
 		if (wait_ms > REAPER_TICK_MS)
@@ -339,6 +346,10 @@ int conns_large_take(struct conns *c, struct kyso_conn *k)
 		ret = 0;
 	}
 out:
+	k->busy = 0;
+	/* a whole deadline to send the body */
+	if (!ret)
+		k->deadline_ms = conns_now_ms() + CONNS_REQUEST_DEADLINE_S * 1000L;
 	pthread_mutex_unlock(&c->lock);
 	return ret;
 }

@@ -21,6 +21,9 @@
 /* Bodies over this size take one of CONNS_LARGE_BODIES slots. */
 #define CONNS_LARGE_BODY (256u << 10)
 #define CONNS_LARGE_BODIES 4
+/* Seconds a large body may wait for a slot; the wait is not the client's
+ * doing, so its request deadline starts again once it has one. */
+#define CONNS_LARGE_WAIT_S 30
 
 struct MHD_Daemon;
 
@@ -72,8 +75,8 @@ void conns_closed(struct conns *c, struct kyso_conn *k);
  * (the deadline for the next request starts). */
 void conns_busy(struct conns *c, struct kyso_conn *k, int busy);
 
-/* Takes a large-body slot, waiting until the connection's deadline. Returns
- * 0, or -1 when none came free in time. */
+/* Takes a large-body slot, waiting up to CONNS_LARGE_WAIT_S. Returns 0 (the
+ * request's deadline starts again), or -1 when none came free in time. */
 int conns_large_take(struct conns *c, struct kyso_conn *k);
 
 /* Gives the slot back, if k holds one. */

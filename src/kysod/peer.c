@@ -162,7 +162,7 @@ static int open_pidfd(int fd, pid_t pid)
 	return pidfd;
 }
 
-int kyso_peer_from_fd(int fd, struct kyso_peer *peer)
+int kyso_peer_creds(int fd, struct kyso_peer *peer)
 {
 	struct ucred cred;
 	socklen_t len = sizeof(cred);
@@ -176,14 +176,20 @@ int kyso_peer_from_fd(int fd, struct kyso_peer *peer)
 	peer->uid = cred.uid;
 	peer->gid = cred.gid;
 	peer->pid = cred.pid;
-	peer->pidfd = open_pidfd(fd, cred.pid);
 	peer->start = start_time(cred.pid);
+	return 0;
+}
+
+void kyso_peer_identify(int fd, struct kyso_peer *peer)
+{
+	if (!peer->known)
+		return;
+	peer->pidfd = open_pidfd(fd, peer->pid);
 	peer->peer_ino = peer_inode(fd);
-	read_exe(cred.pid, peer->exe, sizeof(peer->exe));
+	read_exe(peer->pid, peer->exe, sizeof(peer->exe));
 	/* the process that connected may have exec'd another program, or
 	 * handed the connection on, before it was accepted: it must hold it */
 	kyso_peer_recheck(peer);
-	return 0;
 }
 
 static int exited(int pidfd)

@@ -25,8 +25,13 @@ struct kyso_peer {
 	const char *what_changed;
 };
 
-/* Reads the peer's credentials and identity. Returns 0 or -1 (peer->known 0). */
-int kyso_peer_from_fd(int fd, struct kyso_peer *peer);
+/* Reads the peer's credentials and process start time: what tells callers
+ * apart, cheaply. Returns 0 or -1 (peer->known 0). */
+int kyso_peer_creds(int fd, struct kyso_peer *peer);
+
+/* Then the rest of its identity: a pidfd, the executable, its end of the
+ * connection; and checks it as kyso_peer_recheck does. */
+void kyso_peer_identify(int fd, struct kyso_peer *peer);
 
 /* Checks that the process is still the one accepted: alive (pidfd), same start
  * time, same executable, still holding its end of the connection. Sets changed
