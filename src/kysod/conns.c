@@ -210,8 +210,12 @@ static void *reaper_main(void *arg)
 			k->timed_out = 1;
 			log_debug("pid %d: no complete request in %d s; connection closed",
 				  (int)k->peer.pid, CONNS_REQUEST_DEADLINE_S);
-			answer_raw(k->watch_fd, 408, "Request Timeout", "request_timeout",
-				   "the request did not arrive in time");
+			/* a kept-alive connection is closed silently: a client
+			 * reusing it just then must not take the 408 for its
+			 * own request's answer */
+			if (!k->served)
+				answer_raw(k->watch_fd, 408, "Request Timeout", "request_timeout",
+					   "the request did not arrive in time");
 			shutdown(k->watch_fd, SHUT_RDWR);
 		}
 		clock_gettime(CLOCK_REALTIME, &ts);
@@ -307,8 +311,10 @@ void conns_busy(struct conns *c, struct kyso_conn *k, int busy)
 {
 	pthread_mutex_lock(&c->lock);
 	k->busy = busy;
-	if (!busy)
+	if (!busy) {
+		k->served = 1;
 		k->deadline_ms = conns_now_ms() + CONNS_REQUEST_DEADLINE_S * 1000L;
+	}
 	pthread_mutex_unlock(&c->lock);
 }
 

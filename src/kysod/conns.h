@@ -34,6 +34,7 @@ struct kyso_conn {
 	int claimed;		/* the HTTP server has taken it up */
 	int busy;		/* its request is complete: being answered */
 	int timed_out;
+	int served;		/* it has had an answer: idle now, not late */
 	int bad_target;		/* the request target held %00 */
 	int large;		/* holds a large-body slot */
 	long deadline_ms;	/* CLOCK_MONOTONIC */
