@@ -282,6 +282,8 @@ void conns_free(struct conns *c)
 		unlink_conn(c, k);
 		free_conn(k);
 	}
+	pthread_mutex_destroy(&c->lock);
+	pthread_cond_destroy(&c->cond);
 }
 
 struct kyso_conn *conns_claim(struct conns *c, int fd)
