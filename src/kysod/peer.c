@@ -188,8 +188,11 @@ void kyso_peer_identify(int fd, struct kyso_peer *peer)
 	peer->peer_ino = peer_inode(fd);
 	read_exe(peer->pid, peer->exe, sizeof(peer->exe));
 	/* the process that connected may have exec'd another program, or
-	 * handed the connection on, before it was accepted: it must hold it */
+	 * handed the connection on, before it was accepted: it must hold it.
+	 * If not, the executable just read names whoever it is now */
 	kyso_peer_recheck(peer);
+	if (peer->changed)
+		snprintf(peer->exe, sizeof(peer->exe), "unknown");
 }
 
 static int exited(int pidfd)
@@ -203,7 +206,9 @@ void kyso_peer_recheck(struct kyso_peer *peer)
 {
 	char exe[PATH_MAX];
 
-	peer->changed = 0;
+	/* once the identity failed, it stays failed for the connection */
+	if (peer->changed)
+		return;
 	peer->what_changed = NULL;
 	if (!peer->known)
 		return;

@@ -14,7 +14,8 @@ struct kyso_peer {
 	uid_t uid;
 	gid_t gid;
 	pid_t pid;
-	char exe[PATH_MAX];	/* /proc/PID/exe when accepted, or "unknown" */
+	char exe[PATH_MAX];	/* /proc/PID/exe when accepted, or "unknown" (also
+				 * when the checks failed already then) */
 	int pidfd;		/* the process, -1 when the kernel offers no pidfd */
 	unsigned long long start;	/* start time in clock ticks since boot, 0 if unread */
 	unsigned long peer_ino;	/* the inode of the caller's end of the socket, 0 if unknown */
@@ -35,7 +36,8 @@ void kyso_peer_identify(int fd, struct kyso_peer *peer);
 
 /* Checks that the process is still the one accepted: alive (pidfd), same start
  * time, same executable, still holding its end of the connection. Sets changed
- * and what_changed. */
+ * and what_changed, for good: a connection whose caller changed once is never
+ * trusted again. */
 void kyso_peer_recheck(struct kyso_peer *peer);
 
 /* The name to show in a dialog or a log: the executable, or
