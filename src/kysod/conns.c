@@ -160,6 +160,8 @@ static void accept_one(struct conns *c)
 	pthread_mutex_unlock(&c->lock);
 	if (MHD_add_connection(c->mhd, fd, (struct sockaddr *)&sa, salen) != MHD_YES) {
 		/* the HTTP server closed fd */
+		log_warn("a connection of pid %d could not be served: %s", (int)k->peer.pid,
+			 strerror(errno));
 		pthread_mutex_lock(&c->lock);
 		if (!k->claimed) {
 			unlink_conn(c, k);

@@ -506,7 +506,9 @@ int kysod_server_start(struct kysod *d, char *err, size_t errlen)
 				  MHD_OPTION_NOTIFY_CONNECTION, connection_event, d,
 				  MHD_OPTION_NOTIFY_COMPLETED, completed, d,
 				  MHD_OPTION_UNESCAPE_CALLBACK, http_strict_unescape, d,
-				  MHD_OPTION_CONNECTION_LIMIT, (unsigned int)CONNS_MAX,
+				  /* conns.c keeps to CONNS_MAX; the margin covers
+				   * connections closed but not yet reaped */
+				  MHD_OPTION_CONNECTION_LIMIT, (unsigned int)CONNS_MAX + 32,
 				  MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)IDLE_TIMEOUT_S,
 				  MHD_OPTION_EXTERNAL_LOGGER, mhd_log, d,
 				  MHD_OPTION_END);
