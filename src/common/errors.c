@@ -20,7 +20,9 @@ static const struct error_def error_table[] = {
 	{ "signature_encoding", 400 },
 	{ "signature_malformed", 400 },
 	{ "certificate_malformed", 400 },
+	{ "http_malformed", 400 },
 	{ "forbidden", 403 },
+	{ "request_timeout", 408 },
 	{ "pin_cancelled", 403 },
 	{ "pin_incorrect", 403 },
 	{ "batch_cancelled", 409 },
@@ -52,6 +54,8 @@ static const struct error_def error_table[] = {
 	{ "module_unavailable", 503 },
 	{ "too_many_streams", 503 },
 	{ "shutting_down", 503 },
+	{ "too_many_connections", 503 },
+	{ "server_busy", 503 },
 	{ "token_removed", 503 },
 	{ "module_timeout", 504 },
 };

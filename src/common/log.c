@@ -7,6 +7,7 @@
 #include <pthread.h>
 
 #include "common/log.h"
+#include "common/safe-text.h"
 
 static int log_level = KYSO_LOG_INFO;
 static int log_syslog;
@@ -42,14 +43,17 @@ void kyso_log(int level, const char *fmt, ...)
 {
 	static const int prio[] = { LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG };
 	static const char *const tag[] = { "error", "warning", "info", "debug" };
-	char msg[1024];
+	char raw[1024], msg[1024];
 	va_list ap;
 
 	if (level > log_level)
 		return;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	vsnprintf(raw, sizeof(raw), fmt, ap);
 	va_end(ap);
+	/* fields come from outside (request paths, executable names): one
+	 * line, no terminal escapes */
+	kyso_text_log_escape(raw, msg, sizeof(msg));
 
 	if (log_syslog) {
 		syslog(prio[level], "%s", msg);

@@ -161,6 +161,10 @@ void api_sign_batch(const struct kyso_request *req, const char *arg, struct kyso
 	run.http = req;
 	if (batch_request_parse(req->body, req->body_len, d->cfg.max_batch_items, &run.req, rep))
 		return;
+	/* the items are copied: the body (up to max_batch_body) is not kept
+	 * while the user is asked and the token signs */
+	if (req->body_done)
+		req->body_done(req);
 	if (sign_target_init(d, run.req.certificate, run.req.hash_alg, run.req.padding, &run.target,
 			     rep))
 		goto out;
@@ -191,7 +195,7 @@ void api_sign_batch(const struct kyso_request *req, const char *arg, struct kyso
 	consent.confirm_if_logged_in = 1;
 	consent.batch = &run.batch;
 	log_info("batch %s: %zu items for %s (pid %d)", run.batch.id, run.req.nitems,
-		 req->peer->exe, (int)req->peer->pid);
+		 kyso_peer_shown(req->peer), (int)req->peer->pid);
 	run.items = json_array();
 	if (sign_login(d, &run.target, req->peer, &consent, rep)) {
 		/* cancelled before the user answered: the dialog is closed, and

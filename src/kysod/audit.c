@@ -55,6 +55,46 @@ static int mkdir_parents(const char *path)
 	return mkdir(dir, 0700) && errno != EEXIST ? -1 : 0;
 }
 
+/* A last line without its newline is what a write cut short by a full disk
+ * or a crash leaves. It is cut off (the file ends at its last whole line);
+ * *torn receives its length and SHA-256, for the entry that records the
+ * repair. Returns 0, or -1 when the file cannot be read or cut. */
+static int cut_torn_tail(struct audit *a, size_t *torn, unsigned char *torn_hash)
+{
+	struct stat sb;
+	char *buf = NULL;
+	size_t len, keep;
+	off_t start;
+	int ret = -1;
+
+	*torn = 0;
+	if (fstat(a->fd, &sb))
+		return -1;
+	if (sb.st_size == 0)
+		return 0;
+	len = sb.st_size > MAX_LINE ? MAX_LINE : (size_t)sb.st_size;
+	start = sb.st_size - (off_t)len;
+	buf = malloc(len);
+	if (!buf || pread(a->fd, buf, len, start) != (ssize_t)len)
+		goto out;
+	if (buf[len - 1] == '\n') {
+		ret = 0;
+		goto out;
+	}
+	for (keep = len; keep > 0 && buf[keep - 1] != '\n'; keep--)
+		;
+	if (keep == 0 && start > 0)
+		goto out;	/* a torn "line" longer than any entry: not ours to cut */
+	*torn = len - keep;
+	sha256(buf + keep, *torn, torn_hash);
+	if (ftruncate(a->fd, start + (off_t)keep) || fsync(a->fd))
+		goto out;
+	ret = 0;
+out:
+	free(buf);
+	return ret;
+}
+
 /* Reads the last line of the open log to continue its chain. */
 static int load_tail(struct audit *a)
 {
@@ -137,6 +177,11 @@ static int write_line(struct audit *a, json_t *entry)
 	if (n != (ssize_t)(len + 1)) {
 		log_error("audit log %s: %s", a->path, n < 0 ? strerror(errno) : "short write");
 		a->failed = 1;
+		/* a part of the line may be on disk: cut the file back to its last
+		 * whole line, so that it still verifies and kysod starts on it */
+		if (n > 0 && ftruncate(a->fd, (off_t)a->size))
+			log_error("audit log %s: cannot cut the torn line off: %s", a->path,
+				  strerror(errno));
 		goto out;
 	}
 	sha256(text, len, a->last);
@@ -183,9 +228,25 @@ static int write_anchor(struct audit *a, const char *rotated_from)
 	return e ? write_line(a, e) : -1;
 }
 
+/* The entry after a torn line was cut off: it continues the chain and says
+ * what was removed. Called before serving, without the lock. */
+static int write_repaired(struct audit *a, size_t torn, const unsigned char *torn_hash)
+{
+	char hex[65];
+	json_t *e;
+
+	kyso_hex_encode(torn_hash, 32, hex);
+	e = json_pack("{s:s, s:I, s:s}", "event", "repaired", "torn_bytes", (json_int_t)torn,
+		      "torn_sha256", hex);
+	if (!e || write_line(a, e))
+		return -1;
+	return fdatasync(a->fd);
+}
+
 int audit_open(struct audit *a, const char *path, size_t max_size, char *err, size_t errlen)
 {
-	unsigned char rnd[16];
+	unsigned char rnd[16], torn_hash[32];
+	size_t torn;
 	int rc;
 
 	memset(a, 0, sizeof(*a));
@@ -200,6 +261,14 @@ int audit_open(struct audit *a, const char *path, size_t max_size, char *err, si
 	}
 	if (open_file(a, err, errlen))
 		goto fail;
+	if (cut_torn_tail(a, &torn, torn_hash)) {
+		snprintf(err, errlen, "%s: its torn last line cannot be cut off: %s", path,
+			 strerror(errno));
+		goto fail;
+	}
+	if (torn)
+		log_warn("audit log %s: its last line was torn (%zu bytes, a write cut short); "
+			 "cut off, and the repair recorded", path, torn);
 	rc = load_tail(a);
 	if (rc < 0) {
 		snprintf(err, errlen, "%s: the last line is not a whole kyso audit entry; "
@@ -218,6 +287,10 @@ int audit_open(struct audit *a, const char *path, size_t max_size, char *err, si
 			snprintf(err, errlen, "%s: cannot write", path);
 			goto fail;
 		}
+	}
+	if (torn && write_repaired(a, torn, torn_hash)) {
+		snprintf(err, errlen, "%s: cannot write", path);
+		goto fail;
 	}
 	a->durable = a->written = a->next_seq - 1;
 	log_info("audit log %s, chain %s, next entry %llu", path, a->chain,

@@ -86,7 +86,8 @@ int batch_request_parse(const char *body, size_t len, unsigned int max_items,
 	int ret = -1;
 
 	memset(req, 0, sizeof(*req));
-	root = kyso_parse_object(body, len, rep);
+	/* an item is an object of two members: three values and a comma */
+	root = field_parse_object_max(body, len, 4 * (size_t)max_items + 64, rep);
 	if (!root)
 		return -1;
 	if (field_known(root, known, sizeof(known) / sizeof(known[0]), rep) ||

@@ -400,6 +400,9 @@ static int config_line(void *user, const char *section, const char *name, const 
 		}
 		if (strcmp(name, "path"))
 			return bad_key(st, section, name, "unknown key");
+		/* relative, it would be found from wherever kysod was started */
+		if (value[0] != '/')
+			return bad_key(st, section, name, "must be an absolute path");
 		if (set_str(&mod->path, value))
 			return bad_key(st, section, name, "out of memory");
 		return 1;

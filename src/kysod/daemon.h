@@ -13,6 +13,7 @@ struct helper_proc;
 struct reader_watch;
 struct kyso_catalogue;
 struct MHD_Daemon;
+struct conns;
 
 struct kysod {
 	struct kysod_config cfg;
@@ -29,6 +30,7 @@ struct kysod {
 	pthread_cond_t prompt_cond;	/* prompt_busy cleared */
 	int prompt_busy;		/* a dialog is open: one at a time */
 	struct MHD_Daemon *mhd;
+	struct conns *conns;		/* the API's connections, accepted by kysod */
 	int listen_fd;
 	int stopping;			/* read with kysod_stopping() */
 	int streams;			/* open event streams */

@@ -1,18 +1,174 @@
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <linux/sock_diag.h>
+#include <linux/unix_diag.h>
 
 #include "kysod/peer.h"
 
-int kyso_peer_from_fd(int fd, struct kyso_peer *peer)
+#ifndef SO_PEERPIDFD
+#define SO_PEERPIDFD 77		/* Linux 6.5 */
+#endif
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434	/* Linux 5.3 */
+#endif
+
+/* Field 22 of /proc/PID/stat: when the process started, in clock ticks since
+ * boot. A pid taken over by another process has another start time; exec()
+ * keeps it. Returns 0 when unread. */
+static unsigned long long start_time(pid_t pid)
 {
-	struct ucred cred;
-	socklen_t len = sizeof(cred);
+	char path[64], buf[1024], *p;
+	unsigned long long v = 0;
+	ssize_t n;
+	int fd, i;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	/* the command name may hold spaces and parentheses: start after the last ')' */
+	p = strrchr(buf, ')');
+	if (!p)
+		return 0;
+	p++;
+	for (i = 3; i < 22 && p; i++)
+		p = strchr(p + 1, ' ');
+	if (p && sscanf(p, " %llu", &v) != 1)
+		v = 0;
+	return v;
+}
+
+static void read_exe(pid_t pid, char *out, size_t outlen)
+{
 	char link[64];
 	ssize_t n;
 
+	snprintf(link, sizeof(link), "/proc/%d/exe", (int)pid);
+	n = readlink(link, out, outlen - 1);
+	if (n > 0)
+		out[n] = '\0';
+	else
+		snprintf(out, outlen, "unknown");
+}
+
+/* The inode of the other end of the Unix socket fd (sock_diag), or 0 when the
+ * kernel does not tell (no CONFIG_UNIX_DIAG). */
+static unsigned long peer_inode(int fd)
+{
+	struct {
+		struct nlmsghdr nlh;
+		struct unix_diag_req req;
+	} q = { 0 };
+	union {
+		struct nlmsghdr nlh;
+		char buf[1024];
+	} a;
+	struct unix_diag_msg *msg;
+	struct rtattr *attr;
+	unsigned long ino = 0;
+	struct stat sb;
+	ssize_t n;
+	int len, nl;
+
+	if (fstat(fd, &sb))
+		return 0;
+	nl = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+	if (nl < 0)
+		return 0;
+	q.nlh.nlmsg_len = sizeof(q);
+	q.nlh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
+	q.nlh.nlmsg_flags = NLM_F_REQUEST;
+	q.req.sdiag_family = AF_UNIX;
+	q.req.udiag_states = ~0u;
+	q.req.udiag_ino = (unsigned int)sb.st_ino;
+	q.req.udiag_show = UDIAG_SHOW_PEER;
+	q.req.udiag_cookie[0] = q.req.udiag_cookie[1] = ~0u;
+	if (send(nl, &q, sizeof(q), 0) != (ssize_t)sizeof(q))
+		goto out;
+	n = recv(nl, &a, sizeof(a), 0);
+	if (n < (ssize_t)NLMSG_LENGTH(sizeof(*msg)) || !NLMSG_OK(&a.nlh, (size_t)n) ||
+	    a.nlh.nlmsg_type != SOCK_DIAG_BY_FAMILY)
+		goto out;
+	msg = NLMSG_DATA(&a.nlh);
+	if (msg->udiag_ino != sb.st_ino)
+		goto out;
+	len = (int)(a.nlh.nlmsg_len - NLMSG_LENGTH(sizeof(*msg)));
+	for (attr = (struct rtattr *)(msg + 1); RTA_OK(attr, len); attr = RTA_NEXT(attr, len))
+		if (attr->rta_type == UNIX_DIAG_PEER && RTA_PAYLOAD(attr) >= sizeof(uint32_t))
+			ino = *(uint32_t *)RTA_DATA(attr);
+out:
+	close(nl);
+	return ino;
+}
+
+/* Whether process pid has a descriptor of socket inode ino: 1, 0, or -1 when
+ * its descriptors cannot be read (a process that is not dumpable). */
+static int holds(pid_t pid, unsigned long ino)
+{
+	char dir[64], link[96], target[64], want[40];
+	struct dirent *de;
+	int found = 0;
+	ssize_t n;
+	DIR *d;
+
+	snprintf(dir, sizeof(dir), "/proc/%d/fd", (int)pid);
+	snprintf(want, sizeof(want), "socket:[%lu]", ino);
+	d = opendir(dir);
+	if (!d)
+		return -1;
+	while (!found && (de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(link, sizeof(link), "%s/%s", dir, de->d_name);
+		n = readlink(link, target, sizeof(target) - 1);
+		if (n <= 0)
+			continue;
+		target[n] = '\0';
+		found = !strcmp(target, want);
+	}
+	closedir(d);
+	return found;
+}
+
+static int open_pidfd(int fd, pid_t pid)
+{
+	socklen_t len = sizeof(int);
+	int pidfd = -1;
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERPIDFD, &pidfd, &len) == 0 && pidfd >= 0)
+		return pidfd;
+	/* older kernels: the pid may have been reused already; the start time
+	 * and executable read just after cover that window */
+	pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (pidfd >= 0)
+		fcntl(pidfd, F_SETFD, FD_CLOEXEC);
+	return pidfd;
+}
+
+int kyso_peer_creds(int fd, struct kyso_peer *peer)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+
 	memset(peer, 0, sizeof(*peer));
+	peer->pidfd = -1;
 	strcpy(peer->exe, "unknown");
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) || len != sizeof(cred))
 		return -1;
@@ -20,11 +176,74 @@ int kyso_peer_from_fd(int fd, struct kyso_peer *peer)
 	peer->uid = cred.uid;
 	peer->gid = cred.gid;
 	peer->pid = cred.pid;
-	snprintf(link, sizeof(link), "/proc/%d/exe", (int)cred.pid);
-	n = readlink(link, peer->exe, sizeof(peer->exe) - 1);
-	if (n > 0)
-		peer->exe[n] = '\0';
-	else
-		strcpy(peer->exe, "unknown");
+	peer->start = start_time(cred.pid);
 	return 0;
+}
+
+void kyso_peer_identify(int fd, struct kyso_peer *peer)
+{
+	if (!peer->known)
+		return;
+	peer->pidfd = open_pidfd(fd, peer->pid);
+	peer->peer_ino = peer_inode(fd);
+	read_exe(peer->pid, peer->exe, sizeof(peer->exe));
+	/* the process that connected may have exec'd another program, or
+	 * handed the connection on, before it was accepted: it must hold it.
+	 * If not, the executable just read names whoever it is now */
+	kyso_peer_recheck(peer);
+	if (peer->changed)
+		snprintf(peer->exe, sizeof(peer->exe), "unknown");
+}
+
+static int exited(int pidfd)
+{
+	struct pollfd pfd = { .fd = pidfd, .events = POLLIN };
+
+	return pidfd >= 0 && poll(&pfd, 1, 0) > 0;
+}
+
+void kyso_peer_recheck(struct kyso_peer *peer)
+{
+	char exe[PATH_MAX];
+
+	/* once the identity failed, it stays failed for the connection */
+	if (peer->changed)
+		return;
+	peer->what_changed = NULL;
+	if (!peer->known)
+		return;
+	if (exited(peer->pidfd))
+		peer->what_changed = "exited";
+	else if (start_time(peer->pid) != peer->start)
+		peer->what_changed = "start time";
+	else {
+		read_exe(peer->pid, exe, sizeof(exe));
+		if (strcmp(exe, peer->exe))
+			peer->what_changed = "executable";
+		else if (peer->peer_ino && !holds(peer->pid, peer->peer_ino))
+			peer->what_changed = "connection";
+	}
+	peer->changed = peer->what_changed != NULL;
+}
+
+const char *kyso_peer_shown(const struct kyso_peer *peer)
+{
+	return peer->changed ? PEER_CHANGED_TEXT : peer->exe;
+}
+
+const char *kyso_peer_checks(const struct kyso_peer *peer)
+{
+	static const char *const checks[] = {
+		"start time, executable", "pidfd, start time, executable",
+		"start time, executable, connection held", "pidfd, start time, executable, connection held",
+	};
+
+	return checks[(peer->pidfd >= 0) + 2 * (peer->peer_ino != 0)];
+}
+
+void kyso_peer_release(struct kyso_peer *peer)
+{
+	if (peer->pidfd >= 0)
+		close(peer->pidfd);
+	peer->pidfd = -1;
 }

@@ -22,7 +22,8 @@ struct pin_prompt {
 /* Runs program and asks for a PIN. On success *pin (NUL-terminated, in memory
  * that is wiped when freed: release it with pinentry_free_pin) and 0. Else -1
  * and *err = "pin_cancelled" (cancelled or timed out), "dialog_aborted" (the
- * prompt's aborted() said so; the dialog was closed) or "pinentry_failed". */
+ * prompt's aborted() said so; the dialog was closed) or "pinentry_failed" (which
+ * includes an answer holding a NUL character: the token is not asked). */
 int pinentry_getpin(const char *program, const struct pin_prompt *p, char **pin,
 		    const char **err);
 

@@ -9,8 +9,16 @@
 #include "kysod/reply.h"
 #include "kysod/sign-request.h"
 
-/* Parses body as a JSON object; NULL with rep set (bad_request) if it is not. */
+/* Values a request body may hold (batch bodies have their own bound). */
+#define FIELD_VALUES_MAX 4096
+
+/* Parses body as a JSON object; NULL with rep set (bad_request) if it is not,
+ * or if it holds more than FIELD_VALUES_MAX values (checked before parsing). */
 json_t *field_parse_object(const char *body, size_t len, struct kyso_reply *rep);
+
+/* The same with another bound on the values. */
+json_t *field_parse_object_max(const char *body, size_t len, size_t max_values,
+			       struct kyso_reply *rep);
 
 /* Sets an error naming field; returns -1. */
 int field_error(struct kyso_reply *rep, const char *code, const char *field, const char *message);

@@ -17,6 +17,10 @@ struct kyso_request {
 	const char *body;
 	size_t body_len;
 	const struct kyso_peer *peer;
+	/* a handler done with the body may call this to free it early; body
+	 * is gone afterwards */
+	void (*body_done)(const struct kyso_request *req);
+	void *body_ctx;
 };
 
 void kyso_route(const struct kyso_request *req, struct kyso_reply *rep);

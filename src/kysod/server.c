@@ -1,5 +1,6 @@
 #include <errno.h>
 #include <limits.h>
+#include <malloc.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,24 +13,29 @@
 #include <openssl/crypto.h>
 
 #include "common/log.h"
+#include "kysod/conns.h"
+#include "kysod/http-strict.h"
 #include "kysod/router.h"
 #include "kysod/server.h"
 
-#define CONNECTION_LIMIT 64
 #define IDLE_TIMEOUT_S 60
 /* How long stopping waits for the answers of requests in flight. */
 #define STOP_DRAIN_MS 5000
+/* Connections waiting for kysod to accept them. */
+#define LISTEN_BACKLOG 4096
 
 /* Per request, kept between libmicrohttpd's calls to the handler. */
 struct req_state {
 	char *body;
 	size_t len;
 	size_t cap;
+	struct kyso_conn *conn;	/* the connection it came on */
 	int refused;		/* an answer is queued already */
 	int too_large;		/* the body went over the limit; the rest is read and dropped */
 	size_t limit;		/* this route's body limit */
 	size_t dropped;
 	int in_flight;		/* counted in kysod's requests until answered */
+	size_t expect;		/* Content-Length, 0 when not given */
 };
 
 /* A body over the limit is read to its end (up to this much) so the client gets
@@ -81,7 +87,7 @@ struct stream_state {
 #define KEEPALIVE_MS 15000
 #define HANGUP_CHECK_MS 500
 /* Event streams hold a connection thread each: keep room for requests. */
-#define MAX_STREAMS (CONNECTION_LIMIT * 3 / 4)
+#define MAX_STREAMS 48
 
 /* Whether the client went away (its end of the socket is closed). */
 static int client_gone(int fd)
@@ -193,7 +199,8 @@ static int append_body(struct req_state *st, const char *data, size_t len, size_
 	if (st->len + len > max)
 		return -1;
 	if (st->len + len + 1 > st->cap) {
-		size_t cap = st->cap ? st->cap : 4096;
+		/* the announced length at once: no doubling past what is needed */
+		size_t cap = st->cap ? st->cap : st->expect && st->expect <= max ? st->expect + 1 : 4096;
 		char *grown;
 
 		while (cap < st->len + len + 1)
@@ -210,6 +217,79 @@ static int append_body(struct req_state *st, const char *data, size_t len, size_
 	return 0;
 }
 
+/* The first call for a request: who asks, and whether the request's framing
+ * is sound. Returns MHD_YES to go on (or with an answer queued). */
+static enum MHD_Result request_start(struct kysod *d, struct MHD_Connection *conn,
+				     struct kyso_conn *k, const char *url, const char *method,
+				     struct req_state *st)
+{
+	const char *clen, *why;
+
+	if (!k || !k->peer.known || k->peer.uid != getuid()) {
+		log_warn("refused a connection from uid %d (pid %d)",
+			 k ? (int)k->peer.uid : -1, k ? (int)k->peer.pid : -1);
+		return refuse(conn, st, "forbidden", "this kyso daemon serves only its own user");
+	}
+	if (k->bad_target) {
+		k->bad_target = 0;
+		return refuse(conn, st, "http_malformed", "the request target holds %00");
+	}
+	why = http_strict_framing(conn);
+	if (why)
+		return refuse(conn, st, "http_malformed", why);
+	st->limit = !strcmp(method, "POST") && !strcmp(url, "/v1/sign/batch") ?
+		    d->cfg.max_batch_body : d->cfg.max_body;
+	clen = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+	if (clen && strtoull(clen, NULL, 10) > st->limit)
+		return refuse(conn, st, "body_too_large", "the request body is too large");
+	if (clen)
+		st->expect = (size_t)strtoull(clen, NULL, 10);
+	return MHD_YES;
+}
+
+/* A part of the body. Bodies over CONNS_LARGE_BODY are received a few at a
+ * time, so that peak memory stays bounded however many arrive at once. */
+static enum MHD_Result request_data(struct kysod *d, struct MHD_Connection *conn,
+				    struct kyso_conn *k, const char *data, size_t *size,
+				    struct req_state *st)
+{
+	size_t want = st->expect > st->len + *size ? st->expect : st->len + *size;
+
+	if (!st->too_large && want <= st->limit && want > CONNS_LARGE_BODY && !k->large &&
+	    conns_large_take(d->conns, k)) {
+		*size = 0;
+		return refuse(conn, st, "server_busy",
+			      "too many large request bodies are being received; retry shortly");
+	}
+	if (!st->too_large && append_body(st, data, *size, st->limit))
+		st->too_large = 1;
+	if (st->too_large) {
+		st->dropped += *size;
+		if (st->dropped > DROP_LIMIT) {
+			*size = 0;
+			return refuse(conn, st, "body_too_large", "the request body is too large");
+		}
+	}
+	*size = 0;
+	return MHD_YES;
+}
+
+/* Called by a handler once it no longer needs the body (a batch, after
+ * parsing it): the memory and the large-body slot are given back early. */
+static void body_done(const struct kyso_request *req)
+{
+	struct req_state *st = req->body_ctx;
+
+	if (st->body) {
+		OPENSSL_cleanse(st->body, st->cap);
+		free(st->body);
+	}
+	st->body = NULL;
+	st->len = st->cap = 0;
+	if (st->conn)
+		conns_large_give(req->d->conns, st->conn);
+}
+
 static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char *url,
 			      const char *method, const char *version, const char *upload_data,
 			      size_t *upload_data_size, void **req_cls)
@@ -217,54 +297,32 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 	struct kysod *d = cls;
 	struct req_state *st = *req_cls;
 	const union MHD_ConnectionInfo *ci;
-	const struct kyso_peer *peer;
+	struct kyso_conn *k;
 	struct kyso_request req = { 0 };
 	struct kyso_reply rep = { 0 };
-	const char *clen;
 	enum MHD_Result ret;
 
 	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
-	peer = ci ? ci->socket_context : NULL;
+	k = ci ? ci->socket_context : NULL;
 
 	if (!st) {
 		st = calloc(1, sizeof(*st));
 		if (!st)
 			return MHD_NO;
 		*req_cls = st;
+		st->conn = k;
 		st->in_flight = 1;
 		__atomic_add_fetch(&d->requests, 1, __ATOMIC_ACQ_REL);
-		if (!peer || !peer->known || peer->uid != getuid()) {
-			log_warn("refused a connection from uid %d (pid %d)",
-				 peer ? (int)peer->uid : -1, peer ? (int)peer->pid : -1);
-			return refuse(conn, st, "forbidden",
-				      "this kyso daemon serves only its own user");
-		}
-		st->limit = !strcmp(method, "POST") && !strcmp(url, "/v1/sign/batch") ?
-			    d->cfg.max_batch_body : d->cfg.max_body;
-		clen = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-						   MHD_HTTP_HEADER_CONTENT_LENGTH);
-		if (clen && strtoull(clen, NULL, 10) > st->limit)
-			return refuse(conn, st, "body_too_large", "the request body is too large");
-		return MHD_YES;
+		return request_start(d, conn, k, url, method, st);
 	}
 	if (st->refused) {
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
-	if (*upload_data_size) {
-		if (!st->too_large &&
-		    append_body(st, upload_data, *upload_data_size, st->limit))
-			st->too_large = 1;
-		if (st->too_large) {
-			st->dropped += *upload_data_size;
-			if (st->dropped > DROP_LIMIT) {
-				*upload_data_size = 0;
-				return refuse(conn, st, "body_too_large", "the request body is too large");
-			}
-		}
-		*upload_data_size = 0;
-		return MHD_YES;
-	}
+	if (*upload_data_size)
+		return request_data(d, conn, k, upload_data, upload_data_size, st);
+	/* the request is complete: no deadline while it is answered */
+	conns_busy(d->conns, k, 1);
 	if (st->too_large) {
 		kyso_reply_error(&rep, "body_too_large", "the request body is over %zu bytes",
 				 st->limit);
@@ -273,6 +331,11 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 		return ret;
 	}
 
+	/* the caller accepted is still the one asking */
+	kyso_peer_recheck(&k->peer);
+	if (k->peer.changed)
+		log_warn("pid %d, accepted as %s: its identity changed (%s)", (int)k->peer.pid,
+			 k->peer.exe, k->peer.what_changed);
 	req.d = d;
 	req.method = method;
 	req.path = url;
@@ -282,9 +345,11 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 	req.last_event_id = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Last-Event-ID");
 	req.body = st->body ? st->body : "";
 	req.body_len = st->len;
-	req.peer = peer;
+	req.peer = &k->peer;
+	req.body_done = body_done;
+	req.body_ctx = st;
 	kyso_route(&req, &rep);
-	log_debug("%s %s from pid %d: %u", method, url, (int)peer->pid, rep.status);
+	log_debug("%s %s from pid %d: %u", method, url, (int)k->peer.pid, rep.status);
 	if (rep.sse) {
 		/* a stream lasts until events close: stopping does not wait for it */
 		st->in_flight = 0;
@@ -311,6 +376,11 @@ static void completed(void *cls, struct MHD_Connection *conn, void **req_cls,
 		OPENSSL_cleanse(st->body, st->cap);
 		free(st->body);
 	}
+	if (st->conn) {
+		conns_large_give(d->conns, st->conn);
+		/* the deadline for the next request on this connection starts */
+		conns_busy(d->conns, st->conn, 0);
+	}
 	free(st);
 	*req_cls = NULL;
 }
@@ -318,21 +388,17 @@ static void completed(void *cls, struct MHD_Connection *conn, void **req_cls,
 static void connection_event(void *cls, struct MHD_Connection *conn, void **socket_context,
 			     enum MHD_ConnectionNotificationCode toe)
 {
+	struct kysod *d = cls;
 	const union MHD_ConnectionInfo *ci;
-	struct kyso_peer *peer;
 
 	if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
-		free(*socket_context);
+		if (*socket_context)
+			conns_closed(d->conns, *socket_context);
 		*socket_context = NULL;
 		return;
 	}
-	peer = calloc(1, sizeof(*peer));
-	if (!peer)
-		return;
 	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
-	if (!ci || kyso_peer_from_fd(ci->connect_fd, peer))
-		peer->known = 0;
-	*socket_context = peer;
+	*socket_context = ci ? conns_claim(d->conns, ci->connect_fd) : NULL;
 }
 
 static void mhd_log(void *cls, const char *fmt, va_list ap)
@@ -344,7 +410,9 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 	log_debug("http: %s", msg);
 }
 
-/* Makes the socket's directory: ours, mode 0700. */
+/* Makes the socket's directory, ours with mode 0700, or checks that the one
+ * already there is: the modes of a directory kysod did not make are never
+ * changed (it could be a home directory, or /tmp when run as root). */
 static int prepare_dir(const char *sock, char *err, size_t errlen)
 {
 	char dir[PATH_MAX], *slash;
@@ -357,16 +425,24 @@ static int prepare_dir(const char *sock, char *err, size_t errlen)
 		return -1;
 	}
 	*slash = '\0';
-	if (mkdir(dir, 0700) && errno != EEXIST) {
+	if (!mkdir(dir, 0700))
+		return 0;
+	if (errno != EEXIST) {
 		snprintf(err, errlen, "%s: %s", dir, strerror(errno));
 		return -1;
 	}
-	if (lstat(dir, &sb) || !S_ISDIR(sb.st_mode) || sb.st_uid != getuid()) {
-		snprintf(err, errlen, "%s: not a directory of yours", dir);
+	if (lstat(dir, &sb)) {
+		snprintf(err, errlen, "%s: %s", dir, strerror(errno));
 		return -1;
 	}
-	if ((sb.st_mode & 077) && chmod(dir, 0700)) {
-		snprintf(err, errlen, "%s: %s", dir, strerror(errno));
+	if (!S_ISDIR(sb.st_mode) || sb.st_uid != getuid() || (sb.st_mode & 07777) != 0700) {
+		snprintf(err, errlen,
+			 "%s: the socket's directory must be a directory of yours with mode 0700 "
+			 "(it is %s, owner uid %u, mode %04o); kysod changes no directory it did "
+			 "not create: fix it, or name a new one in socket =",
+			 dir, S_ISDIR(sb.st_mode) ? "a directory" :
+			 S_ISLNK(sb.st_mode) ? "a symbolic link" : "not a directory",
+			 (unsigned)sb.st_uid, (unsigned)(sb.st_mode & 07777));
 		return -1;
 	}
 	return 0;
@@ -407,7 +483,7 @@ static int open_socket(const char *path, char *err, size_t errlen)
 		return -1;
 	}
 	umask(old);
-	if (chmod(path, 0600) || listen(fd, CONNECTION_LIMIT)) {
+	if (chmod(path, 0600) || listen(fd, LISTEN_BACKLOG)) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		close(fd);
 		unlink(path);
@@ -420,27 +496,53 @@ int kysod_server_start(struct kysod *d, char *err, size_t errlen)
 {
 	if (prepare_dir(d->cfg.socket_path, err, errlen))
 		return -1;
+	/* Large bodies and their parts are mapped and unmapped, never kept in
+	 * malloc's arenas: glibc would otherwise raise its threshold after the
+	 * first one is freed and keep up to one body per arena (one per thread
+	 * at the worst), past the bound on peak memory the docs state. */
+	mallopt(M_MMAP_THRESHOLD, (int)CONNS_LARGE_BODY);
+	d->conns = calloc(1, sizeof(*d->conns));
+	if (!d->conns) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
 	d->listen_fd = open_socket(d->cfg.socket_path, err, errlen);
 	if (d->listen_fd < 0)
-		return -1;
+		goto fail;
+	/* kysod accepts the connections itself (conns.c), to know the caller
+	 * before a thread is spent on it */
 	d->mhd = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
-				  MHD_USE_ERROR_LOG,
+				  MHD_USE_ERROR_LOG | MHD_USE_NO_LISTEN_SOCKET | MHD_USE_ITC,
 				  0, NULL, NULL, handle, d,
-				  MHD_OPTION_LISTEN_SOCKET, d->listen_fd,
 				  MHD_OPTION_NOTIFY_CONNECTION, connection_event, d,
 				  MHD_OPTION_NOTIFY_COMPLETED, completed, d,
-				  MHD_OPTION_CONNECTION_LIMIT, (unsigned int)CONNECTION_LIMIT,
+				  MHD_OPTION_UNESCAPE_CALLBACK, http_strict_unescape, d,
+				  /* conns.c keeps to CONNS_MAX; the margin covers
+				   * connections closed but not yet reaped */
+				  MHD_OPTION_CONNECTION_LIMIT, (unsigned int)CONNS_MAX + 32,
 				  MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)IDLE_TIMEOUT_S,
 				  MHD_OPTION_EXTERNAL_LOGGER, mhd_log, d,
 				  MHD_OPTION_END);
 	if (!d->mhd) {
 		snprintf(err, errlen, "cannot start the HTTP server");
-		close(d->listen_fd);
-		unlink(d->cfg.socket_path);
-		return -1;
+		goto fail_socket;
+	}
+	if (conns_start(d->conns, d->listen_fd, d->mhd)) {
+		snprintf(err, errlen, "cannot start accepting connections");
+		MHD_stop_daemon(d->mhd);
+		d->mhd = NULL;
+		goto fail_socket;
 	}
 	log_info("serving on %s", d->cfg.socket_path);
 	return 0;
+fail_socket:
+	close(d->listen_fd);
+	d->listen_fd = -1;
+	unlink(d->cfg.socket_path);
+fail:
+	free(d->conns);
+	d->conns = NULL;
+	return -1;
 }
 
 void kysod_server_stop(struct kysod *d)
@@ -456,9 +558,16 @@ void kysod_server_stop(struct kysod *d)
 	if (waited >= STOP_DRAIN_MS)
 		log_warn("stopping with %d request(s) still unanswered",
 			 __atomic_load_n(&d->requests, __ATOMIC_ACQUIRE));
+	if (d->conns)
+		conns_stop(d->conns);
 	if (d->mhd)
 		MHD_stop_daemon(d->mhd);
 	d->mhd = NULL;
+	if (d->conns) {
+		conns_free(d->conns);
+		free(d->conns);
+		d->conns = NULL;
+	}
 	if (d->listen_fd >= 0)
 		close(d->listen_fd);
 	d->listen_fd = -1;

@@ -6,6 +6,7 @@
 
 #include "common/b64.h"
 #include "common/log.h"
+#include "common/safe-text.h"
 #include "kysod/helpers.h"
 #include "kysod/pinentry.h"
 #include "kysod/sign-flow.h"
@@ -120,17 +121,37 @@ static int ask_helper(struct kysod *d, const struct sign_target *t, uint16_t op,
 	return -1;
 }
 
+/* Characters shown at most of each text that comes from outside. */
+#define SHOWN_EXE_MAX 100
+#define SHOWN_NAME_MAX 64
+#define SHOWN_DESCRIPTION_MAX 120
+
+/* The dialog's text. What the caller or a token chose (the executable's path,
+ * the description, the holder's name, the label) is each one line without
+ * control, bidi or invisible characters, so none of it can draw a paragraph
+ * of its own; the caller's texts are quoted. */
 static void describe(const struct sign_target *t, const struct kyso_peer *peer,
 		     const struct sign_consent *c, int logged_in, char *out, size_t outlen)
 {
+	char exe[SHOWN_EXE_MAX * 4 + 8], holder[SHOWN_NAME_MAX * 4 + 8];
+	char label[SHOWN_NAME_MAX * 4 + 8], desc[SHOWN_DESCRIPTION_MAX * 4 + 8];
+
+	if (peer->changed)
+		snprintf(exe, sizeof(exe), "%s", kyso_peer_shown(peer));
+	else
+		kyso_text_oneline(peer->exe, 1, SHOWN_EXE_MAX, exe, sizeof(exe));
+	kyso_text_oneline(t->cert.holder, 0, SHOWN_NAME_MAX, holder, sizeof(holder));
+	kyso_text_oneline(t->cert.token_label, 1, SHOWN_NAME_MAX, label, sizeof(label));
+	if (c->description)
+		kyso_text_oneline(c->description, 1, SHOWN_DESCRIPTION_MAX, desc, sizeof(desc));
 	snprintf(out, outlen,
 		 "%s (process %d) asks to sign %s with the certificate of\n"
 		 "%s\n"
-		 "on the token \"%s\".%s%s%s\n\n"
+		 "on the token %s.%s%s\n\n"
 		 "%s",
-		 peer->exe, (int)peer->pid, c->what, t->cert.holder, t->cert.token_label,
-		 c->description ? "\n\nThe application says: \"" : "",
-		 c->description ? c->description : "", c->description ? "\"" : "",
+		 exe, (int)peer->pid, c->what, holder, label,
+		 c->description ? "\n\nThe application says: " : "",
+		 c->description ? desc : "",
 		 logged_in ? "Allow it?" : "Enter the token's PIN to allow it, or cancel to refuse.");
 }
 
@@ -208,7 +229,7 @@ static int ask_pin(struct kysod *d, const struct sign_target *t, const struct ky
 {
 	struct dialog_watch watch = { d, c->batch };
 	struct pin_prompt prompt = { 0 };
-	char desc[1536], keyinfo[64], note[256];
+	char desc[2048], keyinfo[64], note[256];
 	const char *err;
 
 	describe(t, peer, c, 0, desc, sizeof(desc));
@@ -226,7 +247,8 @@ static int ask_pin(struct kysod *d, const struct sign_target *t, const struct ky
 	prompt.timeout = d->cfg.pin_timeout;
 	prompt.aborted = dialog_aborted;
 	prompt.abort_opaque = &watch;
-	log_info("asking the PIN for token %.12s for %s (pid %d)%s", t->cert.token, peer->exe,
+	log_info("asking the PIN for token %.12s for %s (pid %d)%s", t->cert.token,
+		 kyso_peer_shown(peer),
 		 (int)peer->pid, per_signature ? ", for one signature" : "");
 	if (pinentry_getpin(d->cfg.pinentry, &prompt, pin, &err)) {
 		dialog_error(d, err, rep);
@@ -295,7 +317,7 @@ static int confirm(struct kysod *d, const struct sign_target *t, const struct ky
 {
 	struct dialog_watch watch = { d, c->batch };
 	struct pin_prompt prompt = { 0 };
-	char desc[1536];
+	char desc[2048];
 	const char *err;
 
 	describe(t, peer, c, 1, desc, sizeof(desc));

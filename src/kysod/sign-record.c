@@ -9,10 +9,15 @@ int sign_record(struct kysod *d, const struct sign_record *r, uint64_t *seq)
 	json_t *e;
 
 	kyso_hex_encode(r->hash, r->hash_len < 64 ? r->hash_len : 64, hash);
-	e = json_pack("{s:s, s:{s:i, s:i, s:o}, s:s, s:s, s:s, s:s, s:s}",
+	/* the caller's exe is what ran when the connection was accepted;
+	 * caller_check says what was checked again at this request, and what
+	 * differed ("same" when nothing did) */
+	e = json_pack("{s:s, s:{s:i, s:i, s:o}, s:{s:s, s:s}, s:s, s:s, s:s, s:s, s:s}",
 		      "event", "sign",
 		      "caller", "uid", (int)r->peer->uid, "pid", (int)r->peer->pid,
 		      "exe", kyso_json_string_lossy(r->peer->exe),
+		      "caller_check", "checked", kyso_peer_checks(r->peer),
+		      "result", r->peer->changed ? r->peer->what_changed : "same",
 		      "certificate", r->certificate,
 		      "hash_algorithm", kyso_hash_alg_name(r->hash_alg),
 		      "hash", hash, "format", r->format, "result", r->result);

@@ -95,7 +95,7 @@ is "$(pinentry_count GETPIN) $(pinentry_count CONFIRM)" "$((g0 + 1)) $c0" \
 SETDESC=$(last_setdesc)
 like "$SETDESC" '1000 records' "the PIN dialog names \"1000 records\""
 like "$SETDESC" "$DESC" "the PIN dialog shows the application's description"
-like "$SETDESC" '/curl \(process [0-9]+\)' "the PIN dialog names the caller"
+like "$SETDESC" '/curl" \(process [0-9]+\)' "the PIN dialog names the caller, quoted"
 like "$SETDESC" "${CERT_CN[rsa]}" "the PIN dialog names the holder"
 is "$(json_get '[j["total"], j["signed"], j["failed"], j["cancelled"], j["certificate"], j["algorithm"]]')" \
 	"[1000, 1000, 0, false, \"${CERT_ID[rsa]}\", \"rsa-pkcs1-sha256\"]" \

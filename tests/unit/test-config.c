@@ -418,6 +418,11 @@ static void test_relative_paths(void **state)
 	expect_error("[kysod]\npinentry = pinentry\n", "[kysod] pinentry", "absolute path");
 	expect_error("[kysod]\nhelper = ../libexec/kyso-p11\n", "[kysod] helper", "absolute path");
 	expect_error("[kysod]\nhelper = ~/kyso-p11\n", "helper", "absolute path");
+	/* a module path would be found from kysod's working directory */
+	expect_error("[module a]\npath = libsofthsm2.so\n", ":2: [module a] path", "absolute path");
+	expect_error("[kysod]\nlogin_ttl = 1\n\n[module b]\npath = ./lib/b.so\n",
+		     ":5: [module b] path", "absolute path");
+	expect_error("[module c]\npath = ~/c.so\n", "[module c] path", "absolute path");
 }
 
 static void test_module_without_path(void **state)

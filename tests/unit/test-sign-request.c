@@ -13,6 +13,7 @@
 
 #include "kysod/pinentry.h"
 #include "kysod/reply.h"
+#include "kysod/request-fields.h"
 #include "kysod/sign-request.h"
 
 #define CERT "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
@@ -714,6 +715,46 @@ static void test_parse_object(void **state)
 	assert_null(rep.body);
 }
 
+/* The values of a body are counted before a tree is built: a body of many
+ * small values is refused whatever its size in bytes. */
+static void test_values_bound(void **state)
+{
+	struct kyso_reply rep = { 0 };
+	size_t n = 5000, i, len;
+	char *body = malloc(6 * n + 64), *p;
+	json_t *o;
+
+	assert_non_null(body);
+	/* {"a":[1,1,...]}: n + 2 values */
+	p = body + sprintf(body, "{\"a\":[");
+	for (i = 0; i < n; i++)
+		p += sprintf(p, "%s1", i ? "," : "");
+	p += sprintf(p, "]}");
+	len = (size_t)(p - body);
+	assert_null(field_parse_object(body, len, &rep));
+	assert_string_equal(error_code(&rep), "bad_request");
+	kyso_reply_clear(&rep);
+	o = field_parse_object_max(body, len, n + 2, &rep);
+	assert_non_null(o);
+	json_decref(o);
+	assert_null(field_parse_object_max(body, len, n + 1, &rep));
+	assert_string_equal(error_code(&rep), "bad_request");
+	kyso_reply_clear(&rep);
+	/* commas, brackets and escaped quotes inside strings are not values */
+	p = body + sprintf(body, "{\"a\":\"");
+	for (i = 0; i < n; i++)
+		p += sprintf(p, ",{[\\\"");
+	p += sprintf(p, "\",\"b\":[1,2]}");
+	len = (size_t)(p - body);
+	o = field_parse_object_max(body, len, 5, &rep);
+	assert_non_null(o);
+	assert_int_equal(json_array_size(json_object_get(o, "b")), 2);
+	json_decref(o);
+	assert_null(field_parse_object_max(body, len, 4, &rep));
+	kyso_reply_clear(&rep);
+	free(body);
+}
+
 /* ------------------------------------------------------------ replies */
 
 static void test_reply_error_status(void **state)
@@ -918,6 +959,7 @@ int main(void)
 		cmocka_unit_test(test_embedded_nul),
 		cmocka_unit_test(test_deeply_nested),
 		cmocka_unit_test(test_parse_object),
+		cmocka_unit_test(test_values_bound),
 		cmocka_unit_test(test_reply_error_status),
 		cmocka_unit_test(test_reply_message_cut_mid_character),
 		cmocka_unit_test(test_reply_message_invalid_utf8),
