@@ -73,7 +73,9 @@ int p11_slot_has_token(struct p11_module *m, CK_SLOT_ID slot);
 const char *p11_pin_state(CK_FLAGS flags);
 
 /* Inventory for kysod: {"tokens":[{id,label,manufacturer,model,serial,slot,
- * pin_state,protected_path,login_required,logged_in,certs:[{der,key_id,label}]}]}.
+ * pin_state,protected_path,login_required,logged_in,certs:[{der,key_id,label,key?}]}]},
+ * key: what is known of the certificate's private key (KEY_* of kysod/inventory.h),
+ * absent when nothing can be told before a login.
  * Takes the read lock. Returns a new reference. */
 json_t *p11_inventory(struct p11_module *m);
 
