@@ -58,6 +58,10 @@ static void usage(void)
 	      "  audit show [FILE...] [--since DATE] [--until DATE] [--cert ID]\n"
 	      "       [--caller TEXT] [--result ok|error|CODE]\n"
 	      "                             list the signatures in the audit log\n"
+	      "  dev-setup DIR [--pinentry scripted|terminal|PROGRAM] [--force]\n"
+	      "                             a test token with certificates, a kysod.conf\n"
+	      "                             and a PIN dialog in DIR, for developing an\n"
+	      "                             application without a card\n"
 	      "\n"
 	      "Options:\n"
 	      "  -s, --socket PATH  kysod socket (default: $KYSO_SOCKET, else\n"
@@ -337,6 +341,8 @@ int main(int argc, char **argv)
 		usage();
 		return KYSO_EXIT_OK;
 	}
+	if (strcmp(argv[optind], "dev-setup") == 0)
+		return cmd_dev_setup(argc - optind, argv + optind);
 	cmd = find_command(argv[optind]);
 	if (!cmd)
 		return out_usage_error(NULL, "unknown command '%s'", argv[optind]);
