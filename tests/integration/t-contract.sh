@@ -11,7 +11,7 @@
 . "$KYSO_SRCDIR/tests/lib/kyso-env.sh"
 . "$KYSO_SRCDIR/tests/lib/kyso-batch.sh"
 
-require_build
+require_build "$KYSO_CLI"
 require_softhsm
 
 make_softhsm_token
@@ -40,6 +40,11 @@ is "$(cert_field "${CERT_ID[rsa]}" '[j["usable"], j["problems"]]')" '[true, []]'
 api GET /v1/certificates
 is "$(json_get "[c['usable'] for c in j['certificates'] if c['id'] == '${CERT_ID[nokey]}']")" \
 	'[false]' "the list says the same"
+"$KYSO_CLI" --socket "$SOCK" certs > "$T/certs.out" 2>&1
+like "$(grep "${CERT_ID[nokey]:0:16}" "$T/certs.out")" 'no: no key *$' \
+	"kyso certs: USABLE says 'no: no key' for it"
+like "$(grep "${CERT_ID[kuenc]:0:16}" "$T/certs.out")" 'no: not for signing *$' \
+	"kyso certs: USABLE says 'no: not for signing' for the encryption-only certificate"
 g0=$(getpin_count)
 make_hash sha256
 api POST /v1/sign "$(sign_body "${CERT_ID[nokey]}" sha256)"
