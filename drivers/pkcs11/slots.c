@@ -14,6 +14,7 @@ int p11_module_open(struct p11_module *m, const char *path, char *err, size_t er
 	memset(m, 0, sizeof(*m));
 	pthread_rwlock_init(&m->lock, NULL);
 	pthread_mutex_init(&m->tokens_lock, NULL);
+	pthread_mutex_init(&m->objects_lock, NULL);
 	m->path = strdup(path);
 	if (!m->path) {
 		snprintf(err, errlen, "out of memory");
@@ -50,6 +51,7 @@ void p11_module_close(struct p11_module *m)
 	free(m->path);
 	pthread_rwlock_destroy(&m->lock);
 	pthread_mutex_destroy(&m->tokens_lock);
+	pthread_mutex_destroy(&m->objects_lock);
 	memset(m, 0, sizeof(*m));
 }
 
@@ -330,10 +332,11 @@ static json_t *token_json(struct p11_module *m, const struct p11_token_state *t)
 	list = json_array();
 	slot = p11_find_slot(m, t->id);
 	if (slot && slot->token) {
-		if (PKCS11_enumerate_certs(slot->token, &certs, &ncerts) < 0)
-			ncerts = 0;
 		if (PKCS11_is_logged_in(slot, 0, &logged_in) < 0)
 			logged_in = 0;
+		pthread_mutex_lock(&m->objects_lock);
+		if (PKCS11_enumerate_certs(slot->token, &certs, &ncerts) < 0)
+			ncerts = 0;
 		if (ncerts && PKCS11_enumerate_keys(slot->token, &prv, &nprv) < 0)
 			nprv = 0;
 		if (ncerts && PKCS11_enumerate_public_keys(slot->token, &pub, &npub) < 0)
@@ -349,6 +352,7 @@ static json_t *token_json(struct p11_module *m, const struct p11_token_state *t)
 				json_object_set_new(c, "key", json_integer(state));
 			json_array_append_new(list, c);
 		}
+		pthread_mutex_unlock(&m->objects_lock);
 	}
 	obj = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:s, s:b, s:b, s:b, s:o}",
 			"id", t->id, "label", t->label, "manufacturer", t->manufacturer,

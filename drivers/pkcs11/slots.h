@@ -30,6 +30,9 @@ struct p11_module {
 	/* Write-held while libp11's slot list is rebuilt; read-held around every
 	 * operation that uses a PKCS11_SLOT, key or certificate. */
 	pthread_rwlock_t lock;
+	/* Held (inside the read lock) while a token's certificate and key lists
+	 * are enumerated and read: libp11 grows those arrays in place. */
+	pthread_mutex_t objects_lock;
 	/* The tokens present at the last probe, guarded by tokens_lock. */
 	pthread_mutex_t tokens_lock;
 	struct p11_token_state tokens[P11_MAX_TOKENS];
