@@ -2,6 +2,7 @@
 """Checks recorded kysod answers against docs/openapi.yaml.
 
     openapi-check.py OPENAPI_YAML RECORD_DIR
+    openapi-check.py --self-check OPENAPI_YAML
 
 RECORD_DIR holds what tests/lib/kyso-env.sh's api() recorded with
 KYSO_API_RECORD set: an `index` file of lines
@@ -22,9 +23,14 @@ import os
 import re
 import sys
 import urllib.parse
+import warnings
 
 import jsonschema
 import yaml
+
+# RefResolver is what Debian 12's jsonschema (4.10) has; later versions deprecate it
+warnings.filterwarnings("ignore", category=DeprecationWarning, module="jsonschema")
+warnings.filterwarnings("ignore", message=".*RefResolver.*")
 
 
 def resolve(doc, node):
@@ -130,9 +136,59 @@ class Checker:
         return self.validate(schema, value)
 
 
+def self_check(path):
+    """The document itself: every $ref resolves, every schema is a valid JSON
+    Schema 2020-12 (OpenAPI 3.1's dialect), every operation has responses.
+    Prints the webhooks' names (the event kinds) on success."""
+    checker = Checker(path)
+    doc = checker.doc
+    bad = []
+
+    def walk(node, where):
+        if isinstance(node, dict):
+            if "$ref" in node:
+                try:
+                    resolve(doc, node)
+                except (KeyError, TypeError, ValueError) as e:
+                    bad.append("%s: $ref %s does not resolve (%s)" % (where, node["$ref"], e))
+            for k, v in node.items():
+                if k == "schema" and isinstance(v, dict):
+                    try:
+                        jsonschema.Draft202012Validator.check_schema(v)
+                    except jsonschema.SchemaError as e:
+                        bad.append("%s/schema: %s" % (where, e.message))
+                walk(v, where + "/" + str(k))
+        elif isinstance(node, list):
+            for i, v in enumerate(node):
+                walk(v, "%s/%d" % (where, i))
+
+    if not str(doc.get("openapi", "")).startswith("3.1"):
+        bad.append("openapi is %r, not 3.1.x" % doc.get("openapi"))
+    for name, schema in (doc.get("components", {}).get("schemas") or {}).items():
+        try:
+            jsonschema.Draft202012Validator.check_schema(schema)
+        except jsonschema.SchemaError as e:
+            bad.append("components/schemas/%s: %s" % (name, e.message))
+    walk(doc, "")
+    for group in ("paths", "webhooks"):
+        for p, item in (doc.get(group) or {}).items():
+            for method, op in item.items():
+                if isinstance(op, dict) and not op.get("responses"):
+                    bad.append("%s %s %s has no responses" % (group, method, p))
+    for line in bad:
+        print(line)
+    if bad:
+        return 1
+    print(" ".join(sorted(doc.get("webhooks") or {})))
+    return 0
+
+
 def main():
+    if len(sys.argv) == 3 and sys.argv[1] == "--self-check":
+        return self_check(sys.argv[2])
     if len(sys.argv) != 3:
-        sys.stderr.write("usage: openapi-check.py OPENAPI_YAML RECORD_DIR\n")
+        sys.stderr.write("usage: openapi-check.py OPENAPI_YAML RECORD_DIR\n"
+                         "       openapi-check.py --self-check OPENAPI_YAML\n")
         return 2
     checker = Checker(sys.argv[1])
     rdir = sys.argv[2]
