@@ -23,7 +23,7 @@ import base64
 import hashlib
 import time
 
-from kyso_api import api, default_socket
+from kyso_api import KysoApiError, api, default_socket
 
 # Room for the CMS (DER) in /Contents: a chain of 3 certificates and a
 # timestamp token fit easily.
@@ -131,4 +131,7 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except KysoApiError as e:
+        raise SystemExit(str(e))

@@ -16,7 +16,7 @@ import argparse
 import base64
 import hashlib
 
-from kyso_api import api, default_socket
+from kyso_api import KysoApiError, api, default_socket
 
 DSIG = "http://www.w3.org/2000/09/xmldsig#"
 C14N = "http://www.w3.org/TR/2001/REC-xml-c14n-20010315"
@@ -95,4 +95,7 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except KysoApiError as e:
+        raise SystemExit(str(e))

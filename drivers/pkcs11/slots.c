@@ -14,6 +14,7 @@ int p11_module_open(struct p11_module *m, const char *path, char *err, size_t er
 	memset(m, 0, sizeof(*m));
 	pthread_rwlock_init(&m->lock, NULL);
 	pthread_mutex_init(&m->tokens_lock, NULL);
+	pthread_mutex_init(&m->objects_lock, NULL);
 	m->path = strdup(path);
 	if (!m->path) {
 		snprintf(err, errlen, "out of memory");
@@ -50,6 +51,7 @@ void p11_module_close(struct p11_module *m)
 	free(m->path);
 	pthread_rwlock_destroy(&m->lock);
 	pthread_mutex_destroy(&m->tokens_lock);
+	pthread_mutex_destroy(&m->objects_lock);
 	memset(m, 0, sizeof(*m));
 }
 
@@ -255,6 +257,44 @@ const char *p11_pin_state(CK_FLAGS flags)
 	return "ok";
 }
 
+/* Whether the token has the private key of cert: 1 when a private or public
+ * key object has its CKA_ID or its public key, -2 when not and the private
+ * objects are visible (logged in, or no login needed), -1 when not and the
+ * token shows public keys for others (the key is most likely missing), 0 when
+ * nothing can be told before a login. */
+static int cert_key_state(PKCS11_CERT *cert, PKCS11_KEY *prv, unsigned int nprv,
+			  PKCS11_KEY *pub, unsigned int npub, int private_visible)
+{
+	EVP_PKEY *cpub = X509_get0_pubkey(cert->x509), *k;
+	unsigned int i;
+	int eq;
+
+	for (i = 0; i < nprv; i++)
+		if (prv[i].id_len == cert->id_len && !memcmp(prv[i].id, cert->id, cert->id_len))
+			return 1;
+	for (i = 0; i < npub; i++) {
+		if (pub[i].id_len == cert->id_len && !memcmp(pub[i].id, cert->id, cert->id_len))
+			return 1;
+		k = cpub ? PKCS11_get_public_key(&pub[i]) : NULL;
+		eq = k && EVP_PKEY_eq(cpub, k) == 1;
+		EVP_PKEY_free(k);
+		if (eq)
+			return 1;
+	}
+	if (private_visible) {
+		/* the signer's fallback: a private key whose public half matches */
+		for (i = 0; i < nprv && cpub; i++) {
+			k = PKCS11_get_private_key(&prv[i]);
+			eq = k && EVP_PKEY_eq(cpub, k) == 1;
+			EVP_PKEY_free(k);
+			if (eq)
+				return 1;
+		}
+		return -2;
+	}
+	return npub ? -1 : 0;
+}
+
 static json_t *cert_json(PKCS11_CERT *cert)
 {
 	unsigned char *der = NULL;
@@ -284,23 +324,35 @@ static json_t *token_json(struct p11_module *m, const struct p11_token_state *t)
 {
 	PKCS11_SLOT *slot = NULL;
 	PKCS11_CERT *certs = NULL;
-	unsigned int ncerts = 0, i;
+	PKCS11_KEY *prv = NULL, *pub = NULL;
+	unsigned int ncerts = 0, nprv = 0, npub = 0, i;
 	json_t *obj, *list;
-	int logged_in = 0;
+	int logged_in = 0, state;
 
 	list = json_array();
 	slot = p11_find_slot(m, t->id);
 	if (slot && slot->token) {
+		if (PKCS11_is_logged_in(slot, 0, &logged_in) < 0)
+			logged_in = 0;
+		pthread_mutex_lock(&m->objects_lock);
 		if (PKCS11_enumerate_certs(slot->token, &certs, &ncerts) < 0)
 			ncerts = 0;
+		if (ncerts && PKCS11_enumerate_keys(slot->token, &prv, &nprv) < 0)
+			nprv = 0;
+		if (ncerts && PKCS11_enumerate_public_keys(slot->token, &pub, &npub) < 0)
+			npub = 0;
 		for (i = 0; i < ncerts; i++) {
 			json_t *c = cert_json(&certs[i]);
 
-			if (c)
-				json_array_append_new(list, c);
+			if (!c)
+				continue;
+			state = cert_key_state(&certs[i], prv, nprv, pub, npub,
+					       logged_in || !(t->flags & CKF_LOGIN_REQUIRED));
+			if (state)
+				json_object_set_new(c, "key", json_integer(state));
+			json_array_append_new(list, c);
 		}
-		if (PKCS11_is_logged_in(slot, 0, &logged_in) < 0)
-			logged_in = 0;
+		pthread_mutex_unlock(&m->objects_lock);
 	}
 	obj = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:s, s:b, s:b, s:b, s:o}",
 			"id", t->id, "label", t->label, "manufacturer", t->manufacturer,

@@ -30,6 +30,9 @@ struct p11_module {
 	/* Write-held while libp11's slot list is rebuilt; read-held around every
 	 * operation that uses a PKCS11_SLOT, key or certificate. */
 	pthread_rwlock_t lock;
+	/* Held (inside the read lock) while a token's certificate and key lists
+	 * are enumerated and read: libp11 grows those arrays in place. */
+	pthread_mutex_t objects_lock;
 	/* The tokens present at the last probe, guarded by tokens_lock. */
 	pthread_mutex_t tokens_lock;
 	struct p11_token_state tokens[P11_MAX_TOKENS];
@@ -73,7 +76,9 @@ int p11_slot_has_token(struct p11_module *m, CK_SLOT_ID slot);
 const char *p11_pin_state(CK_FLAGS flags);
 
 /* Inventory for kysod: {"tokens":[{id,label,manufacturer,model,serial,slot,
- * pin_state,protected_path,login_required,logged_in,certs:[{der,key_id,label}]}]}.
+ * pin_state,protected_path,login_required,logged_in,certs:[{der,key_id,label,key?}]}]},
+ * key: what is known of the certificate's private key (KEY_* of kysod/inventory.h),
+ * absent when nothing can be told before a login.
  * Takes the read lock. Returns a new reference. */
 json_t *p11_inventory(struct p11_module *m);
 

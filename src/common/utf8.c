@@ -38,6 +38,15 @@ size_t kyso_utf8_seq(const char *s)
 	return n;
 }
 
+size_t kyso_utf8_chars(const char *s, size_t n)
+{
+	size_t i, chars = 0;
+
+	for (i = 0; i < n; i++)
+		chars += ((unsigned char)s[i] & 0xc0) != 0x80;
+	return chars;
+}
+
 void kyso_utf8_trim(char *s)
 {
 	size_t i = 0, n;

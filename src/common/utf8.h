@@ -9,6 +9,10 @@
  * or 0 when s does not start one (or is at its NUL). */
 size_t kyso_utf8_seq(const char *s);
 
+/* Number of characters (code points) in the n bytes of well-formed UTF-8 at
+ * s, as JSON strings are. */
+size_t kyso_utf8_chars(const char *s, size_t n);
+
 /* Cuts s at its first byte that does not begin a well-formed sequence. */
 void kyso_utf8_trim(char *s);
 

@@ -210,7 +210,9 @@ static const char *key_for(struct worker *w, PKCS11_SLOT *slot, CK_SLOT_ID slot_
 	}
 	pthread_mutex_unlock(&w->keys_lock);
 
+	pthread_mutex_lock(&m->objects_lock);
 	err = p11_key(slot, a, pkey);
+	pthread_mutex_unlock(&m->objects_lock);
 	if (err)
 		return err;
 	*always = p11_key_always_auth(m->handle.fl, slot_id, a->key_id, a->key_id_len) == 1;

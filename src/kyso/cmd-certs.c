@@ -17,7 +17,10 @@ static const char help[] =
 	"\n"
 	"Lists the certificates on the present tokens, or on one token.\n"
 	"ID shows the first 16 of 64 hex digits; any unique prefix of at\n"
-	"least 8 digits names the certificate for kyso sign.\n"
+	"least 8 digits names the certificate for kyso sign. USABLE says\n"
+	"whether kysod would sign with it, and if not why: expired, not yet\n"
+	"valid, not for signing (key usage), untrusted (no chain to kysod's\n"
+	"ca_bundle), no key (the token has no private key for it).\n"
 	"\n"
 	"  -t, --token ID  token id, or a unique prefix of at least 8 hex digits\n";
 
@@ -94,14 +97,53 @@ static void usage_cell(const json_t *cert, char *buf, size_t size)
 	}
 }
 
+/* "yes", or "no: expired, untrusted" from "problems"; "-" when kysod does not say */
+static void usable_cell(const json_t *cert, char *buf, size_t size)
+{
+	static const struct {
+		const char *code;
+		const char *text;
+	} reasons[] = {
+		{ "certificate_expired", "expired" },
+		{ "certificate_not_yet_valid", "not yet valid" },
+		{ "certificate_usage", "not for signing" },
+		{ "certificate_untrusted", "untrusted" },
+		{ "certificate_revoked", "revoked" },
+		{ "key_not_found", "no key" },
+	};
+	const json_t *usable = json_object_get(cert, "usable"), *p;
+	const char *code, *text;
+	size_t i, k, len;
+
+	if (!json_is_boolean(usable)) {
+		snprintf(buf, size, "-");
+		return;
+	}
+	if (json_is_true(usable)) {
+		snprintf(buf, size, "yes");
+		return;
+	}
+	len = (size_t)snprintf(buf, size, "no");
+	json_array_foreach(json_object_get(cert, "problems"), i, p) {
+		code = json_string_value(p);
+		if (!code || len >= size)
+			continue;
+		text = code;
+		for (k = 0; k < sizeof(reasons) / sizeof(reasons[0]); k++)
+			if (!strcmp(code, reasons[k].code))
+				text = reasons[k].text;
+		len += (size_t)snprintf(buf + len, size - len, "%s%s", i ? ", " : ": ", text);
+	}
+}
+
 static void print_certs(const json_t *root)
 {
 	static const char *const headers[] = {
-		"ID", "HOLDER", "ISSUER CN", "VALID UNTIL", "KEY", "USAGE",
+		"ID", "HOLDER", "ISSUER CN", "VALID UNTIL", "KEY", "USAGE", "USABLE",
 	};
 	const json_t *list = json_object_get(root, "certificates"), *cert;
-	char id[SHORT_ID + 1], issuer[256], until[11], key[64], usage[256];
-	const char *cells[6], *s;
+	char id[SHORT_ID + 1], issuer[256], until[11], key[64], usage[256], usable[160];
+	const char *cells[7], *s;
 	struct table *t;
 	size_t i;
 
@@ -109,7 +151,7 @@ static void print_certs(const json_t *root)
 		printf("No certificates.\n");
 		return;
 	}
-	t = table_new(6, headers);
+	t = table_new(7, headers);
 	if (!t)
 		return;
 	json_array_foreach(list, i, cert) {
@@ -129,6 +171,8 @@ static void print_certs(const json_t *root)
 		cells[3] = until;
 		cells[4] = key;
 		cells[5] = usage;
+		usable_cell(cert, usable, sizeof(usable));
+		cells[6] = usable;
 		table_add(t, cells);
 	}
 	table_print(t);

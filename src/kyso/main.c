@@ -41,10 +41,14 @@ static void usage(void)
 	      "Commands:\n"
 	      "  status                     daemon and PKCS#11 module state\n"
 	      "  tokens                     list tokens\n"
-	      "  certs [--token ID]         list certificates (of one token)\n"
+	      "  certs [--token ID]         list certificates (of one token), and why\n"
+	      "                             kysod would not sign with one\n"
 	      "  sign --cert ID (--hash HEX | --file PATH) [--hash-alg ALG]\n"
-	      "       [--padding pkcs1|pss] [--out FILE]\n"
-	      "                             sign a hash with a certificate's key\n"
+	      "       [--padding pkcs1|pss] [--format raw|cms [--timestamp]]\n"
+	      "       [--out FILE]\n"
+	      "                             sign a hash with a certificate's key; cms: a\n"
+	      "                             detached CMS (CAdES-BES), --timestamp: with\n"
+	      "                             an RFC 3161 timestamp (CAdES-T)\n"
 	      "  sign --batch FILE --cert ID [--hash-alg ALG] [--padding pkcs1|pss]\n"
 	      "       [--description TEXT] [--out-dir DIR | --out FILE]\n"
 	      "                             sign many hashes with one consent\n"
@@ -58,6 +62,10 @@ static void usage(void)
 	      "  audit show [FILE...] [--since DATE] [--until DATE] [--cert ID]\n"
 	      "       [--caller TEXT] [--result ok|error|CODE]\n"
 	      "                             list the signatures in the audit log\n"
+	      "  dev-setup DIR [--pinentry scripted|terminal|PROGRAM] [--force]\n"
+	      "                             a test token with certificates, a kysod.conf\n"
+	      "                             and a PIN dialog in DIR, for developing an\n"
+	      "                             application without a card\n"
 	      "\n"
 	      "Options:\n"
 	      "  -s, --socket PATH  kysod socket (default: $KYSO_SOCKET, else\n"
@@ -337,6 +345,8 @@ int main(int argc, char **argv)
 		usage();
 		return KYSO_EXIT_OK;
 	}
+	if (strcmp(argv[optind], "dev-setup") == 0)
+		return cmd_dev_setup(argc - optind, argv + optind);
 	cmd = find_command(argv[optind]);
 	if (!cmd)
 		return out_usage_error(NULL, "unknown command '%s'", argv[optind]);

@@ -1,5 +1,6 @@
 #include "kysod/api.h"
 #include "kysod/cert-check.h"
+#include "kysod/request-fields.h"
 
 void api_certificates(const struct kyso_request *req, const char *arg, struct kyso_reply *rep)
 {
@@ -9,9 +10,14 @@ void api_certificates(const struct kyso_request *req, const char *arg, struct ky
 
 void api_certificate(const struct kyso_request *req, const char *arg, struct kyso_reply *rep)
 {
-	json_t *all = cert_check_annotate(req->d, inventory_certs_json(&req->d->inv, NULL, arg));
-	json_t *list = json_object_get(all, "certificates");
+	json_t *all = NULL, *list = NULL;
+	char id[65];
 
+	/* as in POST /v1/sign: 64 hex digits of either case */
+	if (field_is_cert_id(arg, id)) {
+		all = cert_check_annotate(req->d, inventory_certs_json(&req->d->inv, NULL, id));
+		list = json_object_get(all, "certificates");
+	}
 	if (json_array_size(list) == 0)
 		kyso_reply_error(rep, "certificate_not_found", "no certificate with id %.64s", arg);
 	else

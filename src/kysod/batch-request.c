@@ -3,6 +3,7 @@
 #include <openssl/crypto.h>
 
 #include "common/b64.h"
+#include "common/utf8.h"
 #include "kysod/batch-request.h"
 #include "kysod/request-fields.h"
 
@@ -52,8 +53,11 @@ static int parse_item(json_t *it, size_t i, size_t want_len, struct batch_item *
 		return item_error(rep, "missing_field", i, "id", "is required");
 	if (!json_is_string(id))
 		return item_error(rep, "invalid_type", i, "id", "must be a string");
-	if (json_string_length(id) == 0 || json_string_length(id) > BATCH_ITEM_ID_MAX)
+	n = (long)kyso_utf8_chars(json_string_value(id), json_string_length(id));
+	if (n == 0 || n > BATCH_ITEM_ID_MAX)
 		return item_error(rep, "invalid_value", i, "id", "must be 1 to 256 characters");
+	if (strlen(json_string_value(id)) != json_string_length(id))
+		return item_error(rep, "invalid_value", i, "id", "must not hold U+0000");
 	if (!hash)
 		return item_error(rep, "missing_field", i, "hash", "is required");
 	if (!json_is_string(hash))
@@ -81,7 +85,7 @@ int batch_request_parse(const char *body, size_t len, unsigned int max_items,
 		"certificate", "hash_algorithm", "padding", "format", "items", "description", "batch",
 	};
 	const char *fmt, *desc, *batch;
-	json_t *root, *items, *it;
+	json_t *root, *items, *it, *jdesc;
 	size_t i;
 	int ret = -1;
 
@@ -111,8 +115,13 @@ int batch_request_parse(const char *body, size_t len, unsigned int max_items,
 		field_error(rep, "invalid_value", "format", "must be raw");
 		goto out;
 	}
-	if (desc && strlen(desc) > BATCH_DESCRIPTION_MAX) {
-		field_error(rep, "invalid_value", "description", "must be at most 300 bytes");
+	jdesc = json_object_get(root, "description");
+	if (desc && kyso_utf8_chars(desc, json_string_length(jdesc)) > BATCH_DESCRIPTION_MAX) {
+		field_error(rep, "invalid_value", "description", "must be at most 300 characters");
+		goto out;
+	}
+	if (desc && strlen(desc) != json_string_length(jdesc)) {
+		field_error(rep, "invalid_value", "description", "must not hold U+0000");
 		goto out;
 	}
 	if (desc && !(req->description = strdup(desc))) {

@@ -244,9 +244,11 @@ out:
 json_t *cert_check_annotate(struct kysod *d, json_t *list)
 {
 	json_t *certs = json_object_get(list, "certificates"), *out = json_array(), *c, *copy;
+	json_t *problems;
 	struct trust *t = NULL;
 	time_t now = time(NULL);
 	size_t i;
+	int key;
 
 	if (d->cfg.check_certificates)
 		t = trust_get(&d->cfg);
@@ -263,8 +265,12 @@ json_t *cert_check_annotate(struct kysod *d, json_t *list)
 		}
 		if (x && d->cfg.check_certificates)
 			cert_check_basic(&d->cfg, t, x, now, &st);
-		json_object_set_new(copy, "usable", json_boolean(!st.problems));
-		json_object_set_new(copy, "problems", cert_problems_json(st.problems));
+		problems = cert_problems_json(st.problems);
+		key = inventory_cert_key(&d->inv, json_string_value(json_object_get(c, "id")) ?: "");
+		if (key == KEY_MISSING || key == KEY_LIKELY_MISSING)
+			json_array_append_new(problems, json_string("key_not_found"));
+		json_object_set_new(copy, "usable", json_boolean(json_array_size(problems) == 0));
+		json_object_set_new(copy, "problems", problems);
 		json_array_append_new(out, copy);
 		cert_status_free(&st);
 		X509_free(x);

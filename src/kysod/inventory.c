@@ -25,6 +25,7 @@ struct inv_cert {
 	size_t module;
 	char key_id[513];
 	struct cert_facts facts;
+	int key;		/* the helper's word on the private key (KEY_*) */
 	json_t *api;		/* the API object */
 	X509 *x509;		/* the certificate, for the checks before signing */
 };
@@ -72,6 +73,7 @@ void inventory_free(struct inventory *inv)
 	free(inv->tokens);
 	free(inv->certs);
 	free(inv->per_signature);
+	free(inv->no_key);
 	pthread_mutex_destroy(&inv->lock);
 }
 
@@ -105,6 +107,18 @@ static struct inv_token *add_token(struct inventory *inv, const char *id)
 	memset(&grown[inv->ntokens], 0, sizeof(*grown));
 	snprintf(grown[inv->ntokens].id, sizeof(grown->id), "%s", id);
 	return &grown[inv->ntokens++];
+}
+
+/* Removes id from the certificates a signature found without a key. */
+static void forget_no_key(struct inventory *inv, const char *id)
+{
+	size_t i;
+
+	for (i = 0; i < inv->nno_key; i++)
+		if (!strcmp(inv->no_key[i], id)) {
+			memmove(inv->no_key[i], inv->no_key[--inv->nno_key], sizeof(inv->no_key[0]));
+			return;
+		}
 }
 
 static void add_cert(struct inventory *inv, size_t module, const char *token, json_t *c)
@@ -145,6 +159,9 @@ static void add_cert(struct inventory *inv, size_t module, const char *token, js
 	snprintf(ic->token, sizeof(ic->token), "%s", token);
 	snprintf(ic->key_id, sizeof(ic->key_id), "%s", key_id);
 	ic->module = module;
+	ic->key = (int)json_integer_value(json_object_get(c, "key"));
+	if (ic->key == KEY_PRESENT)
+		forget_no_key(inv, ic->id);
 	json_object_set_new(ic->api, "id", json_string(ic->id));
 	json_object_set_new(ic->api, "token", json_string(token));
 	json_object_set_new(ic->api, "key_id", json_string(key_id));
@@ -327,6 +344,10 @@ int inventory_find_cert(struct inventory *inv, const char *id, struct cert_ref *
 			if (!strcmp(inv->per_signature[k], c->id))
 				ref->per_signature = 1;
 		ref->is_rsa = c->facts.is_rsa;
+		ref->key = c->key;
+		for (k = 0; k < inv->nno_key; k++)
+			if (!strcmp(inv->no_key[k], c->id))
+				ref->key = KEY_MISSING;
 		t = find_token(inv, c->token);
 		if (t) {
 			ref->token_present = t->present;
@@ -376,6 +397,33 @@ void inventory_set_per_signature(struct inventory *inv, const char *id)
 	snprintf(grown[inv->nper_signature++], sizeof(grown[0]), "%s", id);
 out:
 	pthread_mutex_unlock(&inv->lock);
+}
+
+void inventory_set_no_key(struct inventory *inv, const char *id)
+{
+	char (*grown)[65];
+	size_t i;
+
+	pthread_mutex_lock(&inv->lock);
+	for (i = 0; i < inv->nno_key; i++)
+		if (!strcmp(inv->no_key[i], id))
+			goto out;
+	grown = realloc(inv->no_key, (inv->nno_key + 1) * sizeof(*grown));
+	if (!grown)
+		goto out;
+	inv->no_key = grown;
+	snprintf(grown[inv->nno_key++], sizeof(grown[0]), "%s", id);
+out:
+	pthread_mutex_unlock(&inv->lock);
+}
+
+int inventory_cert_key(struct inventory *inv, const char *id)
+{
+	struct cert_ref ref;
+
+	if (inventory_find_cert(inv, id, &ref))
+		return KEY_UNKNOWN;
+	return ref.key;
 }
 
 void inventory_set_pin_state(struct inventory *inv, const char *token, const char *state)

@@ -22,7 +22,16 @@ struct inventory {
 	size_t ncerts;
 	char (*per_signature)[65];	/* ids of certificates whose key needs a PIN per signature */
 	size_t nper_signature;
+	char (*no_key)[65];		/* ids of certificates a signature found without a key */
+	size_t nno_key;
 };
+
+/* What is known of a certificate's private key on its token (the helper's
+ * "key", or a signature that did not find it). */
+#define KEY_PRESENT 1		/* a key object with its CKA_ID or public key */
+#define KEY_UNKNOWN 0		/* cannot be told before a login */
+#define KEY_LIKELY_MISSING (-1)	/* not logged in; the token shows other keys, not this one */
+#define KEY_MISSING (-2)	/* the private objects were visible, or a signature found none */
 
 /* What signing needs to know about a certificate, copied out of the inventory. */
 struct cert_ref {
@@ -37,6 +46,7 @@ struct cert_ref {
 	char pin_state[16];
 	int protected_path;
 	int per_signature;	/* its key was seen to need the PIN for each signature */
+	int key;		/* KEY_* */
 };
 
 void inventory_init(struct inventory *inv);
@@ -64,6 +74,13 @@ X509 *inventory_cert_x509(struct inventory *inv, const char *id);
 
 /* Remembers that certificate id's key needs the PIN for each signature. */
 void inventory_set_per_signature(struct inventory *inv, const char *id);
+
+/* Remembers that a signature found no private key for certificate id (until
+ * its helper reports one). */
+void inventory_set_no_key(struct inventory *inv, const char *id);
+
+/* KEY_* for certificate id. */
+int inventory_cert_key(struct inventory *inv, const char *id);
 
 /* Updates a token's PIN state after the helper reported it. */
 void inventory_set_pin_state(struct inventory *inv, const char *token, const char *state);

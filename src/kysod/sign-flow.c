@@ -48,6 +48,14 @@ int sign_target_init(struct kysod *d, const char *cert_id, enum kyso_hash_alg al
 				 t->cert.token_label);
 		return -1;
 	}
+	/* the token showed its private objects, or a signature looked: no PIN
+	 * dialog for a key that is not there */
+	if (t->cert.key == KEY_MISSING) {
+		kyso_reply_error(rep, "key_not_found",
+				 "the token \"%s\" has no private key for this certificate",
+				 t->cert.token_label);
+		return -1;
+	}
 	if (t->cert.is_rsa) {
 		t->mech = padding == KYSO_PAD_PSS ? "pss" : "pkcs1";
 	} else if (padding != KYSO_PAD_DEFAULT) {
@@ -77,6 +85,8 @@ static void helper_error(struct kysod *d, const struct sign_target *t, const str
 		code = "token_error";
 	if (state)
 		inventory_set_pin_state(&d->inv, t->cert.token, state);
+	if (!strcmp(code, "key_not_found"))
+		inventory_set_no_key(&d->inv, t->cert.id);
 	if (!strcmp(code, "pin_incorrect") && state && pin_state_text(state))
 		kyso_reply_error(rep, code, "%s. %s", msg ? msg : "the PIN is incorrect",
 				 pin_state_text(state));

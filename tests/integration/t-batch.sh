@@ -220,6 +220,8 @@ batch_mutate base idtype 'r["items"][11]["id"] = 11'
 bad_batch idtype 400 invalid_type 11 'items[11].id' "a number as the id of item 11"
 batch_mutate base idlong 'r["items"][12]["id"] = "x" * 257'
 bad_batch idlong 400 invalid_value 12 'items[12].id' "a 257-character id in item 12"
+batch_mutate base idlongvi 'r["items"][12]["id"] = "học-sinh-" * 28 + "Đức-Anh"'
+bad_batch idlongvi 400 invalid_value 12 'items[12].id' "a 259-character Vietnamese id in item 12"
 batch_mutate base idempty 'r["items"][13]["id"] = ""'
 bad_batch idempty 400 invalid_value 13 'items[13].id' "an empty id in item 13"
 batch_mutate base notobj 'r["items"][14] = "abc"'
@@ -236,8 +238,8 @@ batch_mutate base noitems 'del r["items"]'
 bad_batch noitems 400 missing_field - items "no items"
 batch_mutate base toomany 'r["items"] = [{"id": "i%d" % i, "hash": b64(32)} for i in range(10001)]'
 bad_batch toomany 400 invalid_value - items "10,001 items"
-batch_mutate base longdesc 'r["description"] = "é" * 151'
-bad_batch longdesc 400 invalid_value - description "a description of 302 bytes"
+batch_mutate base longdesc 'r["description"] = "Điểm " * 60 + "ệ"'
+bad_batch longdesc 400 invalid_value - description "a Vietnamese description of 301 characters"
 batch_mutate base topfield 'r["priority"] = 1'
 bad_batch topfield 400 unknown_field - priority "an unknown top-level field"
 batch_mutate base ecpss 'r["certificate"] = "'"${CERT_ID[p256]}"'"; r["padding"] = "pss"'
@@ -247,7 +249,14 @@ bad_batch nocert 404 certificate_not_found - - "an unknown certificate"
 printf '{"certificate":"%s","hash_algorithm":"sha256","items":[' "${CERT_ID[rsa]}" > "$T/batch.broken.req"
 bad_batch broken 400 bad_request - - "a body that is not JSON"
 
-# The batch body limit (max_batch_body, 8 MiB by default).
+# The limits count characters, not bytes: 300 Vietnamese characters of description (over
+# 300 bytes of UTF-8) and a 256-character Vietnamese item id are taken.
+batch_make vi "${CERT_ID[p256]}" sha256 2
+batch_mutate vi vimax 'r["description"] = "Điểm " * 60; r["items"][0]["id"] = "học-sinh-" * 28 + "Đức-"'
+batch_post vimax
+is "$STATUS $(json_get 'j["signed"]') $(json_get 'len(j["items"][0]["id"])')" "200 2 256" \
+	"a 300-character Vietnamese description and a 256-character Vietnamese id: signed"
+
 "$PY" -c 'import sys; n = 8 * 1024 * 1024 + 1; sys.stdout.write("{\"description\":\"" + "a" * (n - 18) + "\"}")' \
 	> "$T/batch.huge.req"
 is "$(stat -c %s "$T/batch.huge.req")" 8388609 "a body of 8 MiB + 1 byte"

@@ -37,6 +37,8 @@ for k in rsa p256 p384; do
 done
 like "$OUT" 'rsa-2048' "certs table shows rsa-2048"
 like "$OUT" 'ec-P-384' "certs table shows ec-P-384"
+like "$OUT" 'USABLE' "certs table has a USABLE column"
+is "$(printf '%s\n' "$OUT" | grep -c ' yes *$')" 3 "certs table: the three certificates are usable"
 kyso_ok "kyso certs --json" certs --json
 is "$(json_get 'sorted(c["id"] for c in j["certificates"])' "$OUT" | tr -d '[]" ')" \
 	"$(printf '%s\n' "${CERT_ID[rsa]}" "${CERT_ID[p256]}" "${CERT_ID[p384]}" | sort | paste -sd,)" \
@@ -112,6 +114,8 @@ like "$ERR" '.' "usage errors explain themselves on stderr"
 is "$(getpin_count)" "$n" "no PIN asked for usage errors"
 kyso_ok "kyso --help" --help
 like "$OUT" 'Usage' "--help prints the usage"
+like "$OUT" '--format raw\|cms \[--timestamp\]' "--help lists sign's --format and --timestamp"
+like "$OUT" 'dev-setup DIR' "--help lists dev-setup"
 
 # ---------------------------------------------------------------- daemon errors: exit 1
 kyso_exit "unknown certificate" 1 sign --cert 0000000000000000000000000000000000000000000000000000000000000000 --hash "$HASH_HEX"

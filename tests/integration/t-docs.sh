@@ -2,7 +2,8 @@
 # The API reference stays true to the code: every error code kysod can answer
 # (src/common/errors.c) is in docs/api.md's table and in docs/openapi.yaml's Error
 # schema, with the same HTTP status in api.md; every route kysod serves
-# (src/kysod/router.c) is in both; the OpenAPI file parses.
+# (src/kysod/router.c) is in both; the OpenAPI file is sound OpenAPI 3.1 and describes every
+# event kind kysod sends as one of its webhooks.
 
 : "${KYSO_SRCDIR:=$(cd "$(dirname "$0")/../.." && pwd)}"
 . "$KYSO_SRCDIR/tests/lib/tap.sh"
@@ -54,5 +55,21 @@ for p, ops in d["paths"].items():
 sys.exit(1)
 ' "$OPENAPI" "$method" "$path"
 	ok $? "openapi.yaml documents $method $path"
+done
+# The document is sound OpenAPI 3.1 (references resolve, schemas are JSON Schema 2020-12),
+# and every event kind kysod sends is one of its webhooks.
+hooks=$("$PY" "$KYSO_SRCDIR/tests/lib/openapi-check.py" --self-check "$OPENAPI" 2>&1)
+ok $? "openapi.yaml: OpenAPI 3.1, every \$ref resolves, every schema is valid"
+[ -n "$hooks" ] || diag "$hooks"
+mapfile -t kinds < <({
+	sed -n '/static const char \*const names\[\] = {/,/};/p' "$KYSO_SRCDIR/src/kysod/main.c"
+	grep -hE 'events_publish\(|notify\(inv,' "$KYSO_SRCDIR"/src/kysod/*.c
+} | grep -oE '"[a-z]+-[a-z]+"' | tr -d '"' | sort -u)
+ok $(( ${#kinds[@]} >= 10 ? 0 : 1 )) "kysod's event kinds found in its sources (${#kinds[@]})"
+for kind in "${kinds[@]}"; do
+	case " $hooks " in
+	*" $kind "*) pass "openapi.yaml: webhooks describes the event $kind" ;;
+	*) fail "openapi.yaml: webhooks describes the event $kind" ;;
+	esac
 done
 done_testing

@@ -330,12 +330,13 @@ expect_4xx_or_empty()
 	serves "$1"
 }
 expect_4xx_or_empty "junk ?token= query"
-api GET "/v1/certificates/$(head -c 8000 /dev/zero | tr '\0' 'a')"
+# libmicrohttpd refuses these itself (414/431, HTML), outside docs/openapi.yaml: not recorded
+KYSO_API_RECORD=0 api GET "/v1/certificates/$(head -c 8000 /dev/zero | tr '\0' 'a')"
 expect_4xx "8000-character URL"
-api GET "/v1/certificates/$(head -c 100000 /dev/zero | tr '\0' 'a')"
+KYSO_API_RECORD=0 api GET "/v1/certificates/$(head -c 100000 /dev/zero | tr '\0' 'a')"
 expect_4xx "100000-character URL"
 API_EXTRA=(-H "X-Junk: $(head -c 100000 /dev/zero | tr '\0' 'b')")
-api GET /v1/status
+KYSO_API_RECORD=0 api GET /v1/status
 API_EXTRA=()
 expect_4xx "100000-byte header"
 

@@ -8,6 +8,8 @@
 #   KYSO_SOFTHSM2_MODULE         SoftHSM2's PKCS#11 module
 #   KYSO_KEEP_TMP=1              keep the private temporary directory (its path is printed)
 #   KYSO_VALGRIND=1              run kysod (and its helpers) under valgrind
+#   KYSO_API_RECORD=1            record every answer api() gets, and check them all against
+#                                docs/openapi.yaml before the plan (set by `make check`)
 #
 # Provides:
 #   $T                  private temporary directory (removed on exit)
@@ -475,7 +477,43 @@ _api()
 	CURL_RC=$?
 	BODY=$(cat "$d/api.body" 2>/dev/null)
 	HEADERS=$(tr -d '\r' < "$d/api.headers" 2>/dev/null)
+	[ -n "${KYSO_API_RECORD:-}" ] && [ "$KYSO_API_RECORD" != 0 ] && api_record "$method" "$path"
 	return 0
+}
+
+# ---------------------------------------------------------------- the contract
+
+# api_record METHOD PATH: keeps the last answer ($STATUS $HEADERS $BODY) for the check
+# against docs/openapi.yaml (tests/lib/openapi-check.py); api_record EVENT KIND with BODY
+# set to an event's data keeps an event. Answers curl did not get whole are not kept.
+# (api may run in a subshell, as in $(…): the record's name has the shell's pid.)
+API_RECORDS=0
+api_record()
+{
+	local dir=$T/api-record n
+	[ "$1" = EVENT ] || { [ "$CURL_RC" = 0 ] && [ "$STATUS" != 000 ]; } || return 0
+	[ -d "$dir" ] || mkdir -p "$dir"
+	API_RECORDS=$((API_RECORDS + 1))
+	n=${BASHPID}_${API_RECORDS}_$RANDOM
+	printf '%s' "$BODY" > "$dir/$n.body"
+	printf '%s' "${HEADERS:-}" > "$dir/$n.headers"
+	printf '%s\t%s\t%s\t%s\n' "$n" "$1" "${STATUS:-}" "$2" >> "$dir/index"
+}
+
+# Called by done_testing: one TAP line saying whether every recorded answer and event is
+# as docs/openapi.yaml describes it.
+tap_before_plan()
+{
+	local out n
+	[ -s "$T/api-record/index" ] || return 0
+	n=$(wc -l < "$T/api-record/index")
+	if out=$("$PY" "$KYSO_SRCDIR/tests/lib/openapi-check.py" "$KYSO_SRCDIR/docs/openapi.yaml" \
+		"$T/api-record" 2>&1); then
+		pass "the $n answers recorded match docs/openapi.yaml"
+	else
+		fail "the $n answers recorded match docs/openapi.yaml"
+		diag "$out"
+	fi
 }
 
 api()

@@ -11,7 +11,8 @@
 #   diag MSG... | note MSG...          comments ("# " lines on stdout)
 #   bail_out REASON                    abort the whole run
 #   done_testing                       print the trailing plan (if none given) and a summary;
-#                                      returns non-zero when something failed
+#                                      returns non-zero when something failed; runs
+#                                      tap_before_plan first when the test defines it
 # Counters: TAP_RUN, TAP_FAILED.
 
 TAP_RUN=0
@@ -170,6 +171,10 @@ bail_out()
 
 done_testing()
 {
+	# a last check the test bed adds (tests/lib/kyso-env.sh: the API contract)
+	if declare -F tap_before_plan >/dev/null; then
+		tap_before_plan
+	fi
 	if [ -z "$TAP_PLANNED" ]; then
 		printf '1..%d\n' "$TAP_RUN"
 	elif [ "$TAP_PLANNED" -ne "$TAP_RUN" ]; then

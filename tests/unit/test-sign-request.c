@@ -11,6 +11,8 @@
 #include <cmocka.h>
 #include <openssl/evp.h>
 
+#include "common/utf8.h"
+#include "kysod/batch-request.h"
 #include "kysod/pinentry.h"
 #include "kysod/reply.h"
 #include "kysod/request-fields.h"
@@ -267,6 +269,72 @@ static void test_certificate_lowercased(void **state)
 		      &req);
 	assert_string_equal(req.certificate, CERT);
 	assert_int_equal(strlen(req.certificate), 64);
+}
+
+/* A batch with description desc (NULL: none) and one item whose id is id;
+ * returns batch_request_parse's result and the error code in code. */
+static int parse_batch(const char *desc, const char *id, char *code, size_t codelen)
+{
+	struct batch_request req;
+	struct kyso_reply rep = { 0 };
+	json_t *root, *item;
+	char *hash = b64_of_len(32), *body;
+	int rc;
+
+	item = json_pack("{s:s, s:s}", "id", id, "hash", hash);
+	root = json_pack("{s:s, s:s, s:[o]}", "certificate", CERT, "hash_algorithm", "sha256",
+			 "items", item);
+	assert_non_null(root);
+	if (desc)
+		json_object_set_new(root, "description", json_string(desc));
+	body = json_dumps(root, JSON_COMPACT);
+	rc = batch_request_parse(body, strlen(body), 10, &req, &rep);
+	snprintf(code, codelen, "%s", rc ? json_string_value(json_object_get(
+		json_object_get(rep.body, "error"), "code")) : "");
+	if (!rc)
+		batch_request_free(&req);
+	kyso_reply_clear(&rep);
+	free(body);
+	free(hash);
+	json_decref(root);
+	return rc;
+}
+
+/* s repeated n times */
+static char *repeat(const char *s, size_t n)
+{
+	char *out = malloc(strlen(s) * n + 1);
+	size_t i;
+
+	assert_non_null(out);
+	out[0] = '\0';
+	for (i = 0; i < n; i++)
+		strcat(out, s);
+	return out;
+}
+
+static void test_batch_limits_in_characters(void **state)
+{
+	char code[64], *desc300 = repeat("Điểm ", 60), *desc301 = repeat("ệ", 301);
+	char *id256 = repeat("Đức", 256 / 3), *id256b, *id257 = repeat("ữ", 257);
+
+	assert_int_equal(kyso_utf8_chars("Bảng điểm", strlen("Bảng điểm")), 9);
+	assert_int_equal(kyso_utf8_chars("\xf0\x9f\x93\x9d", 4), 1);
+	id256b = malloc(strlen(id256) + 2);
+	assert_non_null(id256b);
+	sprintf(id256b, "%s%c", id256, 'x');	/* 255 + 1 characters */
+	assert_true(strlen(desc300) > 300);
+	assert_int_equal(parse_batch(desc300, "a", code, sizeof(code)), 0);
+	assert_int_equal(parse_batch(desc301, "a", code, sizeof(code)), -1);
+	assert_string_equal(code, "invalid_value");
+	assert_int_equal(parse_batch(NULL, id256b, code, sizeof(code)), 0);
+	assert_int_equal(parse_batch(NULL, id257, code, sizeof(code)), -1);
+	assert_string_equal(code, "invalid_value");
+	free(desc300);
+	free(desc301);
+	free(id256);
+	free(id256b);
+	free(id257);
 }
 
 static void test_whitespace_and_order(void **state)
@@ -940,6 +1008,7 @@ int main(void)
 		cmocka_unit_test(test_valid_cms),
 		cmocka_unit_test(test_timestamp_errors),
 		cmocka_unit_test(test_certificate_lowercased),
+		cmocka_unit_test(test_batch_limits_in_characters),
 		cmocka_unit_test(test_whitespace_and_order),
 		cmocka_unit_test(test_length_is_honoured),
 		cmocka_unit_test(test_empty_body),
