@@ -165,6 +165,12 @@ class EventStream:
                 line = self._resp.readline() if not self._closed else b""
             except (OSError, ValueError, http.client.HTTPException):
                 line = b""
+            except AttributeError:
+                # closed from another thread in the middle of a read:
+                # http.client has dropped its file object under us
+                if not self._closed:
+                    raise
+                line = b""
             if not line:
                 self.close()
                 raise StopIteration

@@ -134,6 +134,10 @@ _CODES = [
     ("module_unavailable", "ModuleUnavailable", ModuleError),
     ("too_many_streams", "TooManyStreams", ServerError),
     ("shutting_down", "ShuttingDown", ServerError),
+    ("http_malformed", "HttpMalformed", RequestError),
+    ("request_timeout", "RequestTimeout", RequestError),
+    ("too_many_connections", "TooManyConnections", ServerError),
+    ("server_busy", "ServerBusy", ServerError),
     ("token_removed", "TokenRemoved", TokenError),
     ("module_timeout", "ModuleTimeout", ModuleError),
 ]
