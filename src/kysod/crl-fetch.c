@@ -305,7 +305,7 @@ int crl_fetch_get(const char *url, X509 *issuer, unsigned int timeout,
 {
 	X509_CRL *crl = NULL, *kept = NULL;
 	struct entry *e = NULL;
-	char why[300] = "", what[120], kept_what[120];
+	char why[300] = "", what[120], upd[32], kept_upd[32];
 	int ret = -1;
 
 	memset(res, 0, sizeof(*res));
@@ -322,11 +322,12 @@ int crl_fetch_get(const char *url, X509 *issuer, unsigned int timeout,
 
 	crl = fetch(url, issuer, timeout, why, sizeof(why));
 	if (crl && kept && newer(kept, crl)) {
-		describe(crl, what, sizeof(what));
-		describe(kept, kept_what, sizeof(kept_what));
-		snprintf(why, sizeof(why), "the CRL from %.120s (%s) is older than the one kept "
-			 "(%s); the older one is not used", url, what, kept_what);
-		log_warn("CRL: %s", why);
+		ossl_time_text(ossl_time(X509_CRL_get0_lastUpdate(crl)), upd, sizeof(upd));
+		ossl_time_text(ossl_time(X509_CRL_get0_lastUpdate(kept)), kept_upd,
+			       sizeof(kept_upd));
+		snprintf(why, sizeof(why), "the CRL from %.150s (issued %s) is older than the one "
+			 "kept (issued %s)", url, upd, kept_upd);
+		log_warn("CRL: %s; the older one is not used", why);
 		X509_CRL_free(crl);
 		crl = NULL;
 	}
