@@ -412,39 +412,7 @@ ca_crl_of()
 
 declare -A CA_OCSP_PID=()
 
-ca_CRL_SERVE_PID=
-
-crl_serve_start()
-{
-	local dir=$1 port=$2 i
-	"$PY" -u -m http.server --bind 127.0.0.1 --directory "$dir" "$port" \
-		>>"$CA_DIR/http.log" 2>&1 &
-	CRL_SERVE_PID=$!
-	BG_PIDS+=("$CRL_SERVE_PID")
-	for ((i = 0; i < 50; i++)); do
-		"$PY" -c 'import socket, sys
-socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1).close()' "$port" 2>/dev/null &&
-			return 0
-		kill -0 "$CRL_SERVE_PID" 2>/dev/null || break
-		sleep 0.1
-	done
-	bail_out "the CRL server does not listen: $(cat "$CA_DIR/http.log")"
-}
-
-crl_serve_stop()
-{
-	[ -n "$CRL_SERVE_PID" ] || return 0
-	kill "$CRL_SERVE_PID" 2>/dev/null
-	wait "$CRL_SERVE_PID" 2>/dev/null
-	CRL_SERVE_PID=
-}
-
-crl_fetches()
-{
-	grep -c "\"GET /$1 HTTP" "$CA_DIR/http.log"
-}
-
-ocsp_start()
+ca_ocsp_start()
 {
 	local ca=$1 port=$2 i log=$CA_DIR/ocsp-$1.log
 	if [ ! -f "$T/keys/ocsp-$ca.pem" ]; then
