@@ -150,14 +150,16 @@ static time_t reuse_until(X509_CRL *crl, time_t now)
 static void describe(X509_CRL *crl, char *out, size_t outlen)
 {
 	char upd[32], next[32];
+	int n;
 
 	ossl_time_text(ossl_time(X509_CRL_get0_lastUpdate(crl)), upd, sizeof(upd));
 	if (X509_CRL_get0_nextUpdate(crl))
 		ossl_time_text(ossl_time(X509_CRL_get0_nextUpdate(crl)), next, sizeof(next));
 	else
 		snprintf(next, sizeof(next), "none");
-	snprintf(out, outlen, "issued %s, next update %s, %d entries", upd, next,
-		 sk_X509_REVOKED_num(X509_CRL_get_REVOKED(crl)));
+	n = sk_X509_REVOKED_num(X509_CRL_get_REVOKED(crl));
+	snprintf(out, outlen, "issued %s, next update %s, %d %s", upd, next, n > 0 ? n : 0,
+		 n == 1 ? "entry" : "entries");
 }
 
 /* GET url and keep what issuer signed: the CRL, or NULL with why. */

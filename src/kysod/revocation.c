@@ -189,14 +189,17 @@ static void fetch_level(const struct kysod_config *cfg, struct trust *t, X509 *x
 		if (crl_fetch_get(urls[i], issuer, cfg->crl_timeout, &res) == 0) {
 			lf->crl = res.crl;
 			lf->cached = res.cached;
+			/* the CRL's dates are told by the finding */
+			snprintf(lf->message, sizeof(lf->message), "%s %s%s",
+				 res.cached ? "fetched before from" : "fetched from", urls[i],
+				 res.cached ? " (cache)" : "");
 		} else {
+			/* every URL that failed, in turn */
 			snprintf(done, sizeof(done), "%s", lf->message);
+			snprintf(lf->message, sizeof(lf->message), "%.190s%s%.200s", done,
+				 done[0] ? "; " : "", res.message);
 		}
 		log_debug("CRL: depth %d (%s): %s", depth, subject, res.message);
-		snprintf(lf->message, sizeof(lf->message), "%.190s%s%.200s", done, done[0] ? "; " : "",
-			 res.message);
-		if (lf->crl)
-			snprintf(lf->message, sizeof(lf->message), "%s", res.message);
 		free(urls[i]);
 	}
 }
@@ -211,7 +214,8 @@ static int crl_sources_get(const struct kysod_config *cfg, struct trust *t, STAC
 	src->all = sk_X509_CRL_dup(t->crls);
 	if (!src->all)
 		return -1;
-	for (depth = 0; cfg->crl_fetch && depth < sk_X509_num(chain) - 1; depth++) {
+	/* from the trust anchor down, as the levels are checked */
+	for (depth = sk_X509_num(chain) - 2; cfg->crl_fetch && depth >= 0; depth--) {
 		struct level_fetch *lf = &src->lv[depth];
 
 		fetch_level(cfg, t, sk_X509_value(chain, depth), sk_X509_value(chain, depth + 1),

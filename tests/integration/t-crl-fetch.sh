@@ -27,7 +27,9 @@ SUB_CN="Kyso Test Sở Giáo Dục CA"
 ca_sub sub "$SUB_CN" --crl "$ROOT_URL"
 ca_issue teacher p256 "Nguyễn Thị Thu Hà" --ca sub --uid CCCD:001203012345 --crl "$SUB_URL"
 ca_issue teacher2 rsa "Trần Quốc Bảo" --ca sub --uid CCCD:079085001234 --crl "$SUB_URL"
-make_ca_token kyso-crl teacher:41 teacher2:42
+# a teacher whose certificate names no CDP
+ca_issue nocdp p256 "Phạm Minh Châu" --ca sub --uid CCCD:001203099999
+make_ca_token kyso-crl teacher:41 teacher2:42 nocdp:43
 CHAIN_BUNDLE=$T/chain-bundle.pem
 cat "$CA_ROOT" "$CA_DIR/sub/ca.pem" > "$CHAIN_BUNDLE"
 cp "$CA_DIR/root/index.txt" "$T/root-index.good"
@@ -130,16 +132,25 @@ is "$(crl_trail)" "1:ok:cdp:fetched 0:ok:cdp:fetched" "...its checks list both C
 is "$(json_get '[c["url"] for c in j["checks"] if c["check"] == "crl"]')" "[\"$ROOT_URL\", \"$SUB_URL\"]" \
 	"...with the URL each came from"
 like "$(json_get '[c["message"] for c in j["checks"] if c["check"] == "crl"][0]')" \
-	"not on the CRL of CN=Kyso Test Root CA.*fetched from $ROOT_URL \(issued .*next update" \
+	"not on the CRL of CN=Kyso Test Root CA.* \(issued .*, next update .*\); fetched from $ROOT_URL\$" \
 	"...the sub-CA's message names the root's CRL and where it was fetched"
 is "$(counts)" "2 2" "...one more request for each"
+stop_kysod
+
+# OCSP off: the sub-CA's CRL is fetched, but the certificate without a CDP has no source
+write_conf --module "softhsm=$SOFTHSM" "ca_bundle=$CHAIN_BUNDLE" ocsp=off
+start_kysod
+refused nocdp 502 revocation_unknown "OCSP off, a teacher's certificate without a CDP: its status unknown, refused"
+like "$(json_get 'j["error"]["message"]')" "whether the certificate is revoked cannot be told: no CRL is configured for it, its certificate names no CRL distribution point, and OCSP is off" \
+	"...saying it names no CRL distribution point"
+signed teacher "...while the teacher with a CDP signs"
 stop_kysod
 
 # crl_fetch = no, OCSP off, no crl: nothing to check revocation with
 write_conf --module "softhsm=$SOFTHSM" "ca_bundle=$CHAIN_BUNDLE" crl_fetch=no ocsp=off
 start_kysod
 signed teacher "crl_fetch = no: signing does not ask the CDPs"
-is "$(counts)" "2 2" "...no request made"
+is "$(counts)" "3 3" "...no request made"
 verify_cms "$GOOD_HASH" "$GOOD_SIG"
 is "$(json_get '[c["result"] for c in j["checks"] if c["check"] == "revocation"][0]')" skipped \
 	"...and /v1/verify says the revocation check was skipped"
