@@ -137,6 +137,24 @@ like "$(json_get '[c["message"] for c in j["checks"] if c["check"] == "crl"][0]'
 is "$(counts)" "2 2" "...one more request for each"
 stop_kysod
 
+# many requests at once on an empty cache: one fetch of each CRL, the others wait for it
+start_kysod
+BODY_PAR="{\"format\":\"cms\",\"signature\":\"$GOOD_SIG\",\"hash\":\"$GOOD_HASH\",\"hash_algorithm\":\"sha256\"}"
+pids=()
+for i in 1 2 3 4 5 6; do
+	curl -s --max-time 30 --unix-socket "$SOCK" -H 'Content-Type: application/json' \
+		-d "$BODY_PAR" -o "$T/par.$i" http://localhost/v1/verify &
+	pids+=($!)
+done
+wait "${pids[@]}"
+valid=0
+for i in 1 2 3 4 5 6; do
+	[ "$(json_get "j['status']" "$(cat "$T/par.$i")")" = valid ] && valid=$((valid + 1))
+done
+is "$valid" 6 "six /v1/verify at once on a new kysod: all valid"
+is "$(counts)" "3 3" "...with one request for each CRL"
+stop_kysod
+
 # OCSP off: the sub-CA's CRL is fetched, but the certificate without a CDP has no source
 write_conf --module "softhsm=$SOFTHSM" "ca_bundle=$CHAIN_BUNDLE" ocsp=off
 start_kysod
@@ -149,8 +167,9 @@ stop_kysod
 # crl_fetch = no, OCSP off, no crl: nothing to check revocation with
 write_conf --module "softhsm=$SOFTHSM" "ca_bundle=$CHAIN_BUNDLE" crl_fetch=no ocsp=off
 start_kysod
+before=$(counts)
 signed teacher "crl_fetch = no: signing does not ask the CDPs"
-is "$(counts)" "3 3" "...no request made"
+is "$(counts)" "$before" "...no request made"
 verify_cms "$GOOD_HASH" "$GOOD_SIG"
 is "$(json_get '[c["result"] for c in j["checks"] if c["check"] == "revocation"][0]')" skipped \
 	"...and /v1/verify says the revocation check was skipped"
