@@ -190,6 +190,15 @@ is "$(json_get 'j["error"]["chain_certificate"]["depth"]')" 1 "...the error says
 verify_cms "$GOOD_HASH" "$GOOD_SIG"
 is "$(verdict)" "indeterminate revocation_unknown false" "/v1/verify: indeterminate"
 is "$(crl_trail)" "1:unknown:cdp:failed 0:ok:cdp:cached" "...its checks list the failed fetch for the sub-CA"
+# more than 16 MiB, or not a CRL at all: not used either
+head -c $((16 * 1024 * 1024 + 1)) /dev/zero > "$WWW/root.crl"
+refused teacher 502 revocation_unknown "a root CRL over 16 MiB: refused"
+like "$(json_get 'j["error"]["message"]')" "$ROOT_URL: the answer is larger than 16777216 bytes" \
+	"...the message says it is too large"
+printf 'not a CRL\n' > "$WWW/root.crl"
+refused teacher 502 revocation_unknown "a root CRL that is not a CRL: refused"
+like "$(json_get 'j["error"]["message"]')" "$ROOT_URL sent no CRL \(10 bytes, neither DER nor PEM\)" \
+	"...the message says what came"
 cp "$T/root-good.crl" "$WWW/root.crl"
 n=$(crl_fetches root.crl)
 signed teacher "the good CRL served again: the forged one was not kept, the teacher signs"
