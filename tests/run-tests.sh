@@ -4,7 +4,8 @@
 #   bash tests/run-tests.sh --asan      the same, built with ASan and UBSan
 #   bash tests/run-tests.sh --valgrind  integration tests with kysod under valgrind
 #   bash tests/run-tests.sh --tsan      the threaded tests (batches, cancel and stop, events,
-#                                       faults, helper crashes) built with ThreadSanitizer
+#                                       faults, helper crashes, the CRL cache) built with
+#                                       ThreadSanitizer
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 mode=${1:-plain}
@@ -43,7 +44,7 @@ status=0
 if [ "$mode" = --valgrind ]; then
 	make -j"$(nproc)" check TESTS="tests/integration/t-sign.sh tests/integration/t-pin.sh tests/integration/t-errors.sh" || status=$?
 elif [ "$mode" = --tsan ]; then
-	make -j"$(nproc)" check TESTS="tests/integration/t-batch.sh tests/integration/t-cancel.sh tests/integration/t-events.sh tests/integration/t-faults.sh tests/integration/t-helper-crash.sh" || status=$?
+	make -j"$(nproc)" check TESTS="tests/integration/t-batch.sh tests/integration/t-cancel.sh tests/integration/t-events.sh tests/integration/t-faults.sh tests/integration/t-helper-crash.sh tests/integration/t-crl-fetch.sh" || status=$?
 else
 	make -j"$(nproc)" check || status=$?
 fi

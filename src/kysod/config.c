@@ -187,6 +187,8 @@ int kysod_config_defaults(struct kysod_config *cfg)
 	cfg->check_certificates = 1;
 	cfg->ocsp = 1;
 	cfg->ocsp_timeout = 10;
+	cfg->crl_fetch = 1;
+	cfg->crl_timeout = 10;
 	cfg->tsa_timeout = 30;
 	if (set_str(&cfg->socket_path, path) || set_str(&cfg->pinentry, "/usr/bin/pinentry") ||
 	    set_str(&cfg->helper, LIBEXECDIR "/kyso-p11") || set_str(&cfg->audit_log, audit) ||
@@ -255,12 +257,15 @@ static int checks_key(struct load_state *st, const char *name, const char *value
 			return bad_key(st, "kysod", name, "out of memory");
 		}
 	}
-	if (!strcmp(name, "ocsp") || !strcmp(name, "revocation_soft_fail")) {
+	if (!strcmp(name, "ocsp") || !strcmp(name, "revocation_soft_fail") ||
+	    !strcmp(name, "crl_fetch")) {
 		b = parse_bool(value);
 		if (b < 0)
 			return bad_key(st, "kysod", name, "must be yes or no (on or off)");
 		if (name[0] == 'o')
 			cfg->ocsp = b;
+		else if (name[0] == 'c')
+			cfg->crl_fetch = b;
 		else
 			cfg->revocation_soft_fail = b;
 		return 1;
@@ -272,11 +277,14 @@ static int checks_key(struct load_state *st, const char *name, const char *value
 			return bad_key(st, "kysod", name, "out of memory");
 		return 1;
 	}
-	if (!strcmp(name, "ocsp_timeout") || !strcmp(name, "tsa_timeout")) {
+	if (!strcmp(name, "ocsp_timeout") || !strcmp(name, "tsa_timeout") ||
+	    !strcmp(name, "crl_timeout")) {
 		if (parse_uint(value, 600, &v) || v == 0)
 			return bad_key(st, "kysod", name, "must be 1 to 600 seconds");
 		if (name[0] == 'o')
 			cfg->ocsp_timeout = (unsigned int)v;
+		else if (name[0] == 'c')
+			cfg->crl_timeout = (unsigned int)v;
 		else
 			cfg->tsa_timeout = (unsigned int)v;
 		return 1;

@@ -31,6 +31,8 @@ struct kysod_config {
 	char *ca_bundle;		/* file or directory of CA certificates; NULL: no chain check */
 	char **crls;			/* CRL files or directories */
 	size_t n_crls;
+	int crl_fetch;			/* fetch CRLs from the certificates' CDPs (default 1) */
+	unsigned int crl_timeout;	/* seconds, for each CRL fetch */
 	int ocsp;			/* ask OCSP responders (default 1) */
 	char *ocsp_url;			/* NULL: the certificate's AIA */
 	unsigned int ocsp_timeout;	/* seconds */

@@ -295,6 +295,11 @@ static long run_once(struct helper_proc *h)
 		/* the supervisor's reference is h->chan's */
 		h->chan = chan;
 		h->pid = pid;
+		/* helpers_stop sets stopping before it looks at h->chan under
+		 * this lock: a helper started while it ran is shut down here,
+		 * else its reader would wait for ever */
+		if (kysod_stopping(d))
+			chan_shutdown(chan);
 	}
 	pthread_mutex_unlock(&h->lock);
 	if (!chan) {

@@ -11,6 +11,8 @@
 struct answer {
 	unsigned char *data;
 	size_t len;
+	size_t cap;
+	size_t max;
 	int too_big;
 };
 
@@ -25,27 +27,36 @@ static void init_curl(void)
 static size_t collect(char *data, size_t size, size_t nmemb, void *opaque)
 {
 	struct answer *a = opaque;
-	size_t n = size * nmemb;
+	size_t n = size * nmemb, cap;
 	unsigned char *grown;
 
-	if (a->len + n > HTTP_POST_MAX_ANSWER) {
+	if (n > a->max - a->len) {
 		a->too_big = 1;
 		return 0;
 	}
-	grown = realloc(a->data, a->len + n + 1);
-	if (!grown)
-		return 0;
-	memcpy(grown + a->len, data, n);
-	a->data = grown;
+	/* room doubles: a CRL of several MiB comes in many small pieces */
+	if (a->len + n + 1 > a->cap) {
+		cap = a->cap ? a->cap : 16384;
+		while (cap < a->len + n + 1)
+			cap *= 2;
+		grown = realloc(a->data, cap);
+		if (!grown)
+			return 0;
+		a->data = grown;
+		a->cap = cap;
+	}
+	memcpy(a->data + a->len, data, n);
 	a->len += n;
 	return n;
 }
 
-int http_post(const char *url, const char *content_type, const unsigned char *body, size_t len,
-	      unsigned int timeout, unsigned char **answer, size_t *answer_len, char *err,
-	      size_t errlen)
+/* One request to url: a POST of body (content_type, len bytes) when
+ * content_type is not NULL, else a GET; at most max bytes taken back. */
+static int http_request(const char *url, const char *content_type, const unsigned char *body,
+			size_t len, unsigned int timeout, size_t max, unsigned char **answer,
+			size_t *answer_len, char *err, size_t errlen)
 {
-	struct answer a = { 0 };
+	struct answer a = { .max = max };
 	struct curl_slist *headers = NULL;
 	char ctype[128], cerr[CURL_ERROR_SIZE] = "";
 	long code = 0;
@@ -60,11 +71,13 @@ int http_post(const char *url, const char *content_type, const unsigned char *bo
 		snprintf(err, errlen, "libcurl cannot be initialised");
 		goto out;
 	}
-	snprintf(ctype, sizeof(ctype), "Content-Type: %s", content_type);
-	headers = curl_slist_append(headers, ctype);
-	if (!headers) {
-		snprintf(err, errlen, "out of memory");
-		goto out;
+	if (content_type) {
+		snprintf(ctype, sizeof(ctype), "Content-Type: %s", content_type);
+		headers = curl_slist_append(headers, ctype);
+		if (!headers) {
+			snprintf(err, errlen, "out of memory");
+			goto out;
+		}
 	}
 	curl_easy_setopt(c, CURLOPT_URL, url);
 #if LIBCURL_VERSION_NUM >= 0x075500
@@ -75,19 +88,24 @@ int http_post(const char *url, const char *content_type, const unsigned char *bo
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
 	curl_easy_setopt(c, CURLOPT_TIMEOUT, (long)timeout);
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
-	curl_easy_setopt(c, CURLOPT_POST, 1L);
-	curl_easy_setopt(c, CURLOPT_POSTFIELDS, (const char *)body);
-	curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)len);
+	/* a server that announces more is refused before anything is read */
+	curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)max);
+	if (content_type) {
+		curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
+		curl_easy_setopt(c, CURLOPT_POST, 1L);
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, (const char *)body);
+		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)len);
+	} else {
+		curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
+	}
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, &a);
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, cerr);
 	curl_easy_setopt(c, CURLOPT_USERAGENT, "kysod/" PACKAGE_VERSION);
 	rc = curl_easy_perform(c);
 	if (rc != CURLE_OK) {
-		if (a.too_big)
-			snprintf(err, errlen, "%s: the answer is larger than %d bytes", url,
-				 HTTP_POST_MAX_ANSWER);
+		if (a.too_big || rc == CURLE_FILESIZE_EXCEEDED)
+			snprintf(err, errlen, "%s: the answer is larger than %zu bytes", url, max);
 		else
 			snprintf(err, errlen, "%s: %s", url, cerr[0] ? cerr : curl_easy_strerror(rc));
 		goto out;
@@ -107,4 +125,18 @@ out:
 	if (c)
 		curl_easy_cleanup(c);
 	return ret;
+}
+
+int http_post(const char *url, const char *content_type, const unsigned char *body, size_t len,
+	      unsigned int timeout, unsigned char **answer, size_t *answer_len, char *err,
+	      size_t errlen)
+{
+	return http_request(url, content_type, body, len, timeout, HTTP_POST_MAX_ANSWER, answer,
+			    answer_len, err, errlen);
+}
+
+int http_get(const char *url, unsigned int timeout, size_t max, unsigned char **answer,
+	     size_t *answer_len, char *err, size_t errlen)
+{
+	return http_request(url, NULL, NULL, 0, timeout, max, answer, answer_len, err, errlen);
 }

@@ -7,6 +7,7 @@
 
 #include "common/log.h"
 #include "kysod/ossl-util.h"
+#include "kysod/crl-fetch.h"
 #include "kysod/http-post.h"
 #include "kysod/revocation.h"
 
@@ -86,8 +87,9 @@ static int crl_pass_cb(int ok, X509_STORE_CTX *ctx)
 	return 1;
 }
 
-/* Runs the pass over chain's leaf. Returns 1 when it went over the same chain. */
-static int crl_pass(struct trust *t, STACK_OF(X509) *chain, struct crl_pass *p)
+/* Runs the pass over chain's leaf with crls. Returns 1 when it went over the same chain. */
+static int crl_pass(struct trust *t, STACK_OF(X509_CRL) *crls, STACK_OF(X509) *chain,
+		    struct crl_pass *p)
 {
 	X509_STORE_CTX *ctx = X509_STORE_CTX_new();
 	int ok = 0;
@@ -95,7 +97,7 @@ static int crl_pass(struct trust *t, STACK_OF(X509) *chain, struct crl_pass *p)
 	memset(p, 0, sizeof(*p));
 	if (!ctx || !X509_STORE_CTX_init(ctx, t->store, sk_X509_value(chain, 0), NULL))
 		goto out;
-	X509_STORE_CTX_set0_crls(ctx, t->crls);
+	X509_STORE_CTX_set0_crls(ctx, crls);
 	X509_STORE_CTX_set_flags(ctx, X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL);
 	X509_STORE_CTX_set_verify_cb(ctx, crl_pass_cb);
 	X509_STORE_CTX_set_app_data(ctx, p);
@@ -107,17 +109,36 @@ out:
 	return ok;
 }
 
-/* The newest CRL in t that issuer signed, or NULL. */
-static X509_CRL *issuer_crl(struct trust *t, X509 *issuer)
+/* What the CRL distribution points of one level's certificate gave. */
+struct level_fetch {
+	int tried;		/* no configured CRL covers the level, and it names a CDP */
+	X509_CRL *crl;		/* the verified CRL (a reference), or NULL */
+	int cached;		/* crl came from the cache */
+	char url[256];		/* the URL crl came from, else the last one tried */
+	char message[400];	/* how crl came, or why none did */
+};
+
+/* The CRLs of one check: the configured ones and the fetched ones. */
+struct crl_sources {
+	STACK_OF(X509_CRL) *all;	/* both, for the pass (no references of its own) */
+	struct level_fetch lv[REVOCATION_MAX_LEVELS];
+};
+
+/* The newest CRL in crls that issuer signed (current: only one whose
+ * nextUpdate is ahead, or absent), or NULL. */
+static X509_CRL *issuer_crl(STACK_OF(X509_CRL) *crls, X509 *issuer, int current)
 {
 	EVP_PKEY *key = X509_get0_pubkey(issuer);
 	X509_CRL *best = NULL;
+	time_t now = time(NULL);
 	int i;
 
-	for (i = 0; key && i < sk_X509_CRL_num(t->crls); i++) {
-		X509_CRL *crl = sk_X509_CRL_value(t->crls, i);
+	for (i = 0; key && i < sk_X509_CRL_num(crls); i++) {
+		X509_CRL *crl = sk_X509_CRL_value(crls, i);
+		const ASN1_TIME *next = X509_CRL_get0_nextUpdate(crl);
 
 		if (X509_NAME_cmp(X509_CRL_get_issuer(crl), X509_get_subject_name(issuer)) ||
+		    (current && next && X509_cmp_time(next, &now) <= 0) ||
 		    X509_CRL_verify(crl, key) != 1)
 			continue;
 		if (!best || ASN1_TIME_compare(X509_CRL_get0_lastUpdate(crl),
@@ -126,6 +147,93 @@ static X509_CRL *issuer_crl(struct trust *t, X509 *issuer)
 	}
 	ERR_clear_error();
 	return best;
+}
+
+/* Whether a certificate of chain below its anchor names an http(s) CDP. */
+static int chain_names_cdp(STACK_OF(X509) *chain)
+{
+	char *urls[1];
+	int i, n = 0;
+
+	for (i = 0; i < sk_X509_num(chain) - 1 && !n; i++) {
+		n = crl_fetch_urls(sk_X509_value(chain, i), urls, 1);
+		if (n)
+			free(urls[0]);
+	}
+	return n;
+}
+
+/* The CRL of x (issued by issuer) from its distribution points, unless a
+ * current configured CRL from issuer covers it. */
+static void fetch_level(const struct kysod_config *cfg, struct trust *t, X509 *x, X509 *issuer,
+			int depth, struct level_fetch *lf)
+{
+	struct crl_fetch_result res;
+	char *urls[CRL_FETCH_MAX_URLS], subject[256], done[400] = "";
+	int i, n;
+
+	if (issuer_crl(t->crls, issuer, 1))
+		return;
+	n = crl_fetch_urls(x, urls, CRL_FETCH_MAX_URLS);
+	if (!n)
+		return;
+	lf->tried = 1;
+	ossl_name(X509_get_subject_name(x), subject, sizeof(subject));
+	for (i = 0; i < n; i++) {
+		if (lf->crl) {
+			free(urls[i]);
+			continue;
+		}
+		snprintf(lf->url, sizeof(lf->url), "%s", urls[i]);
+		log_debug("CRL: depth %d (%s): its distribution point %s", depth, subject, urls[i]);
+		if (crl_fetch_get(urls[i], issuer, cfg->crl_timeout, &res) == 0) {
+			lf->crl = res.crl;
+			lf->cached = res.cached;
+			/* the CRL's dates are told by the finding */
+			snprintf(lf->message, sizeof(lf->message), "%s %s%s",
+				 res.cached ? "fetched before from" : "fetched from", urls[i],
+				 res.cached ? " (cache)" : "");
+		} else {
+			/* every URL that failed, in turn */
+			snprintf(done, sizeof(done), "%s", lf->message);
+			snprintf(lf->message, sizeof(lf->message), "%.190s%s%.200s", done,
+				 done[0] ? "; " : "", res.message);
+		}
+		log_debug("CRL: depth %d (%s): %s", depth, subject, res.message);
+		free(urls[i]);
+	}
+}
+
+/* Fetches what the levels of chain need and lists every CRL. 0, or -1 when out of memory. */
+static int crl_sources_get(const struct kysod_config *cfg, struct trust *t, STACK_OF(X509) *chain,
+			   struct crl_sources *src)
+{
+	int depth;
+
+	memset(src, 0, sizeof(*src));
+	src->all = sk_X509_CRL_dup(t->crls);
+	if (!src->all)
+		return -1;
+	/* from the trust anchor down, as the levels are checked */
+	for (depth = sk_X509_num(chain) - 2; cfg->crl_fetch && depth >= 0; depth--) {
+		struct level_fetch *lf = &src->lv[depth];
+
+		fetch_level(cfg, t, sk_X509_value(chain, depth), sk_X509_value(chain, depth + 1),
+			    depth, lf);
+		if (lf->crl && !sk_X509_CRL_push(src->all, lf->crl))
+			return -1;
+	}
+	return 0;
+}
+
+static void crl_sources_free(struct crl_sources *src)
+{
+	int i;
+
+	sk_X509_CRL_free(src->all);
+	for (i = 0; i < REVOCATION_MAX_LEVELS; i++)
+		X509_CRL_free(src->lv[i].crl);
+	memset(src, 0, sizeof(*src));
 }
 
 static int entry_reason(X509_REVOKED *rev)
@@ -138,19 +246,31 @@ static int entry_reason(X509_REVOKED *rev)
 	return reason;
 }
 
-/* The CRL files for x (issued by issuer), from the pass's finding err (-1: no
+/* The CRLs for x (issued by issuer), from the pass's finding err (-1: no
  * pass ran): 1 when they decided (l set), 0 when not (why in l->message). */
-static int by_crl(struct trust *t, X509 *x, X509 *issuer, int err, struct revocation_level *l)
+static int by_crl(const struct kysod_config *cfg, struct trust *t, struct crl_sources *src,
+		  int depth, X509 *x, X509 *issuer, int err, struct revocation_level *l)
 {
-	X509_CRL *crl = issuer_crl(t, issuer);
+	const struct level_fetch *lf = &src->lv[depth];
+	X509_CRL *crl = issuer_crl(src->all, issuer, 0);
 	X509_REVOKED *rev = NULL;
-	char iname[256], upd[32], next[32];
+	char iname[256], upd[32], next[32], from[300] = "";
 
 	ossl_name(X509_get_subject_name(issuer), iname, sizeof(iname));
+	/* where the CRL that speaks comes from, or why none was fetched */
+	if (lf->crl && crl == lf->crl)
+		snprintf(from, sizeof(from), "; %s", lf->message);
+	else if (lf->tried && !lf->crl)
+		snprintf(from, sizeof(from), "; %s", lf->message);
+	if (lf->tried && !crl) {
+		snprintf(l->message, sizeof(l->message), "no CRL from its issuer %.150s%.240s", iname,
+			 from);
+		return 0;
+	}
 	if (err < 0) {
-		snprintf(l->message, sizeof(l->message), "%s",
-			 t->crl_error[0] ? t->crl_error : sk_X509_CRL_num(t->crls) ?
-			 "the CRL check could not be run over this chain" : "no CRL is loaded");
+		snprintf(l->message, sizeof(l->message), "%s%.240s",
+			 t->crl_error[0] ? t->crl_error : sk_X509_CRL_num(src->all) ?
+			 "the CRL check could not be run over this chain" : "no CRL is loaded", from);
 		return 0;
 	}
 	if (err == 0 && crl) {
@@ -159,7 +279,8 @@ static int by_crl(struct trust *t, X509 *x, X509 *issuer, int err, struct revoca
 		l->status = REVOCATION_GOOD;
 		l->source = "crl";
 		snprintf(l->message, sizeof(l->message),
-			 "not on the CRL of %.200s (issued %s, next update %s)", iname, upd, next);
+			 "not on the CRL of %.150s (issued %s, next update %s)%.200s", iname, upd,
+			 next, from);
 		return 1;
 	}
 	if (err == X509_V_ERR_CERT_REVOKED) {
@@ -171,16 +292,17 @@ static int by_crl(struct trust *t, X509 *x, X509 *issuer, int err, struct revoca
 		}
 		ERR_clear_error();
 		ossl_time_text(l->revoked_at, upd, sizeof(upd));
-		snprintf(l->message, sizeof(l->message), "on the CRL of %.200s since %s (%s)", iname,
-			 l->revoked_at ? upd : "?", revocation_reason_name(l->reason));
+		snprintf(l->message, sizeof(l->message), "on the CRL of %.150s since %s (%s)%.200s",
+			 iname, l->revoked_at ? upd : "?", revocation_reason_name(l->reason), from);
 		return 1;
 	}
 	if (err == X509_V_ERR_UNABLE_TO_GET_CRL || !crl)
-		snprintf(l->message, sizeof(l->message), "no configured CRL is from its issuer %.200s%s%.150s",
-			 iname, t->crl_error[0] ? "; " : "", t->crl_error);
+		snprintf(l->message, sizeof(l->message), "no configured CRL is from its issuer %.150s%s%s%.150s",
+			 iname, cfg->crl_fetch ? ", and its certificate names no CRL distribution point" : "",
+			 t->crl_error[0] ? "; " : "", t->crl_error);
 	else
-		snprintf(l->message, sizeof(l->message), "the CRL of %.200s cannot be used: %s", iname,
-			 X509_verify_cert_error_string(err));
+		snprintf(l->message, sizeof(l->message), "the CRL of %.150s cannot be used: %s%.200s",
+			 iname, X509_verify_cert_error_string(err), from);
 	return 0;
 }
 
@@ -311,24 +433,34 @@ out:
 	return decided;
 }
 
-/* One finding into the debug log and the trail. */
+/* One finding into the debug log and the trail; for a CRL finding, lf says
+ * whether it came through a distribution point. */
 static void note(json_t *trail, const char *kind, int depth, const struct revocation_level *l,
-		 int decided)
+		 int decided, const struct level_fetch *lf)
 {
 	const char *result = !decided ? "unknown" :
 			     l->status == REVOCATION_REVOKED ? "failed" : "ok";
+	json_t *o;
 
 	log_debug("revocation: %s, depth %d (%s): %s: %s", kind, depth, l->subject, result,
 		  l->message);
-	if (trail)
-		json_array_append_new(trail, json_pack("{s:s, s:s, s:s, s:i, s:s}", "check", kind,
-						       "result", result, "certificate", l->subject,
-						       "depth", depth, "message", l->message));
+	if (!trail)
+		return;
+	o = json_pack("{s:s, s:s, s:s, s:i, s:s}", "check", kind, "result", result,
+		      "certificate", l->subject, "depth", depth, "message", l->message);
+	if (o && lf && lf->tried)
+		json_object_update_new(o, json_pack("{s:s, s:s, s:s}", "source", "cdp", "url",
+						    lf->url, "fetch", !lf->crl ? "failed" :
+						    lf->cached ? "cached" : "fetched"));
+	else if (o && lf)
+		json_object_set_new(o, "source", json_string("file"));
+	json_array_append_new(trail, o);
 }
 
 /* The status of chain[depth], issued by chain[depth + 1]. */
-static void check_level(const struct kysod_config *cfg, struct trust *t, STACK_OF(X509) *chain,
-			int depth, int crl_err, struct revocation_level *l, json_t *trail)
+static void check_level(const struct kysod_config *cfg, struct trust *t, struct crl_sources *src,
+			STACK_OF(X509) *chain, int depth, int crl_err, struct revocation_level *l,
+			json_t *trail)
 {
 	X509 *x = sk_X509_value(chain, depth), *issuer = sk_X509_value(chain, depth + 1);
 	char crl_why[400] = "", *url = NULL;
@@ -336,13 +468,16 @@ static void check_level(const struct kysod_config *cfg, struct trust *t, STACK_O
 	ossl_name(X509_get_subject_name(x), l->subject, sizeof(l->subject));
 	l->status = REVOCATION_UNKNOWN;
 	l->reason = -1;
-	if (cfg->n_crls) {
-		int decided = by_crl(t, x, issuer, crl_err, l);
+	if (cfg->n_crls || src->lv[depth].tried) {
+		int decided = by_crl(cfg, t, src, depth, x, issuer, crl_err, l);
 
-		note(trail, "crl", depth, l, decided);
+		note(trail, "crl", depth, l, decided, &src->lv[depth]);
 		if (decided)
 			return;
 		snprintf(crl_why, sizeof(crl_why), "%s", l->message);
+	} else if (!cfg->ocsp) {
+		snprintf(crl_why, sizeof(crl_why), "no CRL is configured for it, its certificate names "
+			 "no CRL distribution point, and OCSP is off");
 	}
 	if (cfg->ocsp) {
 		url = ocsp_url(cfg, x, depth);
@@ -351,7 +486,7 @@ static void check_level(const struct kysod_config *cfg, struct trust *t, STACK_O
 
 			log_debug("OCSP: asking %s about depth %d (%s)", url, depth, l->subject);
 			decided = by_ocsp(cfg, t, x, issuer, url, l);
-			note(trail, "ocsp", depth, l, decided);
+			note(trail, "ocsp", depth, l, decided, NULL);
 			free(url);
 			if (decided)
 				return;
@@ -359,7 +494,7 @@ static void check_level(const struct kysod_config *cfg, struct trust *t, STACK_O
 			snprintf(l->message, sizeof(l->message), "%s",
 				 depth ? "the CA certificate names no OCSP responder (AIA)" :
 				 "the certificate names no OCSP responder and no ocsp_url is set");
-			note(trail, "ocsp", depth, l, 0);
+			note(trail, "ocsp", depth, l, 0, NULL);
 		}
 	}
 	l->status = REVOCATION_UNKNOWN;
@@ -394,15 +529,19 @@ static void take_level(struct revocation *r, int depth)
 void revocation_check(const struct kysod_config *cfg, struct trust *t, STACK_OF(X509) *chain,
 		      struct revocation *r, json_t *trail)
 {
+	struct crl_sources src;
 	struct crl_pass pass;
 	int n = sk_X509_num(chain), depth, have_pass = 0;
 
 	memset(r, 0, sizeof(*r));
+	memset(&src, 0, sizeof(src));
 	r->status = REVOCATION_NOT_CHECKED;
 	r->depth = -1;
 	r->reason = -1;
-	if (!cfg->n_crls && !cfg->ocsp) {
-		snprintf(r->message, sizeof(r->message), "revocation checking is not configured");
+	if (!cfg->n_crls && !cfg->ocsp && !(cfg->crl_fetch && chain_names_cdp(chain))) {
+		snprintf(r->message, sizeof(r->message), "%s", cfg->crl_fetch ?
+			 "revocation checking is not configured, and no certificate of the chain "
+			 "names a CRL distribution point" : "revocation checking is not configured");
 		return;
 	}
 	if (!t || !t->store || n < 2) {
@@ -418,8 +557,13 @@ void revocation_check(const struct kysod_config *cfg, struct trust *t, STACK_OF(
 			 REVOCATION_MAX_LEVELS);
 		return;
 	}
-	if (cfg->n_crls && sk_X509_CRL_num(t->crls) > 0) {
-		have_pass = crl_pass(t, chain, &pass);
+	if (crl_sources_get(cfg, t, chain, &src)) {
+		r->status = REVOCATION_UNKNOWN;
+		snprintf(r->message, sizeof(r->message), "out of memory");
+		goto out;
+	}
+	if (sk_X509_CRL_num(src.all) > 0) {
+		have_pass = crl_pass(t, src.all, chain, &pass);
 		if (!have_pass)
 			log_warn("revocation: the CRL check did not run over the verified chain");
 	}
@@ -435,7 +579,7 @@ void revocation_check(const struct kysod_config *cfg, struct trust *t, STACK_OF(
 	}
 	/* from the trust anchor down: a revoked CA makes the rest moot */
 	for (depth = n - 2; depth >= 0; depth--) {
-		check_level(cfg, t, chain, depth, have_pass ? pass.err[depth] : -1,
+		check_level(cfg, t, &src, chain, depth, have_pass ? pass.err[depth] : -1,
 			    &r->levels[depth], trail);
 		if (r->levels[depth].status == REVOCATION_REVOKED) {
 			take_level(r, depth);
@@ -448,4 +592,6 @@ void revocation_check(const struct kysod_config *cfg, struct trust *t, STACK_OF(
 		snprintf(r->message, sizeof(r->message),
 			 "no certificate of the chain is revoked (%d checked)", n - 1);
 	log_debug("revocation: %s: %s", revocation_status_name(r->status), r->message);
+out:
+	crl_sources_free(&src);
 }

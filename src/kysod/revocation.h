@@ -1,7 +1,10 @@
 /* Whether any certificate of a verified chain is revoked: every certificate
- * below the trust anchor, each by the configured CRL files first (issued by
- * the certificate above it), then by OCSP (for the signer's certificate the
- * configured ocsp_url, else its AIA; for an issuing CA its own AIA). */
+ * below the trust anchor, each by CRLs first (issued by the certificate above
+ * it: the configured CRL files, or when none of them is current for that
+ * issuer and crl_fetch is on, the CRL fetched from the certificate's CRL
+ * distribution points, see crl-fetch.h), then by OCSP (for the signer's
+ * certificate the configured ocsp_url, else its AIA; for an issuing CA its
+ * own AIA). */
 #ifndef KYSOD_REVOCATION_H
 #define KYSOD_REVOCATION_H
 #include <time.h>
@@ -44,12 +47,14 @@ struct revocation {
 };
 
 /* Checks the verified chain (leaf first, up to the trust anchor in t), the
- * levels nearest the anchor first, stopping at a revoked one. Asks OCSP
- * responders over the network when needed, waiting up to cfg->ocsp_timeout
- * seconds for each. Every CRL and OCSP finding goes to the debug log and,
- * when trail is not NULL, is appended to it as {"check": "crl"|"ocsp",
- * "result": "ok"|"failed"|"unknown", "certificate": SUBJECT, "depth": N,
- * "message": …}. */
+ * levels nearest the anchor first, stopping at a revoked one. Fetches CRLs
+ * and asks OCSP responders over the network when needed, waiting up to
+ * cfg->crl_timeout and cfg->ocsp_timeout seconds for each. Every CRL and
+ * OCSP finding goes to the debug log and, when trail is not NULL, is
+ * appended to it as {"check": "crl"|"ocsp", "result": "ok"|"failed"|
+ * "unknown", "certificate": SUBJECT, "depth": N, "message": …}; a crl
+ * finding also has "source": "file", or "source": "cdp" with "url": URL and
+ * "fetch": "fetched"|"cached"|"failed". */
 void revocation_check(const struct kysod_config *cfg, struct trust *t, STACK_OF(X509) *chain,
 		      struct revocation *r, json_t *trail);
 

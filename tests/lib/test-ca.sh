@@ -10,10 +10,12 @@
 #   ca_init                 root "Kyso Test Root CA" and issuing CA "Kyso Test Issuing CA";
 #                           CA_ROOT CA_INT (PEM files), CA_BUNDLE (both in one file), CA_DIR
 #   ca_issue NAME TYPE CN [--ku LIST|none] [--eku LIST] [--start T --end T] [--ocsp URL]
-#                           [--uid UID] [--ca other|root|SUB]   a key and certificate like
+#                           [--crl URL] [--uid UID] [--ca other|root|SUB]   a key and
+#                           certificate (--crl: a CRL distribution point URI) like
 #                           _make_cert's ($T/keys/NAME.{key,pem,der}, CERT_* arrays); T as
 #                           YYYYMMDDHHMMSSZ
-#   ca_sub NAME CN [--ocsp URL]   a subordinate CA under the root, issued with `openssl ca`
+#   ca_sub NAME CN [--ocsp URL] [--crl URL]   a subordinate CA under the root, issued with
+#                           `openssl ca` (--crl: the root's CRL distribution point URI)
 #                           so that the root can revoke it ($CA_DIR/NAME/ca.pem); issue
 #                           under it with ca_issue --ca NAME
 #   ca_revoke_in CA NAME|PEM [REASON]  revokes a certificate in CA's index (root, int, SUB)
@@ -25,6 +27,9 @@
 #   ca_forget NAME          drops NAME from the index (the OCSP responder answers unknown)
 #   ca_crl FILE             the issuing CA's CRL (PEM) as the index says now
 #   free_port               a TCP port free on 127.0.0.1 now
+#   crl_serve_start DIR PORT  serves DIR over HTTP on 127.0.0.1:PORT (python3 -m
+#                           http.server), its access log in $CA_DIR/http.log; crl_serve_stop
+#   crl_fetches PATH        how many GET /PATH the server has answered so far
 #   ocsp_start PORT         OCSP responder for the issuing CA (delegated responder cert)
 #   ocsp_stop
 #   tsa_init                TSA certificate (timeStamping) from the issuing CA, its config
@@ -144,7 +149,7 @@ ca_other_init()
 ca_issue()
 {
 	local name=$1 type=$2 cn=$3 ku="digitalSignature,nonRepudiation" eku= start= end= ocsp=
-	local ca=int dir=$T/keys dates=() uid=
+	local ca=int dir=$T/keys dates=() uid= crl=
 	shift 3
 	while [ $# -gt 0 ]; do
 		case $1 in
@@ -153,6 +158,7 @@ ca_issue()
 		--start) start=$2; shift ;;
 		--end) end=$2; shift ;;
 		--ocsp) ocsp=$2; shift ;;
+		--crl) crl=$2; shift ;;
 		--ca) ca=$2; shift ;;
 		--uid) uid=$2; shift ;;
 		*) bail_out "ca_issue: bad argument $1" ;;
@@ -170,6 +176,7 @@ ca_issue()
 		echo "subjectKeyIdentifier = hash"
 		echo "authorityKeyIdentifier = keyid"
 		[ -n "$ocsp" ] && echo "authorityInfoAccess = OCSP;URI:$ocsp"
+		[ -n "$crl" ] && echo "crlDistributionPoints = URI:$crl"
 		[ "$eku" = OCSPSigning ] && echo "noCheck = ignored"
 	} > "$dir/$name.ext"
 	[ -n "$start" ] && dates+=(-startdate "$start")
@@ -211,6 +218,38 @@ free_port()
 s = socket.socket()
 s.bind(("127.0.0.1", 0))
 print(s.getsockname()[1])'
+}
+
+CRL_SERVE_PID=
+
+crl_serve_start()
+{
+	local dir=$1 port=$2 i
+	"$PY" -u -m http.server --bind 127.0.0.1 --directory "$dir" "$port" \
+		>>"$CA_DIR/http.log" 2>&1 &
+	CRL_SERVE_PID=$!
+	BG_PIDS+=("$CRL_SERVE_PID")
+	for ((i = 0; i < 50; i++)); do
+		"$PY" -c 'import socket, sys
+socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1).close()' "$port" 2>/dev/null &&
+			return 0
+		kill -0 "$CRL_SERVE_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	bail_out "the CRL server does not listen: $(cat "$CA_DIR/http.log")"
+}
+
+crl_serve_stop()
+{
+	[ -n "$CRL_SERVE_PID" ] || return 0
+	kill "$CRL_SERVE_PID" 2>/dev/null
+	wait "$CRL_SERVE_PID" 2>/dev/null
+	CRL_SERVE_PID=
+}
+
+crl_fetches()
+{
+	grep -c "\"GET /$1 HTTP" "$CA_DIR/http.log"
 }
 
 ocsp_start()
@@ -318,14 +357,15 @@ make_ca_token()
 	done
 }
 
-# ca_sub NAME CN [--ocsp URL]: see the top of the file.
+# ca_sub NAME CN [--ocsp URL] [--crl URL]: see the top of the file.
 ca_sub()
 {
-	local name=$1 cn=$2 ocsp= dir=$CA_DIR/$1
+	local name=$1 cn=$2 ocsp= crl= dir=$CA_DIR/$1
 	shift 2
 	while [ $# -gt 0 ]; do
 		case $1 in
 		--ocsp) ocsp=$2; shift ;;
+		--crl) crl=$2; shift ;;
 		*) bail_out "ca_sub: bad argument $1" ;;
 		esac
 		shift
@@ -341,6 +381,7 @@ ca_sub()
 		echo "subjectKeyIdentifier = hash"
 		echo "authorityKeyIdentifier = keyid"
 		[ -n "$ocsp" ] && echo "authorityInfoAccess = OCSP;URI:$ocsp"
+		[ -n "$crl" ] && echo "crlDistributionPoints = URI:$crl"
 	} > "$dir/ext.cnf"
 	_ca_run "sub-CA $cn" openssl ca -batch -notext -config "$CA_DIR/root/ca.cnf" \
 		-in "$dir/ca.csr" -out "$dir/ca.pem" -extfile "$dir/ext.cnf" -extensions sub -days 3000

@@ -358,6 +358,47 @@ static void test_module_sections(void **state)
 	kysod_config_free(&cfg);
 }
 
+/* ------------------------------------------------------------ CRL fetching */
+
+static void test_crl_fetch(void **state)
+{
+	static const char *const bad_timeouts[] = { "0", "601", "-1", "abc", "5s", "", "1.5" };
+	struct kysod_config cfg;
+	char err[512], text[128];
+	size_t i;
+
+	assert_int_equal(kysod_config_defaults(&cfg), 0);
+	assert_int_equal(cfg.crl_fetch, 1);
+	assert_int_equal(cfg.crl_timeout, 10);
+	assert_int_equal(cfg.crl_timeout, cfg.ocsp_timeout);
+	kysod_config_free(&cfg);
+
+	assert_int_equal(load_text(&cfg, "[kysod]\ncrl_fetch = no\ncrl_timeout = 3\n", err,
+				   sizeof(err)), 0);
+	assert_int_equal(cfg.crl_fetch, 0);
+	assert_int_equal(cfg.crl_timeout, 3);
+	/* the other timeouts keep their defaults */
+	assert_int_equal(cfg.ocsp_timeout, 10);
+	assert_int_equal(cfg.tsa_timeout, 30);
+	kysod_config_free(&cfg);
+	assert_int_equal(load_text(&cfg, "[kysod]\ncrl_fetch = on\ncrl_timeout = 600\n", err,
+				   sizeof(err)), 0);
+	assert_int_equal(cfg.crl_fetch, 1);
+	assert_int_equal(cfg.crl_timeout, 600);
+	kysod_config_free(&cfg);
+	expect_ok("[kysod]\ncrl_fetch = yes\n");
+	expect_ok("[kysod]\ncrl_fetch = off\n");
+
+	expect_error("[kysod]\ncrl_fetch = maybe\n", "[kysod] crl_fetch", "must be yes or no");
+	expect_error("[kysod]\ncrl_fetch =\n", "[kysod] crl_fetch", "must be yes or no");
+	expect_error("[kysod]\ncrl_fetch = Yes\n", "[kysod] crl_fetch", "must be yes or no");
+	for (i = 0; i < sizeof(bad_timeouts) / sizeof(bad_timeouts[0]); i++) {
+		snprintf(text, sizeof(text), "[kysod]\ncrl_timeout = %s\n", bad_timeouts[i]);
+		expect_error(text, "[kysod] crl_timeout", "must be 1 to 600 seconds");
+	}
+	expect_error("[kysod]\ncrl_fetch_timeout = 5\n", "crl_fetch_timeout", "unknown key");
+}
+
 /* ------------------------------------------------------------ errors */
 
 static void test_unknown_key(void **state)
@@ -790,6 +831,7 @@ int main(void)
 		cmocka_unit_test(test_each_key),
 		cmocka_unit_test(test_log_levels),
 		cmocka_unit_test(test_module_sections),
+		cmocka_unit_test(test_crl_fetch),
 		cmocka_unit_test(test_unknown_key),
 		cmocka_unit_test(test_unknown_section),
 		cmocka_unit_test(test_bad_numbers),
