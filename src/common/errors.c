@@ -1,3 +1,4 @@
+#include <stddef.h>
 #include <string.h>
 
 #include "common/errors.h"
@@ -5,79 +6,59 @@
 struct error_def {
 	const char *code;
 	unsigned int status;
+	const char *message;
 };
 
-static const struct error_def error_table[] = {
-	{ "bad_request", 400 },
-	{ "unknown_field", 400 },
-	{ "missing_field", 400 },
-	{ "invalid_type", 400 },
-	{ "invalid_value", 400 },
-	{ "hash_encoding", 400 },
-	{ "hash_length", 400 },
-	{ "unsupported_padding", 400 },
-	{ "timestamp_unavailable", 400 },
-	{ "signature_encoding", 400 },
-	{ "signature_malformed", 400 },
-	{ "certificate_malformed", 400 },
-	{ "http_malformed", 400 },
-	{ "forbidden", 403 },
-	{ "request_timeout", 408 },
-	{ "pin_cancelled", 403 },
-	{ "pin_incorrect", 403 },
-	{ "batch_cancelled", 409 },
-	{ "not_found", 404 },
-	{ "certificate_not_found", 404 },
-	{ "token_not_found", 404 },
-	{ "batch_not_found", 404 },
-	{ "method_not_allowed", 405 },
-	{ "token_not_present", 409 },
-	{ "batch_exists", 409 },
-	{ "per_signature_pin", 409 },
-	{ "key_not_found", 409 },
-	{ "body_too_large", 413 },
-	{ "unsupported_media_type", 415 },
-	{ "mechanism_unsupported", 422 },
-	{ "certificate_expired", 422 },
-	{ "certificate_not_yet_valid", 422 },
-	{ "certificate_usage", 422 },
-	{ "certificate_untrusted", 422 },
-	{ "certificate_revoked", 422 },
-	{ "pin_locked", 423 },
-	{ "internal_error", 500 },
-	{ "audit_failed", 500 },
-	{ "pinentry_failed", 500 },
-	{ "module_crashed", 502 },
-	{ "token_error", 502 },
-	{ "revocation_unknown", 502 },
-	{ "timestamp_failed", 502 },
-	{ "module_unavailable", 503 },
-	{ "too_many_streams", 503 },
-	{ "shutting_down", 503 },
-	{ "too_many_connections", 503 },
-	{ "server_busy", 503 },
-	{ "token_removed", 503 },
-	{ "module_timeout", 504 },
+static const struct error_def error_table[KE__COUNT] = {
+#define KYSO_ERR_DEF(name, code, status, message) [KE_##name] = { code, status, message },
+	KYSO_ERROR_TABLE(KYSO_ERR_DEF)
+#undef KYSO_ERR_DEF
 };
 
-static const struct error_def *error_find(const char *code)
+const char *kyso_err_code(enum kyso_err e)
+{
+	return (unsigned int)e < KE__COUNT ? error_table[e].code : "internal_error";
+}
+
+unsigned int kyso_err_status(enum kyso_err e)
+{
+	return (unsigned int)e < KE__COUNT ? error_table[e].status : 500;
+}
+
+const char *kyso_err_message(enum kyso_err e)
+{
+	return (unsigned int)e < KE__COUNT ? error_table[e].message : "an internal error";
+}
+
+int kyso_err_lookup(const char *code, enum kyso_err *e)
 {
 	size_t i;
 
-	for (i = 0; i < sizeof(error_table) / sizeof(error_table[0]); i++)
-		if (!strcmp(error_table[i].code, code))
-			return &error_table[i];
-	return NULL;
+	for (i = 0; code && i < KE__COUNT; i++)
+		if (!strcmp(error_table[i].code, code)) {
+			*e = (enum kyso_err)i;
+			return 0;
+		}
+	return -1;
+}
+
+enum kyso_err kyso_err_from_helper(const char *code)
+{
+	enum kyso_err e;
+
+	return kyso_err_lookup(code, &e) ? KE_TOKEN_ERROR : e;
 }
 
 unsigned int kyso_error_status(const char *code)
 {
-	const struct error_def *def = error_find(code);
+	enum kyso_err e;
 
-	return def ? def->status : 500;
+	return kyso_err_lookup(code, &e) ? 500 : error_table[e].status;
 }
 
 int kyso_error_known(const char *code)
 {
-	return error_find(code) != NULL;
+	enum kyso_err e;
+
+	return kyso_err_lookup(code, &e) == 0;
 }

@@ -48,38 +48,48 @@ static void progress(struct batch_run *run, int force)
 				 "total", (json_int_t)run->req.nitems));
 }
 
-static const char *error_code(const struct kyso_reply *rep)
-{
-	const char *code = json_string_value(json_object_get(json_object_get(rep->body, "error"),
-							     "code"));
-
-	return code ? code : "internal_error";
-}
-
-static void item_failed(struct batch_run *run, const struct batch_item *it, const char *code,
+static void item_failed(struct batch_run *run, const struct batch_item *it, enum kyso_err e,
 			const char *message)
 {
 	json_array_append_new(run->items, json_pack("{s:s, s:{s:s, s:s}}", "id", it->id, "error",
-						    "code", code, "message", message));
+						    "code", kyso_err_code(e), "message",
+						    message ? message : kyso_err_message(e)));
 	run->failed++;
 }
 
-/* When an item's error ends the batch (the token or its module is gone), the
- * code the items after it get, else NULL. */
-static const char *ends_batch(const char *code)
+/* When an item's error ends the batch (the token or its module is gone): 1
+ * and *stop set to the error the items after it get. */
+static int ends_batch(enum kyso_err e, enum kyso_err *stop)
 {
-	static const char *const ending[] = {
-		"token_removed", "module_crashed", "module_timeout", "module_unavailable",
-		"token_error", "audit_failed", "per_signature_pin",
-	};
-	size_t i;
+	switch (e) {
+	case KE_TOKEN_NOT_PRESENT:
+		*stop = KE_TOKEN_REMOVED;
+		return 1;
+	case KE_TOKEN_REMOVED:
+	case KE_MODULE_CRASHED:
+	case KE_MODULE_TIMEOUT:
+	case KE_MODULE_UNAVAILABLE:
+	case KE_TOKEN_ERROR:
+	case KE_AUDIT_FAILED:
+	case KE_PER_SIGNATURE_PIN:
+	case KE_SHUTTING_DOWN:
+		*stop = e;
+		return 1;
+	default:
+		return 0;
+	}
+}
 
-	if (!strcmp(code, "token_not_present"))
-		return "token_removed";
-	for (i = 0; i < sizeof(ending) / sizeof(ending[0]); i++)
-		if (!strcmp(code, ending[i]))
-			return ending[i];
-	return NULL;
+static const char *stop_message(enum kyso_err stop)
+{
+	switch (stop) {
+	case KE_BATCH_CANCELLED:
+		return "the batch was cancelled";
+	case KE_SHUTTING_DOWN:
+		return "not signed: kysod is stopping";
+	default:
+		return "not signed: the batch ended early";
+	}
 }
 
 static void sign_items(struct batch_run *run)
@@ -87,7 +97,8 @@ static void sign_items(struct batch_run *run)
 	struct kysod *d = run->d;
 	struct sign_record rec = { 0 };
 	unsigned char sig[SIGN_MAX_SIG];
-	const char *stop = NULL;
+	enum kyso_err stop = KE_INTERNAL_ERROR;
+	int stopped = 0;
 	char ref[64], *b64;
 	size_t sig_len, i;
 	uint64_t seq;
@@ -103,14 +114,16 @@ static void sign_items(struct batch_run *run)
 		struct kyso_reply rep = { 0 };
 		int rc;
 
-		if (!stop && batch_cancelled(&d->batches, &run->batch))
-			stop = "batch_cancelled";
-		if (!stop && kysod_stopping(d))
-			stop = "shutting_down";
-		if (stop) {
-			item_failed(run, it, stop, !strcmp(stop, "batch_cancelled") ?
-				    "the batch was cancelled" : !strcmp(stop, "shutting_down") ?
-				    "not signed: kysod is stopping" : "not signed: the batch ended early");
+		if (!stopped && batch_cancelled(&d->batches, &run->batch)) {
+			stop = KE_BATCH_CANCELLED;
+			stopped = 1;
+		}
+		if (!stopped && kysod_stopping(d)) {
+			stop = KE_SHUTTING_DOWN;
+			stopped = 1;
+		}
+		if (stopped) {
+			item_failed(run, it, stop, stop_message(stop));
 			run->done++;
 			continue;
 		}
@@ -119,20 +132,20 @@ static void sign_items(struct batch_run *run)
 		rec.hash = it->hash;
 		rec.hash_len = it->hash_len;
 		rec.item = it->id;
-		rec.result = rc ? error_code(&rep) : "ok";
+		rec.result = rc ? kyso_err_code(kyso_reply_err(&rep)) : "ok";
 		if (sign_record(d, &rec, &seq)) {
 			rc = -1;
-			kyso_reply_error(&rep, "audit_failed", "the audit log cannot be written");
+			kyso_reply_error(&rep, KE_AUDIT_FAILED, "the audit log cannot be written");
 		} else {
 			run->last_seq = seq;
 		}
 		if (rc) {
-			const char *code = error_code(&rep);
+			enum kyso_err e = kyso_reply_err(&rep);
 
-			item_failed(run, it, code,
+			item_failed(run, it, e,
 				    json_string_value(json_object_get(json_object_get(rep.body, "error"),
-								      "message")) ?: code);
-			stop = ends_batch(code);
+								      "message")));
+			stopped = ends_batch(e, &stop);
 		} else {
 			b64 = kyso_b64_encode(sig, sig_len);
 			audit_id(&d->audit, seq, ref, sizeof(ref));
@@ -172,7 +185,7 @@ void api_sign_batch(const struct kyso_request *req, const char *arg, struct kyso
 	if (cert_check_signing(d, run.req.certificate, NULL, NULL, rep))
 		goto out;
 	if (run.target.cert.per_signature) {
-		kyso_reply_error(rep, "per_signature_pin",
+		kyso_reply_error(rep, KE_PER_SIGNATURE_PIN,
 				 "this key needs the PIN for each signature; sign its records one by one");
 		goto out;
 	}
@@ -180,12 +193,12 @@ void api_sign_batch(const struct kyso_request *req, const char *arg, struct kyso
 	case 0:
 		break;
 	case 1:
-		kyso_reply_error(rep, "batch_exists", "a batch %s is being signed already",
+		kyso_reply_error(rep, KE_BATCH_EXISTS, "a batch %s is being signed already",
 				 run.req.batch_id);
 		kyso_reply_error_set(rep, "field", json_string("batch"));
 		goto out;
 	default:
-		kyso_reply_error(rep, "internal_error", "no randomness for the batch id");
+		kyso_reply_error(rep, KE_INTERNAL_ERROR, "no randomness for the batch id");
 		goto out;
 	}
 	registered = 1;
@@ -209,7 +222,7 @@ void api_sign_batch(const struct kyso_request *req, const char *arg, struct kyso
 	sign_items(&run);
 	/* Every entry is on disk before any signature is returned. */
 	if (run.last_seq && audit_wait(&d->audit, run.last_seq)) {
-		kyso_reply_error(rep, "audit_failed",
+		kyso_reply_error(rep, KE_AUDIT_FAILED,
 				 "the audit log cannot be written; no signature is returned");
 		goto out;
 	}
@@ -231,7 +244,7 @@ out:
 void api_cancel_batch(const struct kyso_request *req, const char *arg, struct kyso_reply *rep)
 {
 	if (batches_cancel(&req->d->batches, arg)) {
-		kyso_reply_error(rep, "batch_not_found", "no batch %.64s is being signed", arg);
+		kyso_reply_error(rep, KE_BATCH_NOT_FOUND, "no batch %.64s is being signed", arg);
 		return;
 	}
 	log_info("batch %s cancelled by pid %d", arg, (int)req->peer->pid);

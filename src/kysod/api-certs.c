@@ -19,7 +19,7 @@ void api_certificate(const struct kyso_request *req, const char *arg, struct kys
 		list = json_object_get(all, "certificates");
 	}
 	if (json_array_size(list) == 0)
-		kyso_reply_error(rep, "certificate_not_found", "no certificate with id %.64s", arg);
+		kyso_reply_error(rep, KE_CERTIFICATE_NOT_FOUND, "no certificate with id %.64s", arg);
 	else
 		kyso_reply_ok(rep, 200, json_incref(json_array_get(list, 0)));
 	json_decref(all);

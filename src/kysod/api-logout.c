@@ -9,7 +9,8 @@ void api_logout(const struct kyso_request *req, const char *arg, struct kyso_rep
 	struct kysod *d = req->d;
 	json_t *root, *ipc = NULL;
 	struct kyso_msg ans;
-	const char *err, *token;
+	enum kyso_err err;
+	const char *token;
 	size_t i;
 	int count = 0;
 
@@ -19,14 +20,14 @@ void api_logout(const struct kyso_request *req, const char *arg, struct kyso_rep
 	if (field_known(root, known, 1, rep) || field_string(root, "token", 0, &token, rep))
 		goto out;
 	if (token && !inventory_has_token(&d->inv, token)) {
-		kyso_reply_error(rep, "token_not_found", "no token with id %.64s", token);
+		kyso_reply_error(rep, KE_TOKEN_NOT_FOUND, "no token with id %.64s", token);
 		kyso_reply_error_set(rep, "field", json_string("token"));
 		goto out;
 	}
 	ipc = token ? json_pack("{s:s}", "token", token) : json_object();
 	for (i = 0; i < d->nhelpers; i++) {
 		if (helper_call(d, i, KYSO_OP_LOGOUT, ipc, NULL, 0, 5, &ans, &err)) {
-			log_debug("logout: module %zu: %s", i, err);
+			log_debug("logout: module %zu: %s", i, kyso_err_code(err));
 			continue;
 		}
 		count += (int)json_integer_value(json_object_get(ans.json, "logged_out"));

@@ -35,13 +35,13 @@ static int sign_cms(struct kysod *d, const struct sign_target *target,
 	if (cms_sign_begin(&cs, signer, chain, sreq->hash_alg, sreq->padding == KYSO_PAD_PSS,
 			   sreq->hash, sreq->hash_len, err, sizeof(err))) {
 		log_error("CMS signature: %s", err);
-		kyso_reply_error(rep, "internal_error", "the CMS structure cannot be built: %s", err);
+		kyso_reply_error(rep, KE_INTERNAL_ERROR, "the CMS structure cannot be built: %s", err);
 		return -1;
 	}
 	if (sign_hash(d, target, req->peer, &consent, cs.tbs, cs.tbs_len, sig, &sig_len, rep))
 		goto out;
 	if (cms_sign_set_signature(&cs, sig, sig_len)) {
-		kyso_reply_error(rep, "internal_error", "out of memory");
+		kyso_reply_error(rep, KE_INTERNAL_ERROR, "out of memory");
 		goto out;
 	}
 	if (sreq->timestamp) {
@@ -51,17 +51,17 @@ static int sign_cms(struct kysod *d, const struct sign_target *target,
 				  (size_t)ASN1_STRING_length(value), &token, &token_len, ts, err,
 				  sizeof(err))) {
 			log_warn("timestamp from %s failed: %s", d->cfg.tsa_url, err);
-			kyso_reply_error(rep, "timestamp_failed", "%s", err);
+			kyso_reply_error(rep, KE_TIMESTAMP_FAILED, "%s", err);
 			goto out;
 		}
 		if (cms_sign_add_timestamp(&cs, token, token_len)) {
-			kyso_reply_error(rep, "internal_error", "the timestamp cannot be added");
+			kyso_reply_error(rep, KE_INTERNAL_ERROR, "the timestamp cannot be added");
 			goto out;
 		}
 	}
 	if (cms_sign_finish(&cs, sreq->hash, sreq->hash_len, der, der_len, err, sizeof(err))) {
 		log_error("CMS signature: %s", err);
-		kyso_reply_error(rep, "token_error", "the CMS signature does not verify: %s", err);
+		kyso_reply_error(rep, KE_TOKEN_ERROR, "the CMS signature does not verify: %s", err);
 		goto out;
 	}
 	ret = 0;
@@ -91,7 +91,7 @@ void api_sign(const struct kyso_request *req, const char *arg, struct kyso_reply
 		goto out;
 	cms = sreq.format == KYSO_FORMAT_CMS;
 	if (sreq.timestamp && !d->cfg.tsa_url) {
-		kyso_reply_error(rep, "timestamp_unavailable",
+		kyso_reply_error(rep, KE_TIMESTAMP_UNAVAILABLE,
 				 "no time-stamp authority is configured (tsa_url)");
 		kyso_reply_error_set(rep, "field", json_string("timestamp"));
 		goto out;
@@ -122,7 +122,7 @@ void api_sign(const struct kyso_request *req, const char *arg, struct kyso_reply
 	/* The signature is not returned before its entry is on disk. */
 	if (sign_record(d, &rec, &seq) || (rc == 0 && audit_wait(&d->audit, seq))) {
 		if (rc == 0)
-			kyso_reply_error(rep, "audit_failed",
+			kyso_reply_error(rep, KE_AUDIT_FAILED,
 					 "the audit log cannot be written; no signature is returned");
 		goto out;
 	}
@@ -130,7 +130,7 @@ void api_sign(const struct kyso_request *req, const char *arg, struct kyso_reply
 		goto out;
 	sig_b64 = cms ? kyso_b64_encode(der, der_len) : kyso_b64_encode(sig, sig_len);
 	if (!sig_b64) {
-		kyso_reply_error(rep, "internal_error", "out of memory");
+		kyso_reply_error(rep, KE_INTERNAL_ERROR, "out of memory");
 		goto out;
 	}
 	audit_id(&d->audit, seq, audit_ref, sizeof(audit_ref));

@@ -11,7 +11,7 @@ void api_token(const struct kyso_request *req, const char *arg, struct kyso_repl
 	json_t *list = json_object_get(all, "tokens");
 
 	if (json_array_size(list) == 0)
-		kyso_reply_error(rep, "token_not_found", "no token with id %.64s", arg);
+		kyso_reply_error(rep, KE_TOKEN_NOT_FOUND, "no token with id %.64s", arg);
 	else
 		kyso_reply_ok(rep, 200, json_incref(json_array_get(list, 0)));
 	json_decref(all);

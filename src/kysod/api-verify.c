@@ -25,7 +25,7 @@ static int get_certificate(struct kysod *d, const char *s, struct verify_request
 	if (field_is_cert_id(s, id)) {
 		r->cert = inventory_cert_x509(&d->inv, id);
 		if (!r->cert) {
-			kyso_reply_error(rep, "certificate_not_found", "no certificate with id %s", id);
+			kyso_reply_error(rep, KE_CERTIFICATE_NOT_FOUND, "no certificate with id %s", id);
 			kyso_reply_error_set(rep, "field", json_string("certificate"));
 			return -1;
 		}
@@ -48,7 +48,7 @@ static int get_certificate(struct kysod *d, const char *s, struct verify_request
 	}
 	ERR_clear_error();
 	if (!r->cert)
-		return field_error(rep, "certificate_malformed", "certificate",
+		return field_error(rep, KE_CERTIFICATE_MALFORMED, "certificate",
 				   "must be a certificate id, a PEM certificate or base64 DER");
 	return 0;
 }
@@ -81,13 +81,13 @@ int verify_request_parse(struct kysod *d, const char *body, size_t len, struct v
 	} else if (!strcmp(fmt, "cms")) {
 		r->format = KYSO_FORMAT_CMS;
 	} else {
-		field_error(rep, "invalid_value", "format", "must be raw or cms");
+		field_error(rep, KE_INVALID_VALUE, "format", "must be raw or cms");
 		goto out;
 	}
 	if (!pad) {
 		r->padding = KYSO_PAD_DEFAULT;
 	} else if (r->format == KYSO_FORMAT_CMS) {
-		field_error(rep, "invalid_value", "padding",
+		field_error(rep, KE_INVALID_VALUE, "padding",
 			    "a CMS signature names its own algorithm; padding is for raw signatures");
 		goto out;
 	} else if (!strcmp(pad, "pkcs1")) {
@@ -95,21 +95,21 @@ int verify_request_parse(struct kysod *d, const char *body, size_t len, struct v
 	} else if (!strcmp(pad, "pss")) {
 		r->padding = KYSO_PAD_PSS;
 	} else {
-		field_error(rep, "invalid_value", "padding", "must be pkcs1 or pss");
+		field_error(rep, KE_INVALID_VALUE, "padding", "must be pkcs1 or pss");
 		goto out;
 	}
 	if (r->format == KYSO_FORMAT_RAW && !cert) {
-		field_error(rep, "missing_field", "certificate",
+		field_error(rep, KE_MISSING_FIELD, "certificate",
 			    "is required to verify a raw signature");
 		goto out;
 	}
 	n = kyso_b64_decode(hash, strlen(hash), r->hash, sizeof(r->hash));
 	if (n == -1) {
-		field_error(rep, "hash_encoding", "hash", "is not valid base64");
+		field_error(rep, KE_HASH_ENCODING, "hash", "is not valid base64");
 		goto out;
 	}
 	if (n < 0 || (size_t)n != kyso_hash_alg_len(r->hash_alg)) {
-		kyso_reply_error(rep, "hash_length", "hash: a %s hash is %zu bytes",
+		kyso_reply_error(rep, KE_HASH_LENGTH, "hash: a %s hash is %zu bytes",
 				 kyso_hash_alg_name(r->hash_alg), kyso_hash_alg_len(r->hash_alg));
 		kyso_reply_error_set(rep, "field", json_string("hash"));
 		goto out;
@@ -117,12 +117,12 @@ int verify_request_parse(struct kysod *d, const char *body, size_t len, struct v
 	r->hash_len = (size_t)n;
 	r->signature = malloc(strlen(sig) + 1);
 	if (!r->signature) {
-		kyso_reply_error(rep, "internal_error", "out of memory");
+		kyso_reply_error(rep, KE_INTERNAL_ERROR, "out of memory");
 		goto out;
 	}
 	n = kyso_b64_decode(sig, strlen(sig), r->signature, strlen(sig) + 1);
 	if (n <= 0) {
-		field_error(rep, "signature_encoding", "signature",
+		field_error(rep, KE_SIGNATURE_ENCODING, "signature",
 			    n == 0 ? "is empty" : "is not valid base64");
 		goto out;
 	}

@@ -7,10 +7,10 @@
 #include "kysod/batch-request.h"
 #include "kysod/request-fields.h"
 
-static int item_error(struct kyso_reply *rep, const char *code, size_t index, const char *field,
+static int item_error(struct kyso_reply *rep, enum kyso_err e, size_t index, const char *field,
 		      const char *message)
 {
-	kyso_reply_error(rep, code, "items[%zu].%s: %s", index, field, message);
+	kyso_reply_error(rep, e, "items[%zu].%s: %s", index, field, message);
 	kyso_reply_error_set(rep, "field", json_sprintf("items[%zu].%s", index, field));
 	kyso_reply_error_set(rep, "index", json_integer((json_int_t)index));
 	return -1;
@@ -30,7 +30,7 @@ static int item_known(json_t *obj, const char *const *known, size_t n, struct ky
 				break;
 		if (i < n)
 			continue;
-		return item_error(rep, "unknown_field", index, strlen(key) <= 64 ? key : "?",
+		return item_error(rep, KE_UNKNOWN_FIELD, index, strlen(key) <= 64 ? key : "?",
 				  "is not a field of an item");
 	}
 	return 0;
@@ -44,35 +44,35 @@ static int parse_item(json_t *it, size_t i, size_t want_len, struct batch_item *
 	long n;
 
 	if (!json_is_object(it))
-		return item_error(rep, "invalid_type", i, "*", "an item must be an object");
+		return item_error(rep, KE_INVALID_TYPE, i, "*", "an item must be an object");
 	if (item_known(it, known, 2, rep, i))
 		return -1;
 	id = json_object_get(it, "id");
 	hash = json_object_get(it, "hash");
 	if (!id)
-		return item_error(rep, "missing_field", i, "id", "is required");
+		return item_error(rep, KE_MISSING_FIELD, i, "id", "is required");
 	if (!json_is_string(id))
-		return item_error(rep, "invalid_type", i, "id", "must be a string");
+		return item_error(rep, KE_INVALID_TYPE, i, "id", "must be a string");
 	n = (long)kyso_utf8_chars(json_string_value(id), json_string_length(id));
 	if (n == 0 || n > BATCH_ITEM_ID_MAX)
-		return item_error(rep, "invalid_value", i, "id", "must be 1 to 256 characters");
+		return item_error(rep, KE_INVALID_VALUE, i, "id", "must be 1 to 256 characters");
 	if (strlen(json_string_value(id)) != json_string_length(id))
-		return item_error(rep, "invalid_value", i, "id", "must not hold U+0000");
+		return item_error(rep, KE_INVALID_VALUE, i, "id", "must not hold U+0000");
 	if (!hash)
-		return item_error(rep, "missing_field", i, "hash", "is required");
+		return item_error(rep, KE_MISSING_FIELD, i, "hash", "is required");
 	if (!json_is_string(hash))
-		return item_error(rep, "invalid_type", i, "hash", "must be a string");
+		return item_error(rep, KE_INVALID_TYPE, i, "hash", "must be a string");
 	n = kyso_b64_decode(json_string_value(hash), json_string_length(hash), out->hash,
 			    sizeof(out->hash));
 	if (n == -1)
-		return item_error(rep, "hash_encoding", i, "hash", "is not valid base64");
+		return item_error(rep, KE_HASH_ENCODING, i, "hash", "is not valid base64");
 	if (n < 0 || (size_t)n != want_len)
-		return item_error(rep, "hash_length", i, "hash",
+		return item_error(rep, KE_HASH_LENGTH, i, "hash",
 				  "is not the length of a hash of the batch's hash_algorithm");
 	out->hash_len = (size_t)n;
 	out->id = strdup(json_string_value(id));
 	if (!out->id) {
-		kyso_reply_error(rep, "internal_error", "out of memory");
+		kyso_reply_error(rep, KE_INTERNAL_ERROR, "out of memory");
 		return -1;
 	}
 	return 0;
@@ -105,47 +105,47 @@ int batch_request_parse(const char *body, size_t len, unsigned int max_items,
 	if (batch && (!*batch || strlen(batch) >= sizeof(req->batch_id) ||
 		      strspn(batch, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_") !=
 		      strlen(batch))) {
-		field_error(rep, "invalid_value", "batch",
+		field_error(rep, KE_INVALID_VALUE, "batch",
 			    "must be 1 to 32 letters, digits, '-' or '_'");
 		goto out;
 	}
 	if (batch)
 		strcpy(req->batch_id, batch);
 	if (fmt && strcmp(fmt, "raw")) {
-		field_error(rep, "invalid_value", "format", "must be raw");
+		field_error(rep, KE_INVALID_VALUE, "format", "must be raw");
 		goto out;
 	}
 	jdesc = json_object_get(root, "description");
 	if (desc && kyso_utf8_chars(desc, json_string_length(jdesc)) > BATCH_DESCRIPTION_MAX) {
-		field_error(rep, "invalid_value", "description", "must be at most 300 characters");
+		field_error(rep, KE_INVALID_VALUE, "description", "must be at most 300 characters");
 		goto out;
 	}
 	if (desc && strlen(desc) != json_string_length(jdesc)) {
-		field_error(rep, "invalid_value", "description", "must not hold U+0000");
+		field_error(rep, KE_INVALID_VALUE, "description", "must not hold U+0000");
 		goto out;
 	}
 	if (desc && !(req->description = strdup(desc))) {
-		kyso_reply_error(rep, "internal_error", "out of memory");
+		kyso_reply_error(rep, KE_INTERNAL_ERROR, "out of memory");
 		goto out;
 	}
 	items = json_object_get(root, "items");
 	if (!items) {
-		field_error(rep, "missing_field", "items", "is required");
+		field_error(rep, KE_MISSING_FIELD, "items", "is required");
 		goto out;
 	}
 	if (!json_is_array(items)) {
-		field_error(rep, "invalid_type", "items", "must be an array");
+		field_error(rep, KE_INVALID_TYPE, "items", "must be an array");
 		goto out;
 	}
 	if (json_array_size(items) == 0 || json_array_size(items) > max_items) {
-		kyso_reply_error(rep, "invalid_value", "items: a batch has 1 to %u items, this one %zu",
+		kyso_reply_error(rep, KE_INVALID_VALUE, "items: a batch has 1 to %u items, this one %zu",
 				 max_items, json_array_size(items));
 		kyso_reply_error_set(rep, "field", json_string("items"));
 		goto out;
 	}
 	req->items = calloc(json_array_size(items), sizeof(*req->items));
 	if (!req->items) {
-		kyso_reply_error(rep, "internal_error", "out of memory");
+		kyso_reply_error(rep, KE_INTERNAL_ERROR, "out of memory");
 		goto out;
 	}
 	json_array_foreach(items, i, it) {

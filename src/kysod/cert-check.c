@@ -8,9 +8,9 @@
 #include "kysod/cert-check.h"
 #include "kysod/trust-store.h"
 
-static const char *const problem_codes[CERT_PROBLEMS] = {
-	"certificate_expired", "certificate_not_yet_valid", "certificate_usage",
-	"certificate_untrusted", "certificate_revoked", "revocation_unknown",
+static const enum kyso_err problem_errors[CERT_PROBLEMS] = {
+	KE_CERTIFICATE_EXPIRED, KE_CERTIFICATE_NOT_YET_VALID, KE_CERTIFICATE_USAGE,
+	KE_CERTIFICATE_UNTRUSTED, KE_CERTIFICATE_REVOKED, KE_REVOCATION_UNKNOWN,
 };
 
 static int problem_index(unsigned int problem)
@@ -25,7 +25,7 @@ static int problem_index(unsigned int problem)
 
 const char *cert_problem_code(unsigned int problem)
 {
-	return problem_codes[problem_index(problem)];
+	return kyso_err_code(problem_errors[problem_index(problem)]);
 }
 
 json_t *cert_problems_json(unsigned int problems)
@@ -35,7 +35,7 @@ json_t *cert_problems_json(unsigned int problems)
 
 	for (i = 0; i < CERT_PROBLEMS; i++)
 		if (problems & (1u << i))
-			json_array_append_new(list, json_string(problem_codes[i]));
+			json_array_append_new(list, json_string(kyso_err_code(problem_errors[i])));
 	return list;
 }
 
@@ -165,7 +165,7 @@ static void refuse(const struct cert_status *st, struct kyso_reply *rep)
 	for (i = 0; i < CERT_PROBLEMS; i++)
 		if (st->problems & (1u << i))
 			break;
-	kyso_reply_error(rep, problem_codes[i], "%s", st->messages[i]);
+	kyso_reply_error(rep, problem_errors[i], "%s", st->messages[i]);
 	kyso_reply_error_set(rep, "problems", cert_problems_json(st->problems));
 	/* which certificate of the chain the revocation error is about */
 	if ((1u << i) & (CERT_REVOKED | CERT_REVOCATION_UNKNOWN) && st->revocation.depth >= 0)
@@ -189,7 +189,7 @@ int cert_check_signing(struct kysod *d, const char *cert_id, X509 **cert, STACK_
 	memset(&st, 0, sizeof(st));
 	x = inventory_cert_x509(&d->inv, cert_id);
 	if (!x) {
-		kyso_reply_error(rep, "certificate_not_found", "no certificate with id %s", cert_id);
+		kyso_reply_error(rep, KE_CERTIFICATE_NOT_FOUND, "no certificate with id %s", cert_id);
 		return -1;
 	}
 	if (d->cfg.check_certificates) {
@@ -213,14 +213,14 @@ int cert_check_signing(struct kysod *d, const char *cert_id, X509 **cert, STACK_
 	if (chain) {
 		*chain = sk_X509_new_null();
 		if (!*chain) {
-			kyso_reply_error(rep, "internal_error", "out of memory");
+			kyso_reply_error(rep, KE_INTERNAL_ERROR, "out of memory");
 			goto out;
 		}
 		for (i = 1; i < sk_X509_num(st.chain); i++) {
 			X509 *c = sk_X509_value(st.chain, i);
 
 			if (!X509_up_ref(c) || !sk_X509_push(*chain, c)) {
-				kyso_reply_error(rep, "internal_error", "out of memory");
+				kyso_reply_error(rep, KE_INTERNAL_ERROR, "out of memory");
 				goto out;
 			}
 		}

@@ -49,7 +49,8 @@ struct pending {
 	uint32_t id;
 	uint64_t gen;			/* the channel it was sent on */
 	int done;
-	const char *err;		/* set when the helper went away */
+	int failed;			/* the helper went away, or kysod stops: */
+	enum kyso_err err;		/* module_crashed or shutting_down */
 	struct kyso_msg reply;
 	struct pending *next;
 };
@@ -230,13 +231,14 @@ static void deliver(struct helper_proc *h, uint64_t gen, struct kyso_msg *msg)
 
 /* Fails every waiter (of every start): the helper went away, or kysod stops.
  * Called with h->lock held. */
-static void fail_pending(struct helper_proc *h, const char *err)
+static void fail_pending(struct helper_proc *h, enum kyso_err err)
 {
 	struct pending *p;
 
 	for (p = h->pending; p; p = p->next) {
 		if (!p->done) {
 			p->done = 1;
+			p->failed = 1;
 			p->err = err;
 			pthread_cond_signal(&p->cond);
 		}
@@ -348,7 +350,7 @@ static long run_once(struct helper_proc *h)
 	h->pid = 0;
 	if (h->state != HELPER_FAILED)
 		h->state = HELPER_STARTING;
-	fail_pending(h, "module_crashed");
+	fail_pending(h, KE_MODULE_CRASHED);
 	pthread_mutex_unlock(&h->lock);
 	chan_put(chan);
 	inventory_module_down(&d->inv, h->index);
@@ -490,7 +492,7 @@ void helpers_fail_calls(struct kysod *d)
 		struct helper_proc *h = &d->helpers[i];
 
 		pthread_mutex_lock(&h->lock);
-		fail_pending(h, "shutting_down");
+		fail_pending(h, KE_SHUTTING_DOWN);
 		pthread_cond_broadcast(&h->cond);
 		pthread_mutex_unlock(&h->lock);
 	}
@@ -539,7 +541,7 @@ static void unlink_pending(struct helper_proc *h, struct pending *p)
 
 int helper_call(struct kysod *d, size_t module, uint16_t op, json_t *req,
 		const unsigned char *secret, size_t secret_len, unsigned int timeout,
-		struct kyso_msg *reply, const char **err)
+		struct kyso_msg *reply, enum kyso_err *err)
 {
 	struct helper_proc *h;
 	struct helper_chan *chan;
@@ -550,7 +552,7 @@ int helper_call(struct kysod *d, size_t module, uint16_t op, json_t *req,
 
 	memset(reply, 0, sizeof(*reply));
 	if (module >= d->nhelpers) {
-		*err = "module_unavailable";
+		*err = KE_MODULE_UNAVAILABLE;
 		return -1;
 	}
 	h = &d->helpers[module];
@@ -566,11 +568,11 @@ int helper_call(struct kysod *d, size_t module, uint16_t op, json_t *req,
 	       pthread_cond_timedwait(&h->cond, &h->lock, &deadline) != ETIMEDOUT)
 		;
 	if (kysod_stopping(d)) {
-		*err = "shutting_down";
+		*err = KE_SHUTTING_DOWN;
 		goto out;
 	}
 	if (h->state != HELPER_RUNNING || !h->chan) {
-		*err = "module_unavailable";
+		*err = KE_MODULE_UNAVAILABLE;
 		goto out;
 	}
 	chan = chan_get(h->chan);
@@ -587,7 +589,7 @@ int helper_call(struct kysod *d, size_t module, uint16_t op, json_t *req,
 	pthread_mutex_lock(&h->lock);
 	if (sent) {
 		unlink_pending(h, &p);
-		*err = "module_crashed";
+		*err = KE_MODULE_CRASHED;
 		goto out;
 	}
 	deadline_after(&deadline, timeout);
@@ -595,13 +597,13 @@ int helper_call(struct kysod *d, size_t module, uint16_t op, json_t *req,
 		;
 	unlink_pending(h, &p);
 	if (!p.done) {
-		*err = "module_timeout";
+		*err = KE_MODULE_TIMEOUT;
 		log_error("%s: no answer in %u s; restarting the helper", h->name, timeout);
 		if (h->pid > 0)
 			kill(h->pid, SIGKILL);
 		goto out;
 	}
-	if (p.err) {
+	if (p.failed) {
 		*err = p.err;
 		goto out;
 	}

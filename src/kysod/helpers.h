@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <jansson.h>
 
+#include "common/errors.h"
 #include "common/ipc.h"
 #include "kysod/daemon.h"
 
@@ -34,7 +35,7 @@ void helpers_stop(struct kysod *d);
  * wiped. */
 int helper_call(struct kysod *d, size_t module, uint16_t op, json_t *req,
 		const unsigned char *secret, size_t secret_len, unsigned int timeout,
-		struct kyso_msg *reply, const char **err);
+		struct kyso_msg *reply, enum kyso_err *err);
 
 /* Asks every running helper to look at its slots now (a reader changed).
  * Does not wait for the answers. */

@@ -3,6 +3,8 @@
 #define KYSOD_REPLY_H
 #include <jansson.h>
 
+#include "common/errors.h"
+
 struct kyso_reply {
 	unsigned int status;
 	json_t *body;		/* owned */
@@ -14,9 +16,13 @@ struct kyso_reply {
 /* Sets a 200 (or status) answer; body is consumed. */
 void kyso_reply_ok(struct kyso_reply *rep, unsigned int status, json_t *body);
 
-/* Sets {"error":{"code","message"}} with the code's HTTP status. */
-void kyso_reply_error(struct kyso_reply *rep, const char *code, const char *fmt, ...)
+/* Sets {"error":{"code","message"}} with the error's code and HTTP status;
+ * fmt NULL gives the error's default message. */
+void kyso_reply_error(struct kyso_reply *rep, enum kyso_err e, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+
+/* The error of an error reply (internal_error for anything else). */
+enum kyso_err kyso_reply_err(const struct kyso_reply *rep);
 
 /* Adds a member to the error object of an error reply; value is consumed. */
 void kyso_reply_error_set(struct kyso_reply *rep, const char *key, json_t *value);

@@ -39,33 +39,33 @@ json_t *field_parse_object_max(const char *body, size_t len, size_t max_values,
 	json_t *root;
 
 	if (len == 0) {
-		kyso_reply_error(rep, "bad_request", "the request body is empty; a JSON object is expected");
+		kyso_reply_error(rep, KE_BAD_REQUEST, "the request body is empty; a JSON object is expected");
 		return NULL;
 	}
 	/* a tree costs about 100 bytes a value: 8 MiB of "{}," would take half a
 	 * gigabyte, so the shape is checked before any tree is built */
 	if (json_values_bound(body, len, max_values) > max_values) {
-		kyso_reply_error(rep, "bad_request",
+		kyso_reply_error(rep, KE_BAD_REQUEST,
 				 "the request body holds more than %zu JSON values", max_values);
 		return NULL;
 	}
 	root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (!root) {
-		kyso_reply_error(rep, "bad_request", "malformed JSON at line %d, column %d: %s",
+		kyso_reply_error(rep, KE_BAD_REQUEST, "malformed JSON at line %d, column %d: %s",
 				 jerr.line, jerr.column, jerr.text);
 		return NULL;
 	}
 	if (!json_is_object(root)) {
-		kyso_reply_error(rep, "bad_request", "the request body must be a JSON object");
+		kyso_reply_error(rep, KE_BAD_REQUEST, "the request body must be a JSON object");
 		json_decref(root);
 		return NULL;
 	}
 	return root;
 }
 
-int field_error(struct kyso_reply *rep, const char *code, const char *field, const char *message)
+int field_error(struct kyso_reply *rep, enum kyso_err e, const char *field, const char *message)
 {
-	kyso_reply_error(rep, code, "%.64s: %s", field, message);
+	kyso_reply_error(rep, e, "%.64s: %s", field, message);
 	if (strlen(field) <= 64)
 		kyso_reply_error_set(rep, "field", json_string(field));
 	return -1;
@@ -82,7 +82,7 @@ int field_known(json_t *obj, const char *const *known, size_t n, struct kyso_rep
 			if (!strcmp(key, known[i]))
 				break;
 		if (i == n)
-			return field_error(rep, "unknown_field", key, "is not a field of this request");
+			return field_error(rep, KE_UNKNOWN_FIELD, key, "is not a field of this request");
 	}
 	return 0;
 }
@@ -94,9 +94,9 @@ int field_string(json_t *root, const char *field, int required, const char **out
 
 	*out = NULL;
 	if (!v)
-		return required ? field_error(rep, "missing_field", field, "is required") : 0;
+		return required ? field_error(rep, KE_MISSING_FIELD, field, "is required") : 0;
 	if (!json_is_string(v))
-		return field_error(rep, "invalid_type", field, "must be a string");
+		return field_error(rep, KE_INVALID_TYPE, field, "must be a string");
 	*out = json_string_value(v);
 	return 0;
 }
@@ -123,7 +123,7 @@ int field_cert_id(json_t *root, char *id, struct kyso_reply *rep)
 	if (field_string(root, "certificate", 1, &s, rep))
 		return -1;
 	if (!field_is_cert_id(s, id))
-		return field_error(rep, "invalid_value", "certificate",
+		return field_error(rep, KE_INVALID_VALUE, "certificate",
 				   "must be a certificate id (64 hex digits, the SHA-256 of the certificate)");
 	return 0;
 }
@@ -140,7 +140,7 @@ int field_hash_alg(json_t *root, enum kyso_hash_alg *alg, struct kyso_reply *rep
 			*alg = (enum kyso_hash_alg)i;
 			return 0;
 		}
-	return field_error(rep, "invalid_value", "hash_algorithm", "must be sha256, sha384 or sha512");
+	return field_error(rep, KE_INVALID_VALUE, "hash_algorithm", "must be sha256, sha384 or sha512");
 }
 
 int field_padding(json_t *root, enum kyso_padding *padding, struct kyso_reply *rep)
@@ -156,6 +156,6 @@ int field_padding(json_t *root, enum kyso_padding *padding, struct kyso_reply *r
 	else if (!strcmp(s, "pss"))
 		*padding = KYSO_PAD_PSS;
 	else
-		return field_error(rep, "invalid_value", "padding", "must be pkcs1 or pss");
+		return field_error(rep, KE_INVALID_VALUE, "padding", "must be pkcs1 or pss");
 	return 0;
 }

@@ -21,7 +21,7 @@ json_t *field_parse_object_max(const char *body, size_t len, size_t max_values,
 			       struct kyso_reply *rep);
 
 /* Sets an error naming field; returns -1. */
-int field_error(struct kyso_reply *rep, const char *code, const char *field, const char *message);
+int field_error(struct kyso_reply *rep, enum kyso_err e, const char *field, const char *message);
 
 /* Refuses a member of obj not in known (n names). Returns 0 or -1. */
 int field_known(json_t *obj, const char *const *known, size_t n, struct kyso_reply *rep);

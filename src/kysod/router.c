@@ -58,7 +58,7 @@ void kyso_route(const struct kyso_request *req, struct kyso_reply *rep)
 	size_t i;
 
 	if (kysod_stopping(req->d)) {
-		kyso_reply_error(rep, "shutting_down", "kysod is stopping; try again once it is back");
+		kyso_reply_error(rep, KE_SHUTTING_DOWN, "kysod is stopping; try again once it is back");
 		return;
 	}
 	for (i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
@@ -70,7 +70,7 @@ void kyso_route(const struct kyso_request *req, struct kyso_reply *rep)
 			continue;
 		}
 		if (!strcmp(req->method, "POST") && !is_json(req->content_type)) {
-			kyso_reply_error(rep, "unsupported_media_type",
+			kyso_reply_error(rep, KE_UNSUPPORTED_MEDIA_TYPE,
 					 "send the request body as Content-Type: application/json");
 			return;
 		}
@@ -78,10 +78,10 @@ void kyso_route(const struct kyso_request *req, struct kyso_reply *rep)
 		return;
 	}
 	if (other) {
-		kyso_reply_error(rep, "method_not_allowed", "%s is not allowed here; use %s",
+		kyso_reply_error(rep, KE_METHOD_NOT_ALLOWED, "%s is not allowed here; use %s",
 				 req->method, other->method);
 		rep->allow = other->method;
 		return;
 	}
-	kyso_reply_error(rep, "not_found", "no such resource; see the API reference for the paths");
+	kyso_reply_error(rep, KE_NOT_FOUND, "no such resource; see the API reference for the paths");
 }

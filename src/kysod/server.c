@@ -152,7 +152,7 @@ static enum MHD_Result queue_stream(struct kysod *d, struct MHD_Connection *conn
 
 	if (__atomic_add_fetch(&d->streams, 1, __ATOMIC_RELAXED) > MAX_STREAMS || !ci) {
 		__atomic_sub_fetch(&d->streams, 1, __ATOMIC_RELAXED);
-		kyso_reply_error(&rep, "too_many_streams",
+		kyso_reply_error(&rep, KE_TOO_MANY_STREAMS,
 				 "%d event streams are open already; close one and retry", MAX_STREAMS);
 		ret = queue_reply(conn, &rep, 1);
 		kyso_reply_clear(&rep);
@@ -182,13 +182,13 @@ static enum MHD_Result queue_stream(struct kysod *d, struct MHD_Connection *conn
 }
 
 static enum MHD_Result refuse(struct MHD_Connection *conn, struct req_state *st,
-			      const char *code, const char *message)
+			      enum kyso_err e, const char *message)
 {
 	struct kyso_reply rep = { 0 };
 	enum MHD_Result ret;
 
 	st->refused = 1;
-	kyso_reply_error(&rep, code, "%s", message);
+	kyso_reply_error(&rep, e, "%s", message);
 	ret = queue_reply(conn, &rep, 1);
 	kyso_reply_clear(&rep);
 	return ret;
@@ -228,20 +228,20 @@ static enum MHD_Result request_start(struct kysod *d, struct MHD_Connection *con
 	if (!k || !k->peer.known || k->peer.uid != getuid()) {
 		log_warn("refused a connection from uid %d (pid %d)",
 			 k ? (int)k->peer.uid : -1, k ? (int)k->peer.pid : -1);
-		return refuse(conn, st, "forbidden", "this kyso daemon serves only its own user");
+		return refuse(conn, st, KE_FORBIDDEN, "this kyso daemon serves only its own user");
 	}
 	if (k->bad_target) {
 		k->bad_target = 0;
-		return refuse(conn, st, "http_malformed", "the request target holds %00");
+		return refuse(conn, st, KE_HTTP_MALFORMED, "the request target holds %00");
 	}
 	why = http_strict_framing(conn);
 	if (why)
-		return refuse(conn, st, "http_malformed", why);
+		return refuse(conn, st, KE_HTTP_MALFORMED, why);
 	st->limit = !strcmp(method, "POST") && !strcmp(url, "/v1/sign/batch") ?
 		    d->cfg.max_batch_body : d->cfg.max_body;
 	clen = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
 	if (clen && strtoull(clen, NULL, 10) > st->limit)
-		return refuse(conn, st, "body_too_large", "the request body is too large");
+		return refuse(conn, st, KE_BODY_TOO_LARGE, "the request body is too large");
 	if (clen)
 		st->expect = (size_t)strtoull(clen, NULL, 10);
 	return MHD_YES;
@@ -258,7 +258,7 @@ static enum MHD_Result request_data(struct kysod *d, struct MHD_Connection *conn
 	if (!st->too_large && want <= st->limit && want > CONNS_LARGE_BODY && !k->large &&
 	    conns_large_take(d->conns, k)) {
 		*size = 0;
-		return refuse(conn, st, "server_busy",
+		return refuse(conn, st, KE_SERVER_BUSY,
 			      "too many large request bodies are being received; retry shortly");
 	}
 	if (!st->too_large && append_body(st, data, *size, st->limit))
@@ -267,7 +267,7 @@ static enum MHD_Result request_data(struct kysod *d, struct MHD_Connection *conn
 		st->dropped += *size;
 		if (st->dropped > DROP_LIMIT) {
 			*size = 0;
-			return refuse(conn, st, "body_too_large", "the request body is too large");
+			return refuse(conn, st, KE_BODY_TOO_LARGE, "the request body is too large");
 		}
 	}
 	*size = 0;
@@ -324,7 +324,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 	/* the request is complete: no deadline while it is answered */
 	conns_busy(d->conns, k, 1);
 	if (st->too_large) {
-		kyso_reply_error(&rep, "body_too_large", "the request body is over %zu bytes",
+		kyso_reply_error(&rep, KE_BODY_TOO_LARGE, "the request body is over %zu bytes",
 				 st->limit);
 		ret = queue_reply(conn, &rep, 0);
 		kyso_reply_clear(&rep);

@@ -29,21 +29,21 @@ int sign_target_init(struct kysod *d, const char *cert_id, enum kyso_hash_alg al
 	memset(t, 0, sizeof(*t));
 	/* no signature can be returned without its audit entry: ask nothing */
 	if (!audit_usable(&d->audit)) {
-		kyso_reply_error(rep, "audit_failed",
+		kyso_reply_error(rep, KE_AUDIT_FAILED,
 				 "the audit log cannot be written; signing is stopped until it can");
 		return -1;
 	}
 	if (inventory_find_cert(&d->inv, cert_id, &t->cert)) {
-		kyso_reply_error(rep, "certificate_not_found", "no certificate with id %s", cert_id);
+		kyso_reply_error(rep, KE_CERTIFICATE_NOT_FOUND, "no certificate with id %s", cert_id);
 		return -1;
 	}
 	if (!t->cert.token_present && !helper_running(d, t->cert.module)) {
-		kyso_reply_error(rep, "module_unavailable",
+		kyso_reply_error(rep, KE_MODULE_UNAVAILABLE,
 				 "the module of the token holding this certificate is not running");
 		return -1;
 	}
 	if (!t->cert.token_present) {
-		kyso_reply_error(rep, "token_not_present",
+		kyso_reply_error(rep, KE_TOKEN_NOT_PRESENT,
 				 "the token \"%s\" holding this certificate is not inserted",
 				 t->cert.token_label);
 		return -1;
@@ -51,7 +51,7 @@ int sign_target_init(struct kysod *d, const char *cert_id, enum kyso_hash_alg al
 	/* the token showed its private objects, or a signature looked: no PIN
 	 * dialog for a key that is not there */
 	if (t->cert.key == KEY_MISSING) {
-		kyso_reply_error(rep, "key_not_found",
+		kyso_reply_error(rep, KE_KEY_NOT_FOUND,
 				 "the token \"%s\" has no private key for this certificate",
 				 t->cert.token_label);
 		return -1;
@@ -59,7 +59,7 @@ int sign_target_init(struct kysod *d, const char *cert_id, enum kyso_hash_alg al
 	if (t->cert.is_rsa) {
 		t->mech = padding == KYSO_PAD_PSS ? "pss" : "pkcs1";
 	} else if (padding != KYSO_PAD_DEFAULT) {
-		kyso_reply_error(rep, "unsupported_padding",
+		kyso_reply_error(rep, KE_UNSUPPORTED_PADDING,
 				 "padding applies to RSA keys only; this certificate has an EC key");
 		kyso_reply_error_set(rep, "field", json_string("padding"));
 		return -1;
@@ -77,36 +77,42 @@ int sign_target_init(struct kysod *d, const char *cert_id, enum kyso_hash_alg al
 static void helper_error(struct kysod *d, const struct sign_target *t, const struct kyso_msg *ans,
 			 struct kyso_reply *rep)
 {
-	const char *code = json_string_value(json_object_get(ans->json, "code"));
 	const char *msg = json_string_value(json_object_get(ans->json, "message"));
 	const char *state = json_string_value(json_object_get(ans->json, "pin_state"));
+	/* a code the API does not know (pin_required here too) is a token error */
+	enum kyso_err e = kyso_err_from_helper(json_string_value(json_object_get(ans->json, "code")));
 
-	if (!code || !strcmp(code, "pin_required"))
-		code = "token_error";
 	if (state)
 		inventory_set_pin_state(&d->inv, t->cert.token, state);
-	if (!strcmp(code, "key_not_found"))
+	if (e == KE_KEY_NOT_FOUND)
 		inventory_set_no_key(&d->inv, t->cert.id);
-	if (!strcmp(code, "pin_incorrect") && state && pin_state_text(state))
-		kyso_reply_error(rep, code, "%s. %s", msg ? msg : "the PIN is incorrect",
+	if (e == KE_PIN_INCORRECT && state && pin_state_text(state))
+		kyso_reply_error(rep, e, "%s. %s", msg ? msg : kyso_err_message(e),
 				 pin_state_text(state));
 	else
-		kyso_reply_error(rep, code, "%s", msg ? msg : code);
-	if (state && !strncmp(code, "pin_", 4))
+		kyso_reply_error(rep, e, "%s", msg ? msg : kyso_err_message(e));
+	if (state && (e == KE_PIN_INCORRECT || e == KE_PIN_LOCKED || e == KE_PIN_CANCELLED))
 		kyso_reply_error_set(rep, "pin", json_pack("{s:s}", "state", state));
 }
 
-static void call_error(struct kysod *d, const char *err, struct kyso_reply *rep)
+static void call_error(struct kysod *d, enum kyso_err err, struct kyso_reply *rep)
 {
-	if (!strcmp(err, "module_crashed"))
-		kyso_reply_error(rep, err, "the token's module crashed during the request; it is being restarted");
-	else if (!strcmp(err, "shutting_down"))
+	switch (err) {
+	case KE_MODULE_CRASHED:
+		kyso_reply_error(rep, err,
+				 "the token's module crashed during the request; it is being restarted");
+		break;
+	case KE_SHUTTING_DOWN:
 		kyso_reply_error(rep, err, "kysod is stopping; the request was not completed");
-	else if (!strcmp(err, "module_timeout"))
-		kyso_reply_error(rep, err, "the token's module did not answer in %u s; it is being restarted",
+		break;
+	case KE_MODULE_TIMEOUT:
+		kyso_reply_error(rep, err,
+				 "the token's module did not answer in %u s; it is being restarted",
 				 d->cfg.request_timeout);
-	else
-		kyso_reply_error(rep, err, "the token's module is not running");
+		break;
+	default:
+		kyso_reply_error(rep, KE_MODULE_UNAVAILABLE, "the token's module is not running");
+	}
 }
 
 /* One round trip to the helper. Returns 1 when the helper wants a login (ans
@@ -114,7 +120,8 @@ static void call_error(struct kysod *d, const char *err, struct kyso_reply *rep)
 static int ask_helper(struct kysod *d, const struct sign_target *t, uint16_t op, json_t *req,
 		      const char *pin, struct kyso_msg *ans, struct kyso_reply *rep)
 {
-	const char *err = NULL, *code;
+	enum kyso_err err = KE_MODULE_UNAVAILABLE;
+	const char *code;
 
 	kyso_msg_clear(ans);
 	if (helper_call(d, t->cert.module, op, req, (const unsigned char *)pin,
@@ -220,13 +227,13 @@ static void prompt_release(struct kysod *d)
 static void dialog_error(struct kysod *d, const char *err, struct kyso_reply *rep)
 {
 	if (!strcmp(err, "dialog_aborted") && kysod_stopping(d))
-		kyso_reply_error(rep, "shutting_down", "kysod is stopping; the dialog was closed");
+		kyso_reply_error(rep, KE_SHUTTING_DOWN, "kysod is stopping; the dialog was closed");
 	else if (!strcmp(err, "dialog_aborted"))
-		kyso_reply_error(rep, "batch_cancelled", "the batch was cancelled; the dialog was closed");
+		kyso_reply_error(rep, KE_BATCH_CANCELLED, "the batch was cancelled; the dialog was closed");
 	else if (!strcmp(err, "pin_cancelled"))
-		kyso_reply_error(rep, err, "the user cancelled the dialog, or it timed out");
+		kyso_reply_error(rep, KE_PIN_CANCELLED, "the user cancelled the dialog, or it timed out");
 	else
-		kyso_reply_error(rep, err, "the PIN dialog could not be shown");
+		kyso_reply_error(rep, KE_PINENTRY_FAILED, "the PIN dialog could not be shown");
 }
 
 /* With the prompt lock held, after the helper said the token needs a login:
@@ -271,7 +278,7 @@ static int refuse_locked(const char *state, struct kyso_reply *rep)
 {
 	if (!state || strcmp(state, "locked"))
 		return 0;
-	kyso_reply_error(rep, "pin_locked", "the token's PIN is locked; it must be unblocked");
+	kyso_reply_error(rep, KE_PIN_LOCKED, "the token's PIN is locked; it must be unblocked");
 	kyso_reply_error_set(rep, "pin", json_pack("{s:s}", "state", state));
 	return -1;
 }
@@ -290,7 +297,7 @@ static int prompt_login(struct kysod *d, const struct sign_target *t, const stru
 
 	req = json_pack("{s:s}", "token", t->cert.token);
 	if (!req) {
-		kyso_reply_error(rep, "internal_error", "out of memory");
+		kyso_reply_error(rep, KE_INTERNAL_ERROR, "out of memory");
 		return -1;
 	}
 	if (refuse_locked(state, rep))
@@ -312,7 +319,7 @@ static int prompt_login(struct kysod *d, const struct sign_target *t, const stru
 		}
 		break;
 	case 1:
-		kyso_reply_error(rep, "token_error", "the token did not accept the login");
+		kyso_reply_error(rep, KE_TOKEN_ERROR, "the token did not accept the login");
 		break;
 	}
 out:
@@ -353,7 +360,7 @@ static int login(struct kysod *d, const struct sign_target *t, const struct kyso
 	int rc, ret = -1;
 
 	if (!req) {
-		kyso_reply_error(rep, "internal_error", "out of memory");
+		kyso_reply_error(rep, KE_INTERNAL_ERROR, "out of memory");
 		return -1;
 	}
 	/* One dialog at a time; and another request may have logged the token in
@@ -390,7 +397,7 @@ static int per_signature_pin(struct kysod *d, const struct sign_target *t,
 	int rc = -1;
 
 	if (!c) {
-		kyso_reply_error(rep, "per_signature_pin",
+		kyso_reply_error(rep, KE_PER_SIGNATURE_PIN,
 				 "this key needs the PIN for each signature; sign its records one by one");
 		return -1;
 	}
@@ -403,7 +410,7 @@ static int per_signature_pin(struct kysod *d, const struct sign_target *t,
 	prompt_release(d);
 	pinentry_free_pin(pin);
 	if (rc == 1) {
-		kyso_reply_error(rep, "token_error", "the token did not accept the PIN for this signature");
+		kyso_reply_error(rep, KE_TOKEN_ERROR, "the token did not accept the PIN for this signature");
 		rc = -1;
 	}
 	return rc;
@@ -426,7 +433,7 @@ static int sign_one(struct kysod *d, const struct sign_target *t, const struct k
 			"hash", hash_b64 ? hash_b64 : "");
 	free(hash_b64);
 	if (!req) {
-		kyso_reply_error(rep, "internal_error", "out of memory");
+		kyso_reply_error(rep, KE_INTERNAL_ERROR, "out of memory");
 		return -1;
 	}
 	if (more)
@@ -449,13 +456,13 @@ static int sign_one(struct kysod *d, const struct sign_target *t, const struct k
 		}
 	}
 	if (rc == 1)
-		kyso_reply_error(rep, "token_error", "the token logged out during the request");
+		kyso_reply_error(rep, KE_TOKEN_ERROR, "the token logged out during the request");
 	if (rc)
 		goto out;
 	sig_b64 = json_string_value(json_object_get(ans.json, "signature"));
 	n = sig_b64 ? kyso_b64_decode(sig_b64, strlen(sig_b64), sig, SIGN_MAX_SIG) : -1;
 	if (n <= 0) {
-		kyso_reply_error(rep, "internal_error", "the helper answered without a signature");
+		kyso_reply_error(rep, KE_INTERNAL_ERROR, "the helper answered without a signature");
 		goto out;
 	}
 	*sig_len = (size_t)n;

@@ -50,32 +50,32 @@ int kyso_sign_request_parse(const char *body, size_t len, struct kyso_sign_reque
 	} else if (!strcmp(fmt, "cms")) {
 		req->format = KYSO_FORMAT_CMS;
 	} else {
-		field_error(err, "invalid_value", "format", "must be raw or cms");
+		field_error(err, KE_INVALID_VALUE, "format", "must be raw or cms");
 		goto out;
 	}
 	ts = json_object_get(root, "timestamp");
 	if (ts && !json_is_boolean(ts)) {
-		field_error(err, "invalid_type", "timestamp", "must be true or false");
+		field_error(err, KE_INVALID_TYPE, "timestamp", "must be true or false");
 		goto out;
 	}
 	req->timestamp = json_is_true(ts);
 	if (req->timestamp && req->format != KYSO_FORMAT_CMS) {
-		field_error(err, "invalid_value", "timestamp",
+		field_error(err, KE_INVALID_VALUE, "timestamp",
 			    "a timestamp is added to CMS signatures only (format cms)");
 		goto out;
 	}
 
 	n = kyso_b64_decode(hash, strlen(hash), req->hash, sizeof(req->hash));
 	if (n == -1) {
-		field_error(err, "hash_encoding", "hash", "is not valid base64");
+		field_error(err, KE_HASH_ENCODING, "hash", "is not valid base64");
 		goto out;
 	}
 	if (n < 0 || (size_t)n != hash_lens[req->hash_alg]) {
 		if (n < 0)
-			kyso_reply_error(err, "hash_length", "hash: a %s hash is %zu bytes, not over 64",
+			kyso_reply_error(err, KE_HASH_LENGTH, "hash: a %s hash is %zu bytes, not over 64",
 					 hash_names[req->hash_alg], hash_lens[req->hash_alg]);
 		else
-			kyso_reply_error(err, "hash_length", "hash: a %s hash is %zu bytes, not %ld",
+			kyso_reply_error(err, KE_HASH_LENGTH, "hash: a %s hash is %zu bytes, not %ld",
 					 hash_names[req->hash_alg], hash_lens[req->hash_alg], n);
 		kyso_reply_error_set(err, "field", json_string("hash"));
 		goto out;

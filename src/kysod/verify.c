@@ -220,13 +220,13 @@ static json_t *verify_raw(struct kysod *d, const struct verify_request *r, struc
 	int rsa, ok;
 
 	if (!pkey) {
-		kyso_reply_error(rep, "certificate_malformed", "the certificate's key cannot be read");
+		kyso_reply_error(rep, KE_CERTIFICATE_MALFORMED, "the certificate's key cannot be read");
 		kyso_reply_error_set(rep, "field", json_string("certificate"));
 		return NULL;
 	}
 	rsa = EVP_PKEY_get_base_id(pkey) == EVP_PKEY_RSA;
 	if (!rsa && r->padding != KYSO_PAD_DEFAULT) {
-		kyso_reply_error(rep, "unsupported_padding",
+		kyso_reply_error(rep, KE_UNSUPPORTED_PADDING,
 				 "padding applies to RSA keys only; this certificate has an EC key");
 		kyso_reply_error_set(rep, "field", json_string("padding"));
 		return NULL;
@@ -241,7 +241,7 @@ static json_t *verify_raw(struct kysod *d, const struct verify_request *r, struc
 	     (EVP_PKEY_CTX_set_rsa_pss_saltlen(ctx, RSA_PSS_SALTLEN_DIGEST) <= 0 ||
 	      EVP_PKEY_CTX_set_rsa_mgf1_md(ctx, md) <= 0))) {
 		ossl_error(NULL, err, sizeof(err));
-		kyso_reply_error(rep, "internal_error", "the verification cannot be set up: %s", err);
+		kyso_reply_error(rep, KE_INTERNAL_ERROR, "the verification cannot be set up: %s", err);
 		goto out;
 	}
 	ok = EVP_PKEY_verify(ctx, r->signature, r->signature_len, r->hash, r->hash_len) == 1;
@@ -493,13 +493,13 @@ static json_t *verify_cms(struct kysod *d, const struct verify_request *r, struc
 
 	if (!cms || p != r->signature + r->signature_len ||
 	    OBJ_obj2nid(CMS_get0_type(cms)) != NID_pkcs7_signed) {
-		kyso_reply_error(rep, "signature_malformed",
+		kyso_reply_error(rep, KE_SIGNATURE_MALFORMED,
 				 "the signature is not a DER CMS SignedData");
 		goto malformed;
 	}
 	sis = CMS_get0_SignerInfos(cms);
 	if (sk_CMS_SignerInfo_num(sis) != 1) {
-		kyso_reply_error(rep, "signature_malformed",
+		kyso_reply_error(rep, KE_SIGNATURE_MALFORMED,
 				 "the CMS signature has %d signers; one is expected",
 				 sk_CMS_SignerInfo_num(sis));
 		goto malformed;
@@ -507,7 +507,7 @@ static json_t *verify_cms(struct kysod *d, const struct verify_request *r, struc
 	si = sk_CMS_SignerInfo_value(sis, 0);
 	signer = find_signer(cms, si, r->cert);
 	if (!signer) {
-		kyso_reply_error(rep, "signature_malformed", "%s",
+		kyso_reply_error(rep, KE_SIGNATURE_MALFORMED, "%s",
 				 r->cert ? "the CMS signature was not made with the given certificate" :
 				 "the CMS signature does not carry its signer's certificate; "
 				 "send it in \"certificate\"");
@@ -590,7 +590,7 @@ json_t *verify_signature(struct kysod *d, const struct verify_request *r, struct
 	char when[32];
 
 	if (!v.list) {
-		kyso_reply_error(rep, "internal_error", "out of memory");
+		kyso_reply_error(rep, KE_INTERNAL_ERROR, "out of memory");
 		return NULL;
 	}
 	time_text(time(NULL), when, sizeof(when));

@@ -828,31 +828,47 @@ static void test_values_bound(void **state)
 static void test_reply_error_status(void **state)
 {
 	static const struct {
+		enum kyso_err e;
 		const char *code;
 		unsigned int status;
 	} codes[] = {
-		{ "bad_request", 400 }, { "forbidden", 403 }, { "not_found", 404 },
-		{ "method_not_allowed", 405 }, { "token_not_present", 409 },
-		{ "body_too_large", 413 }, { "unsupported_media_type", 415 },
-		{ "mechanism_unsupported", 422 }, { "pin_locked", 423 },
-		{ "certificate_expired", 422 }, { "certificate_not_yet_valid", 422 },
-		{ "certificate_usage", 422 }, { "certificate_untrusted", 422 },
-		{ "certificate_revoked", 422 }, { "revocation_unknown", 502 },
-		{ "timestamp_unavailable", 400 }, { "timestamp_failed", 502 },
-		{ "signature_encoding", 400 }, { "signature_malformed", 400 },
-		{ "certificate_malformed", 400 },
-		{ "internal_error", 500 }, { "module_crashed", 502 },
-		{ "module_unavailable", 503 }, { "module_timeout", 504 },
-		{ "no_such_code", 500 },
+		{ KE_BAD_REQUEST, "bad_request", 400 }, { KE_FORBIDDEN, "forbidden", 403 },
+		{ KE_NOT_FOUND, "not_found", 404 }, { KE_METHOD_NOT_ALLOWED, "method_not_allowed", 405 },
+		{ KE_REQUEST_TIMEOUT, "request_timeout", 408 },
+		{ KE_TOKEN_NOT_PRESENT, "token_not_present", 409 },
+		{ KE_BODY_TOO_LARGE, "body_too_large", 413 },
+		{ KE_UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", 415 },
+		{ KE_CERTIFICATE_REVOKED, "certificate_revoked", 422 }, { KE_PIN_LOCKED, "pin_locked", 423 },
+		{ KE_INTERNAL_ERROR, "internal_error", 500 }, { KE_REVOCATION_UNKNOWN, "revocation_unknown", 502 },
+		{ KE_SHUTTING_DOWN, "shutting_down", 503 }, { KE_MODULE_TIMEOUT, "module_timeout", 504 },
 	};
 	struct kyso_reply rep = { 0 };
+	enum kyso_err e;
 	size_t i;
 
 	for (i = 0; i < sizeof(codes) / sizeof(codes[0]); i++) {
-		kyso_reply_error(&rep, codes[i].code, "message %zu", i);
+		kyso_reply_error(&rep, codes[i].e, "message %zu", i);
 		assert_int_equal(rep.status, codes[i].status);
 		assert_string_equal(error_code(&rep), codes[i].code);
+		assert_int_equal(kyso_reply_err(&rep), codes[i].e);
 	}
+	/* every code of the table: its status and code come back, and it is found by name */
+	for (i = 0; i < KE__COUNT; i++) {
+		kyso_reply_error(&rep, (enum kyso_err)i, NULL);
+		assert_int_equal(rep.status, kyso_err_status((enum kyso_err)i));
+		assert_string_equal(error_code(&rep), kyso_err_code((enum kyso_err)i));
+		assert_string_equal(error_message(&rep), kyso_err_message((enum kyso_err)i));
+		assert_int_equal(kyso_err_lookup(kyso_err_code((enum kyso_err)i), &e), 0);
+		assert_int_equal(e, (enum kyso_err)i);
+		assert_true(rep.status >= 400 && rep.status < 600);
+	}
+	assert_int_equal(kyso_error_status("no_such_code"), 500);
+	assert_int_equal(kyso_err_lookup("no_such_code", &e), -1);
+	/* a helper's code the API does not know becomes token_error */
+	assert_int_equal(kyso_err_from_helper("pin_required"), KE_TOKEN_ERROR);
+	assert_int_equal(kyso_err_from_helper(NULL), KE_TOKEN_ERROR);
+	assert_int_equal(kyso_err_from_helper("pin_incorrect"), KE_PIN_INCORRECT);
+	kyso_reply_error(&rep, KE_MODULE_TIMEOUT, "message %d", 24);
 	assert_string_equal(error_message(&rep), "message 24");
 	/* members added to the error object */
 	kyso_reply_error_set(&rep, "field", json_string("hash"));
@@ -886,7 +902,7 @@ static void test_reply_message_cut_mid_character(void **state)
 			for (i = 0; i < 600; i++)
 				memcpy(msg + shift + i * ulen, units[u], ulen);
 			msg[shift + 600 * ulen] = '\0';
-			kyso_reply_error(&rep, "bad_request", "%s", msg);
+			kyso_reply_error(&rep, KE_BAD_REQUEST, "%s", msg);
 			assert_non_null(rep.body);
 			dump = json_dumps(rep.body, 0);
 			assert_non_null(dump);
@@ -926,7 +942,7 @@ static void test_reply_message_invalid_utf8(void **state)
 		struct kyso_reply rep = { 0 };
 		const char *m;
 
-		kyso_reply_error(&rep, "certificate_not_found", "no certificate with id %.64s",
+		kyso_reply_error(&rep, KE_CERTIFICATE_NOT_FOUND, "no certificate with id %.64s",
 				 bad[i]);
 		if (!rep.body)
 			fail_msg("no reply body for message bytes #%zu", i);

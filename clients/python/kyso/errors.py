@@ -87,7 +87,7 @@ class ServerError(KysoError):
     """kysod itself could not do it (a bug, the audit log, stopping …)."""
 
 
-# code -> (class name, base). Kept in the order of src/common/errors.c; the
+# code -> (class name, base). Kept in the order of src/common/errors.h; the
 # integration test t-python-client checks that every code kysod has is here.
 _CODES = [
     ("bad_request", "BadRequest", RequestError),

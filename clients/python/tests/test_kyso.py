@@ -169,9 +169,9 @@ class Errors(unittest.TestCase):
         pinentry_says("pin 123456")
 
     def test_one_class_per_code(self):
-        src = os.path.join(os.environ["KYSO_SRCDIR"], "src", "common", "errors.c")
+        src = os.path.join(os.environ["KYSO_SRCDIR"], "src", "common", "errors.h")
         with open(src) as f:
-            codes = re.findall(r'^\t\{ "([a-z_]+)", ([0-9]+) \},$', f.read(), re.M)
+            codes = re.findall(r'^\tX\([A-Z_]+, "([a-z_]+)", ([0-9]+), ', f.read(), re.M)
         self.assertGreater(len(codes), 20)
         missing = [c for c, _ in codes if c not in kyso.BY_CODE]
         self.assertEqual(missing, [], "error codes without a class")
