@@ -172,6 +172,8 @@ is "$STATUS $(json_get 'j["algorithm"]') $(pinentry_count CONFIRM)" "200 rsa-pss
 	"PSS batch of 50: 200 rsa-pss-sha512 after one CONFIRM"
 batch_verify pss "$T/batch.pss.ans" "${CERT_PEM[rsa]}" sha512 pss > "$T/sum"
 ok $? "PSS batch: every signature verifies as RSA-PSS"
+is "$(json_get '[j["signed"], j["failed"]]') $(json_get '[j["signed"], j["verified"]]' "$(cat "$T/sum")")" \
+	"[50, 0] [50, 50]" "PSS batch: 50 signed and 50 verified"
 
 # Two batches at the same time: two confirmations, one after the other.
 batch_make par1 "${CERT_ID[rsa]}" sha256 100
@@ -188,6 +190,8 @@ is "$S1 $STATUS" "200 200" "two concurrent batches: both 200"
 batch_verify par1 "$T/batch.par1.ans" "${CERT_PEM[rsa]}" sha256 pkcs1 > "$T/sum" &&
 	batch_verify par2 "$T/batch.par2.ans" "${CERT_PEM[p256]}" sha256 > "$T/sum"
 ok $? "two concurrent batches: every signature verifies"
+is "$(json_get 'j["signed"]' "$(cat "$T/batch.par1.ans")") $(json_get 'j["signed"]' "$(cat "$T/batch.par2.ans")")" \
+	"100 100" "two concurrent batches: 100 signed each"
 is "$(pinentry_count CONFIRM)" $((c0 + 2)) "two concurrent batches: two CONFIRMs"
 
 # Logged out, cancelling the PIN dialog.
@@ -291,7 +295,7 @@ is "$(json_get '[j["batch"], j["total"], j["cancelled"], j["signed"] + j["failed
 	"cancelled batch: same id, total 200, cancelled true, signed + failed = total"
 SIGNED=$(json_get 'j["signed"]')
 ok $(( SIGNED >= 10 && SIGNED < 200 ? 0 : 1 )) "cancelled batch: stopped midway ($SIGNED signed)"
-SUM=$(batch_verify slow "$T/batch.slow.ans" "${CERT_PEM[mock]}" sha256 pkcs1)
+SUM=$(batch_verify --signed "$SIGNED" slow "$T/batch.slow.ans" "${CERT_PEM[mock]}" sha256 pkcs1)
 ok $? "cancelled batch: the signed items verify"
 is "$(json_get '[j["verified"], j["first_error"], j["errors"]]' "$SUM")" \
 	"[$SIGNED, $SIGNED, {\"batch_cancelled\": $((200 - SIGNED))}]" \
@@ -364,7 +368,7 @@ is "$(pinentry_count GETPIN)" $((g0 + 1)) "token removed midway: one GETPIN"
 B=$(json_get 'j["batch"]')
 is "$(json_get '[j["total"], j["signed"], j["failed"], j["cancelled"]]')" '[200, 50, 150, false]' \
 	"token removed midway: 50 signed, 150 failed"
-SUM=$(batch_verify removed "$T/batch.removed.ans" "${CERT_PEM[mock]}" sha256 pkcs1)
+SUM=$(batch_verify --signed 50 removed "$T/batch.removed.ans" "${CERT_PEM[mock]}" sha256 pkcs1)
 ok $? "token removed midway: the 50 signatures verify"
 is "$(json_get '[j["verified"], j["first_error"], j["errors"]]' "$SUM")" '[50, 50, {"token_removed": 150}]' \
 	"token removed midway: items 0-49 signed, 50-199 token_removed"

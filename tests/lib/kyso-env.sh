@@ -87,7 +87,7 @@ printf 'pin 123456\n' > "$KYSO_PINENTRY_SCRIPT"
 # The mock module must not see settings from the caller's environment.
 unset KYSO_MOCK_KEY KYSO_MOCK_CERT KYSO_MOCK_PIN KYSO_MOCK_FAULT KYSO_MOCK_FAULT_AFTER \
 	KYSO_MOCK_PIN_STATE KYSO_MOCK_STATE_FILE KYSO_MOCK_SERIAL KYSO_MOCK_LABEL \
-	KYSO_MOCK_DELAY_MS KYSO_MOCK_NO_RAW KYSO_SOCKET
+	KYSO_MOCK_DELAY_MS KYSO_MOCK_NO_RAW KYSO_MOCK_HOLD KYSO_SOCKET
 
 declare -A CERT_PEM CERT_DER CERT_ID CERT_CN KEY_ID KEY_LABEL KEY_TYPE
 
@@ -698,15 +698,45 @@ wait_restarted()
 	return 1
 }
 
-# reaped PID: the process is gone, or at least not a zombie (3 s).
+# reaped PID: the process is gone from the process table (neither running nor a zombie
+# left unreaped); polled for up to 10 s (60 under valgrind). A live process fails.
 reaped()
 {
-	local i
-	for ((i = 0; i < 30; i++)); do
+	local i limit=100
+	[ "$KYSO_VALGRIND" = 1 ] && limit=600
+	for ((i = 0; i < limit; i++)); do
 		[ -d "/proc/$1" ] || return 0
-		[ "$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null)" = Z ] || return 0
 		sleep 0.1
 	done
+	diag "process $1 still in the process table: $(ps -o pid=,stat=,comm= -p "$1" 2>/dev/null)"
+	return 1
+}
+
+# wait_file PATH [SECONDS]: until PATH exists. The limit (30 s, 6 times that under valgrind)
+# only ends a test that hangs; it is not a measurement.
+wait_file()
+{
+	local i limit=${2:-30}
+	[ "$KYSO_VALGRIND" = 1 ] && limit=$((limit * 6))
+	for ((i = 0; i < limit * 50; i++)); do
+		[ -e "$1" ] && return 0
+		sleep 0.02
+	done
+	diag "$1 did not appear within $limit s"
+	return 1
+}
+
+# wait_log ERE [SECONDS]: until a line of the current kysod log (which also holds its
+# helpers' stderr) matches ERE; same limit as wait_file.
+wait_log()
+{
+	local i limit=${2:-30}
+	[ "$KYSO_VALGRIND" = 1 ] && limit=$((limit * 6))
+	for ((i = 0; i < limit * 50; i++)); do
+		grep -Eq -- "$1" "$KYSOD_LOG" 2>/dev/null && return 0
+		sleep 0.02
+	done
+	diag "no line matching '$1' in $KYSOD_LOG within $limit s"
 	return 1
 }
 
