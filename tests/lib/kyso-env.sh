@@ -439,6 +439,47 @@ stop_kysod()
 	fi
 }
 
+# kysod_once CONF OUT [SOCKET]: runs kysod -f -c CONF (output to OUT) until it exits or answers
+# GET /v1/status on SOCKET ($SOCK by default); sets KYSOD_RC to its exit status, or to
+# "running" when it started (it is then stopped). No timeout decides: a kysod that neither
+# exits nor answers within 60 s is killed and KYSOD_RC is "hung".
+kysod_once()
+{
+	local conf=$1 out=$2 pid i
+	"$KYSOD" -f -c "$conf" >"$out" 2>&1 &
+	pid=$!
+	KYSOD_RC=hung
+	for ((i = 0; i < 600; i++)); do
+		if ! kill -0 "$pid" 2>/dev/null; then
+			wait "$pid"
+			KYSOD_RC=$?
+			return 0
+		fi
+		if SOCK=${3:-$SOCK} _status_answers; then
+			KYSOD_RC=running
+			break
+		fi
+		sleep 0.1
+	done
+	kill -TERM "$pid" 2>/dev/null
+	for ((i = 0; i < 100; i++)); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -KILL "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	return 0
+}
+
+# kysod_refused: the last kysod_once ended by itself with an error status (not a signal).
+kysod_refused()
+{
+	case $KYSOD_RC in
+	running|hung) return 1 ;;
+	esac
+	[ "$KYSOD_RC" -ne 0 ] && [ "$KYSOD_RC" -lt 124 ]
+}
+
 # ---------------------------------------------------------------- API access
 
 # Request settings: content type of bodies (empty: none), curl --max-time, extra curl
