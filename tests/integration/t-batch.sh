@@ -275,6 +275,8 @@ MOCK_TOKEN_ID=$(token_id kyso mock BATCH01)
 
 # ---------------------------------------------------------------- DELETE midway
 export KYSO_MOCK_FAULT=slow-sign KYSO_MOCK_FAULT_AFTER=0 KYSO_MOCK_DELAY_MS=20
+# signatures wait while $T/hold exists (none does until the duplicate-name case)
+export KYSO_MOCK_HOLD=$T/hold
 write_conf --module "mock=$MOCK_MODULE"
 start_kysod
 sse_open slow
@@ -319,13 +321,15 @@ batch_make named "${CERT_ID[mock]}" sha256 200
 "$PY" -c 'import json, sys
 r = json.load(open(sys.argv[1])); r["batch"] = "grades-10A1_2026"
 json.dump(r, open(sys.argv[1], "w"))' "$T/batch.named.req"
+touch "$T/hold"
 batch_post_bg named
 PN=$BATCH_PID
-for ((i = 0; i < 100; i++)); do
+for ((i = 0; i < 600; i++)); do
 	api DELETE /v1/sign/batch/grades-10A1_2026
 	[ "$STATUS" = 200 ] && break
 	sleep 0.05
 done
+rm -f "$T/hold" "$T/hold.waiting"
 is "$STATUS $BODY" '200 {"batch":"grades-10A1_2026","cancelled":true}' \
 	"a batch named by the app is cancelled by that name"
 batch_wait "$PN" named
@@ -337,16 +341,19 @@ r = json.load(open(sys.argv[1])); r["batch"] = "dup-1"
 json.dump(r, open(sys.argv[1], "w"))' "$T/batch.dup.req"
 cp "$T/batch.dup.req" "$T/batch.dup2.req"
 cp "$T/batch.dup.hashes" "$T/batch.dup2.hashes"
+# dup-1 is held inside its first signature (KYSO_MOCK_HOLD) while the second one is posted
+touch "$T/hold"
 batch_post_bg dup
 PD=$BATCH_PID
-for ((i = 0; i < 100; i++)); do
-	api DELETE /v1/sign/batch/nothing-yet-$i >/dev/null
-	sse_wait slow batch-progress "d['batch'] == 'dup-1'" 0.1 && break
-done
+wait_file "$T/hold.waiting"
+ok $? "dup-1: its first signature is under way (held)"
 batch_post dup2
 is_error 409 batch_exists "a second batch under a running batch's name: 409 batch_exists"
 api DELETE /v1/sign/batch/dup-1
+is "$STATUS $BODY" '200 {"batch":"dup-1","cancelled":true}' "dup-1 was still running: cancelled by its name"
+rm -f "$T/hold"
 batch_wait "$PD" dup
+is "$(json_get '[j["batch"], j["cancelled"]]')" '["dup-1", true]' "dup-1 answers cancelled"
 for bad in '""' '"a b"' '"../x"' "\"$(printf 'x%.0s' $(seq 33))\"" 5; do
 	api POST /v1/sign/batch "{\"certificate\":\"${CERT_ID[mock]}\",\"hash_algorithm\":\"sha256\",\"batch\":$bad,\"items\":[{\"id\":\"1\",\"hash\":\"$(head -c 32 /dev/urandom | openssl base64 -A)\"}]}"
 	like "$STATUS $(json_get 'j["error"]["code"]')" '^400 (invalid_value|invalid_type)$' "batch name $bad: 400"
@@ -356,6 +363,7 @@ sse_close slow
 stop_kysod
 
 # ---------------------------------------------------------------- token removed midway
+unset KYSO_MOCK_HOLD
 export KYSO_MOCK_FAULT=removed-sign KYSO_MOCK_FAULT_AFTER=50
 unset KYSO_MOCK_DELAY_MS
 start_kysod
