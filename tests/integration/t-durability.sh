@@ -10,7 +10,8 @@ set -u
 . "$KYSO_SRCDIR/tests/lib/kyso-env.sh"
 . "$KYSO_SRCDIR/tests/lib/kyso-batch.sh"
 FAULT_LIB=$KYSO_BUILDDIR/tests/mock/.libs/libkyso-fault-io.so
-require_build "$FAULT_LIB"
+require_build
+[ -r "$FAULT_LIB" ] || bail_out "$FAULT_LIB not built (make check builds it)"
 require_softhsm
 
 ARM=$T/fault.armed
