@@ -204,12 +204,18 @@ is "$(audit_lines)" "$n_audit" "nothing signed for bad input (audit log unchange
 check "no output directory created for bad input" test ! -e "$T/bad"
 
 # ---------------------------------------------------------------- on a terminal: progress bar
+# Long enough (2,000 RSA signatures, seconds) for progress events to reach kyso while kysod
+# signs: a batch of a few items may be answered before its first event is drawn.
+"$PY" -c '
+import hashlib, os
+for i in range(2000):
+    print("tty-%d" % i, hashlib.sha256(os.urandom(16)).hexdigest())' > "$T/tty.txt"
 if script -qec true /dev/null >/dev/null 2>&1; then
-	script -qec "'$KYSO_CLI' sign --batch '$T/hex.txt' --cert '${CERT_ID[rsa]}' --out-dir '$T/tty'" \
+	script -qec "'$KYSO_CLI' sign --batch '$T/tty.txt' --cert '${CERT_ID[rsa]}' --out-dir '$T/tty'" \
 		/dev/null > "$T/tty.out" 2>&1
 	ok $? "sign --batch on a terminal: exit 0"
-	like "$(tr '\r' '\n' < "$T/tty.out")" '\] [0-9]+/19 signed' "a progress bar is drawn on the terminal"
-	like "$(tr '\r' '\n' < "$T/tty.out")" '19 signed, 0 failed' "the summary follows it"
+	like "$(tr '\r' '\n' < "$T/tty.out")" '\] [0-9]+/2000 signed' "a progress bar is drawn on the terminal"
+	like "$(tr '\r' '\n' < "$T/tty.out")" '2000 signed, 0 failed' "the summary follows it"
 else
 	skip 3 "script(1) cannot run a command on a terminal here"
 fi

@@ -14,7 +14,8 @@
 # that no longer applies after such a change is to be made again against the new code.
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
-here=$top/tests/mutants
+# KYSO_MUTANTS_DIR: take the patches from another directory (default: this one)
+here=${KYSO_MUTANTS_DIR:-$top/tests/mutants}
 keep=0
 baseline=1
 names=()
