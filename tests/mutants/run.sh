@@ -39,6 +39,8 @@ for n in "${names[@]}"; do
 done
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/kyso-mutants.XXXXXX") || exit 2
+# t-peer runs kysod as nobody from the copy's build tree: nobody must reach it
+chmod 0755 "$work"
 copy=$work/src
 build=$work/build
 logs=$work/logs
