@@ -10,8 +10,9 @@
 # (a mutant may leave a variable unused). Before the mutants, the tests they name run once on the
 # unchanged copy: they must pass, or no mutant can be judged. Exit status 0 when every mutant was
 # killed; 1 when one survived, did not apply or did not build; 2 on a usage or setup error.
-# Run it after any change to the signing, audit, certificate check or consent paths; a patch
-# that no longer applies after such a change is to be made again against the new code.
+# Run it after any change to the signing, audit, certificate check or consent paths. Patches
+# apply by their changed lines alone (git apply -C0), so code moving around them does not
+# matter; a patch whose changed lines no longer exist is to be made again against the new code.
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 # KYSO_MUTANTS_DIR: take the patches from another directory (default: this one)
@@ -118,7 +119,7 @@ for n in "${names[@]}"; do
 		bad=$((bad + 1))
 		continue
 	fi
-	if ! (cd "$copy" && git apply -C1 "$patch") >"$logs/$n.apply.log" 2>&1; then
+	if ! (cd "$copy" && git apply -C0 "$patch") >"$logs/$n.apply.log" 2>&1; then
 		echo "mutant $n: ERROR, the patch does not apply: $(head -n 1 "$logs/$n.apply.log")"
 		bad=$((bad + 1))
 		continue
@@ -135,7 +136,7 @@ for n in "${names[@]}"; do
 		echo "mutant $n: killed by $failed"
 		killed=$((killed + 1))
 	fi
-	(cd "$copy" && git apply -C1 -R "$patch") >>"$logs/$n.apply.log" 2>&1 ||
+	(cd "$copy" && git apply -C0 -R "$patch") >>"$logs/$n.apply.log" 2>&1 ||
 		{ echo "run.sh: cannot undo mutant $n" >&2; keep=1; exit 2; }
 done
 
