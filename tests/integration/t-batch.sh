@@ -102,7 +102,7 @@ is "$(json_get '[j["total"], j["signed"], j["failed"], j["cancelled"], j["certif
 	"RSA batch: total 1000, signed 1000, failed 0, not cancelled, certificate and algorithm"
 B_RSA=$(json_get 'j["batch"]')
 like "$B_RSA" '^[0-9a-f]{32}$' "RSA batch: batch id is 32 hex digits"
-SUM=$(batch_verify rsa1k "$T/batch.rsa1k.ans" "${CERT_PEM[rsa]}" sha256 pkcs1)
+SUM=$(batch_verify --signed 1000 rsa1k "$T/batch.rsa1k.ans" "${CERT_PEM[rsa]}" sha256 pkcs1)
 ok $? "RSA batch: every item in request order and every signature verifies (cryptography)"
 is "$(json_get '[j["items"], j["signed"], j["verified"], j["bad"], j["order_ok"]]' "$SUM")" \
 	"[1000, 1000, 1000, [], true]" "RSA batch: 1000 items, 1000 signatures verified"
@@ -138,7 +138,7 @@ is "$(pinentry_count GETPIN) $(pinentry_count CONFIRM)" "$g0 $((c0 + 1))" \
 like "$(last_setdesc)" '1000 records' "the confirmation names \"1000 records\""
 is "$(json_get '[j["total"], j["signed"], j["failed"], j["algorithm"]]')" '[1000, 1000, 0, "ecdsa-sha384"]' \
 	"P-256 batch: 1000 signed with ecdsa-sha384"
-SUM=$(batch_verify p256 "$T/batch.p256.ans" "${CERT_PEM[p256]}" sha384)
+SUM=$(batch_verify --signed 1000 p256 "$T/batch.p256.ans" "${CERT_PEM[p256]}" sha384)
 ok $? "P-256 batch: every signature verifies (cryptography)"
 is "$(json_get '[j["verified"], j["bad"]]' "$SUM")" "[1000, []]" "P-256 batch: 1000 verified"
 batch_item_sig p256 777 "$T/item.sig"
@@ -170,7 +170,7 @@ c0=$(pinentry_count CONFIRM)
 batch_post pss
 is "$STATUS $(json_get 'j["algorithm"]') $(pinentry_count CONFIRM)" "200 rsa-pss-sha512 $((c0 + 1))" \
 	"PSS batch of 50: 200 rsa-pss-sha512 after one CONFIRM"
-batch_verify pss "$T/batch.pss.ans" "${CERT_PEM[rsa]}" sha512 pss > "$T/sum"
+batch_verify --signed 50 pss "$T/batch.pss.ans" "${CERT_PEM[rsa]}" sha512 pss > "$T/sum"
 ok $? "PSS batch: every signature verifies as RSA-PSS"
 is "$(json_get '[j["signed"], j["failed"]]') $(json_get '[j["signed"], j["verified"]]' "$(cat "$T/sum")")" \
 	"[50, 0] [50, 50]" "PSS batch: 50 signed and 50 verified"
@@ -187,8 +187,8 @@ batch_wait "$P1" par1
 S1=$STATUS
 batch_wait "$P2" par2
 is "$S1 $STATUS" "200 200" "two concurrent batches: both 200"
-batch_verify par1 "$T/batch.par1.ans" "${CERT_PEM[rsa]}" sha256 pkcs1 > "$T/sum" &&
-	batch_verify par2 "$T/batch.par2.ans" "${CERT_PEM[p256]}" sha256 > "$T/sum"
+batch_verify --signed 100 par1 "$T/batch.par1.ans" "${CERT_PEM[rsa]}" sha256 pkcs1 > "$T/sum" &&
+	batch_verify --signed 100 par2 "$T/batch.par2.ans" "${CERT_PEM[p256]}" sha256 > "$T/sum"
 ok $? "two concurrent batches: every signature verifies"
 is "$(json_get 'j["signed"]' "$(cat "$T/batch.par1.ans")") $(json_get 'j["signed"]' "$(cat "$T/batch.par2.ans")")" \
 	"100 100" "two concurrent batches: 100 signed each"

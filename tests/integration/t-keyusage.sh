@@ -65,7 +65,7 @@ done
 batch_make nr "${CERT_ID[nronly]}" sha256 20
 batch_post nr
 is "$STATUS $(json_get 'j["signed"]')" "200 20" "nronly: a batch of 20 signed"
-batch_verify nr "$T/batch.nr.ans" "${CERT_PEM[nronly]}" sha256 > "$T/sum"
+batch_verify --signed 20 nr "$T/batch.nr.ans" "${CERT_PEM[nronly]}" sha256 > "$T/sum"
 ok $? "nronly: the batch's 20 signatures verify (cryptography)" || diag "$(cat "$T/sum")"
 
 # keyCertSign only: refused before any dialog, nothing signed.
