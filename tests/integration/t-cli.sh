@@ -110,7 +110,8 @@ kyso_exit "sign --padding oaep" 2 sign --cert "${CERT_ID[rsa]}" --padding oaep -
 kyso_exit "sign --hash of the wrong length" 2 sign --cert "${CERT_ID[rsa]}" --hash abcdef
 kyso_exit "sign --hash not hex" 2 sign --cert "${CERT_ID[rsa]}" --hash "$(printf 'g%.0s' $(seq 64))"
 kyso_exit "sign --cert without argument" 2 sign --cert
-like "$ERR" '.' "usage errors explain themselves on stderr"
+like "$ERR" "^kyso: option '--cert' needs an argument" "usage errors explain themselves on stderr (the option named)"
+like "$ERR" "Try 'kyso sign --help'" "...and point to the command's --help"
 is "$(getpin_count)" "$n" "no PIN asked for usage errors"
 kyso_ok "kyso --help" --help
 like "$OUT" 'Usage' "--help prints the usage"
@@ -138,7 +139,7 @@ KYSO_SOCKET=$T/nowhere.sock kyso_exit "KYSO_SOCKET to a missing socket" 3 status
 kyso_exit "--socket to a regular file" 3 --socket "$T/not-a-socket" tokens
 stop_kysod
 kyso_exit "kyso status with kysod stopped" 3 status
-like "$ERR" '.' "daemon down: explained on stderr"
+like "$ERR" "^kyso: .*kysod does not seem to be running \(daemon_unreachable\)" "daemon down: explained on stderr"
 kyso_exit "kyso sign with kysod stopped" 3 sign --cert "${CERT_ID[rsa]}" --hash "$HASH_HEX"
 kyso_exit "kyso --json certs with kysod stopped" 3 --json certs
 is "$(json_get 'j["error"]["code"]' "$OUT")" daemon_unreachable "--json: error code daemon_unreachable"

@@ -163,7 +163,7 @@ is "$(reader_field "$PCSC_READER0" '["card_present"]') $(reader_field "$PCSC_REA
 	"false -" "GET /v1/readers: reader 0 empty again"
 
 # The same card again, slow this time: 1.5 s per private key operation.
-card_in a "$PCSC_PORT0" --delay-ms 1500 --verbose
+card_in a "$PCSC_PORT0" --delay-ms 1500 --hold-file "$T/card.hold" --verbose
 api GET /v1/certificates
 is "$(json_get '" ".join(sorted(c["id"] for c in j["certificates"] if c["token"] == "'"${KP_TOKEN[a]}"'"))')" \
 	"$(printf '%s\n' "${CERT_ID[a-9a]}" "${CERT_ID[a-9c]}" "${CERT_ID[a-9d]}" "${CERT_ID[a-9e]}" | sort | tr '\n' ' ' | sed 's/ $//')" \
@@ -173,6 +173,9 @@ is "$(getpin_count)" $((PINS0 + 1)) "after re-insertion the PIN is asked again, 
 is "$(helper_field pid) $(helper_field restarts)" "$HELPER_PID 0" "no helper restart for a card change"
 
 # ---------------------------------------------------------------- removal during a signature
+# The card holds the signature while $T/card.hold exists: it is pulled out while busy, not
+# within some delay.
+touch "$T/card.hold"
 make_hash sha256
 lines=$(wc -l <"$PCSC_DIR/card-a.log")
 mark=$(events_mark)
@@ -182,10 +185,10 @@ curl -sS --max-time 30 --unix-socket "$SOCK" -H 'Content-Type: application/json'
 SIGN_PID=$!
 BG_PIDS+=("$SIGN_PID")
 for ((i = 0; i < 250; i++)); do
-	tail -n +"$((lines + 1))" "$PCSC_DIR/card-a.log" | grep -q 'general authenticate with key 9a' && break
+	tail -n +"$((lines + 1))" "$PCSC_DIR/card-a.log" | grep -q 'general authenticate with key 9a: held' && break
 	sleep 0.02
 done
-ok $((i >= 250)) "the card is busy with the signature"
+ok $((i >= 250)) "the card is busy with the signature (held)"
 t0=$(now_us)
 check "card a pulled out during the signature" card_stop a
 wait "$SIGN_PID"
@@ -203,6 +206,7 @@ status_ok "kysod answers after the removal during a signature"
 api GET /v1/status
 is "$(json_get 'j["modules"][0]["state"]')" running "the helper runs"
 
+rm -f "$T/card.hold"
 card_in a "$PCSC_PORT0"
 sign_key a-9a sha256
 is "$(getpin_count)" $((PINS0 + 1)) "signing works again after re-insertion, with one new GETPIN"

@@ -48,7 +48,9 @@ save_signature "$T/good.sig"
 verify_sig "${CERT_PEM[p384]}" "$HASH_HEX" "$T/good.sig" sha384
 ok $? "ECDSA P-384 signature verifies (control)"
 openssl asn1parse -inform DER -in "$T/good.sig" > "$T/asn1.txt" 2>&1
-like "$(cat "$T/asn1.txt")" 'SEQUENCE.*' "ECDSA signature is a DER ECDSA-Sig-Value"
+like "$(head -n 1 "$T/asn1.txt")" '^ *0:d=0 +hl=[0-9]+ l= *[0-9]+ cons: SEQUENCE *$' "ECDSA signature is a DER ECDSA-Sig-Value (a SEQUENCE at offset 0)"
+is "$(grep -c 'prim: INTEGER' "$T/asn1.txt") $(grep -vc -E 'SEQUENCE|prim: INTEGER' "$T/asn1.txt")" "2 0" \
+	"...holding two INTEGERs and nothing else"
 is "$(grep -c 'INTEGER' "$T/asn1.txt")" 2 "ECDSA-Sig-Value holds two INTEGERs"
 cp "$T/good.sig" "$T/bad.sig"
 len=$(stat -c %s "$T/bad.sig")
@@ -64,11 +66,16 @@ ok $? "an ECDSA signature fails verification over another hash"
 make_hash sha512
 api POST /v1/sign "$(sign_body "${CERT_ID[rsa]}" sha512 pkcs1)"
 S1=$(json_get 'j["signature"]')
+is "$STATUS" 200 "explicit pkcs1 over sha512: 200"
+save_signature "$T/pkcs1.sig" && verify_sig "${CERT_PEM[rsa]}" "$HASH_HEX" "$T/pkcs1.sig" sha512 pkcs1
+ok $? "explicit pkcs1 over sha512: openssl verifies it as PKCS#1 v1.5"
 api POST /v1/sign "$(sign_body "${CERT_ID[rsa]}" sha512)"
 S2=$(json_get 'j["signature"]')
+is "$STATUS" 200 "no padding given: 200"
 is "$S2" "$S1" "padding defaults to pkcs1 (identical deterministic signature)"
 is "$(json_get 'j["algorithm"]')" rsa-pkcs1-sha512 "default padding reports rsa-pkcs1-sha512"
 api POST /v1/sign "{\"certificate\":\"${CERT_ID[rsa]}\",\"hash\":\"$HASH_B64\",\"hash_algorithm\":\"sha512\",\"format\":\"raw\"}"
+is "$STATUS" 200 "format raw: 200"
 is "$(json_get 'j["signature"]')" "$S1" "format raw accepted (same signature)"
 
 # Concurrent requests on a logged-in token all succeed.

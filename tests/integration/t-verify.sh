@@ -40,6 +40,10 @@ verify()
 {
 	local cert=${3:-} pad=${4:-} hash=${5:-$HASH_B64} sig=${6:-$SIG_B64}
 	api POST /v1/verify "{\"format\":\"$1\",\"signature\":\"$sig\",\"hash\":\"$hash\",\"hash_algorithm\":\"$2\"${cert:+,\"certificate\":$cert}${pad:+,\"padding\":\"$pad\"}}"
+	# every raw signature check is checked against openssl's at the end of this file
+	[ "$1" = raw ] && printf '%s|%s|%s|%s|%s|%s %s\n' "$2" "$cert" "$pad" "$hash" "$sig" \
+		"$STATUS" "$(result signature 2>/dev/null)" >> "$T/raw-verdicts"
+	return 0
 }
 
 # result NAME: the result of check NAME in the last answer.
@@ -216,7 +220,7 @@ if [ -x "$KYSO_CLI" ] && "$KYSO_CLI" verify --help >/dev/null 2>&1; then
 	"${K[@]}" verify "$T/raw.sig" > /dev/null 2>&1
 	is $? 2 "kyso verify without --file or --hash is a usage error"
 else
-	skip 12 "kyso verify is not in this build"
+	fail "kyso verify is in the build (kyso verify --help exits 0)"
 fi
 
 # ---------------------------------------------------------------- bad inputs
@@ -427,5 +431,149 @@ is "$(json_get '[j["valid"], [c["result"] for c in j["checks"] if c["check"] in 
 is "$(verdict)" "indeterminate chain_untrusted false" "...indeterminate (chain_untrusted)"
 stop_kysod
 tsa_stop
+
+# ================================================================ signatures kysod did not make
+# Signatures made by openssl (pkeyutl for raw ones, cms -sign for CMS) with the token's keys:
+# good ones pass the signature check, tampered ones and those by another key fail it and are
+# not valid. Then every raw signature check kysod made in this file is checked against openssl's
+# own verification. (Without a CA bundle an answer's "valid" may stay false for a good signature
+# whose chain is not checked: good signatures are judged by their signature check.)
+write_conf --module "softhsm=$SOFTHSM"
+start_kysod
+
+# ossl_raw KEY ALG [PADDING]: a fresh hash signed by openssl pkeyutl with KEY's private key;
+# HASH_B64, HASH_HEX and $T/ossl.sig (binary), OSSL_B64 (base64).
+ossl_raw()
+{
+	local opts=(-pkeyopt "digest:$2")
+	case ${3:-} in
+	pss) opts+=(-pkeyopt rsa_padding_mode:pss -pkeyopt rsa_pss_saltlen:digest -pkeyopt "rsa_mgf1_md:$2") ;;
+	pkcs1) opts+=(-pkeyopt rsa_padding_mode:pkcs1) ;;
+	esac
+	make_hash "$2"
+	openssl pkeyutl -sign -inkey "$T/keys/$1.key" -in "$HASH_FILE" -out "$T/ossl.sig" "${opts[@]}" ||
+		bail_out "openssl pkeyutl -sign with $1 failed"
+	OSSL_B64=$(openssl base64 -A -in "$T/ossl.sig")
+}
+
+# tamper B64: the same bytes with one bit changed in the middle.
+tamper()
+{
+	"$PY" -c 'import base64, sys
+d = bytearray(base64.b64decode(sys.argv[1])); d[len(d) // 2] ^= 0x04
+print(base64.b64encode(bytes(d)).decode())' "$1"
+}
+
+for c in "rsa sha256 pkcs1" "rsa sha384 pss" "rsa sha512 pss" "p256 sha256 -" "p256 sha512 -" \
+	"p384 sha384 -"; do
+	read -r key alg pad <<<"$c"
+	[ "$pad" = - ] && pad=
+	name="openssl pkeyutl $key ${pad:+$pad }$alg"
+	ossl_raw "$key" "$alg" "$pad"
+	verify raw "$alg" "\"${CERT_ID[$key]}\"" "$pad" "$HASH_B64" "$OSSL_B64"
+	is "$STATUS $(result signature)" "200 ok" "$name: signature ok"
+	verify raw "$alg" "\"${CERT_ID[$key]}\"" "$pad" "$HASH_B64" "$(tamper "$OSSL_B64")"
+	is "$STATUS $(json_get 'j["valid"]') $(result signature)" "200 false failed" "$name, one bit changed: not valid, signature failed"
+	HASH_OK=$HASH_B64
+	make_hash "$alg"
+	verify raw "$alg" "\"${CERT_ID[$key]}\"" "$pad" "$HASH_B64" "$OSSL_B64"
+	is "$STATUS $(json_get 'j["valid"]') $(result signature)" "200 false failed" "$name, over another hash: not valid, signature failed"
+done
+# a key of the same kind that is not the certificate's: not valid; valid with its own certificate
+_make_cert other256 p256 "Khoá Khác" digitalSignature 7a7b7c7d7e7f01
+_make_cert otherrsa rsa "Khoá RSA Khác" digitalSignature 7a7b7c7d7e7f02
+ossl_raw other256 sha256
+verify raw sha256 "\"${CERT_ID[p256]}\"" "" "$HASH_B64" "$OSSL_B64"
+is "$STATUS $(json_get 'j["valid"]') $(result signature)" "200 false failed" "openssl pkeyutl, another P-256 key: not valid with p256's certificate"
+verify raw sha256 "$(jstr "${CERT_PEM[other256]}")" "" "$HASH_B64" "$OSSL_B64"
+is "$STATUS $(result signature)" "200 ok" "...and its signature check passes with that key's own certificate (PEM)"
+ossl_raw otherrsa sha256 pss
+verify raw sha256 "\"${CERT_ID[rsa]}\"" pss "$HASH_B64" "$OSSL_B64"
+is "$STATUS $(json_get 'j["valid"]') $(result signature)" "200 false failed" "openssl pkeyutl, another RSA key (PSS): not valid with rsa's certificate"
+verify raw sha256 "\"$(openssl base64 -A -in "${CERT_DER[otherrsa]}")\"" pss "$HASH_B64" "$OSSL_B64"
+is "$STATUS $(result signature)" "200 ok" "...and its signature check passes with that key's own certificate (base64 DER)"
+
+# ossl_cms KEY ALG: $T/record.bin signed by openssl cms -sign (CAdES-BES, detached) with KEY;
+# HASH_B64 of the record, $T/ossl.cms (DER), OSSL_B64.
+ossl_cms()
+{
+	head -c 700 /dev/urandom > "$T/record.bin"
+	openssl dgst "-$2" -binary "$T/record.bin" > "$T/record.hash"
+	HASH_B64=$(openssl base64 -A -in "$T/record.hash")
+	openssl cms -sign -binary -cades -md "$2" -in "$T/record.bin" -signer "${CERT_PEM[$1]}" \
+		-inkey "$T/keys/$1.key" -outform DER -out "$T/ossl.cms" 2>"$T/ossl.err" ||
+		bail_out "openssl cms -sign with $1 failed: $(cat "$T/ossl.err")"
+	OSSL_B64=$(openssl base64 -A -in "$T/ossl.cms")
+}
+
+for c in "rsa sha256" "p256 sha256" "p384 sha384" "rsa sha512"; do
+	read -r key alg <<<"$c"
+	name="openssl cms -sign $key $alg"
+	ossl_cms "$key" "$alg"
+	openssl cms -verify -binary -inform DER -in "$T/ossl.cms" -content "$T/record.bin" \
+		-CAfile "${CERT_PEM[$key]}" -purpose any -out /dev/null 2>/dev/null
+	ok $? "$name: openssl verifies its own CMS (control)"
+	verify cms "$alg" "" "" "$HASH_B64" "$OSSL_B64"
+	is "$STATUS $(result digest) $(result signature)" "200 ok ok" "$name: digest and signature ok" ||
+		diag "$(results)"
+	is "$(json_get 'j["signer"]["id"]')" "${CERT_ID[$key]}" "$name: the signer is the certificate in the CMS"
+	"$PY" "$KYSO_SRCDIR/tests/lib/cms-resign.py" "$T/ossl.cms" --flip "$alg" "$T/flipped.cms"
+	verify cms "$alg" "" "" "$HASH_B64" "$(openssl base64 -A -in "$T/flipped.cms")"
+	is "$STATUS $(json_get 'j["valid"]') $(result signature)" "200 false failed" \
+		"$name, one bit of the signature value changed: not valid, signature failed"
+	"$PY" "$KYSO_SRCDIR/tests/lib/cms-resign.py" "$T/ossl.cms" "$T/keys/$key.key" "$alg" "$T/resigned.cms"
+	verify cms "$alg" "" "" "$HASH_B64" "$(openssl base64 -A -in "$T/resigned.cms")"
+	is "$STATUS $(result digest) $(result signature)" "200 ok ok" \
+		"$name, signature value made again with its own key: digest and signature ok (control)"
+	case $key in rsa) other=otherrsa ;; *) other=other256 ;; esac
+	[ "$key" = p384 ] && other=other256
+	"$PY" "$KYSO_SRCDIR/tests/lib/cms-resign.py" "$T/ossl.cms" "$T/keys/$other.key" "$alg" "$T/resigned.cms"
+	verify cms "$alg" "" "" "$HASH_B64" "$(openssl base64 -A -in "$T/resigned.cms")"
+	is "$STATUS $(json_get 'j["valid"]') $(result signature)" "200 false failed" \
+		"$name, signature value made by another key ($other): not valid, signature failed"
+	openssl cms -verify -binary -inform DER -in "$T/resigned.cms" -content "$T/record.bin" \
+		-CAfile "${CERT_PEM[$key]}" -purpose any -out /dev/null 2>/dev/null
+	isnt $? 0 "$name, another key's signature value: openssl cms -verify rejects it too"
+	head -c 700 /dev/urandom > "$T/other.bin"
+	verify cms "$alg" "" "" "$(openssl dgst "-$alg" -binary "$T/other.bin" | openssl base64 -A)" "$OSSL_B64"
+	is "$STATUS $(json_get 'j["valid"]') $(result digest)" "200 false failed" "$name, another record: not valid, digest failed"
+done
+stop_kysod
+
+# Every raw signature kysod checked in this file (status 200), checked again by openssl.
+declare -A PEM_OF
+for k in "${!CERT_ID[@]}"; do PEM_OF[${CERT_ID[$k]}]=${CERT_PEM[$k]}; done
+n=0 agree=0
+while IFS='|' read -r alg cert pad hash sig verdict; do
+	[ "${verdict%% *}" = 200 ] || continue
+	n=$((n + 1))
+	"$PY" - "$cert" "$T/xc.pem" <<-'EOF' > "$T/xc.id"
+	import base64, json, re, sys
+	s = json.loads(sys.argv[1])
+	if re.fullmatch(r"[0-9a-f]{64}", s):
+	    print(s)
+	elif s.startswith("-----BEGIN"):
+	    open(sys.argv[2], "w").write(s)
+	else:
+	    der = base64.b64decode(s)
+	    open(sys.argv[2], "w").write("-----BEGIN CERTIFICATE-----\n%s\n-----END CERTIFICATE-----\n"
+	                                 % base64.encodebytes(der).decode().strip())
+	EOF
+	pem=$T/xc.pem
+	[ -s "$T/xc.id" ] && pem=${PEM_OF[$(cat "$T/xc.id")]:-missing}
+	printf '%s' "$sig" | openssl base64 -d -A > "$T/xc.sig"
+	printf '%s' "$hash" | openssl base64 -d -A | xxd -p -c 256 > "$T/xc.hex"
+	ktype=$(openssl x509 -in "$pem" -noout -text 2>/dev/null | grep -c 'rsaEncryption')
+	vpad=$pad
+	[ "$ktype" -gt 0 ] && [ -z "$vpad" ] && vpad=pkcs1
+	if verify_sig "$pem" "$(cat "$T/xc.hex")" "$T/xc.sig" "$alg" "$vpad"; then o=true; else o=false; fi
+	case ${verdict#* } in ok) k=true ;; failed) k=false ;; *) k="${verdict#* }" ;; esac
+	if [ "$o" = "$k" ]; then
+		agree=$((agree + 1))
+	else
+		diag "kysod's signature check: ${verdict#* }, openssl says $o: $alg ${pad:-(no padding)} $(_tap_show "$cert")"
+	fi
+done < "$T/raw-verdicts"
+ok $(( n >= 20 && agree == n ? 0 : 1 )) "openssl agrees with every raw signature check kysod made ($agree of $n)"
 
 done_testing

@@ -12,12 +12,14 @@
 #   batch_post_bg NAME    the same with curl in the background: BATCH_PID is its pid; the
 #                         answer goes to $T/batch.NAME.ans, its status to $T/batch.NAME.code
 #   batch_wait PID NAME   waits for batch_post_bg; sets STATUS and BODY
-#   batch_verify NAME ANSWER_FILE CERT_PEM ALG [PADDING]
+#   batch_verify [--signed N] NAME ANSWER_FILE CERT_PEM ALG [PADDING]
 #                         checks the answer's items against the request (same ids, same order)
 #                         and verifies every signature with Python's cryptography; prints a
 #                         JSON summary {"items","signed","verified","bad":[index…],
 #                         "errors":{code:count},"first_error":index|null,"order_ok"}; exits
-#                         non-zero when an id is out of place or a signature does not verify
+#                         non-zero when an id is out of place, a signature does not verify, or
+#                         the number of signed items is not N (without --signed: when no item
+#                         is signed at all)
 #   batch_item_sig NAME INDEX FILE   item INDEX's signature (binary) from the answer
 #   batch_item_hash NAME INDEX       item INDEX's hash in hex
 #   batch_corrupt ANSWER_FILE INDEX OUT_FILE   a copy of an answer with one signature altered
@@ -137,15 +139,20 @@ batch_wait()
 
 batch_verify()
 {
+	local want=some
+	if [ "$1" = --signed ]; then
+		want=$2
+		shift 2
+	fi
 	local name=$1 answer=$2 cert=$3 alg=$4 pad=${5:-}
-	"$PY" - "$T/batch.$name.hashes" "$answer" "$cert" "$alg" "$pad" <<'EOF'
+	"$PY" - "$T/batch.$name.hashes" "$answer" "$cert" "$alg" "$pad" "$want" <<'EOF'
 import base64, json, sys
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa, utils
 
-hashes_file, answer_file, cert_file, alg, pad = sys.argv[1:6]
+hashes_file, answer_file, cert_file, alg, pad, want_signed = sys.argv[1:7]
 algs = {"sha256": hashes.SHA256, "sha384": hashes.SHA384, "sha512": hashes.SHA512}
 h = algs[alg]()
 key = x509.load_pem_x509_certificate(open(cert_file, "rb").read()).public_key()
@@ -186,8 +193,12 @@ for i, (item, (item_id, hex_hash)) in enumerate(zip(items, want)):
         summary["verified"] += 1
     except (InvalidSignature, ValueError):
         summary["bad"].append(i)
+if want_signed == "some":
+    summary["signed_ok"] = summary["signed"] > 0
+else:
+    summary["signed_ok"] = summary["signed"] == int(want_signed)
 print(json.dumps(summary, sort_keys=True))
-sys.exit(0 if summary["order_ok"] and not summary["bad"] else 1)
+sys.exit(0 if summary["order_ok"] and not summary["bad"] and summary["signed_ok"] else 1)
 EOF
 }
 

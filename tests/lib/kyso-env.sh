@@ -89,7 +89,7 @@ printf 'pin 123456\n' > "$KYSO_PINENTRY_SCRIPT"
 # The mock module must not see settings from the caller's environment.
 unset KYSO_MOCK_KEY KYSO_MOCK_CERT KYSO_MOCK_PIN KYSO_MOCK_FAULT KYSO_MOCK_FAULT_AFTER \
 	KYSO_MOCK_PIN_STATE KYSO_MOCK_STATE_FILE KYSO_MOCK_SERIAL KYSO_MOCK_LABEL \
-	KYSO_MOCK_DELAY_MS KYSO_MOCK_NO_RAW KYSO_SOCKET
+	KYSO_MOCK_DELAY_MS KYSO_MOCK_NO_RAW KYSO_MOCK_HOLD KYSO_SOCKET
 
 declare -A CERT_PEM CERT_DER CERT_ID CERT_CN KEY_ID KEY_LABEL KEY_TYPE
 
@@ -132,9 +132,10 @@ require_softhsm()
 	[ -r "$SOFTHSM" ] || plan_skip_all "SoftHSM2 module $SOFTHSM not found"
 }
 
+# The mock module is built by `make check` (check_LTLIBRARIES): missing, it is an error.
 require_mock()
 {
-	[ -r "$MOCK_MODULE" ] || plan_skip_all "mock PKCS#11 module $MOCK_MODULE not built"
+	[ -r "$MOCK_MODULE" ] || bail_out "mock PKCS#11 module $MOCK_MODULE not built (make check builds it)"
 }
 
 # ---------------------------------------------------------------- keys and certificates
@@ -441,6 +442,47 @@ stop_kysod()
 	fi
 }
 
+# kysod_once CONF OUT [SOCKET]: runs kysod -f -c CONF (output to OUT) until it exits or answers
+# GET /v1/status on SOCKET ($SOCK by default); sets KYSOD_RC to its exit status, or to
+# "running" when it started (it is then stopped). No timeout decides: a kysod that neither
+# exits nor answers within 60 s is killed and KYSOD_RC is "hung".
+kysod_once()
+{
+	local conf=$1 out=$2 pid i
+	"$KYSOD" -f -c "$conf" >"$out" 2>&1 &
+	pid=$!
+	KYSOD_RC=hung
+	for ((i = 0; i < 600; i++)); do
+		if ! kill -0 "$pid" 2>/dev/null; then
+			wait "$pid"
+			KYSOD_RC=$?
+			return 0
+		fi
+		if SOCK=${3:-$SOCK} _status_answers; then
+			KYSOD_RC=running
+			break
+		fi
+		sleep 0.1
+	done
+	kill -TERM "$pid" 2>/dev/null
+	for ((i = 0; i < 100; i++)); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -KILL "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	return 0
+}
+
+# kysod_refused: the last kysod_once ended by itself with an error status (not a signal).
+kysod_refused()
+{
+	case $KYSOD_RC in
+	running|hung) return 1 ;;
+	esac
+	[ "$KYSOD_RC" -ne 0 ] && [ "$KYSOD_RC" -lt 124 ]
+}
+
 # ---------------------------------------------------------------- API access
 
 # Request settings: content type of bodies (empty: none), curl --max-time, extra curl
@@ -736,15 +778,45 @@ wait_restarted()
 	return 1
 }
 
-# reaped PID: the process is gone, or at least not a zombie (3 s).
+# reaped PID: the process is gone from the process table (neither running nor a zombie
+# left unreaped); polled for up to 10 s (60 under valgrind). A live process fails.
 reaped()
 {
-	local i
-	for ((i = 0; i < 30; i++)); do
+	local i limit=100
+	[ "$KYSO_VALGRIND" = 1 ] && limit=600
+	for ((i = 0; i < limit; i++)); do
 		[ -d "/proc/$1" ] || return 0
-		[ "$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null)" = Z ] || return 0
 		sleep 0.1
 	done
+	diag "process $1 still in the process table: $(ps -o pid=,stat=,comm= -p "$1" 2>/dev/null)"
+	return 1
+}
+
+# wait_file PATH [SECONDS]: until PATH exists. The limit (30 s, 6 times that under valgrind)
+# only ends a test that hangs; it is not a measurement.
+wait_file()
+{
+	local i limit=${2:-30}
+	[ "$KYSO_VALGRIND" = 1 ] && limit=$((limit * 6))
+	for ((i = 0; i < limit * 50; i++)); do
+		[ -e "$1" ] && return 0
+		sleep 0.02
+	done
+	diag "$1 did not appear within $limit s"
+	return 1
+}
+
+# wait_log ERE [SECONDS]: until a line of the current kysod log (which also holds its
+# helpers' stderr) matches ERE; same limit as wait_file.
+wait_log()
+{
+	local i limit=${2:-30}
+	[ "$KYSO_VALGRIND" = 1 ] && limit=$((limit * 6))
+	for ((i = 0; i < limit * 50; i++)); do
+		grep -Eq -- "$1" "$KYSOD_LOG" 2>/dev/null && return 0
+		sleep 0.02
+	done
+	diag "no line matching '$1' in $KYSOD_LOG within $limit s"
 	return 1
 }
 

@@ -80,17 +80,20 @@ kp_wait_token()
 	local name=$1 want=$2 secs=${3:-5} i got
 	for ((i = 0; i < secs * 20; i++)); do
 		api GET "/v1/tokens/${KP_TOKEN[$name]}"
-		if [ "$STATUS" = 200 ]; then
-			got=$(json_get 'j["present"]')
-		else
-			got=false
-		fi
+		# absent: listed with present false, or not known at all (404 token_not_found);
+		# anything else (kysod down, an error) is neither present nor absent
+		case "$STATUS $(err_code)" in
+		"200 "*) got=$(json_get 'j["present"]') ;;
+		"404 token_not_found") got=false ;;
+		*) got="no answer ($STATUS $(err_code))" ;;
+		esac
 		if { [ "$want" = yes ] && [ "$got" = true ]; } ||
-			{ [ "$want" = no ] && [ "$got" != true ]; }; then
+			{ [ "$want" = no ] && [ "$got" = false ]; }; then
 			return 0
 		fi
 		sleep 0.05
 	done
+	diag "kp_wait_token $name $want: last answer $STATUS ${got:-}"
 	return 1
 }
 

@@ -131,26 +131,42 @@ isnt()
 	fi
 }
 
+# _tap_match GOT ERE: grep's status (0 match, 1 no match, 2 a bad expression or another error).
+_tap_match()
+{
+	printf '%s' "$1" | grep -Eq -- "$2" 2>/dev/null
+}
+
 like()
 {
-	if printf '%s' "$1" | grep -Eq -- "$2"; then
-		pass "$3"
-	else
+	_tap_match "$1" "$2"
+	case $? in
+	0) pass "$3" ;;
+	1)
 		fail "$3"
 		diag "                  '$(_tap_show "$1")'" "    doesn't match '$2'"
-		return 1
-	fi
+		return 1 ;;
+	*)
+		fail "$3"
+		diag "    grep cannot use the expression '$2'"
+		return 1 ;;
+	esac
 }
 
 unlike()
 {
-	if printf '%s' "$1" | grep -Eq -- "$2"; then
+	_tap_match "$1" "$2"
+	case $? in
+	1) pass "$3" ;;
+	0)
 		fail "$3"
 		diag "                  '$(_tap_show "$1")'" "    matches '$2'"
-		return 1
-	else
-		pass "$3"
-	fi
+		return 1 ;;
+	*)
+		fail "$3"
+		diag "    grep cannot use the expression '$2'"
+		return 1 ;;
+	esac
 }
 
 skip()

@@ -252,25 +252,33 @@ crl_fetches()
 	grep -c "\"GET /$1 HTTP" "$CA_DIR/http.log"
 }
 
+# ocsp_start PORT: the responder listening on PORT. A restart on the same port waits for the
+# port to be free again (another process may hold it a while): the responder is started again
+# until it listens, for up to 30 s.
 ocsp_start()
 {
-	local port=$1 i
+	local port=$1 i try
 	if [ ! -f "$T/keys/ocsp-responder.pem" ]; then
 		ca_issue ocsp-responder p256 "Kyso Test OCSP Responder" --ku digitalSignature \
 			--eku OCSPSigning
 	fi
-	openssl ocsp -index "$CA_DIR/int/index.txt" -port "$port" \
-		-rsigner "$T/keys/ocsp-responder.pem" -rkey "$T/keys/ocsp-responder.key" \
-		-CA "$CA_INT" -ignore_err >"$CA_DIR/ocsp.log" 2>&1 &
-	OCSP_PID=$!
-	BG_PIDS+=("$OCSP_PID")
-	# (a probe connection that sends nothing would hold up this single-threaded responder)
-	for ((i = 0; i < 50; i++)); do
-		grep -q "waiting for OCSP client connections" "$CA_DIR/ocsp.log" && return 0
-		kill -0 "$OCSP_PID" 2>/dev/null || break
+	for ((try = 0; try < 300; try++)); do
+		openssl ocsp -index "$CA_DIR/int/index.txt" -port "$port" \
+			-rsigner "$T/keys/ocsp-responder.pem" -rkey "$T/keys/ocsp-responder.key" \
+			-CA "$CA_INT" -ignore_err >"$CA_DIR/ocsp.log" 2>&1 &
+		OCSP_PID=$!
+		BG_PIDS+=("$OCSP_PID")
+		# (a probe connection that sends nothing would hold up this single-threaded responder)
+		for ((i = 0; i < 300; i++)); do
+			grep -q "waiting for OCSP client connections" "$CA_DIR/ocsp.log" && return 0
+			kill -0 "$OCSP_PID" 2>/dev/null || break
+			sleep 0.1
+		done
+		wait "$OCSP_PID" 2>/dev/null
+		grep -Eqi 'in use|bind|setup of accept' "$CA_DIR/ocsp.log" || break
 		sleep 0.1
 	done
-	bail_out "the OCSP responder does not listen: $(cat "$CA_DIR/ocsp.log")"
+	bail_out "the OCSP responder does not listen on port $port: $(cat "$CA_DIR/ocsp.log")"
 }
 
 ocsp_stop()
@@ -319,19 +327,29 @@ tsa_init()
 	EOF
 }
 
+# tsa_start [MODE [PORT]]: as ocsp_start, a restart on the same port waits for it to be free.
 tsa_start()
 {
-	local mode=${1:-ok} port=${2:-0} i
-	rm -f "$CA_DIR/tsa/port"
-	"$PY" "$KYSO_SRCDIR/tests/lib/tsa-server.py" "$CA_DIR/tsa/tsa.cnf" "$CA_DIR/tsa/port" \
-		"$mode" "$port" 2>>"$CA_DIR/tsa/server.log" &
-	TSA_PID=$!
-	BG_PIDS+=("$TSA_PID")
-	for ((i = 0; i < 50; i++)); do
+	local mode=${1:-ok} port=${2:-0} i try
+	for ((try = 0; try < 300; try++)); do
+		rm -f "$CA_DIR/tsa/port"
+		: > "$CA_DIR/tsa/start.log"
+		"$PY" "$KYSO_SRCDIR/tests/lib/tsa-server.py" "$CA_DIR/tsa/tsa.cnf" "$CA_DIR/tsa/port" \
+			"$mode" "$port" 2>"$CA_DIR/tsa/start.log" &
+		TSA_PID=$!
+		BG_PIDS+=("$TSA_PID")
+		for ((i = 0; i < 300; i++)); do
+			[ -s "$CA_DIR/tsa/port" ] && break
+			kill -0 "$TSA_PID" 2>/dev/null || break
+			sleep 0.1
+		done
 		[ -s "$CA_DIR/tsa/port" ] && break
+		wait "$TSA_PID" 2>/dev/null
+		cat "$CA_DIR/tsa/start.log" >> "$CA_DIR/tsa/server.log"
+		grep -q 'Address already in use' "$CA_DIR/tsa/start.log" || break
 		sleep 0.1
 	done
-	[ -s "$CA_DIR/tsa/port" ] || bail_out "the test TSA did not start: $(cat "$CA_DIR/tsa/server.log")"
+	[ -s "$CA_DIR/tsa/port" ] || bail_out "the test TSA did not start: $(cat "$CA_DIR/tsa/start.log")"
 	TSA_URL=http://127.0.0.1:$(cat "$CA_DIR/tsa/port")/tsa
 }
 

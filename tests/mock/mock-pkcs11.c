@@ -20,6 +20,9 @@
  *   KYSO_MOCK_FAULT_AFTER N: sign faults fire from the (N+1)th signature on
  *   KYSO_MOCK_DELAY_MS    delay of slow-sign in milliseconds (default 500)
  *   KYSO_MOCK_NO_RAW      "1": an RSA token offers CKM_RSA_PKCS only, no CKM_RSA_X_509
+ *   KYSO_MOCK_HOLD        a path: while it exists, every signature waits (after any fault),
+ *                         once it has created PATH.waiting to say so; the test removes PATH
+ *                         to let the signatures go on
  *
  * Signatures are counted when C_Sign is asked for one with an output buffer;
  * length queries neither count nor fault.  Three wrong PINs lock the token.
@@ -761,6 +764,25 @@ static CK_RV sign_begin(CK_SESSION_HANDLE handle, const CK_BYTE *data, CK_ULONG 
 	return CKR_OK;
 }
 
+/* KYSO_MOCK_HOLD: waits while that file exists. Outside the lock, like inject_fault. */
+static void hold(void)
+{
+	const char *path = getenv("KYSO_MOCK_HOLD");
+	struct timespec ts = { 0, 10 * 1000000L };
+	char waiting[PATH_MAX];
+	FILE *f;
+
+	if (!path || !*path || access(path, F_OK) != 0)
+		return;
+	snprintf(waiting, sizeof(waiting), "%s.waiting", path);
+	f = fopen(waiting, "w");
+	if (f)
+		fclose(f);
+	mock_log("hold: waiting while %s exists", path);
+	while (access(path, F_OK) == 0)
+		nanosleep(&ts, NULL);
+}
+
 /* Runs outside the lock, so that only the signing thread is stuck. */
 static void inject_fault(enum fault fault, unsigned long delay_ms)
 {
@@ -1263,6 +1285,7 @@ CK_RV C_Sign(CK_SESSION_HANDLE handle, CK_BYTE_PTR data, CK_ULONG data_len,
 	if (rv != CKR_OK || !go)
 		return rv;
 	inject_fault(fault, delay_ms);
+	hold();
 	LOCKED(sign_finish(handle, data, data_len, sig, sig_len));
 }
 

@@ -8,7 +8,8 @@ vpcd is a control command (0x00 power off, 0x01 power on, 0x02 reset, 0x04 get A
 answered with the ATR); a longer one is a command APDU, answered with the response APDU.
 
 Usage:
-  piv-card.py [--host H] [--port P] [--state FILE] [--ready-file FILE] [--delay-ms MS] [-v]
+  piv-card.py [--host H] [--port P] [--state FILE] [--ready-file FILE] [--delay-ms MS]
+              [--hold-file FILE] [-v]
               CONFIG
   piv-card.py --make-demo DIR [--cn NAME] [--pin PIN]
 
@@ -92,6 +93,7 @@ DEFAULT_FASCN = "D4E739DA739CED39CE739D836858210842108421C84210C3EB"
 DEFAULT_HIST = bytes.fromhex("8073C0218054") + b"KYSO"
 
 VERBOSE = False
+HOLD_FILE = None  # --hold-file
 
 
 def log(msg):
@@ -643,6 +645,10 @@ class PivCard:
         if self.delay_ms:
             log("general authenticate with key %02x: waiting %d ms" % (p2, self.delay_ms))
             time.sleep(self.delay_ms / 1000.0)
+        if HOLD_FILE and os.path.exists(HOLD_FILE):
+            log("general authenticate with key %02x: held while %s exists" % (p2, HOLD_FILE))
+            while os.path.exists(HOLD_FILE):
+                time.sleep(0.02)
         try:
             if 0x82 in items and 0x81 in items and not items[0x82]:
                 challenge = items[0x81]
@@ -875,7 +881,7 @@ def make_demo(directory, cn, pin):
 # ---------------------------------------------------------------- main
 
 def main():
-    global VERBOSE
+    global VERBOSE, HOLD_FILE
     ap = argparse.ArgumentParser(description="Virtual PIV card for vsmartcard's vpcd.")
     ap.add_argument("config", nargs="?", help="card directory or JSON file")
     ap.add_argument("--host", default="127.0.0.1", help="vpcd address (127.0.0.1)")
@@ -887,9 +893,12 @@ def main():
     ap.add_argument("--pin", default="123456", help="PIN for --make-demo")
     ap.add_argument("--delay-ms", type=int, default=0, metavar="MS",
                     help="answer private key operations (GENERAL AUTHENTICATE) MS later")
+    ap.add_argument("--hold-file", metavar="FILE",
+                    help="while FILE exists, private key operations wait (after --delay-ms)")
     ap.add_argument("-v", "--verbose", action="store_true", help="log APDUs to stderr")
     args = ap.parse_args()
     VERBOSE = args.verbose
+    HOLD_FILE = args.hold_file
 
     if args.make_demo:
         make_demo(args.make_demo, args.cn, args.pin)

@@ -1,0 +1,206 @@
+#!/bin/bash
+# The audit log's durability, with faults injected into kysod's writes and syncs of that file
+# (tests/mock/fault-io.c, LD_PRELOAD): a signature is never answered before its audit line is
+# synced (a slow sync, observed through the marks the library writes after each sync); a failed
+# sync or write answers 500 audit_failed with no signature, leaves no half-written line, and the
+# log still verifies.
+if [ -z "${BASH_VERSION:-}" ]; then exec /bin/bash "$0" "$@"; fi
+set -u
+: "${KYSO_SRCDIR:=$(cd "$(dirname "$0")/../.." && pwd)}"
+. "$KYSO_SRCDIR/tests/lib/kyso-env.sh"
+. "$KYSO_SRCDIR/tests/lib/kyso-batch.sh"
+FAULT_LIB=$KYSO_BUILDDIR/tests/mock/.libs/libkyso-fault-io.so
+require_build
+[ -r "$FAULT_LIB" ] || bail_out "$FAULT_LIB not built (make check builds it)"
+require_softhsm
+
+ARM=$T/fault.armed
+MARKS=$T/sync.marks
+mkdir -p "$(dirname "$AUDIT_LOG")"
+LOG_REAL=$(realpath -m "$AUDIT_LOG")
+
+# start_faulty MODE: kysod with the fault library on its audit log (the fault applies while
+# $ARM exists; marks in $MARKS).
+start_faulty()
+{
+	rm -f "$ARM" "$MARKS"
+	KYSOD_WRAP=(env "LD_PRELOAD=$FAULT_LIB" "KYSO_FAULT_FILE=$LOG_REAL" "KYSO_FAULT_IO=$1"
+		"KYSO_FAULT_ARM=$ARM" "KYSO_FAULT_MARK=$MARKS" "KYSO_FAULT_DELAY_MS=${2:-300}"
+		"ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0")
+	start_kysod
+	KYSOD_WRAP=()
+}
+
+# line_end SEQ: the offset just past the newline of the audit line with that seq (empty if none).
+line_end()
+{
+	"$PY" - "$AUDIT_LOG" "$1" <<'EOF'
+import json, sys
+off = 0
+for line in open(sys.argv[1], "rb").read().splitlines(keepends=True):
+    off += len(line)
+    try:
+        if json.loads(line).get("seq") == int(sys.argv[2]) and line.endswith(b"\n"):
+            print(off)
+            break
+    except ValueError:
+        pass
+EOF
+}
+
+# synced_past OFFSET: a successful sync recorded in $MARKS (read now) covered OFFSET bytes.
+synced_past()
+{
+	[ -n "$1" ] && [ -f "$MARKS" ] && awk -v want="$1" '$1 == "sync" && $3 == 0 && $2 >= want { f = 1 } END { exit !f }' "$MARKS"
+}
+
+# log_state: kyso audit verify accepts the log, or at least its last line is whole; prints
+# what was found.
+log_state()
+{
+	local out
+	if out=$("$KYSO_CLI" audit verify "$AUDIT_LOG" 2>&1); then
+		echo "kyso audit verify accepts the log"
+	elif [ -s "$AUDIT_LOG" ] && [ "$(tail -c 1 "$AUDIT_LOG" | xxd -p)" = 0a ]; then
+		echo "the log ends with a whole line (kyso audit verify: $out)"
+	else
+		echo "a partial line at the end: $(tail -c 60 "$AUDIT_LOG" | tr -cd '[:print:]') (kyso audit verify: $out)"
+		return 1
+	fi
+}
+
+# log_whole DESC: log_state as one TAP line.
+log_whole()
+{
+	local st
+	st=$(log_state)
+	ok $? "$1: nothing half-written ($st)"
+}
+
+no_signature()
+{
+	unlike "$BODY" '"signature"' "$1: no signature in the answer"
+}
+
+make_softhsm_token
+write_conf --module "softhsm=$SOFTHSM"
+pinentry_says "pin 123456"
+
+# ---------------------------------------------------------------- a slow sync
+# Every sync of the log takes 300 ms more. The answer must come after the sync that covers
+# its line: the marks file, read as soon as the answer is in, already records it.
+start_faulty slow-sync 300
+touch "$ARM"
+for key in rsa p256; do
+	make_hash sha256
+	api POST /v1/sign "$(sign_body "${CERT_ID[$key]}" sha256)"
+	MARKS_NOW=$(cat "$MARKS" 2>/dev/null)
+	is "$STATUS" 200 "slow sync, $key: 200" || diag "$BODY"
+	SEQ=$(json_get 'j["audit_id"].split(":")[1]')
+	END=$(line_end "$SEQ")
+	if printf '%s\n' "$MARKS_NOW" > "$T/marks.now" && MARKS=$T/marks.now synced_past "$END"; then
+		pass "slow sync, $key: the answer came after a sync covering its audit line (seq $SEQ, $END bytes)"
+	else
+		fail "slow sync, $key: the answer came after a sync covering its audit line (seq $SEQ, ${END:-no line})"
+		diag "    syncs seen when the answer came: $(printf '%s' "$MARKS_NOW" | tr '\n' ';')"
+	fi
+	save_signature "$T/sig.bin" && verify_sig "${CERT_PEM[$key]}" "$HASH_HEX" "$T/sig.bin" sha256
+	ok $? "slow sync, $key: the signature verifies with openssl"
+done
+
+batch_make slow "${CERT_ID[p256]}" sha256 20
+batch_post slow
+MARKS_NOW=$(cat "$MARKS" 2>/dev/null)
+is "$STATUS $(json_get 'j["signed"]')" "200 20" "slow sync, batch of 20: 200, 20 signed" || diag "$BODY"
+SEQ=$(json_get 'max(int(i["audit_id"].split(":")[1]) for i in j["items"])')
+END=$(line_end "$SEQ")
+printf '%s\n' "$MARKS_NOW" > "$T/marks.now"
+MARKS=$T/marks.now synced_past "$END"
+ok $? "slow sync, batch: the answer came after a sync covering its last audit line (seq $SEQ)" ||
+	diag "    syncs seen when the answer came: $(tr '\n' ';' < "$T/marks.now")"
+batch_verify --signed 20 slow "$T/batch.slow.ans" "${CERT_PEM[p256]}" sha256 > /dev/null
+ok $? "slow sync, batch: the 20 signatures verify (cryptography)"
+rm -f "$ARM"
+stop_kysod
+log_whole "slow sync"
+
+# ---------------------------------------------------------------- a failed sync
+start_faulty sync-fail
+make_hash sha256
+api POST /v1/sign "$(sign_body "${CERT_ID[rsa]}" sha256)"
+is "$STATUS" 200 "sync-fail, not armed yet: 200"
+touch "$ARM"
+make_hash sha256
+api POST /v1/sign "$(sign_body "${CERT_ID[rsa]}" sha256)"
+is_error 500 audit_failed "sync fails: 500 audit_failed"
+no_signature "sync fails"
+grep -q '^sync [0-9-]* 5$' "$MARKS"
+ok $? "sync fails: kysod did try to sync (EIO recorded)"
+is "$(audit_select "e.get('hash') == '$HASH_HEX'" | json_get 'len(j)' "$(cat)")" 1 \
+	"sync fails: its line was written whole (the sync failed, not the write)"
+make_hash sha256
+api POST /v1/sign "$(sign_body "${CERT_ID[rsa]}" sha256)"
+is_error 500 audit_failed "after a failed sync, the next signature is refused too"
+no_signature "after a failed sync"
+rm -f "$ARM"
+stop_kysod
+log_whole "sync fails"
+
+start_faulty sync-fail
+touch "$ARM"
+batch_make syncfail "${CERT_ID[p256]}" sha256 10
+batch_post syncfail
+is_error 500 audit_failed "sync fails during a batch: 500 audit_failed"
+no_signature "sync fails during a batch"
+rm -f "$ARM"
+stop_kysod
+log_whole "sync fails during a batch"
+
+# ---------------------------------------------------------------- a failed write
+start_faulty write-fail
+LINES=$(audit_lines)
+touch "$ARM"
+make_hash sha256
+api POST /v1/sign "$(sign_body "${CERT_ID[p256]}" sha256)"
+is_error 500 audit_failed "write fails: 500 audit_failed"
+no_signature "write fails"
+is "$(audit_lines)" "$LINES" "write fails: nothing added to the log"
+batch_make writefail "${CERT_ID[p256]}" sha256 10
+batch_post writefail
+# Once the log has failed, a batch is refused before it starts (500), or every item carries
+# audit_failed: either way no signature leaves kysod.
+like "$STATUS $(json_get 'j.get("error", {}).get("code") or sorted(set(i["error"]["code"] for i in j["items"]))')" \
+	'^(500 audit_failed|200 \["audit_failed"\])$' "write fails, then a batch: audit_failed"
+no_signature "write fails, then a batch"
+rm -f "$ARM"
+stop_kysod
+log_whole "write fails"
+
+# The fault gone, a new kysod continues the same chain.
+start_kysod
+sign_and_verify rsa sha256
+stop_kysod
+CHECK=$(audit_check "$AUDIT_LOG")
+like "$CHECK" '^ok: ' "after the faults, the log is one unbroken chain ($CHECK)"
+"$KYSO_CLI" audit verify "$AUDIT_LOG" > "$T/verify.out" 2>&1
+ok $? "after the faults, kyso audit verify accepts the log" || diag "$(cat "$T/verify.out")"
+
+# ---------------------------------------------------------------- a short write
+# Half a line reaches the file. kysod must answer audit_failed; the torn line must not stay
+# at the end of the log (audit.c truncating it back is under way on another branch: until it
+# lands this last check reports a known problem as TODO instead of failing).
+start_faulty short-write
+touch "$ARM"
+make_hash sha256
+api POST /v1/sign "$(sign_body "${CERT_ID[p256]}" sha256)"
+is_error 500 audit_failed "short write: 500 audit_failed"
+no_signature "short write"
+rm -f "$ARM"
+stop_kysod
+if st=$(log_state); then
+	pass "short write: nothing half-written ($st)"
+else
+	todo_ok 1 "short write: nothing half-written ($st)" "audit.c leaves a torn line after a short write"
+fi
+
+done_testing
