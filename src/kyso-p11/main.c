@@ -18,7 +18,7 @@
 #define PROBE_INTERVAL_MS 500
 /* Once kysod is gone: how long the workers may take to finish (a signature in
  * the module) before the helper ends regardless. */
-#define STOP_GRACE_S 3
+#define STOP_GRACE_S 10
 
 static void usage(void)
 {

@@ -182,6 +182,7 @@ int kysod_config_defaults(struct kysod_config *cfg)
 	cfg->login_ttl = 600;
 	cfg->pin_timeout = 60;
 	cfg->request_timeout = 120;
+	cfg->stop_grace = 3;
 	cfg->max_body = 64 * 1024;
 	cfg->log_level = KYSO_LOG_INFO;
 	cfg->check_certificates = 1;
@@ -337,6 +338,12 @@ static int kysod_key(struct load_state *st, const char *name, const char *value,
 			return bad_key(st, "kysod", name, "must be at least 1");
 		else
 			cfg->request_timeout = (unsigned int)v;
+		return 1;
+	}
+	if (!strcmp(name, "stop_grace")) {
+		if (parse_uint(value, 600, &v) || v == 0)
+			return bad_key(st, "kysod", name, "must be a number of seconds from 1 to 600");
+		cfg->stop_grace = (unsigned int)v;
 		return 1;
 	}
 	if (!strcmp(name, "catalogue")) {

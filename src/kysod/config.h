@@ -24,6 +24,7 @@ struct kysod_config {
 	unsigned int login_ttl;		/* seconds after last use */
 	unsigned int pin_timeout;	/* seconds */
 	unsigned int request_timeout;	/* seconds */
+	unsigned int stop_grace;	/* seconds a helper has to end, then after SIGTERM */
 	size_t max_body;		/* bytes */
 	int log_level;
 	/* certificate checks before signing, and timestamps */

@@ -19,8 +19,6 @@ extern char **environ;
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 5000
 #define START_WAIT_S 10
-/* On stop: how long a helper may take to end by itself, then after SIGTERM. */
-#define EXIT_GRACE_MS 1000
 
 enum helper_state {
 	HELPER_STARTING,
@@ -358,12 +356,12 @@ static long run_once(struct helper_proc *h)
 	/* On stop a helper ends by itself once it reads the end of its socket
 	 * (closing its module); one stuck in its module gets SIGTERM, then
 	 * SIGKILL, each after a grace time. */
-	if (!reap(pid, kysod_stopping(d) ? EXIT_GRACE_MS : 0, &status)) {
+	if (!reap(pid, kysod_stopping(d) ? d->cfg.stop_grace * 1000 : 0, &status)) {
 		if (kysod_stopping(d)) {
 			log_warn("%s: helper %d did not end; terminating it", h->name, (int)pid);
 			kill(pid, SIGTERM);
 		}
-		if (!kysod_stopping(d) || !reap(pid, EXIT_GRACE_MS, &status)) {
+		if (!kysod_stopping(d) || !reap(pid, d->cfg.stop_grace * 1000, &status)) {
 			kill(pid, SIGKILL);
 			while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 				;

@@ -290,6 +290,8 @@ write_conf()
 		echo "helper = $KYSO_P11"
 		echo "allow_modules = ${CONF_ALLOW:-/usr/lib/softhsm/*.so /usr/lib/*/softhsm/*.so $real/*.so $KYSO_BUILDDIR/tests/mock/.libs/*.so}"
 		echo "log_level = debug"
+		# a helper under valgrind takes seconds to close its module
+		[ "$KYSO_VALGRIND" = 1 ] && echo "stop_grace = 30"
 		for arg in "${extra[@]}"; do
 			echo "${arg%%=*} = ${arg#*=}"
 		done
@@ -353,6 +355,7 @@ start_kysod()
 	cmd+=("${KYSOD_WRAP[@]}")
 	if [ "$KYSO_VALGRIND" = 1 ]; then
 		cmd+=(valgrind --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite
+			"--suppressions=$KYSO_SRCDIR/tests/valgrind.supp"
 			--track-fds=no --trace-children=yes --child-silent-after-fork=yes
 			"--trace-children-skip=*pinentry*,/bin/*,/usr/bin/*,/sbin/*,/usr/sbin/*")
 		limit=300
