@@ -4,7 +4,8 @@
 #   bash tests/fuzz/run.sh [SECONDS] [TARGET…]     (targets: sign-request, route, …)
 # Fails when a harness crashes (the input is kept in BUILD/artifacts/). New
 # inputs found go to BUILD/corpus/TARGET, not to the seeds in tests/fuzz/corpus.
-# KYSO_FUZZ_BUILDDIR sets BUILD (default build-fuzz at the top of the tree).
+# KYSO_FUZZ_BUILDDIR sets BUILD (default build-fuzz at the top of the tree);
+# FUZZ_RUNS, when set, also ends each harness after that many inputs.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 seconds=${1:-${FUZZ_SECONDS:-60}}
@@ -33,7 +34,8 @@ for t in "${targets[@]}"; do
 	mkdir -p "$out/corpus/$t"
 	log=$out/fuzz-$t.log
 	status=0
-	nice -n 19 "$bin" -max_total_time="$seconds" -timeout=20 -rss_limit_mb=2048 \
+	nice -n 19 "$bin" -max_total_time="$seconds" ${FUZZ_RUNS:+-runs="$FUZZ_RUNS"} \
+		-timeout=20 -rss_limit_mb=2048 \
 		-print_final_stats=1 -artifact_prefix="$out/artifacts/$t-" \
 		"$out/corpus/$t" "$seeds" >"$log" 2>&1 || status=$?
 	runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
@@ -43,9 +45,9 @@ for t in "${targets[@]}"; do
 		ls "$out/artifacts/$t-"* 2>/dev/null | head -3 || true
 		failed=$((failed + 1))
 	else
-		echo "ok fuzz-$t: ${runs:-?} runs in ${seconds}s, corpus $(ls "$out/corpus/$t" | wc -l) inputs"
+		echo "ok fuzz-$t: ${runs:-?} runs in $(sed -n 's/^Done [0-9]* runs in \([0-9]*\) second.*/\1/p' "$log" | tail -1)s, corpus $(ls "$out/corpus/$t" | wc -l) inputs"
 		passed=$((passed + 1))
 	fi
 done
-echo "fuzz: $passed passed, $failed failed"
+echo "fuzz: $passed harnesses ran clean, $failed crashed or missing"
 [ "$failed" -eq 0 ]
