@@ -125,15 +125,36 @@ static inline const char *fuzz_write_temp(const char *name, const char *text)
 	return path;
 }
 
+/* An inventory holding FUZZ_TOKEN_ID, with both test certificates when
+ * certs is set, as module 0 reported them. */
+static inline void fuzz_inventory_init(struct inventory *inv, int certs)
+{
+	static json_t *report, *bare;
+
+	if (!report) {
+		char *ec = fuzz_cert_b64(fuzz_ec_pem), *rsa = fuzz_cert_b64(fuzz_rsa_pem);
+
+		report = json_pack("{s:[{s:s, s:s, s:s, s:s, s:[{s:s, s:s, s:s}, {s:s, s:s, s:s}]}]}",
+				   "tokens", "id", FUZZ_TOKEN_ID, "label", "fuzz token",
+				   "manufacturer", "kyso", "pin_state", "ok", "certs",
+				   "der", ec, "key_id", "01", "label", "ec",
+				   "der", rsa, "key_id", "02", "label", "rsa");
+		free(ec);
+		free(rsa);
+		bare = json_pack("{s:[{s:s, s:s}]}", "tokens", "id", FUZZ_TOKEN_ID, "label", "fuzz");
+		if (!report || !bare)
+			abort();
+	}
+	inventory_init(inv);
+	inventory_update(inv, 0, "fuzz", certs ? report : bare);
+}
+
 /* A kysod as main() makes it, without helpers, server, audit or readers: no
  * revocation lookups (nothing leaves the machine), the fuzz CA as the
- * bundle, and an inventory with FUZZ_TOKEN_ID holding both test certificates
- * (as module 0, which has no helper: nothing may be signed with them). */
+ * bundle, and the inventory above (module 0 has no helper: nothing may be
+ * signed with its certificates). */
 static inline void fuzz_kysod_init(struct kysod *d)
 {
-	char *ec = fuzz_cert_b64(fuzz_ec_pem), *rsa = fuzz_cert_b64(fuzz_rsa_pem);
-	json_t *report;
-
 	memset(d, 0, sizeof(*d));
 	d->listen_fd = -1;
 	if (kysod_config_defaults(&d->cfg))
@@ -141,22 +162,11 @@ static inline void fuzz_kysod_init(struct kysod *d)
 	d->cfg.ocsp = 0;
 	free(d->cfg.ca_bundle);
 	d->cfg.ca_bundle = strdup(fuzz_write_temp("ca.pem", fuzz_ca_pem));
-	inventory_init(&d->inv);
+	fuzz_inventory_init(&d->inv, 1);
 	events_init(&d->events);
 	batches_init(&d->batches);
 	pthread_mutex_init(&d->prompt_lock, NULL);
 	pthread_cond_init(&d->prompt_cond, NULL);
-	report = json_pack("{s:[{s:s, s:s, s:s, s:s, s:[{s:s, s:s, s:s}, {s:s, s:s, s:s}]}]}",
-			   "tokens", "id", FUZZ_TOKEN_ID, "label", "fuzz token",
-			   "manufacturer", "kyso", "pin_state", "ok", "certs",
-			   "der", ec, "key_id", "01", "label", "ec",
-			   "der", rsa, "key_id", "02", "label", "rsa");
-	if (!report)
-		abort();
-	inventory_update(&d->inv, 0, "fuzz", report);
-	json_decref(report);
-	free(ec);
-	free(rsa);
 }
 
 /* Cuts the next line off *p (n bytes left) into a NUL-terminated copy in out;

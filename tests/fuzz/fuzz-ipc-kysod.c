@@ -1,7 +1,8 @@
 /* kysod's side of the helper channel: the bytes a kyso-p11 helper writes,
  * decoded by kyso_ipc_recv (src/common/ipc.c) from a socketpair, frame after
  * frame as helpers.c does, and each HELLO or INVENTORY report applied to the
- * inventory (src/kysod/inventory.c) and read back as the API does. */
+ * inventory (src/kysod/inventory.c) and read back as the API does. Each
+ * input starts from the same inventory: one token, no certificate. */
 #include <sys/socket.h>
 
 #include "fuzz-common.h"
@@ -9,12 +10,11 @@
 
 #define INPUT_MAX (64u << 10)
 
-static struct kysod d;
+static struct inventory state;
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	fuzz_quiet();
-	fuzz_kysod_init(&d);
 	return 0;
 }
 
@@ -45,6 +45,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv))
 		abort();
+	fuzz_inventory_init(&state, 0);
 	/* the whole input fits in the socket's buffer */
 	if (size && write(sv[1], data, size) != (ssize_t)size)
 		abort();
@@ -56,12 +57,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		/* modules 0 and 1: module 0 also holds the harness's own token */
 		if (msg.op == KYSO_OP_HELLO || msg.op == KYSO_OP_INVENTORY) {
 			if (!(msg.flags & KYSO_IPC_F_ERROR))
-				inventory_update(&d.inv, msg.id & 1, "fuzz", msg.json);
-			use_inventory(&d.inv);
+				inventory_update(&state, msg.id & 1, "fuzz", msg.json);
+			use_inventory(&state);
 		}
 		kyso_msg_clear(&msg);
 	}
 	close(sv[0]);
-	inventory_module_down(&d.inv, 1);
+	inventory_module_down(&state, 1);
+	use_inventory(&state);
+	inventory_free(&state);
 	return 0;
 }
