@@ -29,6 +29,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	}
 	batch_request_free(&req);
+	fuzz_show("request", NULL, rep.body);
 	kyso_reply_clear(&rep);
 	return 0;
 }

@@ -114,6 +114,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	put_file("b.conf", nul ? nul + 1 : NULL, nul ? size - (size_t)(nul - data) - 1 : 0);
 	err[0] = '\0';
 	cat = kyso_catalogue_load(dir, err, sizeof(err));
+	fuzz_show("catalogue", cat ? "loaded" : err, NULL);
 	if (cat)
 		walk(cat);
 	else if (!err[0])

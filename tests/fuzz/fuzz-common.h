@@ -79,6 +79,18 @@ static inline void fuzz_quiet(void)
 	kyso_log_init("fuzz", 0, getenv("FUZZ_LOG") ? KYSO_LOG_DEBUG : -1);
 }
 
+/* With FUZZ_LOG set, shows what an input came to (for checking a seed). */
+static inline void fuzz_show(const char *what, const char *text, json_t *json)
+{
+	if (!getenv("FUZZ_LOG"))
+		return;
+	fprintf(stderr, "fuzz: %s: %s\n", what, text ? text : "");
+	if (json) {
+		json_dumpf(json, stderr, JSON_COMPACT);
+		fputc('\n', stderr);
+	}
+}
+
 static inline X509 *fuzz_x509(const char *pem)
 {
 	BIO *bio = BIO_new_mem_buf(pem, -1);

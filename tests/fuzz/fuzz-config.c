@@ -45,6 +45,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	} else if (!err[0]) {
 		abort();
 	}
+	fuzz_show("config", err, NULL);
 	kysod_config_free(&cfg);
 	return 0;
 }

@@ -55,6 +55,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    (msg.secret_len && (!msg.secret || msg.secret[msg.secret_len] != '\0')) ||
 		    (!msg.secret_len && msg.secret))
 			abort();
+		fuzz_show("frame", (const char *)msg.secret, msg.json);
 		/* what handle() in kyso-p11 reads before a worker takes the frame */
 		token = json_string_value(json_object_get(msg.json, "token"));
 		if (token && strlen(token) > INPUT_MAX)

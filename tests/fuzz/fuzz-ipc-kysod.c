@@ -55,6 +55,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    (msg.secret_len && msg.secret[msg.secret_len] != '\0'))
 			abort();
 		/* modules 0 and 1: module 0 also holds the harness's own token */
+		fuzz_show("frame", NULL, msg.json);
 		if (msg.op == KYSO_OP_HELLO || msg.op == KYSO_OP_INVENTORY) {
 			if (!(msg.flags & KYSO_IPC_F_ERROR))
 				inventory_update(&state, msg.id & 1, "fuzz", msg.json);
@@ -63,6 +64,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		kyso_msg_clear(&msg);
 	}
 	close(sv[0]);
+	if (getenv("FUZZ_LOG")) {
+		json_t *certs = inventory_certs_json(&state, NULL, NULL);
+
+		fuzz_show("certificates", NULL, certs);
+		json_decref(certs);
+	}
 	inventory_module_down(&state, 1);
 	use_inventory(&state);
 	inventory_free(&state);

@@ -23,6 +23,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct kyso_reply rep = { 0 };
 
 	api_logout(&req, "", &rep);
+	fuzz_show("logout", NULL, rep.body);
 	if (!rep.body)
 		abort();
 	kyso_reply_clear(&rep);

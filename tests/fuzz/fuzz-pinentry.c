@@ -109,11 +109,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (rc == 0) {
 			if (!pin || !pin[0] || strlen(pin) > 256)
 				abort();
+			fuzz_show("pin", pin, NULL);
 			pinentry_free_pin(pin);
 		} else if (pin || !err) {
 			abort();
 		}
 	}
+	fuzz_show("dialog", rc ? err : "ok", NULL);
 	if (peer_fd >= 0)
 		abort();
 	return 0;

@@ -45,6 +45,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	req.body = (const char *)data;
 	req.body_len = size;
 	kyso_route(&req, &rep);
+	fuzz_show(path, rep.sse ? "event stream" : NULL, rep.body);
 	if (!rep.status || (!rep.body && !rep.sse))
 		abort();
 	kyso_reply_clear(&rep);

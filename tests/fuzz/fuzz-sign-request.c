@@ -26,6 +26,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	} else if (!rep.body || rep.status < 400) {
 		abort();
 	}
+	fuzz_show("request", NULL, rep.body);
 	kyso_reply_clear(&rep);
 	return 0;
 }

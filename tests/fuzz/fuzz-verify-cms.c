@@ -6,8 +6,9 @@
  *   byte % 4 == 0  CMS, the signer's certificate from the CMS
  *   byte % 4 == 1  CMS, the EC signer's certificate given
  *   byte % 4 == 2  CMS, the RSA signer's certificate given
- *   byte % 4 == 3  raw, with the RSA certificate (pkcs1, or pss when byte & 4),
- *                  or the EC one when byte & 8
+ *   byte % 4 == 3  raw: with the RSA certificate, pkcs1 (pss when byte & 4,
+ *                  the default when byte & 16); with the EC one when byte & 8
+ *                  (padding pkcs1, refused, when byte & 4)
  * The record's hash is SHA-256 of "a record to sign\n" (the corpus's CMSs
  * were made over that text with openssl cms -sign -binary -md sha256). */
 #include "fuzz-common.h"
@@ -59,7 +60,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	default:
 		r.format = KYSO_FORMAT_RAW;
 		r.cert = data[0] & 8 ? ec : rsa;
-		r.padding = data[0] & 4 ? KYSO_PAD_PSS : KYSO_PAD_PKCS1;
+		if (r.cert == ec)
+			r.padding = data[0] & 4 ? KYSO_PAD_PKCS1 : KYSO_PAD_DEFAULT;
+		else
+			r.padding = data[0] & 4 ? KYSO_PAD_PSS :
+				    data[0] & 16 ? KYSO_PAD_DEFAULT : KYSO_PAD_PKCS1;
 		break;
 	}
 	answer = verify_signature(&d, &r, &rep);
@@ -67,6 +72,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (!json_is_boolean(json_object_get(answer, "valid")) ||
 		    !json_is_array(json_object_get(answer, "checks")))
 			abort();
+		fuzz_show("answer", NULL, answer);
 		json_decref(answer);
 	} else if (!rep.body) {
 		abort();

@@ -129,7 +129,7 @@ audit_log = /tmp/kyso-audit.log
 audit_max_size = 1048576
 allow_modules = /usr/lib/*/pkcs11/*.so /usr/lib/softhsm/*.so
 auto_modules = yes
-check_certificates = yes
+check_certificates = strict
 ca_bundle = /etc/ssl/certs/ca-certificates.crt
 crl = /etc/kyso/crl
 ocsp = no
@@ -145,7 +145,8 @@ workers = 4
 path = /usr/lib/x86_64-linux-gnu/opensc-pkcs11.so
 """)
 put("config", "minimal", "[module m]\npath = /usr/lib/softhsm/libsofthsm2.so\n")
-put("config", "continuation", "\xef\xbb\xbf[kysod]\nallow_modules = /usr/lib/*.so\n  /opt/*.so\n; comment\nlogin_ttl=0\n")
+put("config", "continuation", b"\xef\xbb\xbf" + b"[kysod]\nallow_modules = /usr/lib/*.so\n  /opt/*.so\n; comment\nlogin_ttl=0\n")
+put("config", "bad-key", "[kysod]\nlogin_ttl = -1\n[module x]\nworkers = 99\n")
 
 # catalogue: one file, or two split at a NUL
 yk = open(os.path.join(here, "..", "..", "drivers", "tokens", "yubico-yubikey.conf"), "rb").read()
@@ -153,8 +154,9 @@ soft = open(os.path.join(here, "..", "..", "drivers", "tokens", "softhsm2.conf")
 piv = open(os.path.join(here, "..", "..", "drivers", "tokens", "piv.conf"), "rb").read()
 put("catalogue", "yubikey", yk)
 put("catalogue", "softhsm-piv", soft + b"\0" + piv)
-put("catalogue", "atr-masked", b"3b:f8:13:..:00:81\n[token]\nname = Card\nmatch = device\n"
-    b"module = opensc\n[atr a]\natr = 3b:f8:13:00:00:81:31:fe:15:59\nmask = ff:ff:ff:00:ff:ff:ff:ff:ff:ff\n")
+put("catalogue", "atr-text", b"3b:f8:13:..:00:81\n")
+put("catalogue", "atr-masked", b"[token]\nname = Card\nmatch = device\n"
+    b"module = opensc\n[atr a]\natr = 3b:f8:13:00:00:81:31:fe:15:59\natr_mask = ff:ff:ff:00:ff:ff:ff:ff:ff:ff\n")
 
 # pinentry: the first byte picks GETPIN (0) or CONFIRM (1), a timeout (2), an error text (4)
 SETS = b"OK\n" * 5
