@@ -49,5 +49,5 @@ for t in "${targets[@]}"; do
 		passed=$((passed + 1))
 	fi
 done
-echo "fuzz: $passed harnesses ran clean, $failed crashed or missing"
+echo "fuzz: $passed clean, $failed crashed or missing"
 [ "$failed" -eq 0 ]
