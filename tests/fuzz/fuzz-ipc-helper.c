@@ -43,7 +43,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const char *token;
 	int sv[2];
 
-	if (size > INPUT_MAX)
+	if (size > INPUT_MAX || fuzz_frames_too_long(data, size, INPUT_MAX))
 		return 0;
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv))
 		abort();
