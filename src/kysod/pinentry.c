@@ -76,6 +76,7 @@ struct pin_buf {
 	char *data;		/* MAX_PIN + 1 bytes from wiped_malloc */
 	size_t len;
 	int overflow;
+	int nul;		/* the answer held a NUL: it would cut the PIN short */
 };
 
 static gpg_error_t pin_data(void *opaque, const void *buf, size_t len)
@@ -85,6 +86,12 @@ static gpg_error_t pin_data(void *opaque, const void *buf, size_t len)
 	if (pb->len + len > MAX_PIN) {
 		pb->overflow = 1;
 		return gpg_error(GPG_ERR_TOO_LARGE);
+	}
+	/* "%00" arrives decoded: as a C string the PIN would be shorter than
+	 * typed, and the token would count a wrong try */
+	if (memchr(buf, '\0', len)) {
+		pb->nul = 1;
+		return gpg_error(GPG_ERR_INV_VALUE);
 	}
 	memcpy(pb->data + pb->len, buf, len);
 	pb->len += len;
@@ -339,7 +346,7 @@ static const char *dialog_failure(gpg_error_t rc)
 int pinentry_getpin(const char *program, const struct pin_prompt *p, char **pin,
 		    const char **err)
 {
-	struct pin_buf pb = { NULL, 0, 0 };
+	struct pin_buf pb = { NULL, 0, 0, 0 };
 	struct session ss;
 	gpg_error_t rc;
 	int ret = -1;
@@ -353,6 +360,10 @@ int pinentry_getpin(const char *program, const struct pin_prompt *p, char **pin,
 		goto out;
 	pb.data[0] = '\0';
 	rc = assuan_transact(ss.ctx, "GETPIN", pin_data, &pb, NULL, NULL, NULL, NULL);
+	if (pb.nul) {
+		log_warn("the PIN dialog answered a PIN holding a NUL character; refused, the token was not asked");
+		goto out;
+	}
 	if (rc) {
 		*err = dialog_failure(rc);
 		goto out;
