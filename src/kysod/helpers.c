@@ -1,6 +1,5 @@
 #include <errno.h>
 #include <fcntl.h>
-#include <spawn.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -13,8 +12,7 @@
 
 #include "common/log.h"
 #include "kysod/helpers.h"
-
-extern char **environ;
+#include "kysod/spawn.h"
 
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 5000
@@ -142,31 +140,15 @@ static void sleep_ms(unsigned int ms)
 		;
 }
 
-/* Starts the helper with one end of a socketpair as fd 3, by posix_spawn:
- * no code of kysod's runs between fork and exec in this threaded process.
- * The helper gets kysod's pid (--parent) to end with it. */
+/* Starts the helper with one end of a socketpair as fd 3 (kysod_spawn). The
+ * helper gets kysod's pid (--parent) to end with it. */
 static int spawn(struct helper_proc *h, int *fd_out, pid_t *pid_out)
 {
+	static const int child_fds[] = { 3 };
 	struct kysod *d = h->d;
 	char ttl[32], workers[16], parent[16], *argv[12];
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t attr;
-	sigset_t none, dfl;
-	int sv[2], argc = 0, rc, moved;
+	int argc = 0;
 
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv))
-		return -1;
-	/* the child's end must not already be fd 3: dup2 onto itself would keep
-	 * its close-on-exec flag */
-	if (sv[1] == 3) {
-		moved = fcntl(sv[1], F_DUPFD_CLOEXEC, 4);
-		close(sv[1]);
-		if (moved < 0) {
-			close(sv[0]);
-			return -1;
-		}
-		sv[1] = moved;
-	}
 	snprintf(ttl, sizeof(ttl), "%u", d->cfg.login_ttl);
 	snprintf(parent, sizeof(parent), "%d", (int)getpid());
 	argv[argc++] = d->cfg.helper;
@@ -185,27 +167,7 @@ static int spawn(struct helper_proc *h, int *fd_out, pid_t *pid_out)
 		argv[argc++] = "-d";
 	argv[argc++] = h->path;
 	argv[argc] = NULL;
-
-	posix_spawn_file_actions_init(&fa);
-	posix_spawnattr_init(&attr);
-	sigemptyset(&none);
-	sigemptyset(&dfl);
-	sigaddset(&dfl, SIGPIPE);
-	posix_spawnattr_setsigmask(&attr, &none);
-	posix_spawnattr_setsigdefault(&attr, &dfl);
-	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-	posix_spawn_file_actions_adddup2(&fa, sv[1], 3);
-	rc = posix_spawn(pid_out, d->cfg.helper, &fa, &attr, argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	posix_spawnattr_destroy(&attr);
-	close(sv[1]);
-	if (rc) {
-		errno = rc;
-		close(sv[0]);
-		return -1;
-	}
-	*fd_out = sv[0];
-	return 0;
+	return kysod_spawn(d->cfg.helper, argv, child_fds, 1, pid_out, fd_out);
 }
 
 /* Hands an answer that came on the channel of start gen to its waiter.

@@ -1,5 +1,4 @@
 #include <errno.h>
-#include <spawn.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -15,6 +14,7 @@
 #include "common/log.h"
 #include "common/secure.h"
 #include "kysod/pinentry.h"
+#include "kysod/spawn.h"
 
 #define MAX_PIN 256
 /* How long past its own timeout a pinentry may stay before it is killed. */
@@ -221,46 +221,16 @@ struct session {
 	pid_t pid;
 };
 
-/* Starts program with its stdin and stdout on one end of a socketpair, by
- * posix_spawn: no code of kysod's runs in the child, which matters in a
- * process with many threads (a fork child can inherit a lock held by another
- * thread). Returns the pid, or -1. *fd_out is kysod's end. */
-extern char **environ;
-
+/* Starts program with its stdin and stdout on one end of a socketpair
+ * (kysod_spawn); stderr stays, so a pinentry's complaints go to kysod's log.
+ * Returns the pid, or -1. *fd_out is kysod's end. */
 static pid_t spawn(const char *program, int *fd_out)
 {
+	static const int child_fds[] = { 0, 1 };
 	char *const argv[] = { (char *)program, NULL };
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t attr;
-	sigset_t none, dfl;
-	int sv[2], rc;
-	pid_t pid = -1;
+	pid_t pid;
 
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv))
-		return -1;
-	posix_spawn_file_actions_init(&fa);
-	posix_spawnattr_init(&attr);
-	sigemptyset(&none);
-	sigemptyset(&dfl);
-	sigaddset(&dfl, SIGPIPE);
-	/* kysod blocks its signals for sigwait and ignores SIGPIPE: not the child */
-	posix_spawnattr_setsigmask(&attr, &none);
-	posix_spawnattr_setsigdefault(&attr, &dfl);
-	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-	posix_spawn_file_actions_adddup2(&fa, sv[1], 0);
-	posix_spawn_file_actions_adddup2(&fa, sv[1], 1);
-	/* stderr stays: a pinentry's complaints go to kysod's log */
-	rc = posix_spawn(&pid, program, &fa, &attr, argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	posix_spawnattr_destroy(&attr);
-	close(sv[1]);
-	if (rc) {
-		errno = rc;
-		close(sv[0]);
-		return -1;
-	}
-	*fd_out = sv[0];
-	return pid;
+	return kysod_spawn(program, argv, child_fds, 2, &pid, fd_out) ? -1 : pid;
 }
 
 /* Starts the program and sends the dialog's texts. Returns 0 or -1. */
