@@ -36,7 +36,7 @@ for t in "${targets[@]}"; do
 	log=$out/fuzz-$t.log
 	status=0
 	nice -n 19 "$bin" -max_total_time="$seconds" ${FUZZ_RUNS:+-runs="$FUZZ_RUNS"} \
-		-timeout=20 -rss_limit_mb=2048 \
+		-timeout=20 -rss_limit_mb=4096 \
 		-print_final_stats=1 -artifact_prefix="$out/artifacts/$t-" \
 		"$out/corpus/$t" "$seeds" >"$log" 2>&1 || status=$?
 	runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
