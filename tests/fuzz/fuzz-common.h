@@ -117,7 +117,8 @@ static inline char *fuzz_cert_b64(const char *pem)
 	return b64;
 }
 
-/* Writes text to a file of its own in a private directory; the path is static. */
+/* Writes text to a file of its own in a private directory (under $TMPDIR,
+ * else /dev/shm or /tmp; run.sh removes its own); the path is static. */
 static inline const char *fuzz_write_temp(const char *name, const char *text)
 {
 	static char dir[64];
@@ -125,7 +126,9 @@ static inline const char *fuzz_write_temp(const char *name, const char *text)
 	FILE *f;
 
 	if (!dir[0]) {
-		snprintf(dir, sizeof(dir), "%s/kyso-fuzz-XXXXXX",
+		const char *tmp = getenv("TMPDIR");
+
+		snprintf(dir, sizeof(dir), "%.40s/kyso-fuzz-XXXXXX", tmp && *tmp ? tmp :
 			 access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp");
 		if (!mkdtemp(dir))
 			abort();

@@ -18,7 +18,10 @@ if [ $# -gt 0 ]; then
 else
 	mapfile -t targets < <(cd "$top/tests/fuzz" && ls fuzz-*.c | sed 's/^fuzz-//; s/\.c$//')
 fi
-mkdir -p "$out/artifacts"
+mkdir -p "$out/artifacts" "$out/tmp"
+# the harnesses' temporary files (kysod.conf's CA bundle, catalogue files)
+export TMPDIR=$out/tmp
+trap 'rm -rf "$out/tmp"' EXIT
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:allocator_may_return_null=1}
 export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$top/tests/fuzz/lsan.supp:print_suppressions=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
