@@ -10,6 +10,7 @@
 #include <unistd.h>
 #include <microhttpd.h>
 
+#include "common/mono-time.h"
 #include "common/log.h"
 #include "kysod/conns.h"
 
@@ -220,12 +221,7 @@ static void *reaper_main(void *arg)
 					   "the request did not arrive in time");
 			shutdown(k->watch_fd, SHUT_RDWR);
 		}
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += REAPER_TICK_MS * 1000000L;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
+		kyso_deadline_ms(&ts, REAPER_TICK_MS);
 		pthread_cond_timedwait(&c->cond, &c->lock, &ts);
 	}
 	pthread_mutex_unlock(&c->lock);
@@ -236,7 +232,7 @@ int conns_start(struct conns *c, int listen_fd, struct MHD_Daemon *mhd)
 {
 	memset(c, 0, sizeof(*c));
 	pthread_mutex_init(&c->lock, NULL);
-	pthread_cond_init(&c->cond, NULL);
+	kyso_cond_init(&c->cond);
 	c->listen_fd = listen_fd;
 	c->mhd = mhd;
 	if (pipe2(c->stop_pipe, O_CLOEXEC))
@@ -341,13 +337,7 @@ int conns_large_take(struct conns *c, struct kyso_conn *k)
 			goto out;
 		if (wait_ms > REAPER_TICK_MS)
 			wait_ms = REAPER_TICK_MS;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_sec += wait_ms / 1000;
-		ts.tv_nsec += (wait_ms % 1000) * 1000000L;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
+		kyso_deadline_ms(&ts, wait_ms);
 		pthread_cond_timedwait(&c->cond, &c->lock, &ts);
 	}
 	if (c->large < CONNS_LARGE_BODIES) {

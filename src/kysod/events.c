@@ -4,18 +4,15 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/mono-time.h"
 #include "kysod/events.h"
 
 void events_init(struct events *ev)
 {
-	pthread_condattr_t ca;
 
 	memset(ev, 0, sizeof(*ev));
 	pthread_mutex_init(&ev->lock, NULL);
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&ev->cond, &ca);
-	pthread_condattr_destroy(&ca);
+	kyso_cond_init(&ev->cond);
 	ev->next_seq = 1;
 }
 
@@ -68,13 +65,7 @@ int events_next(struct events *ev, uint64_t *cursor, int timeout_ms, char **text
 	uint64_t want;
 	int ret = 0;
 
-	clock_gettime(CLOCK_MONOTONIC, &deadline);
-	deadline.tv_sec += timeout_ms / 1000;
-	deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-	if (deadline.tv_nsec >= 1000000000L) {
-		deadline.tv_sec++;
-		deadline.tv_nsec -= 1000000000L;
-	}
+	kyso_deadline_ms(&deadline, (long)timeout_ms);
 	*text = NULL;
 	pthread_mutex_lock(&ev->lock);
 	while (!ev->closed && *cursor + 1 >= ev->next_seq)

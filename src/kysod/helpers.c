@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/mono-time.h"
 #include "common/log.h"
 #include "kysod/helpers.h"
 #include "kysod/spawn.h"
@@ -124,12 +125,6 @@ static int chan_send(struct helper_chan *c, uint32_t id, uint16_t op, json_t *re
 		ret = kyso_ipc_send(c->fd, id, op, 0, req, secret, secret_len);
 	pthread_mutex_unlock(&c->send_lock);
 	return ret;
-}
-
-static void deadline_after(struct timespec *ts, unsigned int seconds)
-{
-	clock_gettime(CLOCK_MONOTONIC, ts);
-	ts->tv_sec += seconds;
 }
 
 static void sleep_ms(unsigned int ms)
@@ -366,17 +361,13 @@ static void *supervise(void *arg)
 
 static void helper_init(struct helper_proc *h, struct kysod *d, size_t index, const char *name)
 {
-	pthread_condattr_t ca;
 
 	memset(h, 0, sizeof(*h));
 	h->d = d;
 	h->index = index;
 	snprintf(h->name, sizeof(h->name), "%s", name);
 	pthread_mutex_init(&h->lock, NULL);
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&h->cond, &ca);
-	pthread_condattr_destroy(&ca);
+	kyso_cond_init(&h->cond);
 }
 
 /* Sets up slot d->nhelpers for a module and starts it; then makes it visible.
@@ -507,7 +498,6 @@ int helper_call(struct kysod *d, size_t module, uint16_t op, json_t *req,
 	struct helper_chan *chan;
 	struct pending p;
 	struct timespec deadline;
-	pthread_condattr_t ca;
 	int sent, ret = -1;
 
 	memset(reply, 0, sizeof(*reply));
@@ -517,13 +507,10 @@ int helper_call(struct kysod *d, size_t module, uint16_t op, json_t *req,
 	}
 	h = &d->helpers[module];
 	memset(&p, 0, sizeof(p));
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&p.cond, &ca);
-	pthread_condattr_destroy(&ca);
+	kyso_cond_init(&p.cond);
 
 	pthread_mutex_lock(&h->lock);
-	deadline_after(&deadline, timeout < START_WAIT_S ? timeout : START_WAIT_S);
+	kyso_deadline_ms(&deadline, (timeout < START_WAIT_S ? timeout : START_WAIT_S) * 1000L);
 	while (h->state == HELPER_STARTING && !kysod_stopping(d) &&
 	       pthread_cond_timedwait(&h->cond, &h->lock, &deadline) != ETIMEDOUT)
 		;
@@ -552,7 +539,7 @@ int helper_call(struct kysod *d, size_t module, uint16_t op, json_t *req,
 		*err = KE_MODULE_CRASHED;
 		goto out;
 	}
-	deadline_after(&deadline, timeout);
+	kyso_deadline_ms(&deadline, timeout * 1000L);
 	while (!p.done && pthread_cond_timedwait(&p.cond, &h->lock, &deadline) != ETIMEDOUT)
 		;
 	unlink_pending(h, &p);

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <config.h>
+#include "common/mono-time.h"
 #include "common/log.h"
 #include "common/secure.h"
 #include "kysod/daemon.h"
@@ -222,7 +223,8 @@ int main(int argc, char **argv)
 	d.inv.notify = inventory_changed;
 	d.inv.notify_opaque = &d;
 	pthread_mutex_init(&d.prompt_lock, NULL);
-	pthread_cond_init(&d.prompt_cond, NULL);
+	/* prompt_acquire waits on it against the monotonic clock */
+	kyso_cond_init(&d.prompt_cond);
 	if (audit_open(&d.audit, d.cfg.audit_log, d.cfg.audit_max_size, err, sizeof(err))) {
 		log_error("audit log: %s", err);
 		goto out_audit;

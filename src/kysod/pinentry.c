@@ -11,6 +11,7 @@
 #include <openssl/crypto.h>
 #include <assuan.h>
 
+#include "common/mono-time.h"
 #include "common/log.h"
 #include "common/secure.h"
 #include "kysod/pinentry.h"
@@ -124,9 +125,7 @@ static void *watchdog_main(void *arg)
 
 	pthread_mutex_lock(&wd->lock);
 	while (!wd->done) {
-		clock_gettime(CLOCK_MONOTONIC, &tick);
-		if (tick.tv_sec > wd->deadline.tv_sec ||
-		    (tick.tv_sec == wd->deadline.tv_sec && tick.tv_nsec >= wd->deadline.tv_nsec)) {
+		if (kyso_deadline_passed(&wd->deadline)) {
 			log_warn("the PIN dialog did not answer in time; ending it");
 			wd->fired = WD_TIMEOUT;
 			break;
@@ -136,11 +135,7 @@ static void *watchdog_main(void *arg)
 			wd->fired = WD_ABORTED;
 			break;
 		}
-		tick.tv_nsec += ABORT_POLL_MS * 1000000L;
-		if (tick.tv_nsec >= 1000000000L) {
-			tick.tv_sec++;
-			tick.tv_nsec -= 1000000000L;
-		}
+		kyso_deadline_ms(&tick, ABORT_POLL_MS);
 		pthread_cond_timedwait(&wd->cond, &wd->lock, &tick);
 	}
 	if (wd->fired)
@@ -151,7 +146,6 @@ static void *watchdog_main(void *arg)
 
 static int watchdog_start(struct watchdog *wd, pid_t pid, const struct pin_prompt *p)
 {
-	pthread_condattr_t ca;
 	unsigned int seconds = p->timeout ? p->timeout + WATCHDOG_GRACE_S : NO_TIMEOUT_LIMIT_S;
 
 	memset(wd, 0, sizeof(*wd));
@@ -159,12 +153,8 @@ static int watchdog_start(struct watchdog *wd, pid_t pid, const struct pin_promp
 	wd->aborted = p->aborted;
 	wd->abort_opaque = p->abort_opaque;
 	pthread_mutex_init(&wd->lock, NULL);
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&wd->cond, &ca);
-	pthread_condattr_destroy(&ca);
-	clock_gettime(CLOCK_MONOTONIC, &wd->deadline);
-	wd->deadline.tv_sec += seconds;
+	kyso_cond_init(&wd->cond);
+	kyso_deadline_ms(&wd->deadline, seconds * 1000L);
 	if (pthread_create(&wd->thread, NULL, watchdog_main, wd)) {
 		pthread_mutex_destroy(&wd->lock);
 		pthread_cond_destroy(&wd->cond);

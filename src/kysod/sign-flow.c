@@ -4,6 +4,7 @@
 #include <time.h>
 #include <openssl/crypto.h>
 
+#include "common/mono-time.h"
 #include "common/b64.h"
 #include "common/log.h"
 #include "common/safe-text.h"
@@ -200,12 +201,7 @@ static int prompt_acquire(struct kysod *d, struct dialog_watch *w, struct kyso_r
 			ret = -1;
 			break;
 		}
-		clock_gettime(CLOCK_MONOTONIC, &tick);
-		tick.tv_nsec += PROMPT_POLL_MS * 1000000L;
-		if (tick.tv_nsec >= 1000000000L) {
-			tick.tv_sec++;
-			tick.tv_nsec -= 1000000000L;
-		}
+		kyso_deadline_ms(&tick, PROMPT_POLL_MS);
 		pthread_cond_timedwait(&d->prompt_cond, &d->prompt_lock, &tick);
 	}
 	if (!ret)

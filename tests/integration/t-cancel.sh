@@ -99,6 +99,18 @@ ok $? "queued: the first batch's dialog is open"
 named_batch second 10
 batch_post_bg second
 PS=$BATCH_PID
+# waiting for the slot costs no CPU: kysod's user + system time over two seconds of it
+# stays far below the two seconds a spinning wait would burn
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$KYSOD_PID/stat"; }
+for ((i = 0; i < 100; i++)); do
+	grep -q 'batch second: ' "$KYSOD_LOG" && break
+	sleep 0.05
+done
+c_before=$(cpu_ticks)
+sleep 2
+c_used=$(( $(cpu_ticks) - c_before ))
+ok $(( c_used < $(getconf CLK_TCK) / 2 ? 0 : 1 )) \
+	"queued: the batch waiting for the dialog slot does not spin ($c_used ticks in 2 s)"
 # the second batch is registered (so cancellable) before it waits for the slot
 for ((i = 0; i < 100; i++)); do
 	api DELETE /v1/sign/batch/second
