@@ -2,6 +2,7 @@
 #include <openssl/bio.h>
 #include <openssl/err.h>
 
+#include "common/utf8.h"
 #include "kysod/ossl-util.h"
 
 time_t ossl_time(const ASN1_TIME *t)
@@ -47,6 +48,8 @@ void ossl_name(const X509_NAME *name, char *out, size_t outlen)
 		if (n > 0)
 			snprintf(out, outlen, "%.*s", (int)n, data);
 	}
+	/* a long name is cut to outlen, maybe in the middle of a character */
+	kyso_utf8_trim(out);
 	ERR_clear_error();
 	BIO_free(bio);
 }

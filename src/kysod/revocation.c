@@ -5,6 +5,7 @@
 #include <openssl/ocsp.h>
 #include <openssl/x509v3.h>
 
+#include "common/utf8.h"
 #include "common/log.h"
 #include "kysod/ossl-util.h"
 #include "kysod/crl-fetch.h"
@@ -440,14 +441,17 @@ static void note(json_t *trail, const char *kind, int depth, const struct revoca
 {
 	const char *result = !decided ? "unknown" :
 			     l->status == REVOCATION_REVOKED ? "failed" : "ok";
+	char msg[sizeof(l->message)];
 	json_t *o;
 
-	log_debug("revocation: %s, depth %d (%s): %s: %s", kind, depth, l->subject, result,
-		  l->message);
+	/* names cut to a length may end the message mid-character */
+	snprintf(msg, sizeof(msg), "%s", l->message);
+	kyso_utf8_trim(msg);
+	log_debug("revocation: %s, depth %d (%s): %s: %s", kind, depth, l->subject, result, msg);
 	if (!trail)
 		return;
 	o = json_pack("{s:s, s:s, s:s, s:i, s:s}", "check", kind, "result", result,
-		      "certificate", l->subject, "depth", depth, "message", l->message);
+		      "certificate", l->subject, "depth", depth, "message", msg);
 	if (o && lf && lf->tried)
 		json_object_update_new(o, json_pack("{s:s, s:s, s:s}", "source", "cdp", "url",
 						    lf->url, "fetch", !lf->crl ? "failed" :

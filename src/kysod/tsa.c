@@ -16,20 +16,14 @@
 static void tsa_name(PKCS7 *p7, char *out, size_t outlen)
 {
 	STACK_OF(X509) *signers = PKCS7_get0_signers(p7, NULL, 0);
-	BIO *bio = BIO_new(BIO_s_mem());
-	char *data;
-	long n;
 
 	out[0] = '\0';
-	if (sk_X509_num(signers) == 1 && bio &&
-	    X509_NAME_print_ex(bio, X509_get_subject_name(sk_X509_value(signers, 0)), 0,
-			       XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB) >= 0) {
-		n = BIO_get_mem_data(bio, &data);
-		if (n > 0)
-			snprintf(out, outlen, "%.*s", (int)n, data);
+	if (sk_X509_num(signers) == 1) {
+		ossl_name(X509_get_subject_name(sk_X509_value(signers, 0)), out, outlen);
+		if (!strcmp(out, "?"))
+			out[0] = '\0';
 	}
 	ERR_clear_error();
-	BIO_free(bio);
 	sk_X509_free(signers);	/* the certificates belong to p7 */
 }
 

@@ -10,6 +10,7 @@
 #include <openssl/objects.h>
 #include <openssl/rsa.h>
 
+#include "common/utf8.h"
 #include "common/log.h"
 #include "kysod/ossl-util.h"
 #include "kysod/cert-check.h"
@@ -47,6 +48,8 @@ static json_t *add_check(struct verdict *v, const char *name, const char *result
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	/* names cut to a length may end mid-character: JSON needs whole ones */
+	kyso_utf8_trim(msg);
 	log_debug("verify: %s: %s: %s", name, result, msg);
 	o = json_pack("{s:s, s:s, s:s}", "check", name, "result", result, "message", msg);
 	if (json_array_append_new(v->list, o))
@@ -64,11 +67,6 @@ static void indeterminate(struct verdict *v, const char *reason)
 {
 	if (!v->indeterminate)
 		v->indeterminate = reason;
-}
-
-static void time_text(time_t t, char *out, size_t outlen)
-{
-	ossl_time_text(t, out, outlen);
 }
 
 /* The signer as the answer shows it: the certificate object without its PEM. */
@@ -119,8 +117,8 @@ static void judge_revocation(struct verdict *v, const struct revocation *r)
 		add_check(v, "revocation", "skipped", "%s", r->message);
 		return;
 	}
-	time_text(r->revoked_at, rev, sizeof(rev));
-	time_text(v->poe, poe, sizeof(poe));
+	ossl_time_text(r->revoked_at, rev, sizeof(rev));
+	ossl_time_text(v->poe, poe, sizeof(poe));
 	if (revocation_reason_compromise(r->reason)) {
 		o = add_check(v, "revocation", "failed", "%s%s is revoked since %s for %s: the key may "
 			      "have been in other hands, so no signature time helps: %s",
@@ -154,8 +152,8 @@ static void check_certificate(struct kysod *d, struct trust *t, X509 *x, struct 
 	const char *source = v->poe ? "the timestamp's time" : "the verification time";
 	char when[32], end[32];
 
-	time_text(at, when, sizeof(when));
-	time_text(ossl_time(X509_get0_notAfter(x)), end, sizeof(end));
+	ossl_time_text(at, when, sizeof(when));
+	ossl_time_text(ossl_time(X509_get0_notAfter(x)), end, sizeof(end));
 	cert_check_basic(&d->cfg, t, x, at, &st);
 	if (st.problems & CERT_NOT_YET_VALID) {
 		add_check(v, "validity", "failed", "at %s (%s): %s", when, source, st.messages[1]);
@@ -364,7 +362,7 @@ static void check_timestamp(struct trust *t, CMS_SignerInfo *si, struct verdict 
 		add_check(v, "timestamp", "failed", "%s; not used", err);
 		return;
 	}
-	time_text(info.time, when, sizeof(when));
+	ossl_time_text(info.time, when, sizeof(when));
 	json_object_set_new(answer, "timestamp", json_pack("{s:s, s:s}", "time", when, "tsa", info.tsa));
 	if (!info.chain_checked) {
 		add_check(v, "timestamp", "unknown", "time-stamped at %s by %s, but the authority's "
@@ -415,14 +413,14 @@ static void check_signing_time(const ASN1_TIME *st, struct verdict *v, json_t *a
 		return;
 	}
 	claimed = ossl_time(st);
-	time_text(claimed, when, sizeof(when));
+	ossl_time_text(claimed, when, sizeof(when));
 	json_object_set_new(answer, "signing_time", json_string(when));
 	if (claimed > now + SIGNING_TIME_SKEW) {
 		add_check(v, "signing_time", "failed", "the signature claims it was made at %s, "
 			  "later than now", when);
 		invalid(v, "future_signing_time");
 	} else if (v->poe && claimed > v->poe + SIGNING_TIME_SKEW) {
-		time_text(v->poe, poe, sizeof(poe));
+		ossl_time_text(v->poe, poe, sizeof(poe));
 		add_check(v, "signing_time", "failed", "the signature claims it was made at %s, "
 			  "later than its timestamp %s", when, poe);
 		invalid(v, "future_signing_time");
@@ -593,7 +591,7 @@ json_t *verify_signature(struct kysod *d, const struct verify_request *r, struct
 		kyso_reply_error(rep, KE_INTERNAL_ERROR, "out of memory");
 		return NULL;
 	}
-	time_text(time(NULL), when, sizeof(when));
+	ossl_time_text(time(NULL), when, sizeof(when));
 	answer = r->format == KYSO_FORMAT_CMS ? verify_cms(d, r, &v, rep) : verify_raw(d, r, &v, rep);
 	if (!answer) {
 		json_decref(v.list);
