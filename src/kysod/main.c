@@ -176,12 +176,6 @@ int main(int argc, char **argv)
 	memset(&d, 0, sizeof(d));
 	d.listen_fd = -1;
 	kyso_log_init("kysod", 0, KYSO_LOG_INFO);
-	/* PINs pass through kysod: no core dumps, no ptrace attach by the user's
-	 * other programs, PIN buffers in locked memory */
-	if (kyso_secure_process(err, sizeof(err))) {
-		log_error("%s", err);
-		return 1;
-	}
 	if (kysod_config_defaults(&d.cfg)) {
 		log_error("out of memory");
 		return 1;
@@ -203,6 +197,13 @@ int main(int argc, char **argv)
 		goto out_config;
 	}
 	kyso_log_init("kysod", !foreground, d.cfg.log_level);
+	/* PINs pass through kysod: no core dumps, no ptrace attach by the user's
+	 * other programs, PIN buffers in locked memory. After daemonise: a fork
+	 * child does not inherit memory locks. */
+	if (kyso_secure_process(err, sizeof(err))) {
+		log_error("%s", err);
+		goto out_config;
+	}
 	if (!d.cfg.n_modules)
 		log_warn("no PKCS#11 module configured, and OpenSC's is not installed");
 	if (access(d.cfg.pinentry, X_OK))

@@ -196,6 +196,26 @@ for p in "$KYSOD_PID" "$HP"; do
 	is "$(awk '/^Max core file size/ { print $5, $6 }' "/proc/$p/limits")" "0 0" \
 		"pid $p: core dumps off (soft and hard limit 0)"
 done
+is "$(awk '/^VmLck:/ { print ($2 > 0) }' "/proc/$KYSOD_PID/status")" 1 \
+	"kysod in the foreground: its secure heap is locked in memory"
 stop_kysod
+
+# As a daemon (no -f, its usual way): the PIN buffers are still in locked memory (a fork
+# child does not inherit memory locks, so they are set up after the fork).
+"$KYSOD" -c "$CONF" > "$T/daemon.out" 2>&1
+for ((i = 0; i < 100; i++)); do
+	_status_answers && break
+	sleep 0.1
+done
+api GET /v1/status
+DPID=$(json_get 'j["pid"]')
+ok $(( DPID > 1 ? 0 : 1 )) "kysod runs as a daemon (pid $DPID)"
+is "$(awk '/^VmLck:/ { print ($2 > 0) }' "/proc/$DPID/status" 2>/dev/null)" 1 \
+	"kysod as a daemon: its secure heap is locked in memory"
+kill -TERM "$DPID" 2>/dev/null
+for ((i = 0; i < 100; i++)); do
+	kill -0 "$DPID" 2>/dev/null || break
+	sleep 0.1
+done
 
 done_testing
