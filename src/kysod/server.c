@@ -205,9 +205,15 @@ static int append_body(struct req_state *st, const char *data, size_t len, size_
 
 		while (cap < st->len + len + 1)
 			cap *= 2;
-		grown = realloc(st->body, cap);
+		/* not realloc: the old copy is wiped before it is freed */
+		grown = malloc(cap);
 		if (!grown)
 			return -1;
+		if (st->body) {
+			memcpy(grown, st->body, st->len);
+			OPENSSL_cleanse(st->body, st->cap);
+			free(st->body);
+		}
 		st->body = grown;
 		st->cap = cap;
 	}
