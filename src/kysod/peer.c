@@ -133,11 +133,13 @@ static int holds(pid_t pid, unsigned long ino)
 	d = opendir(dir);
 	if (!d)
 		return -1;
-	while (!found && (de = readdir(d))) {
+	while (found == 0 && (de = readdir(d))) {
 		if (de->d_name[0] == '.')
 			continue;
 		snprintf(link, sizeof(link), "%s/%s", dir, de->d_name);
 		n = readlink(link, target, sizeof(target) - 1);
+		if (n < 0 && (errno == EACCES || errno == EPERM))
+			found = -1;	/* listed, but not to be read */
 		if (n <= 0)
 			continue;
 		target[n] = '\0';
@@ -205,6 +207,7 @@ static int exited(int pidfd)
 void kyso_peer_recheck(struct kyso_peer *peer)
 {
 	char exe[PATH_MAX];
+	int held = 1;
 
 	/* once the identity failed, it stays failed for the connection */
 	if (peer->changed)
@@ -220,8 +223,11 @@ void kyso_peer_recheck(struct kyso_peer *peer)
 		read_exe(peer->pid, exe, sizeof(exe));
 		if (strcmp(exe, peer->exe))
 			peer->what_changed = "executable";
-		else if (peer->peer_ino && !holds(peer->pid, peer->peer_ino))
+		else if (peer->peer_ino && (held = holds(peer->pid, peer->peer_ino)) == 0)
 			peer->what_changed = "connection";
+		/* unreadable: not a change, but not a check that was made */
+		if (peer->peer_ino)
+			peer->held_unread = held < 0;
 	}
 	peer->changed = peer->what_changed != NULL;
 }
@@ -238,7 +244,7 @@ const char *kyso_peer_checks(const struct kyso_peer *peer)
 		"start time, executable, connection held", "pidfd, start time, executable, connection held",
 	};
 
-	return checks[(peer->pidfd >= 0) + 2 * (peer->peer_ino != 0)];
+	return checks[(peer->pidfd >= 0) + 2 * (peer->peer_ino != 0 && !peer->held_unread)];
 }
 
 void kyso_peer_release(struct kyso_peer *peer)

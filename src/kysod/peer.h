@@ -19,6 +19,7 @@ struct kyso_peer {
 	int pidfd;		/* the process, -1 when the kernel offers no pidfd */
 	unsigned long long start;	/* start time in clock ticks since boot, 0 if unread */
 	unsigned long peer_ino;	/* the inode of the caller's end of the socket, 0 if unknown */
+	int held_unread;	/* the caller's descriptors could not be read (not dumpable) */
 	/* set by kyso_peer_recheck: */
 	int changed;		/* the process is gone, or runs another executable */
 	/* "exited", "start time", "executable" or "connection" (the process no

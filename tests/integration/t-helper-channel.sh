@@ -196,6 +196,30 @@ for p in "$KYSOD_PID" "$HP"; do
 	is "$(awk '/^Max core file size/ { print $5, $6 }' "/proc/$p/limits")" "0 0" \
 		"pid $p: core dumps off (soft and hard limit 0)"
 done
+# a caller that made itself non-dumpable: kysod cannot read its descriptors, so the audit
+# entry must not claim the connection was checked
+make_hash sha256
+"${NOPTRACE[@]}" "$PY" - "$SOCK" "$(sign_body "${CERT_ID[mock]}" sha256)" > "$T/nodump.out" <<'EOF'
+import ctypes, socket, sys
+ctypes.CDLL(None).prctl(4, 0, 0, 0, 0)	# PR_SET_DUMPABLE 0
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+body = sys.argv[2].encode()
+s.sendall(b"POST /v1/sign HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+          b"Connection: close\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+answer = b""
+while True:
+    got = s.recv(65536)
+    if not got:
+        break
+    answer += got
+print(answer.split(b"\r\n", 1)[0].decode())
+EOF
+like "$(cat "$T/nodump.out")" '^HTTP/1.1 200' "a non-dumpable caller signs"
+is "$("$PY" -c 'import json, sys
+print(json.loads(open(sys.argv[1]).read().splitlines()[-1])["caller_check"]["checked"])' "$AUDIT_LOG")" \
+	"pidfd, start time, executable" \
+	"a caller whose descriptors kysod cannot read: the audit does not claim \"connection held\""
 is "$(awk '/^VmLck:/ { print ($2 > 0) }' "/proc/$KYSOD_PID/status")" 1 \
 	"kysod in the foreground: its secure heap is locked in memory"
 stop_kysod
