@@ -118,13 +118,17 @@ out:
 	return ino;
 }
 
+/* The most descriptors of a caller looked at for its connection. */
+#define HOLDS_SCAN_MAX 4096
+
 /* Whether process pid has a descriptor of socket inode ino: 1, 0, or -1 when
- * its descriptors cannot be read (a process that is not dumpable). */
+ * its descriptors cannot be read (a process that is not dumpable) or are too
+ * many to look through. */
 static int holds(pid_t pid, unsigned long ino)
 {
 	char dir[64], link[96], target[64], want[40];
 	struct dirent *de;
-	int found = 0;
+	int found = 0, scanned = 0;
 	ssize_t n;
 	DIR *d;
 
@@ -136,6 +140,12 @@ static int holds(pid_t pid, unsigned long ino)
 	while (found == 0 && (de = readdir(d))) {
 		if (de->d_name[0] == '.')
 			continue;
+		/* bounded: a caller holding many descriptors must not make its
+		 * check slow for everyone (it runs when connections are accepted) */
+		if (++scanned > HOLDS_SCAN_MAX) {
+			found = -1;
+			break;
+		}
 		snprintf(link, sizeof(link), "%s/%s", dir, de->d_name);
 		n = readlink(link, target, sizeof(target) - 1);
 		if (n < 0 && (errno == EACCES || errno == EPERM))
