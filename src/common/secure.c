@@ -5,6 +5,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <openssl/crypto.h>
+#include <openssl/err.h>
 
 #include "common/log.h"
 #include "common/secure.h"
@@ -37,8 +38,12 @@ void *kyso_secret_alloc(size_t n)
 {
 	void *p = NULL;
 
-	if (CRYPTO_secure_malloc_initialized())
+	if (CRYPTO_secure_malloc_initialized()) {
+		/* a full secure heap leaves an error on the queue: not ours to report */
+		ERR_set_mark();
 		p = OPENSSL_secure_zalloc(n);
+		ERR_pop_to_mark();
+	}
 	return p ? p : OPENSSL_zalloc(n);
 }
 
