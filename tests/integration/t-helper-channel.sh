@@ -199,7 +199,7 @@ done
 # a caller that made itself non-dumpable: kysod cannot read its descriptors, so the audit
 # entry must not claim the connection was checked
 make_hash sha256
-"${NOPTRACE[@]}" "$PY" - "$SOCK" "$(sign_body "${CERT_ID[mock]}" sha256)" > "$T/nodump.out" <<'EOF'
+"${NOPTRACE[@]}" "$PY" - "$SOCK" "$(sign_body "${CERT_ID[mock]}" sha256)" "$T/nodump.sig" > "$T/nodump.out" <<'EOF'
 import ctypes, socket, sys
 ctypes.CDLL(None).prctl(4, 0, 0, 0, 0)	# PR_SET_DUMPABLE 0
 s = socket.socket(socket.AF_UNIX)
@@ -214,15 +214,21 @@ while True:
         break
     answer += got
 print(answer.split(b"\r\n", 1)[0].decode())
+if answer.startswith(b"HTTP/1.1 200"):
+    import base64, json
+    sig = json.loads(answer.split(b"\r\n\r\n", 1)[1])["signature"]
+    open(sys.argv[3], "wb").write(base64.b64decode(sig))
 EOF
 like "$(cat "$T/nodump.out")" '^HTTP/1.1 200' "a non-dumpable caller signs"
+verify_sig "${CERT_PEM[mock]}" "$HASH_HEX" "$T/nodump.sig" sha256 pkcs1
+ok $? "the non-dumpable caller's signature verifies with openssl against the certificate"
 is "$("$PY" -c 'import json, sys
 print(json.loads(open(sys.argv[1]).read().splitlines()[-1])["caller_check"]["checked"])' "$AUDIT_LOG")" \
 	"pidfd, start time, executable" \
 	"a caller whose descriptors kysod cannot read: the audit does not claim \"connection held\""
 # a caller holding more descriptors than kysod looks through: not checked, and not slow
 make_hash sha256
-"$PY" - "$SOCK" "$(sign_body "${CERT_ID[mock]}" sha256)" > "$T/manyfd.out" <<'EOF'
+"$PY" - "$SOCK" "$(sign_body "${CERT_ID[mock]}" sha256)" "$T/manyfd.sig" > "$T/manyfd.out" <<'EOF'
 import os, resource, socket, sys
 soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
 resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 10000), hard))
@@ -239,8 +245,14 @@ while True:
         break
     answer += got
 print(answer.split(b"\r\n", 1)[0].decode())
+if answer.startswith(b"HTTP/1.1 200"):
+    import base64, json
+    sig = json.loads(answer.split(b"\r\n\r\n", 1)[1])["signature"]
+    open(sys.argv[3], "wb").write(base64.b64decode(sig))
 EOF
 like "$(cat "$T/manyfd.out")" '^HTTP/1.1 200' "a caller with 6,000 descriptors signs"
+verify_sig "${CERT_PEM[mock]}" "$HASH_HEX" "$T/manyfd.sig" sha256 pkcs1
+ok $? "its signature verifies with openssl against the certificate"
 is "$("$PY" -c 'import json, sys
 print(json.loads(open(sys.argv[1]).read().splitlines()[-1])["caller_check"]["checked"])' "$AUDIT_LOG")" \
 	"pidfd, start time, executable" \
