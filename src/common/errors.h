@@ -36,6 +36,7 @@
 	X(PER_SIGNATURE_PIN, "per_signature_pin", 409, "this key needs the PIN for each signature") \
 	X(KEY_NOT_FOUND, "key_not_found", 409, "the token has no private key for this certificate") \
 	X(BODY_TOO_LARGE, "body_too_large", 413, "the request body is too large") \
+	X(URI_TOO_LONG, "uri_too_long", 414, "the request target is too long") \
 	X(UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", 415, "send the body as application/json") \
 	X(MECHANISM_UNSUPPORTED, "mechanism_unsupported", 422, "the token cannot sign this way") \
 	X(CERTIFICATE_EXPIRED, "certificate_expired", 422, "the certificate has expired") \
@@ -44,6 +45,7 @@
 	X(CERTIFICATE_UNTRUSTED, "certificate_untrusted", 422, "the certificate does not chain to a trusted CA") \
 	X(CERTIFICATE_REVOKED, "certificate_revoked", 422, "the certificate is revoked") \
 	X(PIN_LOCKED, "pin_locked", 423, "the token's PIN is locked") \
+	X(HEADERS_TOO_LARGE, "headers_too_large", 431, "the request headers are too large") \
 	X(INTERNAL_ERROR, "internal_error", 500, "an internal error") \
 	X(AUDIT_FAILED, "audit_failed", 500, "the audit log cannot be written") \
 	X(PINENTRY_FAILED, "pinentry_failed", 500, "the PIN dialog could not be shown") \

@@ -66,3 +66,43 @@ const char *http_strict_framing(struct MHD_Connection *conn)
 		return "more than one Transfer-Encoding header";
 	return NULL;
 }
+
+struct sizes {
+	size_t query;
+	size_t headers;
+};
+
+static enum MHD_Result add_query(void *cls, enum MHD_ValueKind kind, const char *key,
+				 const char *value)
+{
+	struct sizes *z = cls;
+
+	(void)kind;
+	/* "key=value&" as sent, before decoding */
+	z->query += strlen(key) + (value ? strlen(value) + 1 : 0) + 1;
+	return MHD_YES;
+}
+
+static enum MHD_Result add_header(void *cls, enum MHD_ValueKind kind, const char *key,
+				  const char *value)
+{
+	struct sizes *z = cls;
+
+	(void)kind;
+	/* "Key: value\r\n" */
+	z->headers += strlen(key) + (value ? strlen(value) : 0) + 4;
+	return MHD_YES;
+}
+
+int http_strict_sizes(struct MHD_Connection *conn, const char *url)
+{
+	struct sizes z = { 0 };
+
+	MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, add_query, &z);
+	if (strlen(url) + z.query > HTTP_URI_MAX)
+		return 414;
+	MHD_get_connection_values(conn, MHD_HEADER_KIND, add_header, &z);
+	if (z.headers > HTTP_HEADERS_MAX)
+		return 431;
+	return 0;
+}

@@ -240,6 +240,12 @@ static enum MHD_Result request_start(struct kysod *d, struct MHD_Connection *con
 		k->bad_target = 0;
 		return refuse(conn, st, KE_HTTP_MALFORMED, "the request target holds %00");
 	}
+	switch (http_strict_sizes(conn, url)) {
+	case 414:
+		return refuse(conn, st, KE_URI_TOO_LONG, "the request target is longer than 8 KiB");
+	case 431:
+		return refuse(conn, st, KE_HEADERS_TOO_LARGE, "the request headers exceed 16 KiB");
+	}
 	why = http_strict_framing(conn);
 	if (why)
 		return refuse(conn, st, KE_HTTP_MALFORMED, why);
@@ -527,6 +533,9 @@ int kysod_server_start(struct kysod *d, char *err, size_t errlen)
 				   * connections closed but not yet reaped */
 				  MHD_OPTION_CONNECTION_LIMIT, (unsigned int)CONNS_MAX + 32,
 				  MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)IDLE_TIMEOUT_S,
+				  /* room for heads up to kysod's own bounds, which
+				   * answer in JSON (http-strict.h) */
+				  MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_POOL_SIZE,
 				  MHD_OPTION_EXTERNAL_LOGGER, mhd_log, d,
 				  MHD_OPTION_END);
 	if (!d->mhd) {

@@ -136,6 +136,8 @@ _CODES = [
     ("shutting_down", "ShuttingDown", ServerError),
     ("http_malformed", "HttpMalformed", RequestError),
     ("request_timeout", "RequestTimeout", RequestError),
+    ("uri_too_long", "UriTooLong", RequestError),
+    ("headers_too_large", "HeadersTooLarge", RequestError),
     ("too_many_connections", "TooManyConnections", ServerError),
     ("server_busy", "ServerBusy", ServerError),
     ("token_removed", "TokenRemoved", TokenError),
