@@ -51,6 +51,36 @@ is "$(diff "$T/declared" "$T/listed")" "" "...which are the functions kyso.h dec
 is "$(grep -c 'b64\|hex\|utf8\|^lk_' "$T/exported")" 0 "the shared codecs and internals stay hidden"
 like "$(objdump -p "$LIB" | sed -n 's/^ *SONAME *//p')" '^libkyso\.so\.1$' "soname libkyso.so.1"
 
+# ---------------------------------------------------------------- man pages
+MAN=$KYSO_SRCDIR/docs/man
+missing=
+while read -r fn; do
+	[ -f "$MAN/$fn.3" ] || { missing="$missing $fn"; continue; }
+	page=$MAN/$fn.3
+	grep -q '^\.so ' "$page" && page=$MAN/$(sed -n 's|^\.so man3/||p' "$page")
+	grep -q "^\.BI\? .*$fn(" "$page" || missing="$missing $fn(not-in-synopsis)"
+done < "$T/listed"
+is "$missing" "" "every exported function has a page in section 3 that shows its synopsis"
+grep -q "docs/man/libkyso.3" "$KYSO_SRCDIR/Makefile.am"
+ok $? "libkyso(3) is installed by make install"
+if command -v groff >/dev/null; then
+	warn=
+	for page in "$MAN"/*.3; do
+		grep -q '^\.so ' "$page" && continue
+		w=$(LC_ALL=C.UTF-8 groff -man -Tutf8 -ww -z "$page" 2>&1)
+		[ -n "$w" ] && warn="$warn $(basename "$page"): $w"
+	done
+	is "$warn" "" "the section 3 pages format without groff warnings"
+else
+	skip 1 "groff is not installed"
+fi
+# the example of libkyso(3) compiles against kyso.h
+sed -n '/^\.SH EXAMPLES/,/^\.SH/p' "$MAN/libkyso.3" | sed -n '/^\.EX/,/^\.EE/p' | sed '1d;$d' |
+	sed 's/\\-/-/g; s/\\en/\\n/g' > "$T/example.c"
+cc -Wall -Wextra -Werror -c -I "$KYSO_SRCDIR/include" -o "$T/example.o" "$T/example.c" \
+	>"$T/example.err" 2>&1
+ok $? "the example of libkyso(3) compiles with -Wall -Wextra" || diag "$(cat "$T/example.err")"
+
 # ---------------------------------------------------------------- struct_size
 make_hash sha256
 mkdir -p "$T/sizes"
