@@ -107,9 +107,7 @@ static char *batch_body(struct kyso_client *c, const struct kyso_batch_params *p
 		lk_set_error(c, 0, "out_of_memory", "out of memory");
 		goto out;
 	}
-	body = json_dumps(obj, JSON_COMPACT);
-	if (!body)
-		lk_set_error(c, 0, "out_of_memory", "out of memory");
+	body = lk_dump(c, obj);
 out:
 	json_decref(items);
 	json_decref(obj);
@@ -214,15 +212,11 @@ int kyso_sign_batch(struct kyso_client *c, const struct kyso_batch_params *param
 	json_t *root = NULL;
 	int ret = -1;
 
-	if (!c)
-		return lk_no_client(err);
-	if (!params || !out)
-		return lk_bad_argument(c, err, "parameters and output are required");
-	lk_clear_error(c);
-	*out = NULL;
-	if (lk_params_copy(c, "kyso_batch_params", &p, sizeof(p), KYSO_BATCH_PARAMS_SIZE_1,
-			   params))
-		return lk_finish(c, -1, err);
+	if (out)
+		*out = NULL;
+	if (lk_begin(c, err, params, out, "kyso_batch_params", &p, sizeof(p),
+		     KYSO_BATCH_PARAMS_SIZE_1))
+		return -1;
 	if (lk_post(c, "/v1/sign/batch", batch_body(c, &p), KYSO_MAX_BATCH_RESPONSE,
 		    &root, NULL) == 0) {
 		*out = parse_batch(c, root);

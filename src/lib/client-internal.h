@@ -112,6 +112,15 @@ void lk_set_transport_error(struct kyso_client *c, CURLcode rc);
 int lk_params_copy(struct kyso_client *c, const char *name, void *dst, size_t size,
 		   size_t min, const void *src);
 
+/*
+ * The start of a typed call with a parameter structure: c, params and
+ * out (the caller's output pointer) must be given; clears the client's
+ * error and copies params into dst as lk_params_copy() does.  Returns 0
+ * to go on, else -1 with err filled.
+ */
+int lk_begin(struct kyso_client *c, struct kyso_error *err, const void *params, const void *out,
+	     const char *name, void *dst, size_t size, size_t min);
+
 /* ------------------------------------------------------------ transport.c */
 
 /*
@@ -138,6 +147,8 @@ int lk_call(struct kyso_client *c, const char *method, const char *path,
  */
 int lk_post(struct kyso_client *c, const char *path, char *body, size_t limit,
 	    json_t **root, char **text);
+/* obj as compact JSON text (caller frees); NULL with the client's error set. */
+char *lk_dump(struct kyso_client *c, const json_t *obj);
 /*
  * Exchange on base, or on base<sep><id> with id escaped; the JSON text
  * answered to *text (optional, caller frees).

@@ -37,3 +37,16 @@ int lk_params_copy(struct kyso_client *c, const char *name, void *dst, size_t si
 	memcpy(dst, &size, sizeof(size));
 	return 0;
 }
+
+int lk_begin(struct kyso_client *c, struct kyso_error *err, const void *params, const void *out,
+	     const char *name, void *dst, size_t size, size_t min)
+{
+	if (!c)
+		return lk_no_client(err);
+	if (!params || !out)
+		return lk_bad_argument(c, err, "parameters and output are required");
+	lk_clear_error(c);
+	if (lk_params_copy(c, name, dst, size, min, params) < 0)
+		return lk_finish(c, -1, err);
+	return 0;
+}

@@ -83,9 +83,7 @@ static char *sign_body(struct kyso_client *c, const struct kyso_sign_params *p)
 			  "cannot encode the request (bad certificate id?)");
 		goto out;
 	}
-	body = json_dumps(obj, JSON_COMPACT);
-	if (!body)
-		lk_set_error(c, 0, "out_of_memory", "out of memory");
+	body = lk_dump(c, obj);
 out:
 	json_decref(obj);
 	free(hash);
@@ -128,14 +126,11 @@ int kyso_sign(struct kyso_client *c, const struct kyso_sign_params *params,
 	json_t *root = NULL;
 	int ret = -1;
 
-	if (!c)
-		return lk_no_client(err);
-	if (!params || !out)
-		return lk_bad_argument(c, err, "parameters and output are required");
-	lk_clear_error(c);
-	*out = NULL;
-	if (lk_params_copy(c, "kyso_sign_params", &p, sizeof(p), KYSO_SIGN_PARAMS_SIZE_1, params))
-		return lk_finish(c, -1, err);
+	if (out)
+		*out = NULL;
+	if (lk_begin(c, err, params, out, "kyso_sign_params", &p, sizeof(p),
+		     KYSO_SIGN_PARAMS_SIZE_1))
+		return -1;
 	if (lk_post(c, "/v1/sign", sign_body(c, &p), 0, &root, NULL) == 0) {
 		*out = parse_signature(c, root);
 		if (*out)
@@ -170,11 +165,9 @@ int kyso_logout(struct kyso_client *c, const char *token_id, long *logged_out,
 		lk_set_error(c, 0, "invalid_argument", "cannot encode the token id");
 		goto out;
 	}
-	body = json_dumps(req, JSON_COMPACT);
-	if (!body) {
-		lk_set_error(c, 0, "out_of_memory", "out of memory");
+	body = lk_dump(c, req);
+	if (!body)
 		goto out;
-	}
 	if (lk_call(c, "POST", "/v1/logout", body, &root, NULL) < 0)
 		goto out;
 	n = json_object_get(root, "logged_out");

@@ -268,6 +268,15 @@ int lk_post(struct kyso_client *c, const char *path, char *body, size_t limit,
 	return ret;
 }
 
+char *lk_dump(struct kyso_client *c, const json_t *obj)
+{
+	char *text = json_dumps(obj, JSON_COMPACT);
+
+	if (!text)
+		lk_set_error(c, 0, "out_of_memory", "out of memory");
+	return text;
+}
+
 /*
  * Exchange on base, or on base<sep><id> with id escaped; the JSON text
  * answered to *text (optional, caller frees).

@@ -59,9 +59,7 @@ static char *verify_body(struct kyso_client *c, const struct kyso_verify_params 
 			     "cannot encode the certificate (not UTF-8 text?)");
 		goto out;
 	}
-	body = json_dumps(obj, JSON_COMPACT);
-	if (!body)
-		lk_set_error(c, 0, "out_of_memory", "out of memory");
+	body = lk_dump(c, obj);
 out:
 	json_decref(obj);
 	return body;
@@ -280,15 +278,11 @@ int kyso_verify(struct kyso_client *c, const struct kyso_verify_params *params,
 	char *text = NULL;
 	int ret = -1;
 
-	if (!c)
-		return lk_no_client(err);
-	if (!params || !out)
-		return lk_bad_argument(c, err, "parameters and output are required");
-	lk_clear_error(c);
-	*out = NULL;
-	if (lk_params_copy(c, "kyso_verify_params", &p, sizeof(p), KYSO_VERIFY_PARAMS_SIZE_1,
-			   params))
-		return lk_finish(c, -1, err);
+	if (out)
+		*out = NULL;
+	if (lk_begin(c, err, params, out, "kyso_verify_params", &p, sizeof(p),
+		     KYSO_VERIFY_PARAMS_SIZE_1))
+		return -1;
 	if (lk_post(c, "/v1/verify", verify_body(c, &p), 0, &root, &text) == 0) {
 		/* text is taken */
 		*out = parse_verify(c, root, text);

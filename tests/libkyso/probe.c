@@ -108,6 +108,20 @@ static int sign_raw_params(const char *name, const void *params, const char *dir
 	return ret;
 }
 
+/* p for a SHA-256 hash given in hex (into hash, 64 bytes). */
+static void sign_params(struct kyso_sign_params *p, const char *cert, const char *hashhex,
+			unsigned char *hash)
+{
+	int n = hex_to_bytes(hashhex, hash, 64);
+
+	if (n <= 0)
+		usage();
+	p->certificate = cert;
+	p->hash = hash;
+	p->hash_len = (size_t)n;
+	p->hash_alg = KYSO_HASH_SHA256;
+}
+
 static int do_sizes(const char *cert, const char *hashhex, const char *dir)
 {
 	struct kyso_sign_params p = KYSO_SIGN_PARAMS_INIT;
@@ -125,15 +139,9 @@ static int do_sizes(const char *cert, const char *hashhex, const char *dir)
 		unsigned char later[16];
 	} longer;
 	unsigned char hash[64];
-	int n, i, bad = 0;
+	int i, bad = 0;
 
-	n = hex_to_bytes(hashhex, hash, sizeof(hash));
-	if (n <= 0)
-		usage();
-	p.certificate = cert;
-	p.hash = hash;
-	p.hash_len = (size_t)n;
-	p.hash_alg = KYSO_HASH_SHA256;
+	sign_params(&p, cert, hashhex, hash);
 
 	p.struct_size = 0;
 	bad |= sign_raw_params("sign-size-0", &p, NULL) == 0;
@@ -150,7 +158,7 @@ static int do_sizes(const char *cert, const char *hashhex, const char *dir)
 	for (i = 0; i < 3; i++) {
 		items[i].id = i == 0 ? "a" : i == 1 ? "b" : "c";
 		items[i].hash = hash;
-		items[i].hash_len = (size_t)n;
+		items[i].hash_len = p.hash_len;
 	}
 	b.certificate = cert;
 	b.hash_alg = KYSO_HASH_SHA256;
@@ -188,15 +196,9 @@ static int do_sign(const char *cert, const char *hashhex, const char *format, co
 	struct kyso_signature *sig = NULL;
 	struct kyso_error err;
 	unsigned char hash[64];
-	int n, ret;
+	int ret;
 
-	n = hex_to_bytes(hashhex, hash, sizeof(hash));
-	if (n <= 0)
-		usage();
-	p.certificate = cert;
-	p.hash = hash;
-	p.hash_len = (size_t)n;
-	p.hash_alg = KYSO_HASH_SHA256;
+	sign_params(&p, cert, hashhex, hash);
 	p.format = strcmp(format, "cms") ? KYSO_FORMAT_RAW : KYSO_FORMAT_CMS;
 	ret = kyso_sign(client, &p, &sig, &err);
 	if (ret == 0) {
