@@ -3,15 +3,17 @@
  *
  * kysod serves an HTTP/1.1 + JSON API on a Unix socket; this library
  * talks to it and hides the transport.  Listings are returned as JSON
- * text (parse them with any JSON library); signing has a typed call.
+ * text (parse them with any JSON library); signing, batches and
+ * verification have typed calls.  Each function has a man page in
+ * section 3; libkyso(3) is the overview.
  *
  * Conventions:
  *  - functions returning int return 0 on success and -1 on error;
  *  - a `struct kyso_error *err` argument may be NULL; when given it is
  *    filled on error (and cleared on success);
  *  - strings and structures returned through pointer arguments belong
- *    to the caller: free strings with kyso_free() and signatures with
- *    kyso_signature_free();
+ *    to the caller: free strings with kyso_free() and the structures
+ *    with their own kyso_*_free();
  *  - a client must not be used by two threads at the same time, with
  *    one exception: one thread may follow the event stream with
  *    kyso_events() while another makes any other calls on the same
@@ -20,6 +22,38 @@
  *    kyso_client_last_error() reports the calls other than kyso_events();
  *    kyso_client_free() must wait until kyso_events() has returned.
  *    Otherwise use one client per thread.
+ *
+ * Keeping the ABI (programs linked against libkyso.so.1 keep working
+ * with every later libkyso.so.1):
+ *  - Parameter structures the caller fills in (kyso_sign_params,
+ *    kyso_batch_params, kyso_batch_item, kyso_verify_params) begin with
+ *    `size_t struct_size`, the size the caller was compiled with.  Start
+ *    each from its KYSO_..._INIT macro, which sets struct_size and zeroes
+ *    the rest, then set the fields:
+ *
+ *        struct kyso_sign_params p = KYSO_SIGN_PARAMS_INIT;
+ *        p.certificate = id;
+ *
+ *    New fields are only ever added at the end, with zero as "as
+ *    before".  The library reads the first struct_size bytes: a program
+ *    built against an older header gets the defaults for the fields it
+ *    does not know; one built against a newer header works with an older
+ *    library as long as it leaves the fields that library does not know
+ *    zero (else "invalid_argument").  A struct_size smaller than the
+ *    structure of this version (e.g. 0: not initialized) is refused with
+ *    "invalid_argument".  This was chosen over opaque objects with
+ *    setters because the parameters stay plain structures on the stack,
+ *    filled with assignments, with no allocation and no error to check
+ *    per field; the size makes them extensible the way the clone3() and
+ *    openat2() system calls are.
+ *  - In an array of kyso_batch_item, every item has the same
+ *    struct_size, which is the array's stride.
+ *  - Structures the library allocates and returns (kyso_signature,
+ *    kyso_batch_result and its items, kyso_verify_result and what it
+ *    points to) also only grow at their end.  Do not allocate, copy or
+ *    embed them; arrays of them are arrays of pointers (r->items[i]->id).
+ *  - struct kyso_error is the caller's (usually on the stack) and keeps
+ *    its size: later fields are taken from its reserved bytes.
  */
 #ifndef KYSO_KYSO_H
 #define KYSO_KYSO_H
@@ -58,7 +92,25 @@ struct kyso_error {
 	char message[256];
 	char pin_state[16];
 	char field[64];
+	/*
+	 * The position (0 for the first) of the batch item the error is
+	 * about: the item kysod refused a batch for ("index" of its
+	 * answer, e.g. 3 with field "items[3].hash"), or, in a batch
+	 * result, the failed item itself.  -1 for other errors.
+	 */
+	long index;
+	unsigned char reserved[120];	/* zero; later fields come from here */
 };
+
+/*
+ * The start of each KYSO_..._INIT macro: struct_size set, every other
+ * field zero.
+ */
+#ifdef __cplusplus
+#define KYSO_PARAMS_INIT_(type) { sizeof(type) }
+#else
+#define KYSO_PARAMS_INIT_(type) { .struct_size = sizeof(type) }
+#endif
 
 enum kyso_hash_alg {
 	KYSO_HASH_SHA256 = 1,
@@ -78,6 +130,7 @@ enum kyso_format {
 };
 
 struct kyso_sign_params {
+	size_t struct_size;		/* sizeof(struct kyso_sign_params): KYSO_SIGN_PARAMS_INIT */
 	const char *certificate;	/* certificate id, 64 lowercase hex chars */
 	const unsigned char *hash;	/* the digest to sign */
 	size_t hash_len;		/* 32, 48 or 64 to match hash_alg */
@@ -86,6 +139,8 @@ struct kyso_sign_params {
 	enum kyso_format format;
 	int timestamp;			/* CMS only: add an RFC 3161 timestamp (CAdES-T) */
 };
+
+#define KYSO_SIGN_PARAMS_INIT KYSO_PARAMS_INIT_(struct kyso_sign_params)
 
 struct kyso_signature {
 	unsigned char *data;		/* signature bytes */
@@ -174,12 +229,16 @@ int kyso_readers(struct kyso_client *c, char **json, struct kyso_error *err);
 
 /* One hash of a batch. */
 struct kyso_batch_item {
+	size_t struct_size;		/* sizeof(struct kyso_batch_item): KYSO_BATCH_ITEM_INIT */
 	const char *id;			/* the caller's id for the item, 1 to 256 chars */
 	const unsigned char *hash;
 	size_t hash_len;		/* must match hash_alg */
 };
 
+#define KYSO_BATCH_ITEM_INIT KYSO_PARAMS_INIT_(struct kyso_batch_item)
+
 struct kyso_batch_params {
+	size_t struct_size;		/* sizeof(struct kyso_batch_params): KYSO_BATCH_PARAMS_INIT */
 	const char *certificate;	/* certificate id, 64 lowercase hex chars */
 	enum kyso_hash_alg hash_alg;
 	enum kyso_padding padding;
@@ -191,15 +250,19 @@ struct kyso_batch_params {
 					 * [A-Za-z0-9_-]), to cancel it by; NULL: kysod's */
 };
 
-/* The outcome of one item, in request order. */
+#define KYSO_BATCH_PARAMS_INIT KYSO_PARAMS_INIT_(struct kyso_batch_params)
+
+/* The outcome of one item. */
 struct kyso_batch_result_item {
+	size_t index;			/* its position in the batch (0 for the first) */
 	char *id;			/* the item's id */
 	unsigned char *signature;	/* NULL when the item failed */
 	size_t signature_len;
 	char *audit_id;			/* "CHAIN:SEQ" of its audit entry, NULL if none */
 	/*
 	 * Why the item failed (error.code is empty for a signed item):
-	 * e.g. "batch_cancelled", "token_removed", "token_error".
+	 * e.g. "batch_cancelled", "token_removed", "token_error";
+	 * error.index is the item's index then.
 	 */
 	struct kyso_error error;
 };
@@ -212,7 +275,7 @@ struct kyso_batch_result {
 	size_t nsigned;
 	size_t nfailed;
 	int cancelled;			/* the batch was cancelled while it ran */
-	struct kyso_batch_result_item *items;
+	struct kyso_batch_result_item **items;	/* nitems pointers, in request order */
 	size_t nitems;
 };
 
@@ -220,8 +283,8 @@ struct kyso_batch_result {
  * Signs every hash of a batch with the key of params->certificate after
  * one consent of the user (the PIN dialog, or a confirmation dialog if
  * the token is logged in already).  kysod checks every item before it
- * asks anything; a bad item fails the whole call (the error's `field`
- * names it, e.g. "items[3].hash").  Once the batch runs, items fail one
+ * asks anything; a bad item fails the whole call (the error's `index`
+ * is its position, 3, and `field` names the field, e.g. "items[3].hash").  Once the batch runs, items fail one
  * by one: the call succeeds and *out (free with kyso_batch_result_free)
  * tells which items were signed.  While it runs, kysod publishes
  * "batch-progress" events (see kyso_events) naming the batch id.
@@ -238,6 +301,111 @@ void kyso_batch_result_free(struct kyso_batch_result *result);
  * one waiting in kyso_sign_batch().
  */
 int kyso_cancel_batch(struct kyso_client *c, const char *batch_id, struct kyso_error *err);
+
+/* ------------------------------------------------------------ verification */
+
+struct kyso_verify_params {
+	size_t struct_size;		/* sizeof(struct kyso_verify_params): KYSO_VERIFY_PARAMS_INIT */
+	enum kyso_format format;	/* of the signature: raw or CMS */
+	const unsigned char *signature;	/* raw: the signature; CMS: the DER ContentInfo */
+	size_t signature_len;
+	const unsigned char *hash;	/* the record's digest */
+	size_t hash_len;		/* 32, 48 or 64 to match hash_alg */
+	enum kyso_hash_alg hash_alg;
+	enum kyso_padding padding;	/* raw RSA signatures only */
+	/*
+	 * The signer's certificate (raw: required; CMS: only when the
+	 * signature does not carry it): an id of a certificate kysod
+	 * knows, or a PEM certificate; or, with certificate NULL, a DER
+	 * certificate in certificate_der.
+	 */
+	const char *certificate;
+	const unsigned char *certificate_der;
+	size_t certificate_der_len;
+};
+
+#define KYSO_VERIFY_PARAMS_INIT KYSO_PARAMS_INIT_(struct kyso_verify_params)
+
+enum kyso_verify_status {
+	KYSO_VERIFY_UNKNOWN = 0,	/* a status this library does not know */
+	KYSO_VERIFY_VALID,
+	KYSO_VERIFY_INVALID,		/* something shows the signature is wrong */
+	KYSO_VERIFY_INDETERMINATE,	/* nothing proves it either way */
+};
+
+enum kyso_check_result {
+	KYSO_CHECK_NONE = 0,		/* not made (or a result this library does not know) */
+	KYSO_CHECK_OK,
+	KYSO_CHECK_FAILED,
+	KYSO_CHECK_SKIPPED,		/* does not apply, or nothing to check it with */
+	KYSO_CHECK_UNKNOWN,		/* could not be found out */
+};
+
+/* One check the verdict rests on. */
+struct kyso_verify_check {
+	char *check;			/* e.g. "digest", "signature", "chain", "crl" */
+	enum kyso_check_result result;
+	char *result_name;		/* "ok", "failed", "skipped", "unknown" */
+	char *message;
+	char *certificate;		/* the subject of the certificate it is about, or NULL */
+	long depth;			/* of that certificate: 0 the signer's, 1 its CA...; -1 */
+	char *source;			/* crl: "file" or "cdp"; else NULL */
+	char *url;			/* crl from a distribution point: its URL; else NULL */
+	char *fetch;			/* crl from a distribution point: "fetched", "cached", "failed" */
+};
+
+/* The signer's certificate.  Strings are "" when kysod did not send them. */
+struct kyso_verify_signer {
+	char *id;			/* certificate id (64 hex chars) */
+	char *subject;
+	char *subject_cn;
+	char *issuer;
+	char *serial;			/* hex */
+	char *not_before;		/* ISO 8601, UTC */
+	char *not_after;
+	char *key_type;			/* "rsa" or "ec" */
+	char *curve;			/* EC keys: e.g. "P-256"; else NULL */
+	long key_bits;
+	char **key_usage;		/* e.g. "digitalSignature", "nonRepudiation" */
+	size_t nkey_usage;
+};
+
+struct kyso_verify_result {
+	int valid;			/* 1 only when status is KYSO_VERIFY_VALID */
+	enum kyso_verify_status status;
+	char *status_name;		/* "valid", "invalid" or "indeterminate" */
+	char *reason;			/* e.g. "valid_now", "signature_invalid", "chain_untrusted" */
+	char *format;			/* "raw" or "cms" */
+	char *algorithm;		/* e.g. "rsa-pkcs1-sha256"; "" if unknown */
+	struct kyso_verify_signer *signer;	/* NULL when the signer is not known */
+	char *signing_time;		/* the time the signature claims (not proof), or NULL */
+	char *timestamp_time;		/* the time of an RFC 3161 timestamp, or NULL */
+	char *timestamp_tsa;		/* its authority, or NULL */
+	char *verified_at;		/* when kysod checked */
+	/*
+	 * The chain check: KYSO_CHECK_OK when the signer's certificate was
+	 * checked to chain to kysod's CA bundle, FAILED when it does not,
+	 * SKIPPED when kysod has no CA bundle (nothing says who made the
+	 * certificate), NONE when the check was not made.
+	 */
+	enum kyso_check_result chain;
+	enum kyso_check_result revocation;	/* the "revocation" check, likewise */
+	struct kyso_verify_check **checks;	/* every check made, in kysod's order */
+	size_t nchecks;
+	char *json;			/* kysod's whole answer, JSON text */
+};
+
+/*
+ * Checks a signature against a record's hash (POST /v1/verify); asks
+ * nothing of the user or the tokens.  A signature that is invalid or
+ * indeterminate is not an error: the call succeeds and *out (free with
+ * kyso_verify_result_free) says so, with every check.  The call fails
+ * when the signature cannot be checked at all (e.g. "signature_malformed",
+ * "certificate_not_found", "hash_length").
+ */
+int kyso_verify(struct kyso_client *c, const struct kyso_verify_params *params,
+		struct kyso_verify_result **out, struct kyso_error *err);
+void kyso_verify_result_free(struct kyso_verify_result *result);
 
 /* ------------------------------------------------------------ events */
 

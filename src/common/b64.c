@@ -1,64 +1,116 @@
+/*
+ * Strict standard base64 (RFC 4648 section 4, with padding).  Plain C
+ * without OpenSSL, so that libkyso can link it too.
+ */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <openssl/evp.h>
-#include <openssl/crypto.h>
 
 #include "common/b64.h"
 
+/* Longest input either way: keeps every length within a long. */
+#define B64_MAX ((size_t)1 << 30)
+
+static const char alphabet[] =
+	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
 char *kyso_b64_encode(const unsigned char *in, size_t len)
 {
-	char *out;
+	char *out, *p;
+	uint32_t v;
+	size_t i;
 
-	if (len > (size_t)1 << 30)
+	if (len > B64_MAX)
 		return NULL;
 	out = malloc(4 * ((len + 2) / 3) + 1);
 	if (!out)
 		return NULL;
-	EVP_EncodeBlock((unsigned char *)out, in, (int)len);
+	p = out;
+	for (i = 0; i + 2 < len; i += 3) {
+		v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
+		*p++ = alphabet[v >> 18 & 63];
+		*p++ = alphabet[v >> 12 & 63];
+		*p++ = alphabet[v >> 6 & 63];
+		*p++ = alphabet[v & 63];
+	}
+	if (i < len) {
+		v = (uint32_t)in[i] << 16;
+		if (i + 1 < len)
+			v |= (uint32_t)in[i + 1] << 8;
+		*p++ = alphabet[v >> 18 & 63];
+		*p++ = alphabet[v >> 12 & 63];
+		*p++ = i + 1 < len ? alphabet[v >> 6 & 63] : '=';
+		*p++ = '=';
+	}
+	*p = '\0';
 	return out;
 }
 
-static int b64_char(char c)
+static int b64_value(char ch)
 {
-	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-	       (c >= '0' && c <= '9') || c == '+' || c == '/';
+	if (ch >= 'A' && ch <= 'Z')
+		return ch - 'A';
+	if (ch >= 'a' && ch <= 'z')
+		return ch - 'a' + 26;
+	if (ch >= '0' && ch <= '9')
+		return ch - '0' + 52;
+	if (ch == '+')
+		return 62;
+	if (ch == '/')
+		return 63;
+	return -1;
 }
 
 long kyso_b64_decode(const char *in, size_t len, unsigned char *out, size_t outmax)
 {
-	unsigned char *tmp = NULL;
-	size_t pad = 0, i, declen;
-	long ret = -1;
-	int n;
+	size_t pad = 0, i, n = 0, declen;
+	uint32_t w = 0;
 
 	if (len == 0)
 		return 0;	/* the encoding of the empty string (RFC 4648, 10) */
-	if (len % 4 || len > (size_t)1 << 30)
-		goto out;
+	if (len % 4 || len > B64_MAX)
+		return -1;
 	if (in[len - 1] == '=')
 		pad++;
-	if (in[len - 2] == '=')
+	if (pad && in[len - 2] == '=')
 		pad++;
+	/* the whole text is checked before a byte is written */
 	for (i = 0; i < len - pad; i++)
-		if (!b64_char(in[i]))
-			goto out;
+		if (b64_value(in[i]) < 0)
+			return -1;
 	declen = len / 4 * 3 - pad;
-	if (declen > outmax) {
-		ret = -2;
-		goto out;
+	if (declen > outmax)
+		return -2;
+	for (i = 0; i < len; i++) {
+		w = w << 6 | (uint32_t)(i < len - pad ? b64_value(in[i]) : 0);
+		if (i % 4 != 3)
+			continue;
+		out[n++] = w >> 16 & 0xff;
+		if (n < declen)
+			out[n++] = w >> 8 & 0xff;
+		if (n < declen)
+			out[n++] = w & 0xff;
+		w = 0;
 	}
-	tmp = malloc(len / 4 * 3);
-	if (!tmp)
-		goto out;
-	n = EVP_DecodeBlock(tmp, (const unsigned char *)in, (int)len);
-	if (n < 0 || (size_t)n != len / 4 * 3)
-		goto out;
-	memcpy(out, tmp, declen);
-	ret = (long)declen;
-out:
-	if (tmp) {
-		OPENSSL_cleanse(tmp, len / 4 * 3);
-		free(tmp);
+	return (long)declen;
+}
+
+unsigned char *kyso_b64_decode_alloc(const char *in, size_t len, size_t *out_len)
+{
+	unsigned char *out;
+	long n;
+
+	*out_len = 0;
+	if (len > B64_MAX)
+		return NULL;
+	out = malloc(len / 4 * 3 + 1);
+	if (!out)
+		return NULL;
+	n = kyso_b64_decode(in, len, out, len / 4 * 3);
+	if (n < 0) {
+		free(out);
+		return NULL;
 	}
-	return ret;
+	*out_len = (size_t)n;
+	return out;
 }

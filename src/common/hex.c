@@ -1,3 +1,4 @@
+/* Hexadecimal: the one codec of kysod, kyso-p11, libkyso and the kyso CLI. */
 #include <string.h>
 
 #include "common/hex.h"
@@ -14,7 +15,7 @@ void kyso_hex_encode(const unsigned char *in, size_t len, char *out)
 	out[2 * len] = '\0';
 }
 
-static int hex_digit(char c)
+int kyso_hex_digit(char c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -25,17 +26,20 @@ static int hex_digit(char c)
 	return -1;
 }
 
-long kyso_hex_decode(const char *in, unsigned char *out, size_t outmax)
+long kyso_hex_decode(const char *in, size_t len, unsigned char *out, size_t outmax)
 {
-	size_t len = strlen(in), i;
+	size_t i;
+	int hi, lo;
 
 	if (len % 2 || len / 2 > outmax)
 		return -1;
-	for (i = 0; i < len / 2; i++) {
-		int hi = hex_digit(in[2 * i]), lo = hex_digit(in[2 * i + 1]);
-
-		if (hi < 0 || lo < 0)
+	/* the whole text is checked before a byte is written */
+	for (i = 0; i < len; i++)
+		if (kyso_hex_digit(in[i]) < 0)
 			return -1;
+	for (i = 0; i < len / 2; i++) {
+		hi = kyso_hex_digit(in[2 * i]);
+		lo = kyso_hex_digit(in[2 * i + 1]);
 		out[i] = (unsigned char)(hi << 4 | lo);
 	}
 	return (long)(len / 2);

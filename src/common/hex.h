@@ -1,3 +1,7 @@
+/*
+ * Hexadecimal: the one codec of kysod, kyso-p11, libkyso and the kyso
+ * CLI.  Internal: libkyso links it but does not export it.
+ */
 #ifndef KYSO_HEX_H
 #define KYSO_HEX_H
 #include <stddef.h>
@@ -5,8 +9,12 @@
 /* Lowercase hex of len bytes into out, which holds at least 2 * len + 1 bytes. */
 void kyso_hex_encode(const unsigned char *in, size_t len, char *out);
 
-/* Decodes hex (either case) into out (room for outmax bytes).
- * Returns the number of bytes, or -1 for odd length, a bad digit or no room. */
-long kyso_hex_decode(const char *in, unsigned char *out, size_t outmax);
+/* The value of one hex digit (either case), or -1. */
+int kyso_hex_digit(char c);
+
+/* Decodes the len hex digits (either case) at in into out (room for outmax
+ * bytes).  Returns the number of bytes, or -1 for an odd length, a bad digit
+ * or no room; nothing is written then. */
+long kyso_hex_decode(const char *in, size_t len, unsigned char *out, size_t outmax);
 
 #endif

@@ -257,7 +257,7 @@ static void run_sign(struct worker *w, struct kyso_msg *msg)
 	}
 	a.hash = hash;
 	a.hash_len = (size_t)n;
-	n = kyso_hex_decode(key_hex, key_id, sizeof(key_id));
+	n = kyso_hex_decode(key_hex, strlen(key_hex), key_id, sizeof(key_id));
 	if (n < 0) {
 		helper_send_error(w->h, msg->id, "internal_error", "malformed key id", NULL);
 		return;

@@ -25,6 +25,7 @@
 #include <jansson.h>
 #include <openssl/evp.h>
 
+#include "common/hex.h"
 #include "kyso/kyso.h"
 #include "cmd.h"
 #include "output.h"
@@ -131,16 +132,11 @@ static int file_list_init(struct file_list *fl, int argc, char **argv, int first
 
 static void sha256_hex(const char *data, size_t len, char out[65])
 {
-	static const char digits[] = "0123456789abcdef";
 	unsigned char md[32];
-	unsigned int n = sizeof(md), i;
+	unsigned int n = sizeof(md);
 
 	EVP_Digest(data, len, md, &n, EVP_sha256(), NULL);
-	for (i = 0; i < 32; i++) {
-		out[2 * i] = digits[md[i] >> 4];
-		out[2 * i + 1] = digits[md[i] & 0xf];
-	}
-	out[64] = '\0';
+	kyso_hex_encode(md, sizeof(md), out);
 }
 
 static int is_lower_hex(const char *s, size_t len)

@@ -26,6 +26,8 @@
 
 #include <jansson.h>
 
+#include "common/b64.h"
+#include "common/hex.h"
 #include "kyso/kyso.h"
 #include "cmd.h"
 #include "output.h"
@@ -203,7 +205,7 @@ static int parse_line(struct items *it, size_t lineno, const char *line, size_t 
 	if (hex_len != 2 * it->hash_len)
 		return input_error(it, where, "the hash has %zu hex digits, %s needs %zu",
 				   hex_len, alg, 2 * it->hash_len);
-	if (cmd_parse_hex(hex, hex_len, hash, sizeof(hash)) != (long)it->hash_len)
+	if (kyso_hex_decode(hex, hex_len, hash, sizeof(hash)) != (long)it->hash_len)
 		return input_error(it, where, "the hash is not valid hex");
 	return items_add(it, where, id, id_len, hash);
 }
@@ -223,57 +225,6 @@ static int parse_lines(struct items *it, const char *text, size_t len, const cha
 		line = nl ? nl + 1 : end;
 	}
 	return 0;
-}
-
-static int b64_value(char ch)
-{
-	if (ch >= 'A' && ch <= 'Z')
-		return ch - 'A';
-	if (ch >= 'a' && ch <= 'z')
-		return ch - 'a' + 26;
-	if (ch >= '0' && ch <= '9')
-		return ch - '0' + 52;
-	if (ch == '+')
-		return 62;
-	if (ch == '/')
-		return 63;
-	return -1;
-}
-
-/* Strict padded standard base64 into out (size bytes); the length or -1. */
-static long b64_decode(const char *in, unsigned char *out, size_t size)
-{
-	size_t len = strlen(in), i, j, n = 0;
-	int pad, v;
-	uint32_t w;
-
-	if (len % 4 || len / 4 * 3 > size + 2)
-		return -1;
-	for (i = 0; i < len; i += 4) {
-		pad = 0;
-		w = 0;
-		for (j = 0; j < 4; j++) {
-			if (in[i + j] == '=') {
-				if (i + 4 != len || j < 2)
-					return -1;
-				pad++;
-				v = 0;
-			} else {
-				v = b64_value(in[i + j]);
-				if (v < 0 || pad)
-					return -1;
-			}
-			w = w << 6 | (uint32_t)v;
-		}
-		if (n + 3 - (size_t)pad > size)
-			return -1;
-		out[n++] = w >> 16 & 0xff;
-		if (pad < 2)
-			out[n++] = w >> 8 & 0xff;
-		if (pad < 1)
-			out[n++] = w & 0xff;
-	}
-	return (long)n;
 }
 
 static int parse_json_item(struct items *it, size_t i, const json_t *obj, const char *alg)
@@ -298,7 +249,10 @@ static int parse_json_item(struct items *it, size_t i, const json_t *obj, const 
 	b64 = json_string_value(json_object_get(obj, "hash"));
 	if (!b64)
 		return input_error(it, where, "\"hash\" is missing or not a string");
-	n = b64_decode(b64, hash, sizeof(hash));
+	n = kyso_b64_decode(b64, strlen(b64), hash, sizeof(hash));
+	if (n == -2)
+		return input_error(it, where, "the hash has more than %zu bytes, %s needs %zu",
+				   sizeof(hash), alg, it->hash_len);
 	if (n < 0)
 		return input_error(it, where, "\"hash\" is not valid base64");
 	if ((size_t)n != it->hash_len)
@@ -555,9 +509,9 @@ static json_t *answer_json(const struct kyso_batch_result *r)
 	if (!root)
 		return NULL;
 	for (i = 0; i < r->nitems; i++) {
-		it = &r->items[i];
+		it = r->items[i];
 		if (it->signature) {
-			b64 = cmd_base64(it->signature, it->signature_len);
+			b64 = kyso_b64_encode(it->signature, it->signature_len);
 			obj = json_pack("{s:s, s:s}", "id", it->id, "signature", b64 ? b64 : "");
 			if (obj && it->audit_id)
 				json_object_set_new(obj, "audit_id", json_string(it->audit_id));
@@ -645,7 +599,7 @@ static int write_files(const struct batch_opts *o, const struct kyso_batch_resul
 	int ret = 0;
 
 	for (i = 0; i < r->nitems; i++) {
-		if (r->items[i].signature && write_file(o->out_dir, &r->items[i]) < 0)
+		if (r->items[i]->signature && write_file(o->out_dir, r->items[i]) < 0)
 			ret = KYSO_EXIT_ERROR;
 	}
 	return ret;
@@ -658,16 +612,16 @@ static void report_failures(const struct kyso_batch_result *r)
 	size_t i, n = 0, cancelled = 0;
 
 	for (i = 0; i < r->nitems; i++) {
-		if (r->items[i].signature)
+		if (r->items[i]->signature)
 			continue;
-		if (!strcmp(r->items[i].error.code, "batch_cancelled")) {
+		if (!strcmp(r->items[i]->error.code, "batch_cancelled")) {
 			cancelled++;
 			continue;
 		}
 		if (n++ < FAILURES_SHOWN)
 			fprintf(stderr, "kyso: item %s: %s (%s)\n",
-				shown_id(r->items[i].id, id, sizeof(id)),
-				r->items[i].error.message, r->items[i].error.code);
+				shown_id(r->items[i]->id, id, sizeof(id)),
+				r->items[i]->error.message, r->items[i]->error.code);
 	}
 	if (n > FAILURES_SHOWN)
 		fprintf(stderr, "kyso: ... and %zu more failed items\n", n - FAILURES_SHOWN);
@@ -725,7 +679,7 @@ static int run_batch(struct kyso_ctx *ctx, struct batch_run *run,
 int cmd_sign_batch(struct kyso_ctx *ctx, const struct batch_opts *o)
 {
 	struct items it = { 0 };
-	struct kyso_batch_params params = { 0 };
+	struct kyso_batch_params params = KYSO_BATCH_PARAMS_INIT;
 	struct kyso_batch_item *list = NULL;
 	struct kyso_batch_result *r = NULL;
 	struct batch_run run = { .client = ctx->client };
@@ -754,6 +708,7 @@ int cmd_sign_batch(struct kyso_ctx *ctx, const struct batch_opts *o)
 		goto out;
 	}
 	for (i = 0; i < it.n; i++) {
+		list[i] = (struct kyso_batch_item)KYSO_BATCH_ITEM_INIT;
 		list[i].id = it.ids[i];
 		list[i].hash = it.hashes + i * it.hash_len;
 		list[i].hash_len = it.hash_len;

@@ -6,6 +6,7 @@
 
 #include <jansson.h>
 
+#include "common/hex.h"
 #include "kyso/kyso.h"
 #include "cmd.h"
 #include "output.h"
@@ -51,8 +52,8 @@ static int dn_cn(const char *dn, char *out, size_t size)
 		return -1;
 	for (p += 3; *p && *p != ',' && *p != '+' && n + 1 < size; p++) {
 		if (*p == '\\' && p[1]) {
-			hi = cmd_hexval(p[1]);
-			lo = hi >= 0 && p[2] ? cmd_hexval(p[2]) : -1;
+			hi = kyso_hex_digit(p[1]);
+			lo = hi >= 0 && p[2] ? kyso_hex_digit(p[2]) : -1;
 			if (lo >= 0) {
 				out[n++] = (char)(hi << 4 | lo);
 				p += 2;

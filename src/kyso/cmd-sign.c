@@ -1,9 +1,7 @@
 /*
- * kyso sign: signs a hash (given, or of a file) with a certificate's key.
- * Also the reading, hashing and encoding helpers kyso verify and kyso sign
- * --batch share with it.
+ * kyso sign: signs a hash (given, or of a file) with a certificate's key;
+ * with --batch, many hashes (cmd-batch.c).
  */
-#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -15,11 +13,11 @@
 #include <jansson.h>
 #include <openssl/evp.h>
 
+#include "common/b64.h"
+#include "common/hex.h"
 #include "kyso/kyso.h"
 #include "cmd.h"
 #include "output.h"
-
-#define READ_CHUNK 65536
 
 static const char help[] =
 	"Usage: kyso sign --cert ID (--hash HEX | --file PATH) [--hash-alg ALG]\n"
@@ -70,19 +68,6 @@ struct sign_opts {
 	int timestamp;
 };
 
-int cmd_parse_hash_alg(const char *s, enum kyso_hash_alg *alg)
-{
-	enum kyso_hash_alg a;
-
-	for (a = KYSO_HASH_SHA256; a <= KYSO_HASH_SHA512; a++) {
-		if (strcasecmp(s, kyso_hash_alg_name(a)) == 0) {
-			*alg = a;
-			return 0;
-		}
-	}
-	return -1;
-}
-
 static int parse_padding(const char *s, enum kyso_padding *padding)
 {
 	if (strcasecmp(s, "pkcs1") == 0)
@@ -92,92 +77,6 @@ static int parse_padding(const char *s, enum kyso_padding *padding)
 	else
 		return -1;
 	return 0;
-}
-
-int cmd_hexval(char ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	ch = (char)tolower((unsigned char)ch);
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	return -1;
-}
-
-long cmd_parse_hex(const char *hex, size_t len, unsigned char *out, size_t size)
-{
-	size_t i;
-	int hi, lo;
-
-	if (len == 0 || len % 2 || len / 2 > size)
-		return -1;
-	for (i = 0; i < len / 2; i++) {
-		hi = cmd_hexval(hex[2 * i]);
-		lo = cmd_hexval(hex[2 * i + 1]);
-		if (hi < 0 || lo < 0)
-			return -1;
-		out[i] = (unsigned char)(hi << 4 | lo);
-	}
-	return (long)(len / 2);
-}
-
-static const EVP_MD *evp_md(enum kyso_hash_alg alg)
-{
-	switch (alg) {
-	case KYSO_HASH_SHA256:
-		return EVP_sha256();
-	case KYSO_HASH_SHA384:
-		return EVP_sha384();
-	case KYSO_HASH_SHA512:
-		return EVP_sha512();
-	}
-	return NULL;
-}
-
-int cmd_hash_file(int json, const char *path, enum kyso_hash_alg alg,
-		  unsigned char *md, size_t *md_len)
-{
-	EVP_MD_CTX *mdctx = NULL;
-	unsigned char *buf = NULL;
-	unsigned int len = 0;
-	FILE *f = NULL;
-	size_t n;
-	int ret;
-
-	f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
-	if (!f) {
-		ret = out_fail(json, "file_error", "cannot open %s: %s", path, strerror(errno));
-		goto out;
-	}
-	buf = malloc(READ_CHUNK);
-	mdctx = EVP_MD_CTX_new();
-	if (!buf || !mdctx || !EVP_DigestInit_ex(mdctx, evp_md(alg), NULL)) {
-		ret = out_fail(json, "internal_error", "cannot start the %s digest",
-			       kyso_hash_alg_name(alg));
-		goto out;
-	}
-	while ((n = fread(buf, 1, READ_CHUNK, f)) > 0) {
-		if (!EVP_DigestUpdate(mdctx, buf, n)) {
-			ret = out_fail(json, "internal_error", "digest failed");
-			goto out;
-		}
-	}
-	if (ferror(f)) {
-		ret = out_fail(json, "file_error", "cannot read %s: %s", path, strerror(errno));
-		goto out;
-	}
-	if (!EVP_DigestFinal_ex(mdctx, md, &len)) {
-		ret = out_fail(json, "internal_error", "digest failed");
-		goto out;
-	}
-	*md_len = len;
-	ret = 0;
-out:
-	if (f && f != stdin)
-		fclose(f);
-	EVP_MD_CTX_free(mdctx);
-	free(buf);
-	return ret;
 }
 
 /* Writes the raw signature to path ("-": stdout). */
@@ -200,61 +99,6 @@ static int write_signature(int json, const char *path, const struct kyso_signatu
 	return 0;
 }
 
-int cmd_read_file(int json, const char *path, size_t max, char **data, size_t *len)
-{
-	char *buf = NULL, *p;
-	size_t n = 0, cap = 0, got;
-	int ret = KYSO_EXIT_ERROR;
-	FILE *f;
-
-	f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
-	if (!f)
-		return out_fail(json, "file_error", "cannot open %s: %s", path, strerror(errno));
-	for (;;) {
-		if (n + READ_CHUNK + 1 > cap) {
-			cap = cap ? 2 * cap : 2 * READ_CHUNK;
-			p = realloc(buf, cap);
-			if (!p) {
-				out_fail(json, "internal_error", "out of memory");
-				goto out;
-			}
-			buf = p;
-		}
-		got = fread(buf + n, 1, cap - n - 1, f);
-		n += got;
-		if (n > max) {
-			out_fail(json, "file_error", "%s is larger than %zu bytes", path, max);
-			goto out;
-		}
-		if (got == 0)
-			break;
-	}
-	if (ferror(f)) {
-		out_fail(json, "file_error", "cannot read %s: %s", path, strerror(errno));
-		goto out;
-	}
-	buf[n] = '\0';
-	*data = buf;
-	*len = n;
-	buf = NULL;
-	ret = 0;
-out:
-	if (f != stdin)
-		fclose(f);
-	free(buf);
-	return ret;
-}
-
-char *cmd_base64(const unsigned char *data, size_t len)
-{
-	char *out;
-
-	out = malloc(4 * ((len + 2) / 3) + 1);
-	if (out)
-		EVP_EncodeBlock((unsigned char *)out, data, (int)len);
-	return out;
-}
-
 static int print_signature(struct kyso_ctx *ctx, const struct sign_opts *o,
 			   const struct kyso_signature *sig)
 {
@@ -265,7 +109,7 @@ static int print_signature(struct kyso_ctx *ctx, const struct sign_opts *o,
 		return KYSO_EXIT_ERROR;
 	if (o->out && !ctx->json)
 		return KYSO_EXIT_OK;
-	b64 = cmd_base64(sig->data, sig->len);
+	b64 = kyso_b64_encode(sig->data, sig->len);
 	if (!b64)
 		return out_fail(ctx->json, "internal_error", "out of memory");
 	if (ctx->json) {
@@ -390,7 +234,7 @@ static int parse_options(struct kyso_ctx *ctx, struct sign_opts *o, int argc, ch
 int cmd_sign(struct kyso_ctx *ctx, int argc, char **argv)
 {
 	struct sign_opts o = { .alg = KYSO_HASH_SHA256 };
-	struct kyso_sign_params params = { 0 };
+	struct kyso_sign_params params = KYSO_SIGN_PARAMS_INIT;
 	struct kyso_signature *sig = NULL;
 	unsigned char md[EVP_MAX_MD_SIZE];
 	char cert[KYSO_CERT_ID_LEN + 1];
@@ -416,7 +260,7 @@ int cmd_sign(struct kyso_ctx *ctx, int argc, char **argv)
 			return out_usage_error("sign", "--hash has %zu hex digits, %s needs %zu",
 					       strlen(o.hash_hex), kyso_hash_alg_name(o.alg),
 					       2 * want);
-		n = cmd_parse_hex(o.hash_hex, strlen(o.hash_hex), md, sizeof(md));
+		n = kyso_hex_decode(o.hash_hex, strlen(o.hash_hex), md, sizeof(md));
 		if (n < 0)
 			return out_usage_error("sign", "--hash is not valid hex");
 		md_len = (size_t)n;

@@ -12,6 +12,7 @@
 #include <jansson.h>
 #include <openssl/evp.h>
 
+#include "common/hex.h"
 #include "kyso/kyso.h"
 #include "cmd.h"
 #include "output.h"
@@ -70,35 +71,36 @@ static int looks_like_cms(const unsigned char *d, size_t len)
 	return 0;
 }
 
-/* The "certificate" member: a file's content (PEM text, or DER in base64),
- * else the id (prefix) resolved by kysod's listing. */
-static int certificate_value(struct kyso_ctx *ctx, const char *arg, json_t **value)
+/*
+ * The signer's certificate given with --cert: a file's content (PEM text,
+ * else DER), kept in *data (caller frees), or the id (prefix) resolved
+ * by kysod's listing into id.
+ */
+static int certificate_param(struct kyso_ctx *ctx, const char *arg, char *id, size_t id_size,
+			     char **data, struct kyso_verify_params *p)
 {
-	char id[KYSO_CERT_ID_LEN + 1], *b64, *data;
 	struct stat sb;
 	size_t len;
 	int rc;
 
-	*value = NULL;
 	if (stat(arg, &sb) == 0) {
-		rc = cmd_read_file(ctx->json, arg, MAX_FILE, &data, &len);
+		rc = cmd_read_file(ctx->json, arg, MAX_FILE, data, &len);
 		if (rc)
 			return rc;
-		if (len > 10 && !memcmp(data, "-----BEGIN", 10)) {
-			*value = json_stringn(data, len);
+		if (len > 10 && !memcmp(*data, "-----BEGIN", 10) && strlen(*data) == len) {
+			p->certificate = *data;
+		} else if (len) {
+			p->certificate_der = (const unsigned char *)*data;
+			p->certificate_der_len = len;
 		} else {
-			b64 = cmd_base64((const unsigned char *)data, len);
-			*value = b64 ? json_string(b64) : NULL;
-			free(b64);
+			return out_fail(ctx->json, "file_error", "%s is not a certificate file", arg);
 		}
-		free(data);
-		return *value ? 0 : out_fail(ctx->json, "file_error",
-					     "%s is not a certificate file", arg);
+		return 0;
 	}
-	rc = cmd_resolve_id(ctx, CMD_ID_CERTIFICATE, "verify", "--cert", arg, id, sizeof(id));
+	rc = cmd_resolve_id(ctx, CMD_ID_CERTIFICATE, "verify", "--cert", arg, id, id_size);
 	if (rc)
 		return rc;
-	*value = json_string(id);
+	p->certificate = id;
 	return 0;
 }
 
@@ -200,49 +202,49 @@ static const char *reason_text(const char *reason)
 	return NULL;
 }
 
-static void print_answer(const json_t *answer)
+static void print_answer(const struct kyso_verify_result *r)
 {
-	const json_t *checks = json_object_get(answer, "checks"), *c, *signer;
-	const char *when, *status = cmd_str(answer, "status"), *reason = cmd_str(answer, "reason");
-	const char *alg = cmd_str(answer, "algorithm") ? cmd_str(answer, "algorithm") : "?";
-	const char *who;
+	const char *alg = r->algorithm[0] ? r->algorithm : "?";
+	const char *who = r->signer && r->signer->subject[0] ? r->signer->subject
+							      : "an unknown signer";
+	const struct kyso_verify_check *c;
 	size_t i;
 
-	signer = json_object_get(answer, "signer");
-	who = cmd_str(signer, "subject") ? cmd_str(signer, "subject") : "an unknown signer";
-	if (json_is_true(json_object_get(answer, "valid")))
+	if (r->valid)
 		printf("Valid %s signature by %s\n", alg, who);
-	else if (status && !strcmp(status, "indeterminate"))
+	else if (r->status == KYSO_VERIFY_INDETERMINATE)
 		printf("Cannot tell whether the %s signature by %s is valid (%s)\n", alg, who,
-		       reason ? reason : "?");
+		       r->reason[0] ? r->reason : "?");
 	else
-		printf("NOT valid %s signature by %s (%s)\n", alg, who, reason ? reason : "?");
-	if (!json_is_true(json_object_get(answer, "valid")) && reason_text(reason))
-		printf("  %s\n", reason_text(reason));
-	if ((when = cmd_str(json_object_get(answer, "timestamp"), "time")))
-		printf("time-stamped at %s by %s\n", when,
-		       cmd_str(json_object_get(answer, "timestamp"), "tsa") ?: "?");
-	if ((when = cmd_str(answer, "signing_time")))
-		printf("signing time claimed by the signer (not proof): %s\n", when);
-	json_array_foreach(checks, i, c) {
-		if (cmd_str(c, "certificate"))
-			printf("  %-8s %-20s %s: %s\n", cmd_str(c, "result") ?: "?",
-			       cmd_str(c, "check") ?: "?", cmd_str(c, "certificate"),
-			       cmd_str(c, "message") ?: "");
+		printf("NOT valid %s signature by %s (%s)\n", alg, who,
+		       r->reason[0] ? r->reason : "?");
+	if (!r->valid && reason_text(r->reason))
+		printf("  %s\n", reason_text(r->reason));
+	if (r->timestamp_time)
+		printf("time-stamped at %s by %s\n", r->timestamp_time,
+		       r->timestamp_tsa ? r->timestamp_tsa : "?");
+	if (r->signing_time)
+		printf("signing time claimed by the signer (not proof): %s\n", r->signing_time);
+	for (i = 0; i < r->nchecks; i++) {
+		c = r->checks[i];
+		if (c->certificate)
+			printf("  %-8s %-20s %s: %s\n", c->result_name, c->check, c->certificate,
+			       c->message);
 		else
-			printf("  %-8s %-20s %s\n", cmd_str(c, "result") ?: "?",
-			       cmd_str(c, "check") ?: "?", cmd_str(c, "message") ?: "");
+			printf("  %-8s %-20s %s\n", c->result_name, c->check, c->message);
 	}
 }
 
 int cmd_verify(struct kyso_ctx *ctx, int argc, char **argv)
 {
 	struct verify_opts o;
+	struct kyso_verify_params params = KYSO_VERIFY_PARAMS_INIT;
+	struct kyso_verify_result *r = NULL;
+	struct kyso_error err;
 	unsigned char hash[EVP_MAX_MD_SIZE];
+	char id[KYSO_CERT_ID_LEN + 1], *sig = NULL, *cert = NULL;
 	size_t sig_len = 0, hash_len = 0;
-	char *sig = NULL, *sig_b64 = NULL, *hash_b64 = NULL, *body = NULL, *answer_text = NULL;
-	json_t *req = NULL, *cert = NULL, *answer = NULL;
-	long status = 0;
+	json_t *answer;
 	long n;
 	int rc;
 
@@ -257,59 +259,45 @@ int cmd_verify(struct kyso_ctx *ctx, int argc, char **argv)
 		if (rc)
 			goto out;
 	} else {
-		n = cmd_parse_hex(o.hash_hex, strlen(o.hash_hex), hash, sizeof(hash));
-		if (n < 0) {
+		n = kyso_hex_decode(o.hash_hex, strlen(o.hash_hex), hash, sizeof(hash));
+		if (n <= 0) {
 			rc = out_usage_error("verify", "--hash must be the hash in hex");
 			goto out;
 		}
 		hash_len = (size_t)n;
 	}
 	if (o.cert) {
-		rc = certificate_value(ctx, o.cert, &cert);
+		rc = certificate_param(ctx, o.cert, id, sizeof(id), &cert, &params);
 		if (rc)
 			goto out;
 	}
-	sig_b64 = cmd_base64((const unsigned char *)sig, sig_len);
-	hash_b64 = cmd_base64(hash, hash_len);
-	req = json_pack("{s:s, s:s, s:s, s:s}", "format",
-			o.format ? o.format : looks_like_cms((const unsigned char *)sig, sig_len) ? "cms" : "raw",
-			"signature", sig_b64 ? sig_b64 : "", "hash", hash_b64 ? hash_b64 : "",
-			"hash_algorithm", o.alg);
-	if (!req) {
-		rc = out_fail(ctx->json, "internal_error", "out of memory");
-		goto out;
-	}
-	if (cert)
-		json_object_set(req, "certificate", cert);
-	if (o.padding)
-		json_object_set_new(req, "padding", json_string(o.padding));
-	body = json_dumps(req, JSON_COMPACT);
-	if (!body) {
-		rc = out_fail(ctx->json, "internal_error", "out of memory");
-		goto out;
-	}
-	if (kyso_request(ctx->client, "POST", "/v1/verify", body, &status, &answer_text)) {
-		rc = out_error(ctx->json, kyso_client_last_error(ctx->client));
-		goto out;
-	}
-	answer = json_loads(answer_text, 0, NULL);
-	if (!answer) {
-		rc = out_fail(ctx->json, "bad_response", "kysod's answer is not JSON");
-		goto out;
-	}
-	if (ctx->json)
-		out_json(answer);
+	if (o.format)
+		params.format = strcmp(o.format, "cms") ? KYSO_FORMAT_RAW : KYSO_FORMAT_CMS;
 	else
-		print_answer(answer);
-	rc = json_is_true(json_object_get(answer, "valid")) ? KYSO_EXIT_OK : KYSO_EXIT_ERROR;
+		params.format = looks_like_cms((const unsigned char *)sig, sig_len) ?
+				KYSO_FORMAT_CMS : KYSO_FORMAT_RAW;
+	params.signature = (const unsigned char *)sig;
+	params.signature_len = sig_len;
+	params.hash = hash;
+	params.hash_len = hash_len;
+	params.hash_alg = o.hash_alg;
+	if (o.padding)
+		params.padding = strcasecmp(o.padding, "pss") ? KYSO_PADDING_PKCS1 : KYSO_PADDING_PSS;
+	if (kyso_verify(ctx->client, &params, &r, &err)) {
+		rc = out_error(ctx->json, &err);
+		goto out;
+	}
+	if (ctx->json) {
+		answer = json_loads(r->json, 0, NULL);
+		out_json(answer);
+		json_decref(answer);
+	} else {
+		print_answer(r);
+	}
+	rc = r->valid ? KYSO_EXIT_OK : KYSO_EXIT_ERROR;
 out:
-	json_decref(answer);
-	json_decref(req);
-	json_decref(cert);
-	kyso_free(answer_text);
-	free(body);
-	free(sig_b64);
-	free(hash_b64);
+	kyso_verify_result_free(r);
+	free(cert);
 	free(sig);
 	return rc;
 }

@@ -41,11 +41,7 @@ struct batch_opts {
 
 int cmd_sign_batch(struct kyso_ctx *ctx, const struct batch_opts *o);
 
-/* The value of a hex digit, or -1. */
-int cmd_hexval(char ch);
-
-/* Decodes hex into out (size bytes); returns the length or -1. */
-long cmd_parse_hex(const char *hex, size_t len, unsigned char *out, size_t size);
+/* What the commands read (input.c). */
 
 /* sha256, sha384 or sha512 (any case) into *alg; -1 for another name. */
 int cmd_parse_hash_alg(const char *s, enum kyso_hash_alg *alg);
@@ -64,9 +60,6 @@ int cmd_hash_file(int json, const char *path, enum kyso_hash_alg alg,
  * Failures are reported as by cmd_hash_file(); returns 0 or the exit code.
  */
 int cmd_read_file(int json, const char *path, size_t max, char **data, size_t *len);
-
-/* Standard base64 of len bytes: a new string (caller frees), NULL on ENOMEM. */
-char *cmd_base64(const unsigned char *data, size_t len);
 
 /*
  * SIGINT and SIGTERM handled on a thread of their own: sigwatch_start()

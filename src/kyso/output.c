@@ -8,6 +8,7 @@
 
 #include <jansson.h>
 
+#include "common/utf8.h"
 #include "output.h"
 
 struct table {
@@ -33,18 +34,6 @@ static char *cell_dup(const char *s)
 			*p = '?';
 	}
 	return d;
-}
-
-/* Display width: counts UTF-8 lead bytes, not continuation bytes. */
-static size_t cell_width(const char *s)
-{
-	size_t w = 0;
-
-	for (; *s; s++) {
-		if (((unsigned char)*s & 0xc0) != 0x80)
-			w++;
-	}
-	return w;
 }
 
 static int table_append(struct table *t, const char *const *cells)
@@ -109,7 +98,8 @@ void table_print(const struct table *t)
 		return;
 	for (r = 0; r < t->nrows; r++) {
 		for (i = 0; i < t->ncols; i++) {
-			w = cell_width(t->cells[r * t->ncols + i]);
+			cell = t->cells[r * t->ncols + i];
+			w = kyso_utf8_chars(cell, strlen(cell));
 			if (w > width[i])
 				width[i] = w;
 		}
@@ -120,7 +110,7 @@ void table_print(const struct table *t)
 			fputs(cell, stdout);
 			if (i + 1 == t->ncols)
 				break;
-			for (w = cell_width(cell); w < width[i] + 2; w++)
+			for (w = kyso_utf8_chars(cell, strlen(cell)); w < width[i] + 2; w++)
 				putchar(' ');
 		}
 		putchar('\n');
@@ -186,6 +176,8 @@ int out_error(int json, const struct kyso_error *err)
 			e = json_pack("{s:s, s:s}", "code", err->code, "message", err->code);
 		if (e && err->field[0])
 			json_object_set_new(e, "field", json_string(err->field));
+		if (e && err->index >= 0)
+			json_object_set_new(e, "index", json_integer(err->index));
 		if (e && err->pin_state[0])
 			json_object_set_new(e, "pin", json_pack("{s:s}", "state", err->pin_state));
 		obj = e ? json_pack("{s:o}", "error", e) : NULL;
@@ -204,6 +196,7 @@ int out_fail(int json, const char *code, const char *fmt, ...)
 	va_list ap;
 
 	memset(&err, 0, sizeof(err));
+	err.index = -1;
 	snprintf(err.code, sizeof(err.code), "%s", code);
 	va_start(ap, fmt);
 	vsnprintf(err.message, sizeof(err.message), fmt, ap);

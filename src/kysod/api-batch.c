@@ -17,7 +17,7 @@
 
 struct batch_run {
 	struct kysod *d;
-	const struct kyso_request *http;
+	const struct kysod_request *http;
 	struct batch_request req;
 	struct sign_target target;
 	struct batch batch;
@@ -161,7 +161,7 @@ static void sign_items(struct batch_run *run)
 	progress(run, 1);
 }
 
-void api_sign_batch(const struct kyso_request *req, const char *arg, struct kyso_reply *rep)
+void api_sign_batch(const struct kysod_request *req, const char *arg, struct kyso_reply *rep)
 {
 	struct kysod *d = req->d;
 	struct batch_run run;
@@ -241,7 +241,7 @@ out:
 	batch_request_free(&run.req);
 }
 
-void api_cancel_batch(const struct kyso_request *req, const char *arg, struct kyso_reply *rep)
+void api_cancel_batch(const struct kysod_request *req, const char *arg, struct kyso_reply *rep)
 {
 	if (batches_cancel(&req->d->batches, arg)) {
 		kyso_reply_error(rep, KE_BATCH_NOT_FOUND, "no batch %.64s is being signed", arg);

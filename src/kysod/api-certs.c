@@ -2,13 +2,13 @@
 #include "kysod/cert-check.h"
 #include "kysod/request-fields.h"
 
-void api_certificates(const struct kyso_request *req, const char *arg, struct kyso_reply *rep)
+void api_certificates(const struct kysod_request *req, const char *arg, struct kyso_reply *rep)
 {
 	kyso_reply_ok(rep, 200, cert_check_annotate(req->d, inventory_certs_json(&req->d->inv,
 										 req->query_token, NULL)));
 }
 
-void api_certificate(const struct kyso_request *req, const char *arg, struct kyso_reply *rep)
+void api_certificate(const struct kysod_request *req, const char *arg, struct kyso_reply *rep)
 {
 	json_t *all = NULL, *list = NULL;
 	char id[65];

@@ -2,7 +2,7 @@
 
 #include "kysod/api.h"
 
-void api_events(const struct kyso_request *req, const char *arg, struct kyso_reply *rep)
+void api_events(const struct kysod_request *req, const char *arg, struct kyso_reply *rep)
 {
 	unsigned long long cursor = events_last(&req->d->events);
 	char *end;

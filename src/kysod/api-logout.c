@@ -3,7 +3,7 @@
 #include "kysod/helpers.h"
 #include "kysod/request-fields.h"
 
-void api_logout(const struct kyso_request *req, const char *arg, struct kyso_reply *rep)
+void api_logout(const struct kysod_request *req, const char *arg, struct kyso_reply *rep)
 {
 	static const char *const known[] = { "token" };
 	struct kysod *d = req->d;

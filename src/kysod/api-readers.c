@@ -3,7 +3,7 @@
 #include "kysod/autoload.h"
 #include "pcsc/reader-watch.h"
 
-void api_readers(const struct kyso_request *req, const char *arg, struct kyso_reply *rep)
+void api_readers(const struct kysod_request *req, const char *arg, struct kyso_reply *rep)
 {
 	struct reader_info readers[READER_MAX];
 	char atr[2 * READER_ATR_MAX + 1];

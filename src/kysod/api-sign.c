@@ -20,7 +20,7 @@ static const struct sign_consent consent = { .what = "a record" };
  * signature value. Returns 0 with *der (OPENSSL_free) set, or -1 with rep set;
  * nothing half-built is returned. */
 static int sign_cms(struct kysod *d, const struct sign_target *target,
-		    const struct kyso_request *req, const struct kyso_sign_request *sreq,
+		    const struct kysod_request *req, const struct sign_request *sreq,
 		    X509 *signer, STACK_OF(X509) *chain, unsigned char **der, size_t *der_len,
 		    struct tsa_token_info *ts, struct kyso_reply *rep)
 {
@@ -32,7 +32,7 @@ static int sign_cms(struct kysod *d, const struct sign_target *target,
 	char err[320];
 	int ret = -1;
 
-	if (cms_sign_begin(&cs, signer, chain, sreq->hash_alg, sreq->padding == KYSO_PAD_PSS,
+	if (cms_sign_begin(&cs, signer, chain, sreq->hash_alg, sreq->padding == PAD_PSS,
 			   sreq->hash, sreq->hash_len, err, sizeof(err))) {
 		log_error("CMS signature: %s", err);
 		kyso_reply_error(rep, KE_INTERNAL_ERROR, "the CMS structure cannot be built: %s", err);
@@ -72,10 +72,10 @@ out:
 	return ret;
 }
 
-void api_sign(const struct kyso_request *req, const char *arg, struct kyso_reply *rep)
+void api_sign(const struct kysod_request *req, const char *arg, struct kyso_reply *rep)
 {
 	struct kysod *d = req->d;
-	struct kyso_sign_request sreq;
+	struct sign_request sreq;
 	struct sign_target target;
 	struct sign_record rec = { 0 };
 	struct tsa_token_info ts = { 0 };
@@ -87,9 +87,9 @@ void api_sign(const struct kyso_request *req, const char *arg, struct kyso_reply
 	uint64_t seq = 0;
 	int found, cms, rc = -1;
 
-	if (kyso_sign_request_parse(req->body, req->body_len, &sreq, rep))
+	if (sign_request_parse(req->body, req->body_len, &sreq, rep))
 		goto out;
-	cms = sreq.format == KYSO_FORMAT_CMS;
+	cms = sreq.format == FORMAT_CMS;
 	if (sreq.timestamp && !d->cfg.tsa_url) {
 		kyso_reply_error(rep, KE_TIMESTAMP_UNAVAILABLE,
 				 "no time-stamp authority is configured (tsa_url)");

@@ -4,7 +4,7 @@
 #include "kysod/api.h"
 #include "kysod/helpers.h"
 
-void api_status(const struct kyso_request *req, const char *arg, struct kyso_reply *rep)
+void api_status(const struct kysod_request *req, const char *arg, struct kyso_reply *rep)
 {
 	struct kysod *d = req->d;
 

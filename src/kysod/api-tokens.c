@@ -1,11 +1,11 @@
 #include "kysod/api.h"
 
-void api_tokens(const struct kyso_request *req, const char *arg, struct kyso_reply *rep)
+void api_tokens(const struct kysod_request *req, const char *arg, struct kyso_reply *rep)
 {
 	kyso_reply_ok(rep, 200, inventory_tokens_json(&req->d->inv, NULL));
 }
 
-void api_token(const struct kyso_request *req, const char *arg, struct kyso_reply *rep)
+void api_token(const struct kysod_request *req, const char *arg, struct kyso_reply *rep)
 {
 	json_t *all = inventory_tokens_json(&req->d->inv, arg);
 	json_t *list = json_object_get(all, "tokens");

@@ -65,7 +65,7 @@ int verify_request_parse(struct kysod *d, const char *body, size_t len, struct v
 	int ret = -1;
 
 	memset(r, 0, sizeof(*r));
-	root = kyso_parse_object(body, len, rep);
+	root = parse_object(body, len, rep);
 	if (!root)
 		return -1;
 	if (field_known(root, known, sizeof(known) / sizeof(known[0]), rep) ||
@@ -77,28 +77,28 @@ int verify_request_parse(struct kysod *d, const char *body, size_t len, struct v
 	    field_string(root, "padding", 0, &pad, rep))
 		goto out;
 	if (!fmt || !strcmp(fmt, "raw")) {
-		r->format = KYSO_FORMAT_RAW;
+		r->format = FORMAT_RAW;
 	} else if (!strcmp(fmt, "cms")) {
-		r->format = KYSO_FORMAT_CMS;
+		r->format = FORMAT_CMS;
 	} else {
 		field_error(rep, KE_INVALID_VALUE, "format", "must be raw or cms");
 		goto out;
 	}
 	if (!pad) {
-		r->padding = KYSO_PAD_DEFAULT;
-	} else if (r->format == KYSO_FORMAT_CMS) {
+		r->padding = PAD_DEFAULT;
+	} else if (r->format == FORMAT_CMS) {
 		field_error(rep, KE_INVALID_VALUE, "padding",
 			    "a CMS signature names its own algorithm; padding is for raw signatures");
 		goto out;
 	} else if (!strcmp(pad, "pkcs1")) {
-		r->padding = KYSO_PAD_PKCS1;
+		r->padding = PAD_PKCS1;
 	} else if (!strcmp(pad, "pss")) {
-		r->padding = KYSO_PAD_PSS;
+		r->padding = PAD_PSS;
 	} else {
 		field_error(rep, KE_INVALID_VALUE, "padding", "must be pkcs1 or pss");
 		goto out;
 	}
-	if (r->format == KYSO_FORMAT_RAW && !cert) {
+	if (r->format == FORMAT_RAW && !cert) {
 		field_error(rep, KE_MISSING_FIELD, "certificate",
 			    "is required to verify a raw signature");
 		goto out;
@@ -108,9 +108,9 @@ int verify_request_parse(struct kysod *d, const char *body, size_t len, struct v
 		field_error(rep, KE_HASH_ENCODING, "hash", "is not valid base64");
 		goto out;
 	}
-	if (n < 0 || (size_t)n != kyso_hash_alg_len(r->hash_alg)) {
+	if (n < 0 || (size_t)n != hash_alg_len(r->hash_alg)) {
 		kyso_reply_error(rep, KE_HASH_LENGTH, "hash: a %s hash is %zu bytes",
-				 kyso_hash_alg_name(r->hash_alg), kyso_hash_alg_len(r->hash_alg));
+				 hash_alg_name(r->hash_alg), hash_alg_len(r->hash_alg));
 		kyso_reply_error_set(rep, "field", json_string("hash"));
 		goto out;
 	}
@@ -144,7 +144,7 @@ void verify_request_free(struct verify_request *r)
 	memset(r, 0, sizeof(*r));
 }
 
-void api_verify(const struct kyso_request *req, const char *arg, struct kyso_reply *rep)
+void api_verify(const struct kysod_request *req, const char *arg, struct kyso_reply *rep)
 {
 	struct verify_request r;
 	json_t *answer;

@@ -4,17 +4,17 @@
 
 #include "kysod/router.h"
 
-void api_status(const struct kyso_request *req, const char *arg, struct kyso_reply *rep);
-void api_tokens(const struct kyso_request *req, const char *arg, struct kyso_reply *rep);
-void api_token(const struct kyso_request *req, const char *arg, struct kyso_reply *rep);
-void api_certificates(const struct kyso_request *req, const char *arg, struct kyso_reply *rep);
-void api_certificate(const struct kyso_request *req, const char *arg, struct kyso_reply *rep);
-void api_sign(const struct kyso_request *req, const char *arg, struct kyso_reply *rep);
-void api_events(const struct kyso_request *req, const char *arg, struct kyso_reply *rep);
-void api_readers(const struct kyso_request *req, const char *arg, struct kyso_reply *rep);
-void api_sign_batch(const struct kyso_request *req, const char *arg, struct kyso_reply *rep);
-void api_cancel_batch(const struct kyso_request *req, const char *arg, struct kyso_reply *rep);
-void api_verify(const struct kyso_request *req, const char *arg, struct kyso_reply *rep);
-void api_logout(const struct kyso_request *req, const char *arg, struct kyso_reply *rep);
+void api_status(const struct kysod_request *req, const char *arg, struct kyso_reply *rep);
+void api_tokens(const struct kysod_request *req, const char *arg, struct kyso_reply *rep);
+void api_token(const struct kysod_request *req, const char *arg, struct kyso_reply *rep);
+void api_certificates(const struct kysod_request *req, const char *arg, struct kyso_reply *rep);
+void api_certificate(const struct kysod_request *req, const char *arg, struct kyso_reply *rep);
+void api_sign(const struct kysod_request *req, const char *arg, struct kyso_reply *rep);
+void api_events(const struct kysod_request *req, const char *arg, struct kyso_reply *rep);
+void api_readers(const struct kysod_request *req, const char *arg, struct kyso_reply *rep);
+void api_sign_batch(const struct kysod_request *req, const char *arg, struct kyso_reply *rep);
+void api_cancel_batch(const struct kysod_request *req, const char *arg, struct kyso_reply *rep);
+void api_verify(const struct kysod_request *req, const char *arg, struct kyso_reply *rep);
+void api_logout(const struct kysod_request *req, const char *arg, struct kyso_reply *rep);
 
 #endif

@@ -149,7 +149,7 @@ int batch_request_parse(const char *body, size_t len, unsigned int max_items,
 		goto out;
 	}
 	json_array_foreach(items, i, it) {
-		if (parse_item(it, i, kyso_hash_alg_len(req->hash_alg), &req->items[i], rep))
+		if (parse_item(it, i, hash_alg_len(req->hash_alg), &req->items[i], rep))
 			goto out;
 		req->nitems++;
 	}

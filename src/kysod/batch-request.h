@@ -18,8 +18,8 @@ struct batch_item {
 
 struct batch_request {
 	char certificate[65];
-	enum kyso_hash_alg hash_alg;
-	enum kyso_padding padding;
+	enum kysod_hash_alg hash_alg;
+	enum kysod_padding padding;
 	char *description;		/* NULL when absent */
 	char batch_id[33];		/* the caller's id for the batch; "" for a random one */
 	struct batch_item *items;

@@ -17,12 +17,12 @@ ASN1_ITEM_TEMPLATE(KYSO_SIGNED_ATTRS) =
 	ASN1_EX_TEMPLATE_TYPE(ASN1_TFLG_SET_ORDER, 0, SignedAttributes, X509_ATTRIBUTE)
 static_ASN1_ITEM_TEMPLATE_END(KYSO_SIGNED_ATTRS)
 
-const EVP_MD *cms_md(enum kyso_hash_alg alg)
+const EVP_MD *cms_md(enum kysod_hash_alg alg)
 {
 	switch (alg) {
-	case KYSO_HASH_SHA384:
+	case HASH_SHA384:
 		return EVP_sha384();
-	case KYSO_HASH_SHA512:
+	case HASH_SHA512:
 		return EVP_sha512();
 	default:
 		return EVP_sha256();
@@ -94,7 +94,7 @@ out:
 }
 
 int cms_sign_begin(struct cms_signer *s, X509 *signer, STACK_OF(X509) *chain,
-		   enum kyso_hash_alg alg, int pss, const unsigned char *hash, size_t hash_len,
+		   enum kysod_hash_alg alg, int pss, const unsigned char *hash, size_t hash_len,
 		   char *err, size_t errlen)
 {
 	const unsigned int flags = CMS_PARTIAL | CMS_DETACHED | CMS_BINARY | CMS_NOSMIMECAP |

@@ -24,7 +24,7 @@ struct cms_signer {
  * RSA key signs with RSASSA-PSS (salt = hash length, MGF1 with the same
  * hash). On success s->tbs is ready for the token. Returns 0, or -1 with err. */
 int cms_sign_begin(struct cms_signer *s, X509 *signer, STACK_OF(X509) *chain,
-		   enum kyso_hash_alg alg, int pss, const unsigned char *hash, size_t hash_len,
+		   enum kysod_hash_alg alg, int pss, const unsigned char *hash, size_t hash_len,
 		   char *err, size_t errlen);
 
 /* Puts the token's signature (over s->tbs) in. Returns 0 or -1. */
@@ -46,6 +46,6 @@ int cms_sign_finish(struct cms_signer *s, const unsigned char *hash, size_t hash
 void cms_signer_free(struct cms_signer *s);
 
 /* The EVP_MD of a hash algorithm. */
-const EVP_MD *cms_md(enum kyso_hash_alg alg);
+const EVP_MD *cms_md(enum kysod_hash_alg alg);
 
 #endif

@@ -128,33 +128,33 @@ int field_cert_id(json_t *root, char *id, struct kyso_reply *rep)
 	return 0;
 }
 
-int field_hash_alg(json_t *root, enum kyso_hash_alg *alg, struct kyso_reply *rep)
+int field_hash_alg(json_t *root, enum kysod_hash_alg *alg, struct kyso_reply *rep)
 {
 	const char *s;
 	int i;
 
 	if (field_string(root, "hash_algorithm", 1, &s, rep))
 		return -1;
-	for (i = KYSO_HASH_SHA256; i <= KYSO_HASH_SHA512; i++)
-		if (!strcmp(s, kyso_hash_alg_name((enum kyso_hash_alg)i))) {
-			*alg = (enum kyso_hash_alg)i;
+	for (i = HASH_SHA256; i <= HASH_SHA512; i++)
+		if (!strcmp(s, hash_alg_name((enum kysod_hash_alg)i))) {
+			*alg = (enum kysod_hash_alg)i;
 			return 0;
 		}
 	return field_error(rep, KE_INVALID_VALUE, "hash_algorithm", "must be sha256, sha384 or sha512");
 }
 
-int field_padding(json_t *root, enum kyso_padding *padding, struct kyso_reply *rep)
+int field_padding(json_t *root, enum kysod_padding *padding, struct kyso_reply *rep)
 {
 	const char *s;
 
 	if (field_string(root, "padding", 0, &s, rep))
 		return -1;
 	if (!s)
-		*padding = KYSO_PAD_DEFAULT;
+		*padding = PAD_DEFAULT;
 	else if (!strcmp(s, "pkcs1"))
-		*padding = KYSO_PAD_PKCS1;
+		*padding = PAD_PKCS1;
 	else if (!strcmp(s, "pss"))
-		*padding = KYSO_PAD_PSS;
+		*padding = PAD_PSS;
 	else
 		return field_error(rep, KE_INVALID_VALUE, "padding", "must be pkcs1 or pss");
 	return 0;

@@ -38,7 +38,7 @@ int field_is_cert_id(const char *s, char *id);
 int field_cert_id(json_t *root, char *id, struct kyso_reply *rep);
 
 /* A required "hash_algorithm" and an optional "padding". */
-int field_hash_alg(json_t *root, enum kyso_hash_alg *alg, struct kyso_reply *rep);
-int field_padding(json_t *root, enum kyso_padding *padding, struct kyso_reply *rep);
+int field_hash_alg(json_t *root, enum kysod_hash_alg *alg, struct kyso_reply *rep);
+int field_padding(json_t *root, enum kysod_padding *padding, struct kyso_reply *rep);
 
 #endif

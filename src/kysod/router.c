@@ -4,7 +4,7 @@
 #include "kysod/api.h"
 #include "kysod/router.h"
 
-typedef void (*handler_fn)(const struct kyso_request *, const char *, struct kyso_reply *);
+typedef void (*handler_fn)(const struct kysod_request *, const char *, struct kyso_reply *);
 
 struct route {
 	const char *method;
@@ -51,7 +51,7 @@ static int is_json(const char *content_type)
 	return content_type[n] == '\0' || content_type[n] == ';' || content_type[n] == ' ';
 }
 
-void kyso_route(const struct kyso_request *req, struct kyso_reply *rep)
+void kyso_route(const struct kysod_request *req, struct kyso_reply *rep)
 {
 	const struct route *other = NULL;
 	const char *arg;

@@ -7,7 +7,7 @@
 #include "kysod/peer.h"
 #include "kysod/reply.h"
 
-struct kyso_request {
+struct kysod_request {
 	struct kysod *d;
 	const char *method;
 	const char *path;
@@ -19,10 +19,10 @@ struct kyso_request {
 	const struct kyso_peer *peer;
 	/* a handler done with the body may call this to free it early; body
 	 * is gone afterwards */
-	void (*body_done)(const struct kyso_request *req);
+	void (*body_done)(const struct kysod_request *req);
 	void *body_ctx;
 };
 
-void kyso_route(const struct kyso_request *req, struct kyso_reply *rep);
+void kyso_route(const struct kysod_request *req, struct kyso_reply *rep);
 
 #endif

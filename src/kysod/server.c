@@ -288,7 +288,7 @@ static enum MHD_Result request_data(struct kysod *d, struct MHD_Connection *conn
 
 /* Called by a handler once it no longer needs the body (a batch, after
  * parsing it): the memory and the large-body slot are given back early. */
-static void body_done(const struct kyso_request *req)
+static void body_done(const struct kysod_request *req)
 {
 	struct req_state *st = req->body_ctx;
 
@@ -310,7 +310,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 	struct req_state *st = *req_cls;
 	const union MHD_ConnectionInfo *ci;
 	struct kyso_conn *k;
-	struct kyso_request req = { 0 };
+	struct kysod_request req = { 0 };
 	struct kyso_reply rep = { 0 };
 	enum MHD_Result ret;
 

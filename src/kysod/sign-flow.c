@@ -24,8 +24,8 @@ static const char *pin_state_text(const char *state)
 	return NULL;
 }
 
-int sign_target_init(struct kysod *d, const char *cert_id, enum kyso_hash_alg alg,
-		     enum kyso_padding padding, struct sign_target *t, struct kyso_reply *rep)
+int sign_target_init(struct kysod *d, const char *cert_id, enum kysod_hash_alg alg,
+		     enum kysod_padding padding, struct sign_target *t, struct kyso_reply *rep)
 {
 	memset(t, 0, sizeof(*t));
 	/* no signature can be returned without its audit entry: ask nothing */
@@ -58,8 +58,8 @@ int sign_target_init(struct kysod *d, const char *cert_id, enum kyso_hash_alg al
 		return -1;
 	}
 	if (t->cert.is_rsa) {
-		t->mech = padding == KYSO_PAD_PSS ? "pss" : "pkcs1";
-	} else if (padding != KYSO_PAD_DEFAULT) {
+		t->mech = padding == PAD_PSS ? "pss" : "pkcs1";
+	} else if (padding != PAD_DEFAULT) {
 		kyso_reply_error(rep, KE_UNSUPPORTED_PADDING,
 				 "padding applies to RSA keys only; this certificate has an EC key");
 		kyso_reply_error_set(rep, "field", json_string("padding"));
@@ -69,8 +69,8 @@ int sign_target_init(struct kysod *d, const char *cert_id, enum kyso_hash_alg al
 	}
 	t->hash_alg = alg;
 	snprintf(t->algorithm, sizeof(t->algorithm), "%s-%s",
-		 t->cert.is_rsa ? (padding == KYSO_PAD_PSS ? "rsa-pss" : "rsa-pkcs1") : "ecdsa",
-		 kyso_hash_alg_name(alg));
+		 t->cert.is_rsa ? (padding == PAD_PSS ? "rsa-pss" : "rsa-pkcs1") : "ecdsa",
+		 hash_alg_name(alg));
 	return 0;
 }
 
@@ -425,7 +425,7 @@ static int sign_one(struct kysod *d, const struct sign_target *t, const struct k
 
 	hash_b64 = kyso_b64_encode(hash, hash_len);
 	req = json_pack("{s:s, s:s, s:s, s:s, s:s}", "token", t->cert.token, "key_id", t->cert.key_id,
-			"mech", t->mech, "hash_alg", kyso_hash_alg_name(t->hash_alg),
+			"mech", t->mech, "hash_alg", hash_alg_name(t->hash_alg),
 			"hash", hash_b64 ? hash_b64 : "");
 	free(hash_b64);
 	if (!req) {

@@ -14,7 +14,7 @@
 /* What a signature is made with. */
 struct sign_target {
 	struct cert_ref cert;
-	enum kyso_hash_alg hash_alg;
+	enum kysod_hash_alg hash_alg;
 	const char *mech;		/* "pkcs1", "pss" or "ecdsa", for the helper */
 	char algorithm[48];		/* "rsa-pkcs1-sha256", … for the API */
 };
@@ -29,8 +29,8 @@ struct sign_consent {
 
 /* Looks up the certificate and checks the padding fits its key. Returns 0,
  * or -1 with rep set. */
-int sign_target_init(struct kysod *d, const char *cert_id, enum kyso_hash_alg alg,
-		     enum kyso_padding padding, struct sign_target *t, struct kyso_reply *rep);
+int sign_target_init(struct kysod *d, const char *cert_id, enum kysod_hash_alg alg,
+		     enum kysod_padding padding, struct sign_target *t, struct kyso_reply *rep);
 
 /* Gets the token logged in, asking the user once: the PIN dialog when it is
  * not logged in, a confirmation when consent->confirm_if_logged_in. Returns 0,

@@ -19,7 +19,7 @@ int sign_record(struct kysod *d, const struct sign_record *r, uint64_t *seq)
 		      "caller_check", "checked", kyso_peer_checks(r->peer),
 		      "result", r->peer->changed ? r->peer->what_changed : "same",
 		      "certificate", r->certificate,
-		      "hash_algorithm", kyso_hash_alg_name(r->hash_alg),
+		      "hash_algorithm", hash_alg_name(r->hash_alg),
 		      "hash", hash, "format", r->format, "result", r->result);
 	if (!e)
 		return -1;

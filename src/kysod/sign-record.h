@@ -12,7 +12,7 @@ struct sign_record {
 	const struct kyso_peer *peer;
 	const char *certificate;		/* the id asked for */
 	const struct sign_target *target;	/* NULL when it was not found */
-	enum kyso_hash_alg hash_alg;
+	enum kysod_hash_alg hash_alg;
 	const unsigned char *hash;
 	size_t hash_len;
 	const char *format;

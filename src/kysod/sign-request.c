@@ -8,23 +8,23 @@
 static const char *const hash_names[] = { "sha256", "sha384", "sha512" };
 static const size_t hash_lens[] = { 32, 48, 64 };
 
-const char *kyso_hash_alg_name(enum kyso_hash_alg alg)
+const char *hash_alg_name(enum kysod_hash_alg alg)
 {
 	return hash_names[alg];
 }
 
-size_t kyso_hash_alg_len(enum kyso_hash_alg alg)
+size_t hash_alg_len(enum kysod_hash_alg alg)
 {
 	return hash_lens[alg];
 }
 
-json_t *kyso_parse_object(const char *body, size_t len, struct kyso_reply *err)
+json_t *parse_object(const char *body, size_t len, struct kyso_reply *err)
 {
 	return field_parse_object(body, len, err);
 }
 
-int kyso_sign_request_parse(const char *body, size_t len, struct kyso_sign_request *req,
-			    struct kyso_reply *err)
+int sign_request_parse(const char *body, size_t len, struct sign_request *req,
+		       struct kyso_reply *err)
 {
 	static const char *const known[] = {
 		"certificate", "hash", "hash_algorithm", "padding", "format", "timestamp",
@@ -35,7 +35,7 @@ int kyso_sign_request_parse(const char *body, size_t len, struct kyso_sign_reque
 	int ret = -1;
 
 	memset(req, 0, sizeof(*req));
-	root = kyso_parse_object(body, len, err);
+	root = parse_object(body, len, err);
 	if (!root)
 		return -1;
 	if (field_known(root, known, sizeof(known) / sizeof(known[0]), err) ||
@@ -46,9 +46,9 @@ int kyso_sign_request_parse(const char *body, size_t len, struct kyso_sign_reque
 	    field_string(root, "format", 0, &fmt, err))
 		goto out;
 	if (!fmt || !strcmp(fmt, "raw")) {
-		req->format = KYSO_FORMAT_RAW;
+		req->format = FORMAT_RAW;
 	} else if (!strcmp(fmt, "cms")) {
-		req->format = KYSO_FORMAT_CMS;
+		req->format = FORMAT_CMS;
 	} else {
 		field_error(err, KE_INVALID_VALUE, "format", "must be raw or cms");
 		goto out;
@@ -59,7 +59,7 @@ int kyso_sign_request_parse(const char *body, size_t len, struct kyso_sign_reque
 		goto out;
 	}
 	req->timestamp = json_is_true(ts);
-	if (req->timestamp && req->format != KYSO_FORMAT_CMS) {
+	if (req->timestamp && req->format != FORMAT_CMS) {
 		field_error(err, KE_INVALID_VALUE, "timestamp",
 			    "a timestamp is added to CMS signatures only (format cms)");
 		goto out;

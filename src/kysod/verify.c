@@ -223,19 +223,19 @@ static json_t *verify_raw(struct kysod *d, const struct verify_request *r, struc
 		return NULL;
 	}
 	rsa = EVP_PKEY_get_base_id(pkey) == EVP_PKEY_RSA;
-	if (!rsa && r->padding != KYSO_PAD_DEFAULT) {
+	if (!rsa && r->padding != PAD_DEFAULT) {
 		kyso_reply_error(rep, KE_UNSUPPORTED_PADDING,
 				 "padding applies to RSA keys only; this certificate has an EC key");
 		kyso_reply_error_set(rep, "field", json_string("padding"));
 		return NULL;
 	}
-	algorithm_name(rsa, r->padding == KYSO_PAD_PSS, kyso_hash_alg_name(r->hash_alg), alg,
+	algorithm_name(rsa, r->padding == PAD_PSS, hash_alg_name(r->hash_alg), alg,
 		       sizeof(alg));
 	ctx = EVP_PKEY_CTX_new(pkey, NULL);
 	if (!ctx || EVP_PKEY_verify_init(ctx) <= 0 || EVP_PKEY_CTX_set_signature_md(ctx, md) <= 0 ||
-	    (rsa && EVP_PKEY_CTX_set_rsa_padding(ctx, r->padding == KYSO_PAD_PSS ?
+	    (rsa && EVP_PKEY_CTX_set_rsa_padding(ctx, r->padding == PAD_PSS ?
 						 RSA_PKCS1_PSS_PADDING : RSA_PKCS1_PADDING) <= 0) ||
-	    (rsa && r->padding == KYSO_PAD_PSS &&
+	    (rsa && r->padding == PAD_PSS &&
 	     (EVP_PKEY_CTX_set_rsa_pss_saltlen(ctx, RSA_PSS_SALTLEN_DIGEST) <= 0 ||
 	      EVP_PKEY_CTX_set_rsa_mgf1_md(ctx, md) <= 0))) {
 		ossl_error(NULL, err, sizeof(err));
@@ -526,9 +526,9 @@ static json_t *verify_cms(struct kysod *d, const struct verify_request *r, struc
 	md = CMS_signed_get0_data_by_OBJ(si, OBJ_nid2obj(NID_pkcs9_messageDigest), -3,
 					 V_ASN1_OCTET_STRING);
 	ERR_clear_error();
-	if (strcmp(hash_name, kyso_hash_alg_name(r->hash_alg)))
+	if (strcmp(hash_name, hash_alg_name(r->hash_alg)))
 		add_check(v, "digest", "failed", "the signature was made over a %s hash, not %s",
-			  hash_name, kyso_hash_alg_name(r->hash_alg));
+			  hash_name, hash_alg_name(r->hash_alg));
 	else if (!md)
 		add_check(v, "digest", "failed", "the signature has no messageDigest attribute");
 	else if ((size_t)ASN1_STRING_length(md) != r->hash_len ||
@@ -537,7 +537,7 @@ static json_t *verify_cms(struct kysod *d, const struct verify_request *r, struc
 			  "over another record");
 	else
 		add_check(v, "digest", "ok", "messageDigest is the record's %s hash", hash_name);
-	if (strcmp(hash_name, kyso_hash_alg_name(r->hash_alg)) || !md ||
+	if (strcmp(hash_name, hash_alg_name(r->hash_alg)) || !md ||
 	    (size_t)ASN1_STRING_length(md) != r->hash_len ||
 	    memcmp(ASN1_STRING_get0_data(md), r->hash, r->hash_len))
 		invalid(v, "digest_mismatch");
@@ -592,7 +592,7 @@ json_t *verify_signature(struct kysod *d, const struct verify_request *r, struct
 		return NULL;
 	}
 	ossl_time_text(time(NULL), when, sizeof(when));
-	answer = r->format == KYSO_FORMAT_CMS ? verify_cms(d, r, &v, rep) : verify_raw(d, r, &v, rep);
+	answer = r->format == FORMAT_CMS ? verify_cms(d, r, &v, rep) : verify_raw(d, r, &v, rep);
 	if (!answer) {
 		json_decref(v.list);
 		return NULL;
@@ -612,7 +612,7 @@ json_t *verify_signature(struct kysod *d, const struct verify_request *r, struct
 	json_object_set_new(answer, "status", json_string(status));
 	json_object_set_new(answer, "reason", json_string(reason));
 	json_object_set_new(answer, "format",
-			    json_string(r->format == KYSO_FORMAT_CMS ? "cms" : "raw"));
+			    json_string(r->format == FORMAT_CMS ? "cms" : "raw"));
 	json_object_set_new(answer, "verified_at", json_string(when));
 	json_object_set_new(answer, "checks", v.list);
 	return answer;

@@ -11,13 +11,13 @@
 #include "kysod/sign-request.h"
 
 struct verify_request {
-	enum kyso_sign_format format;
+	enum kysod_format format;
 	unsigned char *signature;	/* malloc'ed */
 	size_t signature_len;
 	unsigned char hash[64];
 	size_t hash_len;
-	enum kyso_hash_alg hash_alg;
-	enum kyso_padding padding;	/* raw RSA only */
+	enum kysod_hash_alg hash_alg;
+	enum kysod_padding padding;	/* raw RSA only */
 	X509 *cert;			/* the signer's certificate when given, else NULL */
 };
 

@@ -20,7 +20,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (rep.body || !req.nitems || req.nitems > 64 || strlen(req.certificate) != 64)
 			abort();
 		for (i = 0; i < req.nitems; i++)
-			if (req.items[i].hash_len != kyso_hash_alg_len(req.hash_alg) ||
+			if (req.items[i].hash_len != hash_alg_len(req.hash_alg) ||
 			    (req.items[i].id && strlen(req.items[i].id) > BATCH_ITEM_ID_MAX))
 				abort();
 		if (req.description && strlen(req.description) > 4 * BATCH_DESCRIPTION_MAX)

@@ -15,7 +15,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct kyso_request req = {
+	struct kysod_request req = {
 		.d = &d, .method = "POST", .path = "/v1/logout",
 		.content_type = "application/json", .body = (const char *)data, .body_len = size,
 		.peer = &peer,

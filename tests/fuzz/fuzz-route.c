@@ -26,7 +26,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char method[16], path[512], token[128], last[64], type[64];
-	struct kyso_request req = { .d = &d, .peer = &peer };
+	struct kysod_request req = { .d = &d, .peer = &peer };
 	struct kyso_reply rep = { 0 };
 
 	if (fuzz_line(&data, &size, method, sizeof(method)) ||

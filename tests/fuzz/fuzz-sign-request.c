@@ -12,13 +12,13 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct kyso_sign_request req;
+	struct sign_request req;
 	struct kyso_reply rep = { 0 };
 	size_t i;
 
-	if (kyso_sign_request_parse((const char *)data, size, &req, &rep) == 0) {
+	if (sign_request_parse((const char *)data, size, &req, &rep) == 0) {
 		if (rep.body || strlen(req.certificate) != 64 ||
-		    req.hash_len != kyso_hash_alg_len(req.hash_alg))
+		    req.hash_len != hash_alg_len(req.hash_alg))
 			abort();
 		for (i = 0; i < 64; i++)
 			if (!strchr("0123456789abcdef", req.certificate[i]))

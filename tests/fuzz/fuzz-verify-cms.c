@@ -44,27 +44,27 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	r.signature_len = size - 1;
 	memcpy(r.hash, record_sha256, sizeof(record_sha256));
 	r.hash_len = sizeof(record_sha256);
-	r.hash_alg = KYSO_HASH_SHA256;
+	r.hash_alg = HASH_SHA256;
 	switch (data[0] % 4) {
 	case 0:
-		r.format = KYSO_FORMAT_CMS;
+		r.format = FORMAT_CMS;
 		break;
 	case 1:
-		r.format = KYSO_FORMAT_CMS;
+		r.format = FORMAT_CMS;
 		r.cert = ec;
 		break;
 	case 2:
-		r.format = KYSO_FORMAT_CMS;
+		r.format = FORMAT_CMS;
 		r.cert = rsa;
 		break;
 	default:
-		r.format = KYSO_FORMAT_RAW;
+		r.format = FORMAT_RAW;
 		r.cert = data[0] & 8 ? ec : rsa;
 		if (r.cert == ec)
-			r.padding = data[0] & 4 ? KYSO_PAD_PKCS1 : KYSO_PAD_DEFAULT;
+			r.padding = data[0] & 4 ? PAD_PKCS1 : PAD_DEFAULT;
 		else
-			r.padding = data[0] & 4 ? KYSO_PAD_PSS :
-				    data[0] & 16 ? KYSO_PAD_DEFAULT : KYSO_PAD_PKCS1;
+			r.padding = data[0] & 4 ? PAD_PSS :
+				    data[0] & 16 ? PAD_DEFAULT : PAD_PKCS1;
 		break;
 	}
 	answer = verify_signature(&d, &r, &rep);

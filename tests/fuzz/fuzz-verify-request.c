@@ -20,8 +20,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (verify_request_parse(&d, (const char *)data, size, &r, &rep) == 0) {
 		if (rep.body || !r.signature || !r.signature_len ||
-		    r.hash_len != kyso_hash_alg_len(r.hash_alg) ||
-		    (r.format == KYSO_FORMAT_RAW && !r.cert))
+		    r.hash_len != hash_alg_len(r.hash_alg) ||
+		    (r.format == FORMAT_RAW && !r.cert))
 			abort();
 		verify_request_free(&r);
 	} else if (!rep.body || rep.status < 400) {

@@ -85,14 +85,14 @@ static const char NO_FIELD[] = "(no field member)";
  * "field" member (NO_FIELD: none; NULL: not checked). */
 static void expect_error_len(const char *body, size_t len, const char *code, const char *field)
 {
-	struct kyso_sign_request req;
+	struct sign_request req;
 	struct kyso_reply rep = { 0 };
 	const unsigned char zero[64] = { 0 };
 	char *dump;
 	int rc;
 
 	memset(&req, 0x77, sizeof(req));
-	rc = kyso_sign_request_parse(body, len, &req, &rep);
+	rc = sign_request_parse(body, len, &req, &rep);
 	if (rc != -1)
 		fail_msg("accepted: %.200s", body);
 	assert_non_null(rep.body);
@@ -131,13 +131,13 @@ static void expect_obj_error(json_t *obj, const char *code, const char *field)
 }
 
 /* obj is consumed; the parsed request is returned in req. */
-static void expect_ok_obj(json_t *obj, struct kyso_sign_request *req)
+static void expect_ok_obj(json_t *obj, struct sign_request *req)
 {
 	struct kyso_reply rep = { 0 };
 	char *body = json_dumps(obj, JSON_COMPACT);
 
 	assert_non_null(body);
-	if (kyso_sign_request_parse(body, strlen(body), req, &rep))
+	if (sign_request_parse(body, strlen(body), req, &rep))
 		fail_msg("refused (%s: %s): %s", error_code(&rep), error_message(&rep), body);
 	assert_null(rep.body);
 	free(body);
@@ -172,7 +172,7 @@ static void test_valid_each_algorithm(void **state)
 	size_t a;
 
 	for (a = 0; a < 3; a++) {
-		struct kyso_sign_request req;
+		struct sign_request req;
 		unsigned char want[64];
 
 		fill(want, alg_lens[a], 0x42);
@@ -181,61 +181,61 @@ static void test_valid_each_algorithm(void **state)
 		assert_int_equal(req.hash_alg, (int)a);
 		assert_int_equal(req.hash_len, alg_lens[a]);
 		assert_memory_equal(req.hash, want, alg_lens[a]);
-		assert_int_equal(req.padding, KYSO_PAD_DEFAULT);
-		assert_string_equal(kyso_hash_alg_name(req.hash_alg), alg_names[a]);
-		assert_int_equal(kyso_hash_alg_len(req.hash_alg), alg_lens[a]);
+		assert_int_equal(req.padding, PAD_DEFAULT);
+		assert_string_equal(hash_alg_name(req.hash_alg), alg_names[a]);
+		assert_int_equal(hash_alg_len(req.hash_alg), alg_lens[a]);
 	}
 }
 
 static void test_valid_paddings(void **state)
 {
-	struct kyso_sign_request req;
+	struct sign_request req;
 
 	expect_ok_obj(with(valid(0), "padding", json_string("pkcs1")), &req);
-	assert_int_equal(req.padding, KYSO_PAD_PKCS1);
+	assert_int_equal(req.padding, PAD_PKCS1);
 	expect_ok_obj(with(valid(1), "padding", json_string("pss")), &req);
-	assert_int_equal(req.padding, KYSO_PAD_PSS);
-	assert_int_equal(req.hash_alg, KYSO_HASH_SHA384);
+	assert_int_equal(req.padding, PAD_PSS);
+	assert_int_equal(req.hash_alg, HASH_SHA384);
 	expect_ok_obj(valid(2), &req);
-	assert_int_equal(req.padding, KYSO_PAD_DEFAULT);
+	assert_int_equal(req.padding, PAD_DEFAULT);
 }
 
 static void test_valid_format(void **state)
 {
-	struct kyso_sign_request req;
+	struct sign_request req;
 
 	expect_ok_obj(with(valid(0), "format", json_string("raw")), &req);
 	assert_int_equal(req.hash_len, 32);
 	expect_ok_obj(with(with(valid(2), "format", json_string("raw")), "padding",
 			   json_string("pss")), &req);
-	assert_int_equal(req.padding, KYSO_PAD_PSS);
+	assert_int_equal(req.padding, PAD_PSS);
 }
 
 /* "format": "cms", and "timestamp" with it. */
 static void test_valid_cms(void **state)
 {
-	struct kyso_sign_request req;
+	struct sign_request req;
 
 	expect_ok_obj(valid(0), &req);
-	assert_int_equal(req.format, KYSO_FORMAT_RAW);
+	assert_int_equal(req.format, FORMAT_RAW);
 	assert_int_equal(req.timestamp, 0);
 	expect_ok_obj(with(valid(0), "format", json_string("raw")), &req);
-	assert_int_equal(req.format, KYSO_FORMAT_RAW);
+	assert_int_equal(req.format, FORMAT_RAW);
 	expect_ok_obj(with(valid(1), "format", json_string("cms")), &req);
-	assert_int_equal(req.format, KYSO_FORMAT_CMS);
-	assert_int_equal(req.hash_alg, KYSO_HASH_SHA384);
+	assert_int_equal(req.format, FORMAT_CMS);
+	assert_int_equal(req.hash_alg, HASH_SHA384);
 	assert_int_equal(req.timestamp, 0);
 	expect_ok_obj(with(with(valid(2), "format", json_string("cms")), "timestamp", json_true()),
 		      &req);
-	assert_int_equal(req.format, KYSO_FORMAT_CMS);
+	assert_int_equal(req.format, FORMAT_CMS);
 	assert_int_equal(req.timestamp, 1);
 	expect_ok_obj(with(with(with(valid(0), "format", json_string("cms")), "timestamp",
 				json_false()), "padding", json_string("pss")), &req);
 	assert_int_equal(req.timestamp, 0);
-	assert_int_equal(req.padding, KYSO_PAD_PSS);
+	assert_int_equal(req.padding, PAD_PSS);
 	/* false is allowed with raw: nothing to add */
 	expect_ok_obj(with(valid(0), "timestamp", json_false()), &req);
-	assert_int_equal(req.format, KYSO_FORMAT_RAW);
+	assert_int_equal(req.format, FORMAT_RAW);
 }
 
 static void test_timestamp_errors(void **state)
@@ -260,7 +260,7 @@ static void test_timestamp_errors(void **state)
 
 static void test_certificate_lowercased(void **state)
 {
-	struct kyso_sign_request req;
+	struct sign_request req;
 
 	expect_ok_obj(with(valid(0), "certificate", json_string(CERT_UPPER)), &req);
 	assert_string_equal(req.certificate, CERT);
@@ -339,14 +339,14 @@ static void test_batch_limits_in_characters(void **state)
 
 static void test_whitespace_and_order(void **state)
 {
-	struct kyso_sign_request req;
+	struct sign_request req;
 	struct kyso_reply rep = { 0 };
 	char *hash = b64_of_len(32), body[512];
 
 	snprintf(body, sizeof(body),
 		 " \n\t{ \"hash_algorithm\" : \"sha256\" ,\r\n \"hash\":\"%s\",\"certificate\":\"%s\" } \n",
 		 hash, CERT);
-	assert_int_equal(kyso_sign_request_parse(body, strlen(body), &req, &rep), 0);
+	assert_int_equal(sign_request_parse(body, strlen(body), &req, &rep), 0);
 	assert_int_equal(req.hash_len, 32);
 	assert_null(rep.body);
 	free(hash);
@@ -355,7 +355,7 @@ static void test_whitespace_and_order(void **state)
 /* Only len bytes are read: what follows in memory does not count. */
 static void test_length_is_honoured(void **state)
 {
-	struct kyso_sign_request req;
+	struct sign_request req;
 	struct kyso_reply rep = { 0 };
 	json_t *o = valid(0);
 	char *text = json_dumps(o, JSON_COMPACT), *body;
@@ -365,7 +365,7 @@ static void test_length_is_honoured(void **state)
 	assert_non_null(body);
 	memcpy(body, text, len);
 	memcpy(body + len, "garbage, garbage", 16);	/* not NUL-terminated */
-	assert_int_equal(kyso_sign_request_parse(body, len, &req, &rep), 0);
+	assert_int_equal(sign_request_parse(body, len, &req, &rep), 0);
 	assert_int_equal(req.hash_len, 32);
 	/* and the same body one byte short is broken JSON */
 	expect_error_len(body, len - 1, "bad_request", NO_FIELD);
@@ -464,7 +464,7 @@ static void test_unknown_field_name_lengths(void **state)
 {
 	char name[80];
 	struct kyso_reply rep = { 0 };
-	struct kyso_sign_request req;
+	struct sign_request req;
 	json_t *o;
 	char *body;
 
@@ -477,7 +477,7 @@ static void test_unknown_field_name_lengths(void **state)
 	name[65] = '\0';
 	o = with(valid(0), name, json_integer(1));
 	body = json_dumps(o, JSON_COMPACT);
-	assert_int_equal(kyso_sign_request_parse(body, strlen(body), &req, &rep), -1);
+	assert_int_equal(sign_request_parse(body, strlen(body), &req, &rep), -1);
 	assert_string_equal(error_code(&rep), "unknown_field");
 	assert_null(error_field(&rep));
 	kyso_reply_clear(&rep);
@@ -495,7 +495,7 @@ static void test_huge_field_name(void **state)
 		size_t ulen = strlen(units[u]), n = (1u << 20) / ulen, i, o = 0;
 		char *key = malloc(n * ulen + 1), *body, *dump;
 		struct kyso_reply rep = { 0 };
-		struct kyso_sign_request req;
+		struct sign_request req;
 		json_t *obj;
 
 		assert_non_null(key);
@@ -505,7 +505,7 @@ static void test_huge_field_name(void **state)
 		obj = with(valid(0), key, json_integer(1));
 		body = json_dumps(obj, JSON_COMPACT);
 		assert_non_null(body);
-		assert_int_equal(kyso_sign_request_parse(body, strlen(body), &req, &rep), -1);
+		assert_int_equal(sign_request_parse(body, strlen(body), &req, &rep), -1);
 		assert_int_equal(rep.status, 400);
 		assert_string_equal(error_code(&rep), "unknown_field");
 		assert_null(error_field(&rep));
@@ -762,22 +762,22 @@ static void test_parse_object(void **state)
 	struct kyso_reply rep = { 0 };
 	json_t *o;
 
-	o = kyso_parse_object("{\"token\":\"x\"}", 13, &rep);
+	o = parse_object("{\"token\":\"x\"}", 13, &rep);
 	assert_non_null(o);
 	assert_null(rep.body);
 	assert_string_equal(json_string_value(json_object_get(o, "token")), "x");
 	json_decref(o);
-	o = kyso_parse_object("{}", 2, &rep);
+	o = parse_object("{}", 2, &rep);
 	assert_non_null(o);
 	assert_int_equal(json_object_size(o), 0);
 	json_decref(o);
 
-	assert_null(kyso_parse_object("[]", 2, &rep));
+	assert_null(parse_object("[]", 2, &rep));
 	assert_int_equal(rep.status, 400);
 	assert_string_equal(error_code(&rep), "bad_request");
-	assert_null(kyso_parse_object("", 0, &rep));
+	assert_null(parse_object("", 0, &rep));
 	assert_string_equal(error_code(&rep), "bad_request");
-	assert_null(kyso_parse_object("{\"a\":1,\"a\":2}", 13, &rep));
+	assert_null(parse_object("{\"a\":1,\"a\":2}", 13, &rep));
 	assert_string_equal(error_code(&rep), "bad_request");
 	kyso_reply_clear(&rep);
 	assert_null(rep.body);
