@@ -16,5 +16,9 @@ void api_sign_batch(const struct kyso_request *req, const char *arg, struct kyso
 void api_cancel_batch(const struct kyso_request *req, const char *arg, struct kyso_reply *rep);
 void api_verify(const struct kyso_request *req, const char *arg, struct kyso_reply *rep);
 void api_logout(const struct kyso_request *req, const char *arg, struct kyso_reply *rep);
+void api_pair(const struct kyso_request *req, const char *arg, struct kyso_reply *rep);
+void api_pair_status(const struct kyso_request *req, const char *arg, struct kyso_reply *rep);
+void api_origins(const struct kyso_request *req, const char *arg, struct kyso_reply *rep);
+void api_origins_change(const struct kyso_request *req, const char *arg, struct kyso_reply *rep);
 
 #endif
