@@ -81,6 +81,7 @@ $("sign-one").onclick = async () => {
     $("verdict").textContent = `Record ${r.id} signed (${sig.algorithm}); verification: ${v.status}`;
     $("verdict").className = v.status === "invalid" ? "error" : "ok";
     $("verdict").dataset.signature = sig.signature;
+    $("verdict").dataset.cert = cert.id;
     $("verdict").dataset.hash = btoa(String.fromCharCode(...hash));
     $("verdict").dataset.status = v.status;
   } catch (e) {

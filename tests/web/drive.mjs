@@ -57,6 +57,7 @@ try {
       document.getElementById("status").className === "error", null, { timeout: 60000 });
     out.verdict = await page.textContent("#verdict");
     out.signature = await page.getAttribute("#verdict", "data-signature");
+    out.cert = await page.getAttribute("#verdict", "data-cert");
     out.hash = await page.getAttribute("#verdict", "data-hash");
     out.verify_status = await page.getAttribute("#verdict", "data-status");
     await page.click("#sign-class");
