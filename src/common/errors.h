@@ -21,7 +21,12 @@
 	X(SIGNATURE_MALFORMED, "signature_malformed", 400, "the signature cannot be decoded") \
 	X(CERTIFICATE_MALFORMED, "certificate_malformed", 400, "the certificate cannot be decoded") \
 	X(HTTP_MALFORMED, "http_malformed", 400, "the request breaks HTTP/1.1's framing rules") \
+	X(ORIGIN_MALFORMED, "origin_malformed", 400, "the Origin header is not a web origin") \
 	X(FORBIDDEN, "forbidden", 403, "this kyso daemon serves only its own user") \
+	X(WRONG_USER, "wrong_user", 403, "this kyso daemon serves another user of this computer") \
+	X(ORIGIN_REQUIRED, "origin_required", 403, "a request on the loopback listener needs an Origin header") \
+	X(ORIGIN_NOT_ALLOWED, "origin_not_allowed", 403, "this web site is not allowed to use kyso") \
+	X(NOT_FOR_BROWSERS, "not_for_browsers", 403, "web pages may not do this") \
 	X(REQUEST_TIMEOUT, "request_timeout", 408, "the request did not arrive in time") \
 	X(PIN_CANCELLED, "pin_cancelled", 403, "the user cancelled the dialog, or it timed out") \
 	X(PIN_INCORRECT, "pin_incorrect", 403, "the PIN is incorrect") \
@@ -34,10 +39,12 @@
 	X(TOKEN_NOT_PRESENT, "token_not_present", 409, "the token is not inserted") \
 	X(BATCH_EXISTS, "batch_exists", 409, "a batch of this id is being signed already") \
 	X(PER_SIGNATURE_PIN, "per_signature_pin", 409, "this key needs the PIN for each signature") \
+	X(PAIRING_BUSY, "pairing_busy", 409, "another web site's pairing dialog is open") \
 	X(KEY_NOT_FOUND, "key_not_found", 409, "the token has no private key for this certificate") \
 	X(BODY_TOO_LARGE, "body_too_large", 413, "the request body is too large") \
 	X(URI_TOO_LONG, "uri_too_long", 414, "the request target is too long") \
 	X(UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", 415, "send the body as application/json") \
+	X(HOST_NOT_ALLOWED, "host_not_allowed", 421, "the Host header does not name this loopback listener") \
 	X(MECHANISM_UNSUPPORTED, "mechanism_unsupported", 422, "the token cannot sign this way") \
 	X(CERTIFICATE_EXPIRED, "certificate_expired", 422, "the certificate has expired") \
 	X(CERTIFICATE_NOT_YET_VALID, "certificate_not_yet_valid", 422, "the certificate is not valid yet") \

@@ -30,6 +30,7 @@ static const struct command commands[] = {
 	{ "watch", cmd_watch },
 	{ "audit", cmd_audit },
 	{ "verify", cmd_verify },
+	{ "origins", cmd_origins },
 };
 
 static void usage(void)
@@ -62,6 +63,8 @@ static void usage(void)
 	      "  audit show [FILE...] [--since DATE] [--until DATE] [--cert ID]\n"
 	      "       [--caller TEXT] [--result ok|error|CODE]\n"
 	      "                             list the signatures in the audit log\n"
+	      "  origins [list] | allow ORIGIN | revoke ORIGIN\n"
+	      "                             web sites that may use the loopback listener\n"
 	      "  dev-setup DIR [--pinentry scripted|terminal|PROGRAM] [--force]\n"
 	      "                             a test token with certificates, a kysod.conf\n"
 	      "                             and a PIN dialog in DIR, for developing an\n"

@@ -42,10 +42,12 @@ static void progress(struct batch_run *run, int force)
 	if (!force && now - run->last_progress_ms < PROGRESS_EVERY_MS)
 		return;
 	run->last_progress_ms = now;
-	events_publish(&run->d->events, "batch-progress",
-		       json_pack("{s:s, s:I, s:I, s:I}", "batch", run->batch.id,
-				 "done", (json_int_t)run->done, "failed", (json_int_t)run->failed,
-				 "total", (json_int_t)run->req.nitems));
+	/* a page's stream sees the progress of its own batches only */
+	events_publish_owned(&run->d->events, "batch-progress",
+			     json_pack("{s:s, s:I, s:I, s:I}", "batch", run->batch.id,
+				       "done", (json_int_t)run->done, "failed", (json_int_t)run->failed,
+				       "total", (json_int_t)run->req.nitems),
+			     run->batch.owner);
 }
 
 static void item_failed(struct batch_run *run, const struct batch_item *it, enum kyso_err e,
@@ -189,7 +191,8 @@ void api_sign_batch(const struct kysod_request *req, const char *arg, struct kys
 				 "this key needs the PIN for each signature; sign its records one by one");
 		goto out;
 	}
-	switch (batches_add(&d->batches, &run.batch, run.req.batch_id[0] ? run.req.batch_id : NULL)) {
+	switch (batches_add(&d->batches, &run.batch, run.req.batch_id[0] ? run.req.batch_id : NULL,
+			    req->peer->tcp ? req->peer->origin : "")) {
 	case 0:
 		break;
 	case 1:
@@ -207,7 +210,8 @@ void api_sign_batch(const struct kysod_request *req, const char *arg, struct kys
 	consent.description = run.req.description;
 	consent.confirm_if_logged_in = 1;
 	consent.batch = &run.batch;
-	log_info("batch %s: %zu items for %s (pid %d)", run.batch.id, run.req.nitems,
+	log_info("batch %s: %zu items for %s%s%s (pid %d)", run.batch.id, run.req.nitems,
+		 req->peer->origin, req->peer->origin[0] ? " in " : "",
 		 kyso_peer_shown(req->peer), (int)req->peer->pid);
 	run.items = json_array();
 	if (sign_login(d, &run.target, req->peer, &consent, rep)) {
@@ -243,7 +247,8 @@ out:
 
 void api_cancel_batch(const struct kysod_request *req, const char *arg, struct kyso_reply *rep)
 {
-	if (batches_cancel(&req->d->batches, arg)) {
+	/* a page cancels its own batches only */
+	if (batches_cancel(&req->d->batches, arg, req->peer->tcp ? req->peer->origin : NULL)) {
 		kyso_reply_error(rep, KE_BATCH_NOT_FOUND, "no batch %.64s is being signed", arg);
 		return;
 	}

@@ -19,6 +19,12 @@ void api_logout(const struct kysod_request *req, const char *arg, struct kyso_re
 		return;
 	if (field_known(root, known, 1, rep) || field_string(root, "token", 0, &token, rep))
 		goto out;
+	/* a page may end the login of a token it uses, not every login */
+	if (!token && req->peer->tcp) {
+		kyso_reply_error(rep, KE_NOT_FOR_BROWSERS,
+				 "web pages may log out one token (\"token\"), not all of them");
+		goto out;
+	}
 	if (token && !inventory_has_token(&d->inv, token)) {
 		kyso_reply_error(rep, KE_TOKEN_NOT_FOUND, "no token with id %.64s", token);
 		kyso_reply_error_set(rep, "field", json_string("token"));

@@ -7,10 +7,16 @@
 void api_status(const struct kysod_request *req, const char *arg, struct kyso_reply *rep)
 {
 	struct kysod *d = req->d;
+	json_t *listen = json_null();
 
-	kyso_reply_ok(rep, 200, json_pack("{s:s, s:i, s:i, s:s, s:i, s:o}",
+	/* the loopback listener for web pages, when it is on */
+	if (d->n_tcp)
+		listen = json_pack("{s:i, s:[s, s*]}", "port", (int)d->tcp_port, "addresses",
+				   "127.0.0.1", d->n_tcp > 1 ? "::1" : NULL);
+	kyso_reply_ok(rep, 200, json_pack("{s:s, s:i, s:i, s:s, s:i, s:o, s:o}",
 					  "version", PACKAGE_VERSION, "api", 1,
 					  "pid", (int)getpid(), "socket", d->cfg.socket_path,
 					  "login_ttl", (int)d->cfg.login_ttl,
+					  "listen", listen,
 					  "modules", helpers_status_json(d)));
 }

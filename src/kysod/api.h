@@ -16,5 +16,9 @@ void api_sign_batch(const struct kysod_request *req, const char *arg, struct kys
 void api_cancel_batch(const struct kysod_request *req, const char *arg, struct kyso_reply *rep);
 void api_verify(const struct kysod_request *req, const char *arg, struct kyso_reply *rep);
 void api_logout(const struct kysod_request *req, const char *arg, struct kyso_reply *rep);
+void api_pair(const struct kysod_request *req, const char *arg, struct kyso_reply *rep);
+void api_pair_status(const struct kysod_request *req, const char *arg, struct kyso_reply *rep);
+void api_origins(const struct kysod_request *req, const char *arg, struct kyso_reply *rep);
+void api_origins_change(const struct kysod_request *req, const char *arg, struct kyso_reply *rep);
 
 #endif

@@ -16,13 +16,14 @@ void batches_free(struct batches *b)
 	pthread_mutex_destroy(&b->lock);
 }
 
-int batches_add(struct batches *b, struct batch *batch, const char *id)
+int batches_add(struct batches *b, struct batch *batch, const char *id, const char *owner)
 {
 	unsigned char rnd[BATCH_ID_LEN / 2];
 	struct batch *p;
 	int ret = 0;
 
 	memset(batch, 0, sizeof(*batch));
+	snprintf(batch->owner, sizeof(batch->owner), "%s", owner ? owner : "");
 	if (id) {
 		snprintf(batch->id, sizeof(batch->id), "%s", id);
 	} else {
@@ -55,14 +56,14 @@ void batches_remove(struct batches *b, struct batch *batch)
 	pthread_mutex_unlock(&b->lock);
 }
 
-int batches_cancel(struct batches *b, const char *id)
+int batches_cancel(struct batches *b, const char *id, const char *owner)
 {
 	struct batch *p;
 	int ret = -1;
 
 	pthread_mutex_lock(&b->lock);
 	for (p = b->head; p; p = p->next)
-		if (!strcmp(p->id, id)) {
+		if (!strcmp(p->id, id) && (!owner || !strcmp(p->owner, owner))) {
 			p->cancelled = 1;
 			ret = 0;
 		}

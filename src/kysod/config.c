@@ -1,3 +1,4 @@
+#include <ctype.h>
 #include <errno.h>
 #include <fnmatch.h>
 #include <limits.h>
@@ -162,7 +163,8 @@ int kysod_config_defaults(struct kysod_config *cfg)
 {
 	const char *rt = getenv("XDG_RUNTIME_DIR");
 	const char *state = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
-	char path[PATH_MAX], audit[PATH_MAX];
+	const char *cfg_dir = getenv("XDG_CONFIG_HOME");
+	char path[PATH_MAX], audit[PATH_MAX], pairings[PATH_MAX];
 
 	memset(cfg, 0, sizeof(*cfg));
 	if (rt && *rt)
@@ -191,9 +193,18 @@ int kysod_config_defaults(struct kysod_config *cfg)
 	cfg->crl_fetch = 1;
 	cfg->crl_timeout = 10;
 	cfg->tsa_timeout = 30;
+	cfg->pairing_cooldown = 600;
+	if (cfg_dir && *cfg_dir)
+		snprintf(pairings, sizeof(pairings), "%s/kyso/origins", cfg_dir);
+	else if (home && *home)
+		snprintf(pairings, sizeof(pairings), "%s/.config/kyso/origins", home);
+	else
+		snprintf(pairings, sizeof(pairings), "/var/tmp/kyso-%u/origins", (unsigned)getuid());
 	if (set_str(&cfg->socket_path, path) || set_str(&cfg->pinentry, "/usr/bin/pinentry") ||
 	    set_str(&cfg->helper, LIBEXECDIR "/kyso-p11") || set_str(&cfg->audit_log, audit) ||
 	    set_str(&cfg->catalogue, KYSO_TOKENS_DIR) ||
+	    set_str(&cfg->origins_dir, SYSCONFDIR "/kyso/origins.d") ||
+	    set_str(&cfg->pairings, pairings) ||
 	    set_allow(cfg, DEFAULT_ALLOW, 0))
 		return -1;
 	return 0;
@@ -293,6 +304,51 @@ static int checks_key(struct load_state *st, const char *name, const char *value
 	return bad_key(st, "kysod", name, "unknown key");
 }
 
+/* The keys of the loopback listener, in [kysod]; 0 when name is not one. */
+static int listen_key(struct load_state *st, const char *name, const char *value)
+{
+	struct kysod_config *cfg = st->cfg;
+	unsigned long first, last;
+	char *end;
+	int b;
+
+	if (!strcmp(name, "listen")) {
+		b = parse_bool(value);
+		if (b >= 0) {
+			cfg->listen_port = b ? KYSO_LISTEN_PORT : 0;
+			cfg->listen_ports = b ? KYSO_LISTEN_PORTS : 0;
+			return 1;
+		}
+		errno = 0;
+		first = strtoul(value, &end, 10);
+		last = first;
+		if (!errno && *end == '-' && end > value)
+			last = strtoul(end + 1, &end, 10);
+		if (errno || *end || !isdigit((unsigned char)value[0]) || first < 1024 ||
+		    last > 65535 || last < first || last - first >= 64)
+			return bad_key(st, "kysod", name,
+				       "must be yes, no, a port (1024 to 65535) or a range of at most "
+				       "64 ports (FIRST-LAST)");
+		cfg->listen_port = (unsigned int)first;
+		cfg->listen_ports = (unsigned int)(last - first + 1);
+		return 1;
+	}
+	if (!strcmp(name, "origins_dir") || !strcmp(name, "pairings")) {
+		if (value[0] != '/')
+			return bad_key(st, "kysod", name, "must be an absolute path");
+		if (set_str(name[0] == 'o' ? &cfg->origins_dir : &cfg->pairings, value))
+			return bad_key(st, "kysod", name, "out of memory");
+		return 1;
+	}
+	if (!strcmp(name, "pairing_cooldown")) {
+		if (parse_uint(value, 7 * 24 * 3600, &first) || first == 0)
+			return bad_key(st, "kysod", name, "must be a number of seconds, at least 1");
+		cfg->pairing_cooldown = (unsigned int)first;
+		return 1;
+	}
+	return 0;
+}
+
 /* continued: this line is an indented continuation of the key above it. */
 static int kysod_key(struct load_state *st, const char *name, const char *value, int continued)
 {
@@ -386,6 +442,9 @@ static int kysod_key(struct load_state *st, const char *name, const char *value,
 		cfg->max_body = v;
 		return 1;
 	}
+	/* 1: taken; 0: not one of its keys, unless it failed it */
+	if (listen_key(st, name, value) || st->failed)
+		return !st->failed;
 	return checks_key(st, name, value);
 }
 
@@ -566,6 +625,8 @@ void kysod_config_free(struct kysod_config *cfg)
 	free(cfg->ca_bundle);
 	free(cfg->ocsp_url);
 	free(cfg->tsa_url);
+	free(cfg->origins_dir);
+	free(cfg->pairings);
 	for (i = 0; i < cfg->n_crls; i++)
 		free(cfg->crls[i]);
 	free(cfg->crls);

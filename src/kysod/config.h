@@ -40,9 +40,20 @@ struct kysod_config {
 	int revocation_soft_fail;	/* an unknown revocation status does not refuse */
 	char *tsa_url;			/* RFC 3161 time-stamp authority; NULL: none */
 	unsigned int tsa_timeout;	/* seconds */
+	/* the loopback listener for web pages (listen-tcp.c, browser.c) */
+	unsigned int listen_port;	/* the first port tried; 0: no listener */
+	unsigned int listen_ports;	/* how many ports from it are tried */
+	char *origins_dir;		/* the administrator's allowed origins */
+	char *pairings;			/* the user's paired origins */
+	unsigned int pairing_cooldown;	/* seconds a refused origin gets no dialog */
 	struct kysod_module_conf *modules;
 	size_t n_modules;
 };
+
+/* The loopback listener's default port, and how many ports from it
+ * `listen = yes` tries: each user's kysod takes the first one free. */
+#define KYSO_LISTEN_PORT 24960
+#define KYSO_LISTEN_PORTS 8
 
 /* Fills cfg with the built-in defaults. Returns 0 or -1 (out of memory). */
 int kysod_config_defaults(struct kysod_config *cfg);

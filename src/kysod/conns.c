@@ -13,6 +13,7 @@
 #include "common/mono-time.h"
 #include "common/log.h"
 #include "kysod/conns.h"
+#include "kysod/sock-owner.h"
 
 #define REAPER_TICK_MS 200
 
@@ -82,7 +83,10 @@ static const char *refusal(struct conns *c, const struct kyso_peer *peer)
 	struct kyso_conn *k;
 
 	for (k = c->head; k; k = k->next) {
-		if (k->peer.pid != peer->pid || k->peer.start != peer->start)
+		/* the uid too: loopback callers whose process is unknown (pid 0)
+		 * are counted per user */
+		if (k->peer.pid != peer->pid || k->peer.start != peer->start ||
+		    k->peer.uid != peer->uid || k->peer.tcp != peer->tcp)
 			continue;
 		mine++;
 		if (!k->busy)
@@ -114,15 +118,15 @@ static void log_refusal(struct conns *c, const struct kyso_peer *peer, const cha
 	}
 }
 
-static void accept_one(struct conns *c)
+static void accept_one(struct conns *c, int listen_fd, int tcp)
 {
-	struct sockaddr_un sa;
+	struct sockaddr_storage sa;
 	socklen_t salen = sizeof(sa);
 	struct kyso_conn *k;
 	const char *why;
 	int fd;
 
-	fd = accept4(c->listen_fd, (struct sockaddr *)&sa, &salen, SOCK_CLOEXEC);
+	fd = accept4(listen_fd, (struct sockaddr *)&sa, &salen, SOCK_CLOEXEC);
 	if (fd < 0) {
 		if (errno == EMFILE || errno == ENFILE)
 			usleep(100 * 1000);
@@ -137,7 +141,12 @@ static void accept_one(struct conns *c)
 	k->watch_fd = -1;
 	/* who it is, cheaply; the rest only for a connection kept: a flood of
 	 * connections is refused at the cost of a few system calls each */
-	kyso_peer_creds(fd, &k->peer);
+	/* a loopback caller's process is looked for among the user's own
+	 * only, and usually found at once (a browser's last one) */
+	if (tcp)
+		sock_owner_tcp(fd, &k->peer);
+	else
+		kyso_peer_creds(fd, &k->peer);
 	pthread_mutex_lock(&c->lock);
 	why = refusal(c, &k->peer);
 	if (why) {
@@ -149,7 +158,8 @@ static void accept_one(struct conns *c)
 		return;
 	}
 	pthread_mutex_unlock(&c->lock);
-	kyso_peer_identify(fd, &k->peer);
+	if (!tcp)
+		kyso_peer_identify(fd, &k->peer);
 	pthread_mutex_lock(&c->lock);
 	k->watch_fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
 	k->deadline_ms = conns_now_ms() + CONNS_REQUEST_DEADLINE_S * 1000L;
@@ -175,14 +185,19 @@ static void accept_one(struct conns *c)
 static void *acceptor_main(void *arg)
 {
 	struct conns *c = arg;
-	struct pollfd pfd[2];
+	struct pollfd pfd[2 + CONNS_TCP_MAX];
+	size_t i, n = 2 + c->n_tcp;
 
 	pfd[0].fd = c->listen_fd;
 	pfd[0].events = POLLIN;
 	pfd[1].fd = c->stop_pipe[0];
 	pfd[1].events = POLLIN;
+	for (i = 0; i < c->n_tcp; i++) {
+		pfd[2 + i].fd = c->tcp_fds[i];
+		pfd[2 + i].events = POLLIN;
+	}
 	for (;;) {
-		if (poll(pfd, 2, -1) < 0) {
+		if (poll(pfd, n, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			break;
@@ -190,7 +205,10 @@ static void *acceptor_main(void *arg)
 		if (pfd[1].revents)
 			break;
 		if (pfd[0].revents & POLLIN)
-			accept_one(c);
+			accept_one(c, c->listen_fd, 0);
+		for (i = 2; i < n; i++)
+			if (pfd[i].revents & POLLIN)
+				accept_one(c, pfd[i].fd, 1);
 	}
 	return NULL;
 }
@@ -228,9 +246,14 @@ static void *reaper_main(void *arg)
 	return NULL;
 }
 
-int conns_start(struct conns *c, int listen_fd, struct MHD_Daemon *mhd)
+int conns_start(struct conns *c, int listen_fd, const int *tcp_fds, size_t n_tcp,
+		struct MHD_Daemon *mhd)
 {
+	size_t i;
+
 	memset(c, 0, sizeof(*c));
+	for (i = 0; i < n_tcp && i < CONNS_TCP_MAX; i++)
+		c->tcp_fds[c->n_tcp++] = tcp_fds[i];
 	pthread_mutex_init(&c->lock, NULL);
 	kyso_cond_init(&c->cond);
 	c->listen_fd = listen_fd;

@@ -25,6 +25,9 @@
  * doing, so its request deadline starts again once it has one. */
 #define CONNS_LARGE_WAIT_S 30
 
+/* Loopback listening sockets (listen-tcp.c) accepted beside the Unix socket. */
+#define CONNS_TCP_MAX 2
+
 struct MHD_Daemon;
 
 struct kyso_conn {
@@ -48,6 +51,8 @@ struct conns {
 	unsigned int total;
 	unsigned int large;	/* large-body slots taken */
 	int listen_fd;
+	int tcp_fds[CONNS_TCP_MAX];	/* the loopback listener's sockets */
+	size_t n_tcp;
 	int stop_pipe[2];
 	struct MHD_Daemon *mhd;
 	pthread_t acceptor, reaper;
@@ -56,8 +61,10 @@ struct conns {
 	long last_refusal_log;
 };
 
-/* Starts accepting on listen_fd and handing connections to mhd. Returns 0 or -1. */
-int conns_start(struct conns *c, int listen_fd, struct MHD_Daemon *mhd);
+/* Starts accepting on listen_fd (the Unix socket) and the n_tcp loopback
+ * sockets in tcp_fds, and handing connections to mhd. Returns 0 or -1. */
+int conns_start(struct conns *c, int listen_fd, const int *tcp_fds, size_t n_tcp,
+		struct MHD_Daemon *mhd);
 
 /* Stops accepting and the deadlines (before the HTTP server stops). */
 void conns_stop(struct conns *c);

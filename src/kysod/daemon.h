@@ -14,6 +14,7 @@ struct reader_watch;
 struct kyso_catalogue;
 struct MHD_Daemon;
 struct conns;
+struct origins;
 
 struct kysod {
 	struct kysod_config cfg;
@@ -32,6 +33,11 @@ struct kysod {
 	struct MHD_Daemon *mhd;
 	struct conns *conns;		/* the API's connections, accepted by kysod */
 	int listen_fd;
+	/* the loopback listener for web pages (listen-tcp.c); n_tcp 0 when off */
+	int tcp_fds[2];
+	size_t n_tcp;
+	unsigned int tcp_port;
+	struct origins *origins;	/* the origins it serves; NULL when off */
 	int stopping;			/* read with kysod_stopping() */
 	int streams;			/* open event streams */
 	int requests;			/* requests not answered yet, streams aside */

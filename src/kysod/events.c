@@ -20,27 +20,42 @@ void events_free(struct events *ev)
 {
 	size_t i;
 
-	for (i = 0; i < EVENTS_RING; i++)
+	for (i = 0; i < EVENTS_RING; i++) {
 		free(ev->ring[i].data);
+		free(ev->ring[i].owner);
+	}
 	pthread_mutex_destroy(&ev->lock);
 	pthread_cond_destroy(&ev->cond);
 }
 
 void events_publish(struct events *ev, const char *type, json_t *data)
 {
+	events_publish_owned(ev, type, data, NULL);
+}
+
+void events_publish_owned(struct events *ev, const char *type, json_t *data, const char *owner)
+{
 	struct event *slot;
-	char *text;
+	char *text, *who = NULL;
 
 	if (!data)
 		return;
 	json_object_set_new(data, "time", json_integer((json_int_t)time(NULL)));
 	text = json_dumps(data, JSON_COMPACT);
 	json_decref(data);
-	if (!text)
+	if (owner && !(who = strdup(owner))) {
+		free(text);
 		return;
+	}
+	if (!text) {
+		free(who);
+		return;
+	}
 	pthread_mutex_lock(&ev->lock);
 	slot = &ev->ring[ev->next_seq % EVENTS_RING];
 	free(slot->data);
+	free(slot->owner);
+	slot->owner = who;
 	slot->seq = ev->next_seq++;
 	snprintf(slot->type, sizeof(slot->type), "%s", type);
 	slot->data = text;
@@ -58,35 +73,47 @@ uint64_t events_last(struct events *ev)
 	return last;
 }
 
-int events_next(struct events *ev, uint64_t *cursor, int timeout_ms, char **text)
+/* Whether reader may see e. Lock held. */
+static int visible(const struct event *e, const char *reader)
+{
+	return !reader || !e->owner || !strcmp(e->owner, reader);
+}
+
+int events_next(struct events *ev, uint64_t *cursor, int timeout_ms, const char *reader,
+		char **text)
 {
 	struct timespec deadline;
-	struct event *e;
+	struct event *e = NULL;
 	uint64_t want;
 	int ret = 0;
 
 	kyso_deadline_ms(&deadline, (long)timeout_ms);
 	*text = NULL;
 	pthread_mutex_lock(&ev->lock);
-	while (!ev->closed && *cursor + 1 >= ev->next_seq)
-		if (pthread_cond_timedwait(&ev->cond, &ev->lock, &deadline) == ETIMEDOUT)
+	for (;;) {
+		while (!ev->closed && *cursor + 1 >= ev->next_seq)
+			if (pthread_cond_timedwait(&ev->cond, &ev->lock, &deadline) == ETIMEDOUT)
+				break;
+		if (ev->closed) {
+			ret = -1;
+			goto out;
+		}
+		if (*cursor + 1 >= ev->next_seq)
+			goto out;
+		want = *cursor + 1;
+		if (ev->next_seq - want > EVENTS_RING)
+			want = ev->next_seq - EVENTS_RING;
+		e = &ev->ring[want % EVENTS_RING];
+		/* another's event is passed over: the cursor moves on */
+		*cursor = want;
+		if (visible(e, reader))
 			break;
-	if (ev->closed) {
-		ret = -1;
-		goto out;
 	}
-	if (*cursor + 1 >= ev->next_seq)
-		goto out;
-	want = *cursor + 1;
-	if (ev->next_seq - want > EVENTS_RING)
-		want = ev->next_seq - EVENTS_RING;
-	e = &ev->ring[want % EVENTS_RING];
 	if (asprintf(text, "id: %llu\nevent: %s\ndata: %s\n\n", (unsigned long long)e->seq,
 		     e->type, e->data) < 0) {
 		*text = NULL;
 		goto out;
 	}
-	*cursor = want;
 	ret = 1;
 out:
 	pthread_mutex_unlock(&ev->lock);

@@ -27,7 +27,7 @@
 /* Field 22 of /proc/PID/stat: when the process started, in clock ticks since
  * boot. A pid taken over by another process has another start time; exec()
  * keeps it. Returns 0 when unread. */
-static unsigned long long start_time(pid_t pid)
+unsigned long long kyso_peer_start_time(pid_t pid)
 {
 	char path[64], buf[1024], *p;
 	unsigned long long v = 0;
@@ -124,7 +124,7 @@ out:
 /* Whether process pid has a descriptor of socket inode ino: 1, 0, or -1 when
  * its descriptors cannot be read (a process that is not dumpable) or are too
  * many to look through. */
-static int holds(pid_t pid, unsigned long ino)
+int kyso_peer_holds(pid_t pid, unsigned long ino)
 {
 	char dir[64], link[96], target[64], want[40];
 	struct dirent *de;
@@ -188,16 +188,18 @@ int kyso_peer_creds(int fd, struct kyso_peer *peer)
 	peer->uid = cred.uid;
 	peer->gid = cred.gid;
 	peer->pid = cred.pid;
-	peer->start = start_time(cred.pid);
+	peer->start = kyso_peer_start_time(cred.pid);
 	return 0;
 }
 
 void kyso_peer_identify(int fd, struct kyso_peer *peer)
 {
-	if (!peer->known)
+	if (!peer->known || peer->pid <= 0)
 		return;
 	peer->pidfd = open_pidfd(fd, peer->pid);
-	peer->peer_ino = peer_inode(fd);
+	/* a TCP caller's inode comes from sock_diag already */
+	if (!peer->peer_ino)
+		peer->peer_ino = peer_inode(fd);
 	read_exe(peer->pid, peer->exe, sizeof(peer->exe));
 	/* the process that connected may have exec'd another program, or
 	 * handed the connection on, before it was accepted: it must hold it.
@@ -223,17 +225,18 @@ void kyso_peer_recheck(struct kyso_peer *peer)
 	if (peer->changed)
 		return;
 	peer->what_changed = NULL;
-	if (!peer->known)
+	/* a TCP caller whose process could not be found has nothing to check */
+	if (!peer->known || peer->pid <= 0)
 		return;
 	if (exited(peer->pidfd))
 		peer->what_changed = "exited";
-	else if (start_time(peer->pid) != peer->start)
+	else if (kyso_peer_start_time(peer->pid) != peer->start)
 		peer->what_changed = "start time";
 	else {
 		read_exe(peer->pid, exe, sizeof(exe));
 		if (strcmp(exe, peer->exe))
 			peer->what_changed = "executable";
-		else if (peer->peer_ino && (held = holds(peer->pid, peer->peer_ino)) == 0)
+		else if (peer->peer_ino && (held = kyso_peer_holds(peer->pid, peer->peer_ino)) == 0)
 			peer->what_changed = "connection";
 		/* unreadable: not a change, but not a check that was made */
 		if (peer->peer_ino)
@@ -254,6 +257,9 @@ const char *kyso_peer_checks(const struct kyso_peer *peer)
 		"start time, executable, connection held", "pidfd, start time, executable, connection held",
 	};
 
+	/* a loopback caller whose process was not found: only the socket's owner */
+	if (peer->tcp && peer->pid <= 0)
+		return "socket owner";
 	return checks[(peer->pidfd >= 0) + 2 * (peer->peer_ino != 0 && !peer->held_unread)];
 }
 

@@ -9,6 +9,9 @@
 /* What the dialog shows for a caller whose identity did not hold. */
 #define PEER_CHANGED_TEXT "unknown program (its identity changed)"
 
+/* The longest web origin kept (scheme://host:port), with its NUL. */
+#define KYSO_ORIGIN_MAX 256
+
 struct kyso_peer {
 	int known;		/* credentials were read */
 	uid_t uid;
@@ -25,6 +28,16 @@ struct kyso_peer {
 	/* "exited", "start time", "executable" or "connection" (the process no
 	 * longer holds its end of the connection), else NULL */
 	const char *what_changed;
+
+	/* A connection on the loopback listener (listen-tcp.c): the owner
+	 * comes from sock_diag, not SO_PEERCRED (sock-owner.c), and each
+	 * request is checked by browser.c, which sets what follows. */
+	int tcp;
+	unsigned short local_port;	/* the listener's port it came on */
+	char origin[KYSO_ORIGIN_MAX];	/* the request's Origin; "" on the Unix socket */
+	int cors;		/* the answer carries CORS headers for origin */
+	int preflight;		/* the request is a CORS preflight */
+	int private_network;	/* the preflight asked for Private Network Access */
 };
 
 /* Reads the peer's credentials and process start time: what tells callers
@@ -47,6 +60,13 @@ const char *kyso_peer_shown(const struct kyso_peer *peer);
 
 /* What the checks cover, for the audit log ("pidfd, start time, executable"). */
 const char *kyso_peer_checks(const struct kyso_peer *peer);
+
+/* Whether process pid holds a descriptor of socket inode ino: 1, 0, or -1
+ * when its descriptors cannot be read or are too many to look through. */
+int kyso_peer_holds(pid_t pid, unsigned long ino);
+
+/* Field 22 of /proc/PID/stat, the process's start time; 0 when unread. */
+unsigned long long kyso_peer_start_time(pid_t pid);
 
 /* Closes the pidfd. */
 void kyso_peer_release(struct kyso_peer *peer);

@@ -11,6 +11,8 @@ struct kyso_reply {
 	const char *allow;	/* Allow header for 405, static */
 	int sse;		/* answer with the event stream instead of body */
 	unsigned long long sse_cursor;	/* the last event the client has seen */
+	int empty;		/* answer status with no body at all (a preflight's 204) */
+	unsigned int retry_after;	/* seconds, for a Retry-After header; 0 for none */
 };
 
 /* Sets a 200 (or status) answer; body is consumed. */

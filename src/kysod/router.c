@@ -25,6 +25,10 @@ static const struct route routes[] = {
 	{ "POST", "/v1/logout", api_logout },
 	{ "GET", "/v1/events", api_events },
 	{ "GET", "/v1/readers", api_readers },
+	{ "GET", "/v1/pair", api_pair_status },
+	{ "POST", "/v1/pair", api_pair },
+	{ "GET", "/v1/origins", api_origins },
+	{ "POST", "/v1/origins", api_origins_change },
 };
 
 /* Returns the captured segment ("" for exact routes) or NULL. */

@@ -13,7 +13,10 @@
 #include <openssl/crypto.h>
 
 #include "common/log.h"
+#include "kysod/browser.h"
 #include "kysod/conns.h"
+#include "kysod/listen-tcp.h"
+#include "kysod/origins.h"
 #include "kysod/http-strict.h"
 #include "kysod/router.h"
 #include "kysod/server.h"
@@ -45,14 +48,27 @@ struct req_state {
 static const char fallback_error[] =
 	"{\"error\":{\"code\":\"internal_error\",\"message\":\"the answer could not be built\"}}";
 
+/* The caller of the connection a request came on, or NULL. */
+static struct kyso_peer *conn_peer(struct MHD_Connection *conn)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	struct kyso_conn *k = ci ? ci->socket_context : NULL;
+
+	return k ? &k->peer : NULL;
+}
+
 static enum MHD_Result queue_reply(struct MHD_Connection *conn, struct kyso_reply *rep, int close)
 {
 	struct MHD_Response *resp;
 	enum MHD_Result ret;
 	char *text = rep->body ? json_dumps(rep->body, JSON_COMPACT) : NULL;
 	unsigned int status = rep->status ? rep->status : 500;
+	char retry[16];
 
-	if (text) {
+	if (rep->empty) {
+		resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+	} else if (text) {
 		resp = MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
 	} else {
 		status = 500;
@@ -63,8 +79,14 @@ static enum MHD_Result queue_reply(struct MHD_Connection *conn, struct kyso_repl
 		free(text);
 		return MHD_NO;
 	}
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+	if (!rep->empty)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	if (rep->retry_after) {
+		snprintf(retry, sizeof(retry), "%u", rep->retry_after);
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, retry);
+	}
+	browser_headers(resp, conn_peer(conn));
 	if (rep->allow)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, rep->allow);
 	if (close)
@@ -80,6 +102,7 @@ struct stream_state {
 	struct kysod *d;
 	int fd;			/* the client's connection */
 	uint64_t cursor;
+	char origin[KYSO_ORIGIN_MAX];	/* a page's stream: only its own events */
 	char *pending;
 	size_t off;
 };
@@ -105,7 +128,8 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 
 	while (!ss->pending) {
 		/* wait in slices, so that a client that left frees its thread soon */
-		rc = events_next(&ss->d->events, &ss->cursor, HANGUP_CHECK_MS, &ss->pending);
+		rc = events_next(&ss->d->events, &ss->cursor, HANGUP_CHECK_MS,
+				 ss->origin[0] ? ss->origin : NULL, &ss->pending);
 		if (rc < 0)
 			return MHD_CONTENT_READER_END_OF_STREAM;
 		if (rc > 0)
@@ -165,6 +189,8 @@ static enum MHD_Result queue_stream(struct kysod *d, struct MHD_Connection *conn
 	}
 	ss->d = d;
 	ss->fd = ci->connect_fd;
+	if (conn_peer(conn) && conn_peer(conn)->tcp)
+		snprintf(ss->origin, sizeof(ss->origin), "%s", conn_peer(conn)->origin);
 	ss->cursor = cursor;
 	/* the first bytes tell the client the stream is open */
 	ss->pending = strdup(": kyso events\n\n");
@@ -176,6 +202,7 @@ static enum MHD_Result queue_stream(struct kysod *d, struct MHD_Connection *conn
 	}
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/event-stream");
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	browser_headers(resp, conn_peer(conn));
 	ret = MHD_queue_response(conn, 200, resp);
 	MHD_destroy_response(resp);
 	return ret;
@@ -230,7 +257,16 @@ static enum MHD_Result request_start(struct kysod *d, struct MHD_Connection *con
 				     struct req_state *st)
 {
 	const char *clen, *why;
+	struct kyso_reply rep = { 0 };
+	enum MHD_Result ret;
 
+	if (k && k->peer.tcp && browser_gate(d, conn, &k->peer, url, method, &rep)) {
+		/* a preflight's answer keeps the connection; a refusal closes it */
+		st->refused = 1;
+		ret = queue_reply(conn, &rep, !rep.empty);
+		kyso_reply_clear(&rep);
+		return ret;
+	}
 	if (!k || !k->peer.known || k->peer.uid != getuid()) {
 		log_warn("refused a connection from uid %d (pid %d)",
 			 k ? (int)k->peer.uid : -1, k ? (int)k->peer.pid : -1);
@@ -521,6 +557,8 @@ int kysod_server_start(struct kysod *d, char *err, size_t errlen)
 	d->listen_fd = open_socket(d->cfg.socket_path, err, errlen);
 	if (d->listen_fd < 0)
 		goto fail;
+	if (listen_tcp_start(d))
+		goto fail_socket;
 	/* kysod accepts the connections itself (conns.c), to know the caller
 	 * before a thread is spent on it */
 	d->mhd = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
@@ -542,7 +580,7 @@ int kysod_server_start(struct kysod *d, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot start the HTTP server");
 		goto fail_socket;
 	}
-	if (conns_start(d->conns, d->listen_fd, d->mhd)) {
+	if (conns_start(d->conns, d->listen_fd, d->tcp_fds, d->n_tcp, d->mhd)) {
 		snprintf(err, errlen, "cannot start accepting connections");
 		MHD_stop_daemon(d->mhd);
 		d->mhd = NULL;
@@ -551,6 +589,7 @@ int kysod_server_start(struct kysod *d, char *err, size_t errlen)
 	log_info("serving on %s", d->cfg.socket_path);
 	return 0;
 fail_socket:
+	listen_tcp_stop(d);
 	close(d->listen_fd);
 	d->listen_fd = -1;
 	unlink(d->cfg.socket_path);
@@ -586,5 +625,6 @@ void kysod_server_stop(struct kysod *d)
 	if (d->listen_fd >= 0)
 		close(d->listen_fd);
 	d->listen_fd = -1;
+	listen_tcp_stop(d);
 	unlink(d->cfg.socket_path);
 }

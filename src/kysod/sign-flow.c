@@ -144,6 +144,24 @@ static int ask_helper(struct kysod *d, const struct sign_target *t, uint16_t op,
 #define SHOWN_NAME_MAX 64
 #define SHOWN_DESCRIPTION_MAX 120
 
+void sign_caller_text(const struct kyso_peer *peer, char *out, size_t outlen)
+{
+	char exe[SHOWN_EXE_MAX * 4 + 8];
+
+	if (peer->changed)
+		snprintf(exe, sizeof(exe), "%s", kyso_peer_shown(peer));
+	else
+		kyso_text_oneline(peer->exe, 1, SHOWN_EXE_MAX, exe, sizeof(exe));
+	/* an origin is checked to be scheme://host[:port] in lowercase ASCII:
+	 * nothing in it can draw a line of its own */
+	if (peer->origin[0] && peer->pid > 0)
+		snprintf(out, outlen, "The web site %s in %s", peer->origin, exe);
+	else if (peer->origin[0])
+		snprintf(out, outlen, "The web site %s in a browser", peer->origin);
+	else
+		snprintf(out, outlen, "%s", exe);
+}
+
 /* The dialog's text. What the caller or a token chose (the executable's path,
  * the description, the holder's name, the label) is each one line without
  * control, bidi or invisible characters, so none of it can draw a paragraph
@@ -151,23 +169,22 @@ static int ask_helper(struct kysod *d, const struct sign_target *t, uint16_t op,
 static void describe(const struct sign_target *t, const struct kyso_peer *peer,
 		     const struct sign_consent *c, int logged_in, char *out, size_t outlen)
 {
-	char exe[SHOWN_EXE_MAX * 4 + 8], holder[SHOWN_NAME_MAX * 4 + 8];
-	char label[SHOWN_NAME_MAX * 4 + 8], desc[SHOWN_DESCRIPTION_MAX * 4 + 8];
+	char exe[(SHOWN_EXE_MAX + KYSO_ORIGIN_MAX) * 4 + 32], holder[SHOWN_NAME_MAX * 4 + 8];
+	char label[SHOWN_NAME_MAX * 4 + 8], desc[SHOWN_DESCRIPTION_MAX * 4 + 8], pid[32] = "";
 
-	if (peer->changed)
-		snprintf(exe, sizeof(exe), "%s", kyso_peer_shown(peer));
-	else
-		kyso_text_oneline(peer->exe, 1, SHOWN_EXE_MAX, exe, sizeof(exe));
+	sign_caller_text(peer, exe, sizeof(exe));
 	kyso_text_oneline(t->cert.holder, 0, SHOWN_NAME_MAX, holder, sizeof(holder));
 	kyso_text_oneline(t->cert.token_label, 1, SHOWN_NAME_MAX, label, sizeof(label));
 	if (c->description)
 		kyso_text_oneline(c->description, 1, SHOWN_DESCRIPTION_MAX, desc, sizeof(desc));
+	if (peer->pid > 0)
+		snprintf(pid, sizeof(pid), " (process %d)", (int)peer->pid);
 	snprintf(out, outlen,
-		 "%s (process %d) asks to sign %s with the certificate of\n"
+		 "%s%s asks to sign %s with the certificate of\n"
 		 "%s\n"
 		 "on the token %s.%s%s\n\n"
 		 "%s",
-		 exe, (int)peer->pid, c->what, holder, label,
+		 exe, pid, c->what, holder, label,
 		 c->description ? "\n\nThe application says: " : "",
 		 c->description ? desc : "",
 		 logged_in ? "Allow it?" : "Enter the token's PIN to allow it, or cancel to refuse.");
@@ -220,6 +237,18 @@ static void prompt_release(struct kysod *d)
 	pthread_mutex_unlock(&d->prompt_lock);
 }
 
+int sign_dialog_take(struct kysod *d, struct kyso_reply *rep)
+{
+	struct dialog_watch w = { d, NULL };
+
+	return prompt_acquire(d, &w, rep);
+}
+
+void sign_dialog_give(struct kysod *d)
+{
+	prompt_release(d);
+}
+
 static void dialog_error(struct kysod *d, const char *err, struct kyso_reply *rep)
 {
 	if (!strcmp(err, "dialog_aborted") && kysod_stopping(d))
@@ -260,8 +289,8 @@ static int ask_pin(struct kysod *d, const struct sign_target *t, const struct ky
 	prompt.timeout = d->cfg.pin_timeout;
 	prompt.aborted = dialog_aborted;
 	prompt.abort_opaque = &watch;
-	log_info("asking the PIN for token %.12s for %s (pid %d)%s", t->cert.token,
-		 kyso_peer_shown(peer),
+	log_info("asking the PIN for token %.12s for %s%s%s (pid %d)%s", t->cert.token,
+		 peer->origin, peer->origin[0] ? " in " : "", kyso_peer_shown(peer),
 		 (int)peer->pid, per_signature ? ", for one signature" : "");
 	if (pinentry_getpin(d->cfg.pinentry, &prompt, pin, &err)) {
 		dialog_error(d, err, rep);

@@ -52,4 +52,14 @@ int sign_hash_more(struct kysod *d, const struct sign_target *t, const unsigned 
 		   size_t hash_len, int more, unsigned char *sig, size_t *sig_len,
 		   struct kyso_reply *rep);
 
+/* The one dialog slot that every dialog kysod shows takes (PIN, confirmation,
+ * pairing): waits while another is open. Returns 0, or -1 with rep set when
+ * kysod stops meanwhile. */
+int sign_dialog_take(struct kysod *d, struct kyso_reply *rep);
+void sign_dialog_give(struct kysod *d);
+
+/* Who asks, for a dialog or a log: the executable, or for a web page "the web
+ * site ORIGIN in EXECUTABLE"; one line, at most outlen bytes. */
+void sign_caller_text(const struct kyso_peer *peer, char *out, size_t outlen);
+
 #endif

@@ -23,6 +23,10 @@ int sign_record(struct kysod *d, const struct sign_record *r, uint64_t *seq)
 		      "hash", hash, "format", r->format, "result", r->result);
 	if (!e)
 		return -1;
+	/* a web page's signature names its origin */
+	if (r->peer->origin[0])
+		json_object_set_new(json_object_get(e, "caller"), "origin",
+				    json_string(r->peer->origin));
 	if (r->target) {
 		json_object_set_new(e, "subject", kyso_json_string_lossy(r->target->cert.holder));
 		json_object_set_new(e, "token", json_string(r->target->cert.token));

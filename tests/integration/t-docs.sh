@@ -63,7 +63,7 @@ ok $? "openapi.yaml: OpenAPI 3.1, every \$ref resolves, every schema is valid"
 [ -n "$hooks" ] || diag "$hooks"
 mapfile -t kinds < <({
 	sed -n '/static const char \*const names\[\] = {/,/};/p' "$KYSO_SRCDIR/src/kysod/main.c"
-	grep -hE 'events_publish\(|notify\(inv,' "$KYSO_SRCDIR"/src/kysod/*.c
+	grep -hE 'events_publish(_owned)?\(|notify\(inv,' "$KYSO_SRCDIR"/src/kysod/*.c
 } | grep -oE '"[a-z]+-[a-z]+"' | tr -d '"' | sort -u)
 ok $(( ${#kinds[@]} >= 10 ? 0 : 1 )) "kysod's event kinds found in its sources (${#kinds[@]})"
 for kind in "${kinds[@]}"; do

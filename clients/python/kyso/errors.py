@@ -142,6 +142,13 @@ _CODES = [
     ("server_busy", "ServerBusy", ServerError),
     ("token_removed", "TokenRemoved", TokenError),
     ("module_timeout", "ModuleTimeout", ModuleError),
+    ("origin_malformed", "OriginMalformed", RequestError),
+    ("wrong_user", "WrongUser", KysoError),
+    ("origin_required", "OriginRequired", KysoError),
+    ("origin_not_allowed", "OriginNotAllowed", KysoError),
+    ("not_for_browsers", "NotForBrowsers", KysoError),
+    ("pairing_busy", "PairingBusy", KysoError),
+    ("host_not_allowed", "HostNotAllowed", KysoError),
 ]
 
 BY_CODE = {}
