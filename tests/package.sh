@@ -101,8 +101,13 @@ for f in /usr/bin/kysod /usr/bin/kyso /usr/libexec/kyso-p11; do
 done
 for f in /usr/lib/systemd/user/kysod.socket /usr/lib/systemd/user/kysod.service \
 	/usr/lib/udev/rules.d/70-kyso-tokens.rules /usr/share/kyso/tokens/softhsm2.conf \
-	/usr/share/kyso/kysod.conf /usr/share/man/man8/kysod.8.gz /usr/include/kyso/kyso.h; do
+	/usr/share/kyso/kysod.conf /usr/include/kyso/kyso.h; do
 	[ -f "$f" ] || die "$f is not installed"
+done
+# manual pages are looked for in the packages: a minimal image may leave them out
+contents=$(dpkg-deb -c "${debs[0]}")
+for m in man1/kyso.1 man5/kysod.conf.5 man8/kysod.8 man8/kyso-p11.8; do
+	grep -q "/usr/share/man/$m.gz\$" <<<"$contents" || die "kyso lacks $m"
 done
 printf '    %s\n' "$(kysod --version)"
 # the postinst enables the socket for every user (deb-systemd-helper, no manager needed)
