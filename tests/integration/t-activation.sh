@@ -49,8 +49,8 @@ activated()
 mkdir -m 0700 "$T/home"
 ACTIVATOR_ENV=(-E "HOME=$T/home")
 for v in XDG_RUNTIME_DIR XDG_CONFIG_HOME XDG_STATE_HOME SOFTHSM2_CONF KYSO_PINENTRY_SCRIPT \
-	KYSO_PINENTRY_LOG LC_ALL; do
-	ACTIVATOR_ENV+=(-E "$v")
+	KYSO_PINENTRY_LOG LC_ALL ASAN_OPTIONS LSAN_OPTIONS UBSAN_OPTIONS; do
+	[ -n "${!v+set}" ] && ACTIVATOR_ENV+=(-E "$v")
 done
 
 # ---------------------------------------------------------------- a real activator
