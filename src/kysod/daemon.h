@@ -2,6 +2,7 @@
 #ifndef KYSOD_DAEMON_H
 #define KYSOD_DAEMON_H
 #include <pthread.h>
+#include <sys/un.h>
 
 #include "kysod/audit.h"
 #include "kysod/batches.h"
@@ -38,6 +39,8 @@ struct kysod {
 	size_t n_tcp;
 	unsigned int tcp_port;
 	struct origins *origins;	/* the origins it serves; NULL when off */
+	int socket_passed;		/* listen_fd came by socket activation: not ours to remove */
+	char passed_path[sizeof(((struct sockaddr_un *)0)->sun_path)];	/* its path */
 	int stopping;			/* read with kysod_stopping() */
 	int streams;			/* open event streams */
 	int requests;			/* requests not answered yet, streams aside */

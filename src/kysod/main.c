@@ -13,6 +13,7 @@
 #include "common/mono-time.h"
 #include "common/log.h"
 #include "common/secure.h"
+#include "kysod/activation.h"
 #include "kysod/daemon.h"
 #include "kysod/helpers.h"
 #include "kysod/server.h"
@@ -192,6 +193,13 @@ int main(int argc, char **argv)
 	}
 	if (debug)
 		d.cfg.log_level = KYSO_LOG_DEBUG;
+	/* before daemonise: LISTEN_PID names this process, not its children */
+	if (kysod_activation_take(&d.listen_fd, d.passed_path, sizeof(d.passed_path), err,
+				  sizeof(err))) {
+		log_error("%s", err);
+		goto out_config;
+	}
+	d.socket_passed = d.listen_fd >= 0;
 	if (!foreground && daemonise()) {
 		log_error("cannot become a daemon: %s", strerror(errno));
 		goto out_config;
@@ -261,6 +269,8 @@ out_audit:
 	autoload_free(&d);
 	batches_free(&d.batches);
 out_config:
+	if (d.listen_fd >= 0)
+		close(d.listen_fd);
 	kysod_config_free(&d.cfg);
 	return ret;
 }

@@ -540,9 +540,44 @@ static int open_socket(const char *path, char *err, size_t errlen)
 	return fd;
 }
 
+/* The socket a service manager passed (kysod.socket): served as it is, never
+ * unlinked or bound again. kysod's own checks of its directory and modes
+ * become warnings, since the unit decides them (SocketMode=, DirectoryMode=);
+ * the peer uid check still refuses other users. */
+static int adopt_socket(struct kysod *d, char *err, size_t errlen)
+{
+	char dir[PATH_MAX], *slash;
+	struct stat sb;
+
+	log_info("using the socket passed by the service manager");
+	if (strcmp(d->cfg.socket_path, d->passed_path)) {
+		log_warn("the socket passed by the service manager is %s, not %s as configured: "
+			 "serving on %s", d->passed_path, d->cfg.socket_path, d->passed_path);
+		free(d->cfg.socket_path);
+		d->cfg.socket_path = strdup(d->passed_path);
+		if (!d->cfg.socket_path) {
+			snprintf(err, errlen, "out of memory");
+			return -1;
+		}
+	}
+	if (!lstat(d->cfg.socket_path, &sb) && (sb.st_mode & 0077))
+		log_warn("%s has mode %04o: set SocketMode=0600 in the socket unit",
+			 d->cfg.socket_path, (unsigned)(sb.st_mode & 07777));
+	snprintf(dir, sizeof(dir), "%s", d->cfg.socket_path);
+	slash = strrchr(dir, '/');
+	if (slash && slash != dir) {
+		*slash = '\0';
+		if (!lstat(dir, &sb) && (sb.st_mode & 0077))
+			log_warn("%s has mode %04o: set DirectoryMode=0700 in the socket unit", dir,
+				 (unsigned)(sb.st_mode & 07777));
+	}
+	return 0;
+}
+
 int kysod_server_start(struct kysod *d, char *err, size_t errlen)
 {
-	if (prepare_dir(d->cfg.socket_path, err, errlen))
+	if (d->socket_passed ? adopt_socket(d, err, errlen) :
+	    prepare_dir(d->cfg.socket_path, err, errlen))
 		return -1;
 	/* Large bodies and their parts are mapped and unmapped, never kept in
 	 * malloc's arenas: glibc would otherwise raise its threshold after the
@@ -554,7 +589,8 @@ int kysod_server_start(struct kysod *d, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	d->listen_fd = open_socket(d->cfg.socket_path, err, errlen);
+	if (!d->socket_passed)
+		d->listen_fd = open_socket(d->cfg.socket_path, err, errlen);
 	if (d->listen_fd < 0)
 		goto fail;
 	if (listen_tcp_start(d))
@@ -592,7 +628,8 @@ fail_socket:
 	listen_tcp_stop(d);
 	close(d->listen_fd);
 	d->listen_fd = -1;
-	unlink(d->cfg.socket_path);
+	if (!d->socket_passed)
+		unlink(d->cfg.socket_path);
 fail:
 	free(d->conns);
 	d->conns = NULL;
@@ -626,5 +663,8 @@ void kysod_server_stop(struct kysod *d)
 		close(d->listen_fd);
 	d->listen_fd = -1;
 	listen_tcp_stop(d);
-	unlink(d->cfg.socket_path);
+	/* a passed socket stays: the service manager listens on it and starts
+	 * kysod again on the next connection */
+	if (!d->socket_passed)
+		unlink(d->cfg.socket_path);
 }

@@ -5,11 +5,12 @@
 
 #include "kysod/daemon.h"
 
-/* Creates the socket (directory 0700, socket 0600) and starts serving.
+/* Creates the socket (directory 0700, socket 0600), or takes the one passed
+ * by socket activation (d->socket_passed), and starts serving.
  * Returns 0, or -1 with a reason in err. */
 int kysod_server_start(struct kysod *d, char *err, size_t errlen);
 
-/* Stops serving and removes the socket. */
+/* Stops serving and removes the socket, unless it was passed. */
 void kysod_server_stop(struct kysod *d);
 
 #endif

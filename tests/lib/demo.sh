@@ -7,11 +7,15 @@
 #
 # Run after a build:  bash tests/lib/demo.sh
 # (from the source tree for an in-tree build, from the build directory for an out-of-tree
-# build, or with KYSO_BUILDDIR set). Exits 0 only if every signature verified.
+# build, or with KYSO_BUILDDIR set). With KYSO_INSTALLED=1 it runs the installed kyso
+# instead (kysod and kyso from $PATH, and the helper kysod was built to find), as
+# tests/package.sh does with the Debian packages. Exits 0 only if every signature verified.
 set -u
 
 SRCDIR=$(cd "$(dirname "$0")/../.." && pwd)
-if [ -n "${KYSO_BUILDDIR:-}" ]; then
+if [ "${KYSO_INSTALLED:-0}" = 1 ]; then
+	BUILDDIR=
+elif [ -n "${KYSO_BUILDDIR:-}" ]; then
 	BUILDDIR=$KYSO_BUILDDIR
 elif [ -x "$PWD/kysod" ]; then
 	BUILDDIR=$PWD
@@ -45,9 +49,17 @@ die()
 	exit 1
 }
 
-for f in "$BUILDDIR/kysod" "$BUILDDIR/kyso-p11"; do
-	[ -x "$f" ] || die "$f not found: build kyso first (or set KYSO_BUILDDIR)"
-done
+if [ -n "$BUILDDIR" ]; then
+	KYSOD=$BUILDDIR/kysod KYSO=$BUILDDIR/kyso HELPER_LINE="helper = $BUILDDIR/kyso-p11"
+	for f in "$KYSOD" "$BUILDDIR/kyso-p11"; do
+		[ -x "$f" ] || die "$f not found: build kyso first (or set KYSO_BUILDDIR)"
+	done
+else
+	KYSOD=$(command -v kysod) || die "kysod is not installed"
+	KYSO=$(command -v kyso) || die "kyso is not installed"
+	# no helper line: kysod runs the kyso-p11 it was built to find
+	HELPER_LINE=
+fi
 for c in softhsm2-util pkcs11-tool openssl curl; do
 	command -v "$c" >/dev/null || die "$c is not installed"
 done
@@ -109,7 +121,7 @@ cat > "$D/kysod.conf" <<EOF
 [kysod]
 socket = $SOCK
 pinentry = $SRCDIR/tests/mock/pinentry-scripted
-helper = $BUILDDIR/kyso-p11
+$HELPER_LINE
 allow_modules = /usr/lib/softhsm/*.so /usr/lib/*/softhsm/*.so $REAL/*.so
 
 [module softhsm]
@@ -123,8 +135,8 @@ export KYSO_PINENTRY_SCRIPT=$D/pinentry.script KYSO_PINENTRY_LOG=$D/pinentry.log
 export XDG_RUNTIME_DIR=$D/run
 # The demo's audit log stays with the demo, not in the user's own log.
 export XDG_STATE_HOME=$D/state
-show "kysod -f -c $D/kysod.conf &"
-"$BUILDDIR/kysod" -f -c "$D/kysod.conf" > "$D/kysod.log" 2>&1 &
+show "$KYSOD -f -c $D/kysod.conf &"
+"$KYSOD" -f -c "$D/kysod.conf" > "$D/kysod.log" 2>&1 &
 KYSOD_PID=$!
 
 api()
@@ -142,6 +154,10 @@ done
 [ "$state" = running ] || die "kysod did not start: $(tail -5 "$D/kysod.log")"
 show "curl --unix-socket $SOCK http://localhost/v1/status"
 api http://localhost/v1/status | "$PY" -m json.tool | sed 's/^/    /'
+HELPER_PID=$(api http://localhost/v1/status |
+	"$PY" -c 'import json,sys; print(json.load(sys.stdin)["modules"][0]["pid"])' 2>/dev/null)
+printf '    kysod: %s, its helper: %s\n' "$(readlink "/proc/$KYSOD_PID/exe")" \
+	"$(readlink "/proc/$HELPER_PID/exe" 2>/dev/null || echo unknown)"
 
 # ---------------------------------------------------------------- certificates
 step "3. Certificates on the token"
@@ -208,7 +224,7 @@ printf '    PIN dialogs shown: %s\n' "$(grep -c '^GETPIN' "$D/pinentry.log")"
 step "7. Every signature is in the hash-chained audit log"
 show "kyso audit verify $XDG_STATE_HOME/kyso/audit.log"
 audit_ok=0
-"$BUILDDIR/kyso" audit verify "$XDG_STATE_HOME/kyso/audit.log" 2>&1 | sed 's/^/    /'
+"$KYSO" audit verify "$XDG_STATE_HOME/kyso/audit.log" 2>&1 | sed 's/^/    /'
 [ "${PIPESTATUS[0]}" = 0 ] && audit_ok=1
 
 # ---------------------------------------------------------------- done

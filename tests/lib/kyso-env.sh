@@ -388,7 +388,8 @@ start_kysod()
 }
 
 # stop_kysod: SIGTERM (or $STOP_SIGNAL), then checks (4 TAP lines): exit status 0 within
-# 10 s, no sanitizer or valgrind report in the log, socket removed, helper processes gone.
+# 10 s, no sanitizer or valgrind report in the log, socket removed (left in place with
+# STOP_SOCKET_KEPT=1: a socket passed by socket activation), helper processes gone.
 stop_kysod()
 {
 	local helpers=() st limit=100 i pid left sock=${STOP_SOCK:-$SOCK} sig=${STOP_SIGNAL:-TERM}
@@ -423,7 +424,13 @@ stop_kysod()
 	else
 		pass "no sanitizer or valgrind report in the kysod log"
 	fi
-	if [ -e "$sock" ]; then
+	if [ "${STOP_SOCKET_KEPT:-0}" = 1 ]; then
+		if [ -S "$sock" ]; then
+			pass "kysod left the socket it was passed in place"
+		else
+			fail "kysod left the socket it was passed in place"
+		fi
+	elif [ -e "$sock" ]; then
 		fail "kysod removed its socket on exit"
 	else
 		pass "kysod removed its socket on exit"
