@@ -146,8 +146,8 @@ EOF
 cc -Wall -Werror -o "$W/client" "$W/client.c" $(pkg-config --cflags --libs kyso) ||
 	die "cannot build against libkyso-dev"
 (cd / && "$W/client") || die "the program built against libkyso does not run"
-ldd "$W/client" | grep -Eq 'libkyso\.so\.0 => (/usr)?/lib/[^ ]*/libkyso\.so\.0 ' ||
-	die "the program is not linked with the installed libkyso.so.0"
+ldd "$W/client" | grep -Eq 'libkyso\.so\.1 => (/usr)?/lib/[^ ]*/libkyso\.so\.1 ' ||
+	die "the program is not linked with the installed libkyso.so.1"
 
 step "python3-kyso"
 where=$(cd / && python3 -c 'import kyso; print(kyso.__file__)') || die "cannot import kyso"
