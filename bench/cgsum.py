@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """Sums a callgrind output file: its total instruction count, and the inclusive count of
 every call from outside a given shared object into it (the PKCS#11 module's own cost,
 whatever entry point was called and whatever it called in turn, e.g. libcrypto).

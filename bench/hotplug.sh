@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Hotplug latency on the virtual PIV card: from the card process starting to kysod's
 # token-inserted event, and from its stopping to token-removed, beside the moments a plain
 # SCardGetStatusChange client (bench/pcscwatch) sees the card come and go.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* kysoload: a load generator for kysod's API over its Unix socket, written on plain
  * sockets with persistent HTTP/1.1 connections (one per client thread).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Latency samples and the result line the load programs print, shared by
  * p11bench and kysoload (header-only: each is one translation unit). */
 #ifndef KYSO_BENCH_LATENCY_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* p11bench: signatures straight through a PKCS#11 module's function list, the floor
  * kyso is measured against. Each thread opens its own session and loops on
  * C_SignInit + C_Sign over a 32-byte digest (RSA: CKM_RSA_PKCS over a SHA-256

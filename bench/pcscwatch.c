@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* pcscwatch: a plain PC/SC client that waits in SCardGetStatusChange and prints
  * "REALTIME_SECONDS present|absent READER" whenever a reader's card comes or goes:
  * the earliest moment any PC/SC application can learn of it from pcscd.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* CPU time of other processes, for the benchmark programs: utime + stime of a set of
  * processes (all their threads), read from /proc, in microseconds. Clock-tick
  * resolution (10 ms at USER_HZ 100): good for windows of a second or more. */

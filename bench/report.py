@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """Turns bench/run.sh's raw measurements into the results table.
 
     report.py RAW RESULTS_DIR [--release VERSION]

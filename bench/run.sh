@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # kyso's benchmark suite (`make bench`, or `bash bench/run.sh`). Not part of `make check`.
 #
 # Installs what it needs (as root on Debian 12), builds kyso, makes its own SoftHSM2 token

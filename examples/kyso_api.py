@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """A minimal client of kysod's API for the examples: HTTP over its Unix socket,
 Python standard library only. A record application can copy it as it is; the
 package in clients/python (import kyso) does more (an exception class per

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """Signs a PDF with kyso: a CAdES signature (optionally time-stamped) in a
 PDF signature field, the way a record application does it.
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """Signs an XML record with kyso: an enveloped XML-DSig signature
 (RSA-SHA256, inclusive C14N 1.0) that `xmlsec1 --verify` accepts.
 

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Builds kyso out of tree: tests/build.sh BUILD_DIR [configure options…]
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)

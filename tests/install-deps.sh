@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Installs the Debian 12 packages kyso needs to build and test, when missing.
 set -euo pipefail
 

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # The Debian packages, built and used as a user would: builds them with
 # dpkg-buildpackage in a copy of the tree, checks them with lintian, installs them
 # with apt, then runs the README's demo against the installed files (/usr/bin/kysod,

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Installs what is missing, builds kyso, and runs the demo: a SoftHSM2 token with an
 # RSA-2048 and a P-256 key, kysod serving it, a record hash signed through the socket
 # and the signature verified with openssl.

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Installs what is missing, builds kyso and runs its whole test suite.
 #   bash tests/run-tests.sh             unit and integration tests
 #   bash tests/run-tests.sh --asan      the same, built with ASan and UBSan

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Runs the batch, cancel and stop tests many times in a row with a CPU load beside them, and
 # fails at the first run that does not pass (its logs are kept). A lost wake-up or a lock
 # order that a single run misses once in ten shows here.

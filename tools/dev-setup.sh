@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # kyso dev-setup DIR: everything an application developer needs to sign through kysod
 # without a smart card: a SoftHSM2 token "kyso-dev" with two teachers' keys and
 # certificates (RSA-2048 and EC P-256, Vietnamese names) issued by a test CA, a kysod.conf

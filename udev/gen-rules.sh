@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Generates 70-kyso-tokens.rules from the token catalogue: one udev rule per USB
 # id, giving the logged-in user access to the token (uaccess) and naming its
 # catalogue entry in the device's properties.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Type declarations of kyso.js.
 
 export declare const DEFAULT_PORTS: number[];

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // kyso.js: sign with a teacher's smart card from a web page, through kysod's loopback
 // listener (http://127.0.0.1:24960-24967). One ES module, no dependencies.
 //

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Watches PC/SC readers and cards through pcsc-lite: a thread with its own
  * context blocks in SCardGetStatusChange on the PnP pseudo-reader and every
  * known reader, and reports each change. Survives pcscd being absent or

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <openssl/evp.h>
 #include <openssl/objects.h>
 #include <openssl/x509.h>

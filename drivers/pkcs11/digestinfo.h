@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* DigestInfo (RFC 8017, 9.2) for RSA PKCS#1 v1.5 signatures made with CKM_RSA_PKCS,
  * so that a token needs no hash-specific mechanism to sign a hash it is given. */
 #ifndef KYSO_DIGESTINFO_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Checks a PKCS#11 module before libp11 loads it: it must load and export
  * C_GetFunctionList. Keeps the module's function list for the cheap slot probe. */
 #ifndef KYSO_MODULE_CHECK_H

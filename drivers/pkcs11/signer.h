@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Login and signing on one token through libp11. Callers hold the module's read
  * lock and run on the token's worker thread, so one token sees one operation at a time. */
 #ifndef KYSO_SIGNER_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* One PKCS#11 module as the helper sees it: the libp11 context, its slots, and a
  * cheap probe of the slot list that tells when tokens came, went or changed PIN state. */
 #ifndef KYSO_SLOTS_H

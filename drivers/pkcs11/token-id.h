@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Token identity: stable across re-insertion, never the slot number. */
 #ifndef KYSO_TOKEN_ID_H
 #define KYSO_TOKEN_ID_H

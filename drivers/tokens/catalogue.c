@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The token catalogue: loading drivers/tokens/NAME.conf with inih, matching a token
  * by USB id, ATR, applet or module path, and choosing its module. */
 #include <ctype.h>

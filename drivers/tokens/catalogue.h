@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The token catalogue: one small INI file per token family (drivers/tokens/NAME.conf),
  * telling which PKCS#11 module drives a token found by its USB id, its card's ATR
  * or the applet it answers to, and which quirks it has. docs/tokens.md describes

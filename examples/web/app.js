@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // The grade book demo: lists the teacher's certificates (with why one is unusable), signs
 // one record or the whole class with a progress bar, and shows kyso's verification.
 import { connect, KysoError } from "./kyso.js";

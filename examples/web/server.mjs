@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // The grade book's web server: static files over https (or http with --http), and
 // kyso.js from clients/js. Node only, no dependencies.
 //   node server.mjs --cert CERT.pem --key KEY.pem --port 8443

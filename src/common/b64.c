@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * Strict standard base64 (RFC 4648 section 4, with padding).  Plain C
  * without OpenSSL, so that libkyso can link it too.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The API's stable error codes: one table gives each its enum name, its code
  * (what clients dispatch on), the HTTP status it is answered with and a
  * default message. Everything else (the enum, the lookups, the test that

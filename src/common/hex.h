@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * Hexadecimal: the one codec of kysod, kyso-p11, libkyso and the kyso
  * CLI.  Internal: libkyso links it but does not export it.

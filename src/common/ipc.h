@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Framed messages between kysod and a kyso-p11 helper over a socketpair.
  *
  * A frame is: u32 length of what follows, u32 request id, u16 opcode, u16 flags,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Logging for kysod and its helpers: stderr in the foreground, syslog otherwise.
  * Never pass a PIN, a key or any other secret to these functions. */
 #ifndef KYSO_LOG_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "common/mono-time.h"
 
 int kyso_cond_init(pthread_cond_t *cond)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Waits on the monotonic clock: condition variables that time out against
  * CLOCK_MONOTONIC (never moved by a clock change), and deadlines on it. */
 #ifndef KYSO_MONO_TIME_H

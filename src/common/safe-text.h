@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Text from outside made safe to show: in a dialog (one line, no control,
  * bidi or invisible format characters, capped in characters) and in a log
  * (control characters escaped). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Keeping secrets out of reach of other processes of the same user: no core
  * dumps, no ptrace attach or /proc/PID/mem read, and PIN buffers in locked
  * memory left out of any dump (OpenSSL's secure heap). */

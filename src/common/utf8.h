@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* UTF-8 as JSON needs it (RFC 3629: no overlong forms, surrogates or code
  * points past U+10FFFF, which jansson refuses). */
 #ifndef KYSO_UTF8_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* kyso-p11: runs one PKCS#11 module on behalf of kysod, isolated in its own process.
  * kysod starts it with one end of a socketpair as --fd; nothing else talks to it. */
 #include <errno.h>

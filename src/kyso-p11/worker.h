@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The helper's per-token workers: each token gets one thread that runs every
  * operation on it in order, keeps its login for the idle TTL, then logs out. */
 #ifndef KYSO_P11_WORKER_H

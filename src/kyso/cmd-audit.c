@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * kyso audit: checks the hash chain of kysod's audit log and lists its
  * signing entries.  Reads the files directly; kysod is not needed.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * kyso sign --batch: many hashes signed with one consent of the user.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * kyso dev-setup DIR: a test token, certificates, kysod.conf and PIN dialog for
  * developing an application without a smart card. The work is done by the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * kyso origins: the web sites that may use kysod's loopback listener
  * (GET and POST /v1/origins).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * kyso sign: signs a hash (given, or of a file) with a certificate's key;
  * with --batch, many hashes (cmd-batch.c).

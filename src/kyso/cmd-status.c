@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * kyso status, kyso readers: the daemon, its PKCS#11 modules and the
  * card readers it sees.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * kyso tokens, kyso logout: the tokens kysod knows and their PIN logins.
  */

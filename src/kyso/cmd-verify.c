@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * kyso verify: checks a raw or CMS signature against a record (or its
  * hash) with POST /v1/verify, and prints each check.

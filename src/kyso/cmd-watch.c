@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * kyso watch: kysod's events as they come (GET /v1/events), one line
  * each.  Also the signal thread the long-running commands share.

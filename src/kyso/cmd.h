@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * kyso CLI commands.  Each gets its own argv (argv[0] is the command
  * name, options follow) and returns the process exit code.

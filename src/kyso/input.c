@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * What the commands read: hash algorithm names, and files given on the
  * command line, whole or hashed.  Shared by kyso sign, sign --batch and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * kyso CLI output: aligned tables, pretty JSON, error and usage messages.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Socket activation, after the protocol of sd_listen_fds(3). */
 #include <errno.h>
 #include <fcntl.h>

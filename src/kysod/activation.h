@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Socket activation: the listening socket a service manager (systemd's
  * kysod.socket, systemd-socket-activate) passed to kysod. */
 #ifndef KYSOD_ACTIVATION_H

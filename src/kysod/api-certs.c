@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "kysod/api.h"
 #include "kysod/cert-check.h"
 #include "kysod/request-fields.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "common/log.h"
 #include "kysod/api.h"
 #include "kysod/helpers.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* GET /v1/origins and POST /v1/origins: the web sites that may use the
  * loopback listener, and the user's own changes (kyso origins). Unix socket
  * only: browser.c refuses these routes to web pages. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* POST /v1/pair and GET /v1/pair: a web page asks to use kyso, and the user
  * answers in a dialog; and whether its origin may. Loopback listener only. */
 #include <stdio.h>

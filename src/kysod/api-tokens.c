@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "kysod/api.h"
 
 void api_tokens(const struct kysod_request *req, const char *arg, struct kyso_reply *rep)

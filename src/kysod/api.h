@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The API's route handlers. `arg` is the path's last segment for routes that take one. */
 #ifndef KYSOD_API_H
 #define KYSOD_API_H

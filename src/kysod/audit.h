@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The audit log: one JSON line per signing attempt, each carrying the SHA-256
  * of the line before it, appended and fsynced before the signature is
  * returned. Concurrent requests share their fsyncs (group commit). */

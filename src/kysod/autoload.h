@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Modules chosen by the token catalogue for the cards that are inserted. */
 #ifndef KYSOD_AUTOLOAD_H
 #define KYSOD_AUTOLOAD_H

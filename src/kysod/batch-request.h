@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* POST /v1/sign/batch bodies: parsing and validation of every item before
  * anything is asked of the user or the token. */
 #ifndef KYSOD_BATCH_REQUEST_H

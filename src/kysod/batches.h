@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Batches being signed, so that they can be cancelled. */
 #ifndef KYSOD_BATCHES_H
 #define KYSOD_BATCHES_H

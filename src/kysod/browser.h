@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Requests on the loopback listener, from web pages: the checks before a
  * request is routed (Host, the caller's uid, Origin, what a page may not do),
  * CORS preflights, and the headers of every answer. */

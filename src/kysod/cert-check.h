@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Whether a certificate may sign: inside its validity period, a key usage
  * that allows signing, a chain to the configured CA bundle, not revoked. */
 #ifndef KYSOD_CERT_CHECK_H

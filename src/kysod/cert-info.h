@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* A certificate as the API shows it. */
 #ifndef KYSOD_CERT_INFO_H
 #define KYSOD_CERT_INFO_H

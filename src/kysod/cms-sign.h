@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Detached CMS SignedData (CAdES-BES, and CAdES-T with a timestamp) over a
  * record hash. OpenSSL builds the structure around the certificate's public
  * key; the token signs the hash of the DER signed attributes. */

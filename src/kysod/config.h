@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* kysod's configuration: defaults, the INI file, and the module allowlist. */
 #ifndef KYSOD_CONFIG_H
 #define KYSOD_CONFIG_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* kysod's own accounting of API connections: it accepts them itself, reads
  * the caller's identity, caps the connections of each caller, keeps slots for
  * callers that hold none, and gives each request a deadline to arrive. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* CRLs fetched from the http(s) URIs of a certificate's CRL distribution
  * points, each verified against the issuing CA before use, and kept in memory
  * by URL until their nextUpdate. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* kysod's state, shared by the API handlers. */
 #ifndef KYSOD_DAEMON_H
 #define KYSOD_DAEMON_H

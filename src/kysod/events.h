@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The event stream behind GET /v1/events: a bounded ring of numbered events
  * that any number of readers follow at their own pace. */
 #ifndef KYSOD_EVENTS_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The kyso-p11 helper processes: one per module, started with socketpair + fork +
  * exec, supervised by a reader thread that restarts a helper that dies. */
 #ifndef KYSOD_HELPERS_H

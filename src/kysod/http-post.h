@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* One HTTP POST to an OCSP responder or a time-stamp authority, one HTTP GET
  * of a CRL from a certificate's CRL distribution point. */
 #ifndef KYSOD_HTTP_POST_H

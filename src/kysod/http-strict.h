@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* What libmicrohttpd lets through and RFC 9112 does not: a request target
  * that decodes to a NUL, conflicting Content-Length headers, Content-Length
  * beside Transfer-Encoding. Such requests are refused with 400

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* kysod's view of the tokens and certificates its helpers report. */
 #ifndef KYSOD_INVENTORY_H
 #define KYSOD_INVENTORY_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The loopback listener for web pages: 127.0.0.1 and [::1] on one port, the
  * first free one of the configured range, so that each user of a shared
  * computer has a kysod of their own on a port of the range. */

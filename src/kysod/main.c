@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* kysod: the kyso signing daemon. */
 #include <errno.h>
 #include <fcntl.h>

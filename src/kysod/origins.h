@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Which web origins may use the loopback listener: the allowlist the
  * machine's administrator installs (the .conf files of origins.d) and the user's own
  * pairings (a file kysod writes), both read again when they change; and the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Small OpenSSL conveniences the certificate, CMS, timestamp and revocation
  * code share. */
 #ifndef KYSOD_OSSL_UTIL_H

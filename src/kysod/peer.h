@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Who is on the other end of a Unix socket connection: taken once when the
  * connection is accepted (SO_PEERCRED, a pidfd, the process's start time and
  * executable), and checked again at each request. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Asking the user for a PIN with a pinentry program (the Assuan protocol of
  * GnuPG's pinentry), one dialog per call. */
 #ifndef KYSOD_PINENTRY_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* What a route handler answers: an HTTP status and a JSON body. */
 #ifndef KYSOD_REPLY_H
 #define KYSOD_REPLY_H

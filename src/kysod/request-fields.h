@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Reading the fields of a JSON request body, each failure answered with the
  * API's codes (missing_field, invalid_type, invalid_value, unknown_field) and
  * the field named in "field". */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Whether any certificate of a verified chain is revoked: every certificate
  * below the trust anchor, each by CRLs first (issued by the certificate above
  * it: the configured CRL files, or when none of them is current for that

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Maps a request (method and path) to its handler. */
 #ifndef KYSOD_ROUTER_H
 #define KYSOD_ROUTER_H

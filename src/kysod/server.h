@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The HTTP server on the Unix socket: socket set-up, peer checks, bodies. */
 #ifndef KYSOD_SERVER_H
 #define KYSOD_SERVER_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Signatures on a token: the certificate looked up, the helper asked, and the
  * user's consent (the PIN dialog, or a confirmation) obtained when needed. */
 #ifndef KYSOD_SIGN_FLOW_H

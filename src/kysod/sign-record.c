@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "common/hex.h"
 #include "common/utf8.h"
 #include "kysod/audit.h"

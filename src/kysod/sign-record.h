@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The audit entry of one signing attempt. */
 #ifndef KYSOD_SIGN_RECORD_H
 #define KYSOD_SIGN_RECORD_H

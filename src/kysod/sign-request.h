@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* POST /v1/sign bodies: parsing and validation, before anything touches a token. */
 #ifndef KYSOD_SIGN_REQUEST_H
 #define KYSOD_SIGN_REQUEST_H

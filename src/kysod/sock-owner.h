@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Who is on the other end of a TCP connection over loopback: the kernel's
  * sock_diag tells the uid that owns the client's socket and its inode; the
  * process holding that inode is looked for among the user's own. */

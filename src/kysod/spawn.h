@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Starting a program from the threaded daemon: posix_spawn, so that no code of
  * kysod's runs between fork and exec (a fork child can inherit a lock another
  * thread held, and hang), with one end of a new socketpair as some of the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The configured trust material: the CA bundle (roots and intermediates, a
  * file or a directory) and the CRL files, read when first needed and read
  * again whenever one of the files changes (a CRL is replaced every few days). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* RFC 3161 timestamps: asking the configured time-stamp authority for a
  * token over a signature value, and checking a token. */
 #ifndef KYSOD_TSA_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* POST /v1/verify: a raw or CMS signature checked against a record hash,
  * each check reported on its own. */
 #ifndef KYSOD_VERIFY_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * libkyso: batches (POST /v1/sign/batch) and their cancellation.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * libkyso internals: the client object, the limits of one exchange, and
  * the functions the files of src/lib share.  Their names begin with lk_,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * libkyso: errors, of the library's own checks, of the transport, and
  * of kysod's {"error":{...}} answers.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * libkyso: kysod's event stream (GET /v1/events, Server-Sent Events) on
  * a connection of its own, which other threads may wait for and stop.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * libkyso: the listing calls, answered as JSON text (status, tokens,
  * certificates, readers).

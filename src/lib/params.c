@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * libkyso: the parameter structures callers fill in, checked by their
  * struct_size (see "Keeping the ABI" in kyso.h).

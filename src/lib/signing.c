@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * libkyso: signing one hash (POST /v1/sign), the names of the hash
  * algorithms and paddings, and logout.

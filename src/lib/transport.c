@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * libkyso: one HTTP exchange with kysod over its Unix socket (libcurl),
  * and the JSON calls built on it.

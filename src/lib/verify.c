@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * libkyso: checking a signature (POST /v1/verify) into a typed verdict.
  */

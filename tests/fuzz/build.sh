@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Builds the libFuzzer harnesses (tests/fuzz/fuzz-*.c) with clang, ASan and
 # UBSan, out of tree: bash tests/fuzz/build.sh [OUT_DIR]   (default build-fuzz)
 #

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* POST /v1/sign/batch bodies (src/kysod/batch-request.c): every item is
  * checked, or the body is refused with an error reply. */
 #include "fuzz-common.h"

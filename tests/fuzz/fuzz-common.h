@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Shared by the libFuzzer harnesses in tests/fuzz: a quiet log, the test PKI
  * (a CA and two signers, made with openssl for these harnesses only), a kysod
  * state with one token and one certificate and no helpers, and splitting an

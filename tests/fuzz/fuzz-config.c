@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* kysod.conf (kysod_config_load, src/kysod/config.c): the input is the file,
  * read over the defaults as kysod does at start; then the module allowlist
  * is asked about every module path it gave, and the configuration freed,

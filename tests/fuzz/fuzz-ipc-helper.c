@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The helper's side of the channel: the bytes kysod writes to a kyso-p11
  * helper (SIGN and LOGIN frames carry a PIN in their secret part), decoded by
  * kyso_ipc_recv (src/common/ipc.c) from a socketpair as kyso-p11's main loop

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* kysod's side of the helper channel: the bytes a kyso-p11 helper writes,
  * decoded by kyso_ipc_recv (src/common/ipc.c) from a socketpair, frame after
  * frame as helpers.c does, and each HELLO or INVENTORY report applied to the

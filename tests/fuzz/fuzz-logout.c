@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* POST /v1/logout bodies (api_logout, src/kysod/api-logout.c) on a kysod
  * whose inventory knows one token and that has no helper to ask. */
 #include "fuzz-common.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The PIN dialog's answers (src/kysod/pinentry.c): what a pinentry program
  * writes back over the Assuan protocol (greeting, OK/ERR to each SET command,
  * D lines with the percent-escaped PIN, INQUIRE, S and # lines, BYE), read

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* A request as the server hands it to the router (kyso_route,
  * src/kysod/router.c): method, path, the ?token= query value, the
  * Last-Event-ID and Content-Type headers and the body, each routed to its

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* POST /v1/sign bodies (src/kysod/sign-request.c): any bytes are parsed into
  * a request or refused with an error reply, and a parsed request holds what
  * the API allows. */

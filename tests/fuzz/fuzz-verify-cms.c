@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The signature of POST /v1/verify (verify_signature, src/kysod/verify.c):
  * a DER CMS SignedData, or a raw signature, judged against the record's hash
  * with the fuzz CA as the trust bundle and no revocation lookups.

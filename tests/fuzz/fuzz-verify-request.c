@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* POST /v1/verify bodies (verify_request_parse, src/kysod/api-verify.c): the
  * fields, the base64 hash and signature, and the certificate given as an id
  * of the inventory, PEM or base64 DER. */

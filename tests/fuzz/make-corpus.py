@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """Writes the seed corpora of tests/fuzz/corpus/<target>/: small valid inputs
 made by hand (requests, frames, configurations, catalogue files, pinentry
 answers). The CMS seeds of verify-cms were made once with openssl cms -sign

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Builds the fuzz harnesses and runs each for SECONDS (default $FUZZ_SECONDS,
 # else 60) on its seed corpus, one after the other at the lowest priority:
 #   bash tests/fuzz/run.sh [SECONDS] [TARGET…]     (targets: sign-request, route, …)

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Socket activation: kysod started by systemd-socket-activate serves on the socket it is
 # passed (signatures verified with openssl), leaves it in place when it stops, passes no
 # LISTEN_* variables on to its helpers, ignores variables meant for another process, and

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # kyso audit verify and kyso audit show on the audit log kysod writes: the chain verifies after
 # signatures (single and batch); copies of the log with one corruption each (a byte edited, a
 # line deleted, two lines swapped, the last line cut, a prev or seq or chain altered) are

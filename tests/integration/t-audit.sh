@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # The audit log: one entry per signing attempt (single and batch) with the caller, the
 # certificate and the hash; audit_id of the answers; the hash chain (and a checker that can
 # fail); durability across SIGKILL; 8 concurrent clients; the chain continued after a restart;

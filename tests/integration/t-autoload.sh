@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # The token catalogue at work: kysod starts a module for a card it did not load one for.
 # kysod is configured with the catalogue and SoftHSM2 only; a virtual PIV card inserted
 # into a private pcscd makes it start OpenSC's module by itself (the card's ATR is not in

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # POST /v1/sign/batch: 1,000 signatures on SoftHSM2 with a single PIN dialog, each verified;
 # a confirmation (not a PIN) while logged in, and its cancellation; item validation before any
 # dialog; the body limit; DELETE /v1/sign/batch/{id} midway; a token removed midway;

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Nothing waits for ever: a batch cancelled while its consent dialog is open, or while it
 # waits for another request's dialog, or while its dialog program never greets, answers at
 # once with the dialog closed; SIGTERM while a dialog is open or while the module hangs

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Revocation of the whole chain on a three-level PKI made here: the root, a subordinate CA
 # (its AIA names the root's OCSP responder) and a teacher's certificate with a UTF-8
 # Vietnamese name and a UID like CCCD:001203012345 (its AIA names the sub-CA's responder).

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Certificate checks before signing: validity period, key usage, chain to the CA bundle,
 # revocation by OCSP (a real `openssl ocsp` responder on loopback: good, revoked, unknown,
 # down) and by CRL; every unfit certificate refused before any PIN prompt; "usable" and

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # kyso sign --batch against a running kysod: hashes from a "HEX" per line file, from "ID HEX"
 # lines, from JSON (object and array) and from standard input; --out-dir files and the JSON
 # answer verified with openssl; bad input refused before kysod is asked (exit 2, naming the

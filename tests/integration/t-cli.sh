@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # The kyso CLI against a running kysod: status, tokens, certs, sign (verified with openssl),
 # --json output, usage errors (exit 2), daemon errors (exit 1), daemon down (exit 3).
 if [ -z "${BASH_VERSION:-}" ]; then exec /bin/bash "$0" "$@"; fi

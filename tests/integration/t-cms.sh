@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # POST /v1/sign with "format": "cms": detached CMS SignedData (CAdES-BES) over the record
 # hash for RSA PKCS#1 v1.5, RSA-PSS and ECDSA, verified by `openssl cms -verify` against the
 # record; the signed attributes read back (messageDigest = the hash sent, signingTime,

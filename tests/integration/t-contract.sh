@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # The answers docs/openapi.yaml promises, where kysod and the document used to disagree:
 # a certificate without a private key is listed unusable and refused with key_not_found;
 # certificate ids are taken in either case by POST /v1/sign and GET /v1/certificates/{id};

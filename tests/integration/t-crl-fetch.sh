@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # CRLs fetched from the CRL distribution points of the chain's certificates, no `crl`
 # configured: a three-level PKI made here (the root, a sub-CA whose CDP names the root's
 # CRL, teachers whose CDP names the sub-CA's CRL) with the CRLs served over loopback HTTP

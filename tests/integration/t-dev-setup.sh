@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # kyso dev-setup DIR, as a new developer runs it: the token, certificates, kysod.conf and PIN
 # dialog it makes; kysod started the way it prints; signatures with both teachers'
 # certificates verified with openssl (against the certificate, and its chain to the dev CA);

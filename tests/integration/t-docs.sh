@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # The API reference stays true to the code: every error code kysod can answer
 # (the table in src/common/errors.h) is in docs/api.md's table and in docs/openapi.yaml's Error
 # schema, with the same HTTP status in api.md; every route kysod serves
@@ -72,4 +73,25 @@ for kind in "${kinds[@]}"; do
 	*) fail "openapi.yaml: webhooks describes the event $kind" ;;
 	esac
 done
+# ---------------------------------------------------------------- licence
+# Every source, script, build, configuration and documentation file names its licence;
+# data without comments (JSON, the fuzz corpora, the export list) is covered by COPYING.
+if git -C "$KYSO_SRCDIR" rev-parse --git-dir >/dev/null 2>&1; then
+	mapfile -t unlabelled < <(git -C "$KYSO_SRCDIR" ls-files |
+		grep -vE '(^|/)corpus/|^debian/|\.json$|^COPYING$|/LICENSE$|\.sym$' |
+		while read -r f; do
+			grep -q 'SPDX-License-Identifier: ' "$KYSO_SRCDIR/$f" 2>/dev/null || echo "$f"
+		done)
+	is "${#unlabelled[@]}" 0 "every source file has an SPDX-License-Identifier line"
+	[ "${#unlabelled[@]}" = 0 ] || diag "    without: ${unlabelled[*]:0:20}"
+	is "$(cd "$KYSO_SRCDIR" && git ls-files | grep -vE '^clients/js/|(^|/)corpus/' |
+		xargs grep -h 'SPDX-License-Identifier: ' 2>/dev/null |
+		grep -oE 'Identifier: [A-Za-z0-9.+-]+' | sort -u)" \
+		"Identifier: LGPL-2.1-or-later" "outside clients/js every file is LGPL-2.1-or-later"
+	is "$(head -n 1 "$KYSO_SRCDIR/COPYING" | tr -s ' ' | sed 's/^ //')" \
+		"GNU LESSER GENERAL PUBLIC LICENSE" "COPYING holds the LGPL"
+else
+	skip 3 "not a git checkout: the files of the project cannot be listed"
+fi
+
 done_testing

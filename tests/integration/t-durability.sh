@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # The audit log's durability, with faults injected into kysod's writes and syncs of that file
 # (tests/mock/fault-io.c, LD_PRELOAD): a signature is never answered before its audit line is
 # synced (a slow sync, observed through the marks the library writes after each sync); a failed

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Every error of the API contract, and hostile input. After each case the daemon must still
 # answer GET /v1/status, and no PIN may have been asked (no PIN try spent on a bad request).
 if [ -z "${BASH_VERSION:-}" ]; then exec /bin/bash "$0" "$@"; fi

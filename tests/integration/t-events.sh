@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # GET /v1/events (Server-Sent Events): the stream's opening, pin-state on login and logout,
 # token-removed / token-inserted when a helper dies and comes back or a token goes away,
 # Last-Event-ID, many clients, clients that go away; GET /v1/readers without pcscd.

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # The interoperability examples in examples/, run against kysod and SoftHSM2:
 # a PDF signed with a CAdES(-T) signature that poppler's pdfsig reports valid and covering
 # the whole document, and an enveloped XML-DSig signature that xmlsec1 --verify accepts.

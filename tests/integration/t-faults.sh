@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Faults injected by the mock PKCS#11 module: crash in C_Sign, hang in C_Sign (request_timeout),
 # token removed during C_Sign, crash in C_Initialize, module failing to load, no raw RSA.
 if [ -z "${BASH_VERSION:-}" ]; then exec /bin/bash "$0" "$@"; fi

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # What a hostile program of the same user tried (issue 9), each refused: a relative module path,
 # a socket directory kysod did not make, HTTP requests RFC 9112 does not allow, a NUL in the PIN
 # dialog's answer, forged dialog text and log lines, a caller that changes its identity after

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # The helpers' side of the hardening: a frame for a helper (a LOGIN with the PIN) never reaches
 # a client, even when the helper dies while the frame is being written and clients connect
 # meanwhile; a helper ends with kysod, also when kysod is killed in the middle of a signature

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # The kyso-p11 helper killed with SIGKILL, idle and in the middle of a signature: kysod keeps
 # serving, restarts it (restarts counter), reaps the dead one, and signing works again.
 if [ -z "${BASH_VERSION:-}" ]; then exec /bin/bash "$0" "$@"; fi

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Key usage of the signer's certificate: nonRepudiation alone (the usual kind for qualified
 # signatures) and digitalSignature alone are accepted, for raw, CMS and batch signatures, each
 # verified with openssl; keyCertSign alone is refused before any PIN dialog.

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # libkyso as an application links it (tests/libkyso/probe.c) against a real kysod: parameter
 # structures of a wrong struct_size are refused with invalid_argument (and those of a later
 # kyso.h with its new fields left zero are accepted), kyso_verify's typed verdict on good and

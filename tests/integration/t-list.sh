@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Listing routes: GET /v1/status, /v1/tokens[/{id}], /v1/certificates[/{id}][?token=].
 # Two SoftHSM2 tokens; every value is checked against what openssl and softhsm2-util say.
 if [ -z "${BASH_VERSION:-}" ]; then exec /bin/bash "$0" "$@"; fi

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # One program cannot lock the others out of kysod, nor make it take memory without bound:
 #  - 1,000 idle connections and 64 that send a header byte a second, all of one program, while
 #    another program signs (finding 4 of issue 9): the other program's signatures are measured;

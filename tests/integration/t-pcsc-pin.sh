@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # PINs on a real token through kysod: OpenSC's PKCS#11 module over a virtual PIV card
 # (tests/vcard/piv-card.py) in a private pcscd. The digital signature key (9C) needs the PIN
 # for each signature (CKA_ALWAYS_AUTHENTICATE); the PIN retry counter falls with wrong PINs

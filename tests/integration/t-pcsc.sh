@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # kysod on real smart-card plumbing: OpenSC's PKCS#11 module over virtual PIV cards
 # (tests/vcard/piv-card.py) in a private pcscd. Listing, signatures verified with openssl,
 # card insertion and removal seen on /v1/events (with the latencies printed), removal in

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Socket permissions, peer credentials (a peer of another uid gets 403 forbidden), config file
 # ownership and mode checks, stale sockets, a second instance, kysod killed with SIGKILL.
 if [ -z "${BASH_VERSION:-}" ]; then exec /bin/bash "$0" "$@"; fi

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # PIN handling through a scripted pinentry: correct, wrong (no automatic retry), cancelled,
 # timed out, broken pinentry; the dialog text; PIN retry states and lock with the mock module.
 if [ -z "${BASH_VERSION:-}" ]; then exec /bin/bash "$0" "$@"; fi

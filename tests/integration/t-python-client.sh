@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # The Python client package (clients/python) against a real kysod: its own tests
 # (clients/python/tests/test_kyso.py), one TAP line each, on a SoftHSM2 token with RSA and
 # EC keys, a certificate without its key and an encryption-only one, and the scripted

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # POST /v1/sign with RSA PKCS#1 v1.5, RSA-PSS, ECDSA P-256 and P-384 over sha256/384/512,
 # each signature verified with openssl; kept logins, POST /v1/logout, login_ttl.
 if [ -z "${BASH_VERSION:-}" ]; then exec /bin/bash "$0" "$@"; fi

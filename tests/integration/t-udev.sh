@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # udev/70-kyso-tokens.rules against the token catalogue (drivers/tokens/*.conf):
 # every USB id of the catalogue has exactly one rule naming its token, no rule
 # lacks a catalogue entry, every line is well formed, gen-rules.sh refuses a bad

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # The systemd user units (data/kysod.socket, data/kysod.service): `systemd-analyze --user
 # verify` finds nothing to say about them, the socket is kysod's default socket with kysod's
 # modes, and `systemd-analyze --user security` sees each sandboxing option the service sets.

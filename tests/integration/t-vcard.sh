@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # The virtual smart-card test bed on its own, without kysod: a private pcscd with vpcd, and
 # tests/vcard/piv-card.py cards seen through OpenSC's PKCS#11 module as real PIV cards.
 

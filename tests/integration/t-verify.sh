@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # POST /v1/verify: raw and CMS signatures checked against a record hash, each check in the
 # answer (signature, digest, content type, signingCertificateV2, timestamp, claimed signing
 # time, validity, key usage, chain, CRL and OCSP findings, revocation) and a verdict

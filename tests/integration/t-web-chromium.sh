@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # The grade book demo (examples/web) in Debian's Chromium, headless, driven by playwright-core
 # from npm (installed under the build tree, never a browser download): the page on an https
 # origin the browser treats as public, kyso on loopback. An allowed origin signs a record and

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # The loopback listener for web pages, with curl: Host (DNS rebinding), Origin (missing,
 # malformed, unknown, allowed), CORS answers and preflights, what a page may not do, a
 # signature from an allowed origin (verified with openssl, its dialog and audit entry naming

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """Flips single bits in a DER CMS signature and asks kysod's POST /v1/verify about each:
 one bit in every byte of the signed attributes and of the signature value (anything the
 signature covers), and one named bit in each unsigned field the docs speak of. Prints a

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """Prints what a DER CMS SignedData holds, as JSON, for the tests: a small DER
 reader of its own, so that the checks do not rest on the library that made it.
 

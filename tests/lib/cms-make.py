@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """Makes a detached CMS SignedData over a file with a signingTime of the caller's choice
 (which no signing tool lets one choose): for the tests of a backdated or future claimed
 signing time. The key signs with Python's cryptography; the DER is written here.

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """Replaces the signature value of a DER CMS SignedData's first SignerInfo with one made by
 another key over the same signed attributes: a signature by the wrong key, everything else
 (certificates, signer identifier, attributes) unchanged. For the verification tests.

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # kyso demonstration, end to end, without a smart card:
 #   a SoftHSM2 token with an RSA-2048 and an EC P-256 key and their certificates,
 #   kysod started on a private socket with a scripted PIN dialog,

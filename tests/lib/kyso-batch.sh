@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Helpers for the batch, audit log and event stream tests. Source it after kyso-env.sh:
 #
 #	. "$KYSO_SRCDIR/tests/lib/kyso-env.sh"

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Running the kyso CLI in tests; sourced after kyso-env.sh.
 
 # kyso ARGS...: runs the CLI; sets RC, OUT (stdout), ERR (stderr).

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Test bed for the kyso integration tests. Source it from a bash test script:
 #
 #	. "$KYSO_SRCDIR/tests/lib/kyso-env.sh"

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # kysod on real tokens: OpenSC's PKCS#11 module over virtual PIV cards in a private pcscd
 # (tests/lib/pcsc-env.sh). Source it after kyso-env.sh:
 #

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # The loopback listener for web pages, in the integration tests. Source it after kyso-env.sh.
 #
 #   web_ports            sets WEB_PORT: the first of 4 ports, chosen from the test's pid so

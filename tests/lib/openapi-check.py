@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """Checks recorded kysod answers against docs/openapi.yaml.
 
     openapi-check.py OPENAPI_YAML RECORD_DIR

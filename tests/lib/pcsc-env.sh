@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Test bed with real smart-card plumbing: a private pcscd with vsmartcard's vpcd reader
 # driver, and virtual PIV cards (tests/vcard/piv-card.py) that OpenSC's PIV driver takes for
 # real ones. Source it from a bash test script and enter the namespace first, before

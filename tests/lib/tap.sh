@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Minimal TAP (Test Anything Protocol) producer for the integration tests.
 # Source it from bash. Functions:
 #   plan N | plan_skip_all REASON      print the plan up front (optional)

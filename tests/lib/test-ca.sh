@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # A test PKI for the certificate checks, CMS and timestamp tests: a root CA, an issuing
 # CA, certificates issued with any validity and key usage, revocation (index.txt, CRLs),
 # an OCSP responder (`openssl ocsp`) and a time-stamp authority (`openssl ts` behind

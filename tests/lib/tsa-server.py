@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """A time-stamp authority for the tests: RFC 3161 over HTTP on loopback, the
 answers made by `openssl ts -reply`.
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * libkyso-probe: calls libkyso the way an application does and prints
  * what it answered, one fact per line, for tests/integration/t-libkyso.sh

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Fault injection for one file, loaded with LD_PRELOAD into kysod by the durability tests.
  *
  *   KYSO_FAULT_FILE=PATH   the file concerned (compared with /proc/self/fd/N); nothing else is

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * mock-pkcs11.c - a small PKCS#11 v2.40 module for kyso's tests.
  *

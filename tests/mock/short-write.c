@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * short-write.c - an LD_PRELOAD shim for kyso's tests: while the file named
  * by KYSO_SHORT_WRITE_FLAG exists, a write(2) to the file whose path is

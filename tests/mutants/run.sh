@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Mutation check of the test suite: each tests/mutants/*.patch breaks one safety property on
 # purpose; applied to a copy of the tree, built, the tests it names (its "# Tests:" line) must
 # fail. A mutant whose tests still pass has survived: the suite no longer guards that property.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* LD_PRELOAD shim for the integration tests: holds back kysod's write() of a
  * LOGIN frame to its helper (the frame that carries the PIN) until the test
  * says go, so that the helper can be killed and clients connected meanwhile.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Strict base64 (src/common/b64.c): RFC 4648 vectors, round trips, and everything
  * a strict decoder must refuse. */
 #include <stdarg.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The shared codecs besides base64's vectors (test-b64.c): hex (src/common/hex.c),
  * base64 into a new buffer, and the UTF-8 helpers (src/common/utf8.c) that cut
  * messages and count characters. */

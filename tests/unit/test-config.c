@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* kysod's configuration (src/kysod/config.c): defaults, the INI file, its
  * errors, and the module allowlist. */
 #include <stdarg.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* CRL distribution points (src/kysod/crl-fetch.c): which URIs of a
  * certificate's CDP extension are fetched, and a fetch that cannot connect. */
 #include <stdarg.h>

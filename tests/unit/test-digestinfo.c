@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* DigestInfo for RSA PKCS#1 v1.5 (drivers/pkcs11/digestinfo.c): the DER must be
  * byte for byte what RFC 8017 lists, and what OpenSSL's own signer produces. */
 #include <stdarg.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Frames between kysod and kyso-p11 (src/common/ipc.c): round trips over a
  * socketpair, and malformed frames written by hand. */
 #include <stdarg.h>

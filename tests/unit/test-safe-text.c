@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Text from outside made safe (src/common/safe-text.c): one dialog line without
  * control, bidi or invisible format characters, capped in characters; log
  * fields with control characters escaped. */

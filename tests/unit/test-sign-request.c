@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* POST /v1/sign bodies (src/kysod/sign-request.c): every accepted form and every
  * refusal, with its code, HTTP status and "field"; and the error replies
  * themselves (src/kysod/reply.c) and the PIN dialog's escaping (pinentry.c). */

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // Drives the grade book demo in Debian's Chromium with playwright-core, for
 // tests/integration/t-web-chromium.sh. Prints one JSON line of what the page showed.
 //   node drive.mjs MODE URL SCREENSHOT   (env: PW_DIR, SPKI, PAGE_PORT)

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """A client of kysod, the kyso signing daemon, over its Unix socket.
 
 Standard library only. See README.md next to this package, and docs/api.md

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """The client of kysod's API: HTTP/1.1 and JSON over its Unix socket."""
 import base64
 import hashlib

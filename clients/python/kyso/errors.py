@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """kysod's error answers as exceptions: one class per error code.
 
 Every error answer of kysod has a stable `code` (docs/api.md, "Errors"). The

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """Tests of the kyso package against a real kysod.
 
 They need a running kysod with a SoftHSM2 token and a scripted pinentry, as
