@@ -136,9 +136,14 @@ static int write_page(struct pdf_update *u, qpdf_oh page, int widget)
 	if (!m)
 		return -1;
 	fputs("/Annots ", m);
-	if (pdf_write_array(d, m, qpdf_oh_get_key(d->q, page, "/Annots"), ref) || fclose(m))
+	ret = pdf_write_array(d, m, qpdf_oh_get_key(d->q, page, "/Annots"), ref);
+	if (fclose(m) || ret) {
+		ret = -1;
 		goto out;
-	if (pdf_update_obj(u, qpdf_oh_get_object_id(d->q, page), qpdf_oh_get_generation(d->q, page)) ||
+	}
+	ret = -1;
+	if (pdf_update_obj(u, qpdf_oh_get_object_id(d->q, page),
+			   qpdf_oh_get_generation(d->q, page)) ||
 	    pdf_write_dict(d, u->out, page, drop, annots))
 		goto out;
 	fputs("\nendobj\n", u->out);
