@@ -130,6 +130,12 @@ enum kyso_format {
 	KYSO_FORMAT_CMS,		/* detached CMS SignedData (CAdES-BES), DER */
 };
 
+/* What the signed attributes of a CMS signature are made for. */
+enum kyso_profile {
+	KYSO_PROFILE_CADES = 0,		/* not sent: CAdES-BES, with signingTime */
+	KYSO_PROFILE_PADES,		/* PAdES baseline (a PDF's /Contents): no signingTime */
+};
+
 struct kyso_sign_params {
 	size_t struct_size;		/* sizeof(struct kyso_sign_params): KYSO_SIGN_PARAMS_INIT */
 	const char *certificate;	/* certificate id, 64 lowercase hex chars */
@@ -139,6 +145,7 @@ struct kyso_sign_params {
 	enum kyso_padding padding;
 	enum kyso_format format;
 	int timestamp;			/* CMS only: add an RFC 3161 timestamp (CAdES-T) */
+	enum kyso_profile profile;	/* CMS only; 0 (cades) as before */
 };
 
 #define KYSO_SIGN_PARAMS_INIT KYSO_PARAMS_INIT_(struct kyso_sign_params)

@@ -22,7 +22,8 @@
 
 static const char help[] =
 	"Usage: kyso sign --cert ID (--hash HEX | --file PATH) [--hash-alg ALG]\n"
-	"                 [--padding pkcs1|pss] [--format raw|cms [--timestamp]] [--out FILE]\n"
+	"                 [--padding pkcs1|pss] [--format raw|cms [--timestamp]\n"
+	"                 [--profile cades|pades]] [--out FILE]\n"
 	"       kyso sign --batch FILE --cert ID [--hash-alg ALG] [--padding pkcs1|pss]\n"
 	"                 [--description TEXT] [--out-dir DIR | --out FILE]\n"
 	"\n"
@@ -38,6 +39,8 @@ static const char help[] =
 	"                      SignedData (CAdES-BES, DER) over the hash, for PDF or CMS\n"
 	"                      verifiers\n"
 	"  -T, --timestamp     cms only: add an RFC 3161 timestamp from kysod's TSA (CAdES-T)\n"
+	"  -P, --profile PROF  cms only: cades (default; with signingTime) or pades (no\n"
+	"                      signingTime, for a PDF's /Contents: PAdES B-B, B-T)\n"
 	"  -o, --out FILE      write the raw signature to FILE (\"-\" for standard\n"
 	"                      output) instead of printing it in base64; with --batch,\n"
 	"                      write the batch answer (JSON) to FILE\n"
@@ -67,6 +70,8 @@ struct sign_opts {
 	const char *out_dir;
 	enum kyso_format format;
 	int timestamp;
+	enum kyso_profile profile;
+	int profile_given;
 };
 
 static int parse_padding(const char *s, enum kyso_padding *padding)
@@ -142,13 +147,14 @@ static int parse_options(struct kyso_ctx *ctx, struct sign_opts *o, int argc, ch
 		{ "out-dir", required_argument, NULL, 'D' },
 		{ "format", required_argument, NULL, 'F' },
 		{ "timestamp", no_argument, NULL, 'T' },
+		{ "profile", required_argument, NULL, 'P' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int ch, ret;
 
-	while ((ch = getopt_long(argc, argv, ":c:H:f:a:p:o:b:d:D:F:Tjh", options, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, ":c:H:f:a:p:o:b:d:D:F:TP:jh", options, NULL)) != -1) {
 		switch (ch) {
 		case 'F':
 			if (!strcmp(optarg, "raw"))
@@ -160,6 +166,16 @@ static int parse_options(struct kyso_ctx *ctx, struct sign_opts *o, int argc, ch
 			break;
 		case 'T':
 			o->timestamp = 1;
+			break;
+		case 'P':
+			if (!strcmp(optarg, "cades"))
+				o->profile = KYSO_PROFILE_CADES;
+			else if (!strcmp(optarg, "pades"))
+				o->profile = KYSO_PROFILE_PADES;
+			else
+				return out_usage_error("sign", "unknown profile '%s' (cades or pades)",
+						       optarg);
+			o->profile_given = 1;
 			break;
 		case 'b':
 			if (!*optarg)
@@ -219,6 +235,8 @@ static int parse_options(struct kyso_ctx *ctx, struct sign_opts *o, int argc, ch
 		return out_usage_error("sign", "--out-dir and --out exclude each other");
 	if (o->timestamp && o->format != KYSO_FORMAT_CMS)
 		return out_usage_error("sign", "--timestamp needs --format cms");
+	if (o->profile_given && o->format != KYSO_FORMAT_CMS)
+		return out_usage_error("sign", "--profile needs --format cms");
 	if (o->batch && (o->format != KYSO_FORMAT_RAW || o->timestamp))
 		return out_usage_error("sign", "batches make raw signatures only");
 	if (o->batch)
@@ -283,6 +301,7 @@ int cmd_sign(struct kyso_ctx *ctx, int argc, char **argv)
 	params.padding = o.padding;
 	params.format = o.format;
 	params.timestamp = o.timestamp;
+	params.profile = o.profile;
 	if (kyso_sign(ctx->client, &params, &sig, &err) < 0)
 		return out_error(ctx->json, &err);
 	ret = print_signature(ctx, &o, sig);

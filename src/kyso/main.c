@@ -32,6 +32,7 @@ static const struct command commands[] = {
 	{ "audit", cmd_audit },
 	{ "verify", cmd_verify },
 	{ "origins", cmd_origins },
+	{ "pdf", cmd_pdf },
 };
 
 static void usage(void)
@@ -57,6 +58,9 @@ static void usage(void)
 	      "  verify (--hash HEX | --file PATH) [--hash-alg ALG] [--format raw|cms]\n"
 	      "       [--cert ID|FILE] [--padding pkcs1|pss] SIGNATURE\n"
 	      "                             check a signature against a record\n"
+	      "  pdf sign IN.pdf -o OUT.pdf --cert ID [--level B-B|B-T] [--reason TEXT]\n"
+	      "       [--location TEXT] [--field NAME] [--visible PAGE,X,Y,W,H] [--certify]\n"
+	      "                             sign an existing PDF (PAdES, incremental update)\n"
 	      "  logout [--token ID]        end kept PIN logins (of one token)\n"
 	      "  readers                    card readers and the PC/SC state\n"
 	      "  watch                      print kysod's events as they come\n"

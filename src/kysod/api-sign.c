@@ -34,7 +34,7 @@ static int sign_cms(struct kysod *d, const struct sign_target *target,
 	int ret = -1;
 
 	if (cms_sign_begin(&cs, signer, chain, sreq->hash_alg, sreq->padding == PAD_PSS,
-			   sreq->hash, sreq->hash_len, err, sizeof(err))) {
+			   sreq->profile, sreq->hash, sreq->hash_len, err, sizeof(err))) {
 		log_error("CMS signature: %s", err);
 		kyso_reply_error(rep, KE_INTERNAL_ERROR, "the CMS structure cannot be built: %s", err);
 		return -1;
@@ -138,8 +138,11 @@ void api_sign(const struct kysod_request *req, const char *arg, struct kyso_repl
 	kyso_reply_ok(rep, 200, json_pack("{s:s, s:s, s:s, s:s}", "signature", sig_b64,
 					  "algorithm", target.algorithm, "certificate", target.cert.id,
 					  "audit_id", audit_ref));
-	if (cms)
+	if (cms) {
 		json_object_set_new(rep->body, "format", json_string("cms"));
+		json_object_set_new(rep->body, "profile", json_string(sreq.profile == PROFILE_PADES ?
+								      "pades" : "cades"));
+	}
 	if (cms && sreq.timestamp) {
 		char when[32];
 		struct tm tm;

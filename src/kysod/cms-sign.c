@@ -95,8 +95,8 @@ out:
 }
 
 int cms_sign_begin(struct cms_signer *s, X509 *signer, STACK_OF(X509) *chain,
-		   enum kysod_hash_alg alg, int pss, const unsigned char *hash, size_t hash_len,
-		   char *err, size_t errlen)
+		   enum kysod_hash_alg alg, int pss, enum kysod_profile profile,
+		   const unsigned char *hash, size_t hash_len, char *err, size_t errlen)
 {
 	const unsigned int flags = CMS_PARTIAL | CMS_DETACHED | CMS_BINARY | CMS_NOSMIMECAP |
 				   CMS_CADES;
@@ -133,11 +133,15 @@ int cms_sign_begin(struct cms_signer *s, X509 *signer, STACK_OF(X509) *chain,
 			ERR_clear_error();
 		}
 	}
-	now = X509_gmtime_adj(NULL, 0);
-	if (!now ||
+	/* PAdES (ETSI EN 319 142-1 5.1): no signingTime; the time is the
+	 * signature dictionary's /M */
+	if (profile != PROFILE_PADES)
+		now = X509_gmtime_adj(NULL, 0);
+	if ((profile != PROFILE_PADES && !now) ||
 	    CMS_signed_add1_attr_by_NID(s->si, NID_pkcs9_contentType, V_ASN1_OBJECT,
 					OBJ_nid2obj(NID_pkcs7_data), -1) <= 0 ||
-	    CMS_signed_add1_attr_by_NID(s->si, NID_pkcs9_signingTime, now->type, now, -1) <= 0 ||
+	    (now && CMS_signed_add1_attr_by_NID(s->si, NID_pkcs9_signingTime, now->type, now,
+						-1) <= 0) ||
 	    CMS_signed_add1_attr_by_NID(s->si, NID_pkcs9_messageDigest, V_ASN1_OCTET_STRING,
 					hash, (int)hash_len) <= 0) {
 		ossl_error("the signed attributes cannot be set", err, errlen);

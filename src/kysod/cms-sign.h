@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Detached CMS SignedData (CAdES-BES, and CAdES-T with a timestamp) over a
- * record hash. OpenSSL builds the structure around the certificate's public
+/* Detached CMS SignedData (CAdES-BES, and CAdES-T with a timestamp; or the
+ * PAdES baseline B-B/B-T profile) over a record hash. OpenSSL builds the structure around the certificate's public
  * key; the token signs the hash of the DER signed attributes. */
 #ifndef KYSOD_CMS_SIGN_H
 #define KYSOD_CMS_SIGN_H
@@ -21,12 +21,13 @@ struct cms_signer {
 
 /* The SignedData for signer (with chain, the other certificates to include)
  * over the record hash (hash_len bytes of alg), its signed attributes set:
- * contentType, signingTime, messageDigest, signingCertificateV2. pss: the
+ * contentType, messageDigest, signingCertificateV2, and signingTime for the
+ * cades profile (PAdES forbids it: the PDF's /M holds the time). pss: the
  * RSA key signs with RSASSA-PSS (salt = hash length, MGF1 with the same
  * hash). On success s->tbs is ready for the token. Returns 0, or -1 with err. */
 int cms_sign_begin(struct cms_signer *s, X509 *signer, STACK_OF(X509) *chain,
-		   enum kysod_hash_alg alg, int pss, const unsigned char *hash, size_t hash_len,
-		   char *err, size_t errlen);
+		   enum kysod_hash_alg alg, int pss, enum kysod_profile profile,
+		   const unsigned char *hash, size_t hash_len, char *err, size_t errlen);
 
 /* Puts the token's signature (over s->tbs) in. Returns 0 or -1. */
 int cms_sign_set_signature(struct cms_signer *s, const unsigned char *sig, size_t len);

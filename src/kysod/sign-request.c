@@ -29,8 +29,9 @@ int sign_request_parse(const char *body, size_t len, struct sign_request *req,
 {
 	static const char *const known[] = {
 		"certificate", "hash", "hash_algorithm", "padding", "format", "timestamp",
+		"profile",
 	};
-	const char *hash, *fmt;
+	const char *hash, *fmt, *profile;
 	json_t *root, *ts;
 	long n;
 	int ret = -1;
@@ -44,7 +45,8 @@ int sign_request_parse(const char *body, size_t len, struct sign_request *req,
 	    field_string(root, "hash", 1, &hash, err) ||
 	    field_hash_alg(root, &req->hash_alg, err) ||
 	    field_padding(root, &req->padding, err) ||
-	    field_string(root, "format", 0, &fmt, err))
+	    field_string(root, "format", 0, &fmt, err) ||
+	    field_string(root, "profile", 0, &profile, err))
 		goto out;
 	if (!fmt || !strcmp(fmt, "raw")) {
 		req->format = FORMAT_RAW;
@@ -60,6 +62,19 @@ int sign_request_parse(const char *body, size_t len, struct sign_request *req,
 		goto out;
 	}
 	req->timestamp = json_is_true(ts);
+	if (!profile || !strcmp(profile, "cades")) {
+		req->profile = PROFILE_CADES;
+	} else if (!strcmp(profile, "pades")) {
+		req->profile = PROFILE_PADES;
+	} else {
+		field_error(err, KE_INVALID_VALUE, "profile", "must be cades or pades");
+		goto out;
+	}
+	if (profile && req->format != FORMAT_CMS) {
+		field_error(err, KE_INVALID_VALUE, "profile",
+			    "a profile is chosen for CMS signatures only (format cms)");
+		goto out;
+	}
 	if (req->timestamp && req->format != FORMAT_CMS) {
 		field_error(err, KE_INVALID_VALUE, "timestamp",
 			    "a timestamp is added to CMS signatures only (format cms)");

@@ -27,6 +27,11 @@ enum kysod_format {
 	FORMAT_CMS,	/* a detached CMS SignedData (CAdES-BES, CAdES-T with a timestamp) */
 };
 
+enum kysod_profile {
+	PROFILE_CADES,	/* CAdES-BES: signingTime among the signed attributes */
+	PROFILE_PADES,	/* PAdES baseline: no signingTime (the PDF's /M holds the time) */
+};
+
 struct sign_request {
 	char certificate[65];		/* lowercase hex SHA-256 */
 	unsigned char hash[64];
@@ -35,6 +40,7 @@ struct sign_request {
 	enum kysod_padding padding;
 	enum kysod_format format;
 	int timestamp;			/* add an RFC 3161 timestamp (cms only) */
+	enum kysod_profile profile;	/* cms only */
 };
 
 /* Parses body (len bytes). Returns 0, or -1 with an error set in err. */

@@ -34,7 +34,7 @@
  * struct_size accepted.  Today they are the sizeof; whoever adds a field
  * to one of these structures writes the old size here as a number.
  */
-#define KYSO_SIGN_PARAMS_SIZE_1 sizeof(struct kyso_sign_params)
+#define KYSO_SIGN_PARAMS_SIZE_1 48	/* up to and with timestamp */
 #define KYSO_BATCH_PARAMS_SIZE_1 sizeof(struct kyso_batch_params)
 #define KYSO_BATCH_ITEM_SIZE_1 sizeof(struct kyso_batch_item)
 #define KYSO_VERIFY_PARAMS_SIZE_1 sizeof(struct kyso_verify_params)

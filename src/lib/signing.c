@@ -64,10 +64,12 @@ static char *sign_body(struct kyso_client *c, const struct kyso_sign_params *p)
 	if (!p->certificate || !p->hash || !p->hash_len || !alg ||
 	    (p->padding != KYSO_PADDING_DEFAULT && !pad) ||
 	    (p->format != KYSO_FORMAT_RAW && p->format != KYSO_FORMAT_CMS) ||
-	    (p->timestamp && p->format != KYSO_FORMAT_CMS)) {
+	    (p->timestamp && p->format != KYSO_FORMAT_CMS) ||
+	    (p->profile != KYSO_PROFILE_CADES && p->profile != KYSO_PROFILE_PADES) ||
+	    (p->profile != KYSO_PROFILE_CADES && p->format != KYSO_FORMAT_CMS)) {
 		lk_set_error(c, 0, "invalid_argument",
-			  "certificate, hash and a known hash algorithm, padding and format are required "
-			  "(a timestamp needs the CMS format)");
+			  "certificate, hash and a known hash algorithm, padding, format and profile "
+			  "are required (a timestamp and a profile need the CMS format)");
 		goto out;
 	}
 	hash = kyso_b64_encode(p->hash, p->hash_len);
@@ -79,7 +81,9 @@ static char *sign_body(struct kyso_client *c, const struct kyso_sign_params *p)
 	    (pad && json_object_set_new(obj, "padding", json_string(pad))) ||
 	    json_object_set_new(obj, "format",
 				json_string(p->format == KYSO_FORMAT_CMS ? "cms" : "raw")) ||
-	    (p->timestamp && json_object_set_new(obj, "timestamp", json_true()))) {
+	    (p->timestamp && json_object_set_new(obj, "timestamp", json_true())) ||
+	    (p->profile == KYSO_PROFILE_PADES &&
+	     json_object_set_new(obj, "profile", json_string("pades")))) {
 		lk_set_error(c, 0, "invalid_argument",
 			  "cannot encode the request (bad certificate id?)");
 		goto out;

@@ -173,6 +173,56 @@ api POST /v1/sign "$(cms_body "${CERT_ID[rsa]}" sha256 "" '"timestamp":false')"
 is "$STATUS" 200 "timestamp false: a CAdES-BES signature"
 api POST /v1/sign "{\"certificate\":\"${CERT_ID[rsa]}\",\"hash\":\"$HASH_B64\",\"hash_algorithm\":\"sha256\",\"format\":\"pkcs7\"}"
 is_error 400 invalid_value "format pkcs7: invalid_value"
+api POST /v1/sign "$(cms_body "${CERT_ID[rsa]}" sha256 "" '"profile":"xades"')"
+is_error 400 invalid_value "profile xades: invalid_value"
+is "$(json_get 'j["error"]["field"]')" profile "...field profile"
+api POST /v1/sign "{\"certificate\":\"${CERT_ID[rsa]}\",\"hash\":\"$HASH_B64\",\"hash_algorithm\":\"sha256\",\"profile\":\"pades\"}"
+is_error 400 invalid_value "profile pades with format raw: invalid_value"
+
+# ---------------------------------------------------------------- the pades profile (B-B)
+for key in rsa p256; do
+	alg=sha256
+	[ "$key" = p256 ] || alg=sha384
+	if ! cms_sign "$key" "$alg" "" '"profile":"pades"'; then
+		fail "pades $key: 200"
+		diag "    $STATUS $BODY"
+		continue
+	fi
+	pass "pades $key $alg: 200"
+	is "$(json_get '[j["format"], j["profile"]]')" '["cms", "pades"]' \
+		"pades $key: the answer says format cms, profile pades"
+	cms_verify "${CERT_PEM[$key]}"
+	ok $? "pades $key: openssl cms -verify -binary -content <record> succeeds" ||
+		diag "$(cat "$T/cmsverify.out")"
+	is "$(info 'j["signers"][0]["signed_attrs"]')" \
+		'["contentType", "messageDigest", "signingCertificateV2"]' \
+		"pades $key: the signed attributes are contentType, messageDigest, signingCertificateV2 (no signingTime)"
+	is "$(info 'j["signers"][0].get("signing_time")')" null "pades $key: no signingTime"
+	is "$(info '[j["signers"][0]["message_digest"], j["signers"][0]["content_type_attr"]]')" \
+		"[\"$HASH_HEX\", \"data\"]" "pades $key: messageDigest is the hash sent, contentType data"
+	is "$(info 'j["signers"][0]["signing_certificate_v2"]["names"]')" "${CERT_ID[$key]}" \
+		"pades $key: signingCertificateV2 names the signer's certificate"
+done
+"$PY" "$INSPECT" "$T/sig.der" --signed-attrs "$T/attrs.der" --signature-value "$T/sigvalue.bin" \
+	>/dev/null 2>&1
+"$PY" - "$T/attrs.der" "$T/sigvalue.bin" "${CERT_PEM[p256]}" >"$T/pycheck.out" 2>&1 <<'PYEOF'
+# python3-cryptography on its own: the signer's key verifies the DER signed attributes, and
+# signingTime (1.2.840.113549.1.9.5) is not among them.
+import sys
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
+attrs = open(sys.argv[1], "rb").read()
+sig = open(sys.argv[2], "rb").read()
+cert = x509.load_pem_x509_certificate(open(sys.argv[3], "rb").read())
+assert attrs[0] == 0x31 and len(attrs) > 100, "no signed attributes"
+assert bytes.fromhex("06092a864886f70d010905") not in attrs, "signingTime present"
+assert bytes.fromhex("06092a864886f70d010904") in attrs, "messageDigest missing"
+cert.public_key().verify(sig, attrs, ec.ECDSA(hashes.SHA256()))
+print("ok")
+PYEOF
+is "$(cat "$T/pycheck.out")" ok "pades: python3-cryptography verifies the signed attributes with the certificate; no signingTime OID in them" ||
+	diag "$(cat "$T/pycheck.out")"
 stop_kysod
 
 # ---------------------------------------------------------------- the chain, CAdES-T
@@ -212,6 +262,19 @@ cms_sign cades sha512 pss '"timestamp":true'
 is "$STATUS" 200 "CAdES-T with RSA-PSS sha512: 200"
 cms_verify "$CA_ROOT"
 ok $? "openssl cms -verify of the RSA-PSS CAdES-T signature"
+
+# PAdES B-T: the pades profile with a signature timestamp.
+cms_sign cades sha256 "" '"timestamp":true,"profile":"pades"'
+is "$STATUS" 200 "PAdES B-T (pades profile with a timestamp): 200"
+cms_verify "$CA_ROOT"
+ok $? "openssl cms -verify of the PAdES B-T signature"
+is "$(info '[j["signers"][0]["signed_attrs"], j["signers"][0]["unsigned_attrs"]]')" \
+	'[["contentType", "messageDigest", "signingCertificateV2"], ["signatureTimeStampToken"]]' \
+	"PAdES B-T: no signingTime; the signatureTimeStampToken unsigned attribute"
+DIGEST=$(openssl dgst -sha256 -r "$T/sigvalue.bin" | cut -d' ' -f1)
+openssl ts -verify -in "$T/tst.der" -token_in -digest "$DIGEST" -CAfile "$CA_ROOT" \
+	-untrusted "$CA_INT" >/dev/null 2>&1
+ok $? "PAdES B-T: openssl ts -verify of the token over the signature value"
 
 # TSA failures: no signature comes back.
 n=$(wc -l < "$AUDIT_LOG")
@@ -267,6 +330,16 @@ ok $? "...and fails once the file is altered"
 "$KYSO_BUILDDIR/kyso" --socket "$SOCK" sign --cert "${CERT_ID[rsa]}" --file "$T/data.bin" \
 	--timestamp >"$T/cli.out" 2>&1
 is "$?" 2 "kyso sign --timestamp without --format cms: usage error (exit 2)"
+"$KYSO_BUILDDIR/kyso" --socket "$SOCK" sign --cert "${CERT_ID[rsa]}" --file "$T/data.bin" \
+	--format cms --profile pades --out "$T/sig.der" >"$T/cli.out" 2>&1
+is "$?" 0 "kyso sign --format cms --profile pades: exit 0"
+cms_verify "${CERT_PEM[rsa]}"
+ok $? "...openssl cms -verify succeeds"
+is "$(json_get 'j["signers"][0]["signed_attrs"]' "$("$PY" "$INSPECT" "$T/sig.der")")" \
+	'["contentType", "messageDigest", "signingCertificateV2"]' "...no signingTime"
+"$KYSO_BUILDDIR/kyso" --socket "$SOCK" sign --cert "${CERT_ID[rsa]}" --file "$T/data.bin" \
+	--profile pades >"$T/cli.out" 2>&1
+is "$?" 2 "kyso sign --profile without --format cms: usage error (exit 2)"
 stop_kysod
 
 done_testing

@@ -97,13 +97,16 @@ is "$(line batch-item0-size-0)" "invalid_argument 0" "batch item 0 with struct_s
 is "$(line batch-item2-size)" "invalid_argument 2" \
 	"batch item 2 with another struct_size than item 0: invalid_argument, index 2"
 is "$(line verify-size-0)" "invalid_argument -1" "kyso_verify_params with struct_size 0: invalid_argument"
+is "$(line sign-size-first)" "ok -1" "the first kyso_sign_params (without profile): signed"
+verify_sig "${CERT_PEM[signer]}" "$HASH_HEX" "$T/sizes/sign-size-first.sig" sha256 pkcs1
+ok $? "...and the signature verifies with openssl"
 is "$(line init)" "ok -1" "KYSO_SIGN_PARAMS_INIT: signed"
 verify_sig "${CERT_PEM[signer]}" "$HASH_HEX" "$T/sizes/init.sig" sha256 pkcs1
 ok $? "...and the signature verifies with openssl"
 is "$(line tail-zero)" "ok -1" "a later kyso.h's longer structure with the new fields zero: signed"
 verify_sig "${CERT_PEM[signer]}" "$HASH_HEX" "$T/sizes/tail-zero.sig" sha256 pkcs1
 ok $? "...and the signature verifies with openssl"
-is "$(grep -c '"event":"sign"' "$AUDIT_LOG")" 2 "kysod made those two signatures and no other"
+is "$(grep -c '"event":"sign"' "$AUDIT_LOG")" 3 "kysod made those three signatures and no other"
 
 # ---------------------------------------------------------------- kyso_verify
 cp "$T/sizes/init.sig" "$T/good.sig"
@@ -147,6 +150,14 @@ ok $? "...a CMS SignedData"
 probe verify cms - "$HASH_HEX" "$T/good.p7s"
 is "$(line valid) $(line status) $(line format)" "1 valid 1 cms" \
 	"kyso_verify of the CMS signature (its certificate inside): valid"
+is "$(json_get 'j["signers"][0]["signed_attrs"]' "$("$PY" "$KYSO_SRCDIR/tests/lib/cms-inspect.py" "$T/good.p7s")")" \
+	'["contentType", "messageDigest", "signingCertificateV2", "signingTime"]' \
+	"...without a profile: CAdES, signingTime among the signed attributes"
+probe sign "${CERT_ID[signer]}" "$HASH_HEX" pades "$T/pades.p7s"
+is "$RC $(line format)" "0 cms" "kyso_sign, profile KYSO_PROFILE_PADES"
+is "$(json_get 'j["signers"][0]["signed_attrs"]' "$("$PY" "$KYSO_SRCDIR/tests/lib/cms-inspect.py" "$T/pades.p7s")")" \
+	'["contentType", "messageDigest", "signingCertificateV2"]' \
+	"...PAdES: no signingTime among the signed attributes"
 cp "$T/good.p7s" "$T/bad.p7s"
 len=$(stat -c %s "$T/bad.p7s")
 # the signature value is the last thing of a CAdES-BES SignedData without unsigned attributes

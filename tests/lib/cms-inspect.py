@@ -4,6 +4,8 @@
 reader of its own, so that the checks do not rest on the library that made it.
 
 usage: cms-inspect.py FILE [--timestamp-token OUT] [--signature-value OUT]
+                      [--signed-attrs OUT]
+--signed-attrs writes what the signer signed: the DER SET OF its signed attributes.
 """
 import base64
 import hashlib
@@ -137,6 +139,9 @@ def main():
             signed, order = attributes(ch[i])
             s["signed_attrs_sorted"] = order == sorted(order)
             s["signed_attrs"] = sorted(signed)
+            if "--signed-attrs" in sys.argv:
+                open(sys.argv[sys.argv.index("--signed-attrs") + 1], "wb").write(
+                    b"\x31" + ch[i].der[1:])
             i += 1
         s["signature_algorithm"] = algorithm(ch[i])
         s["signature"] = ch[i + 1].content.hex()

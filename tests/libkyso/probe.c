@@ -8,7 +8,7 @@
  *   libkyso-probe sizes CERT HASHHEX DIR    parameter structures of wrong
  *       sizes (each "NAME CODE INDEX"), and of right ones: DIR/init.sig,
  *       DIR/tail-zero.sig
- *   libkyso-probe sign CERT HASHHEX raw|cms FILE
+ *   libkyso-probe sign CERT HASHHEX raw|cms|pades FILE
  *   libkyso-probe verify raw|cms CERT|FILE|- HASHHEX SIGFILE
  *   libkyso-probe batch CERT DIR HASHHEX...  DIR/<id>.sig per signed item
  *   libkyso-probe batch-cancel CERT HASHHEX...   cancelled in its dialog
@@ -16,6 +16,7 @@
  * Exit status: 0 when the calls went as the lines say, 1 on an error.
  */
 #include <pthread.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -146,7 +147,7 @@ static int do_sizes(const char *cert, const char *hashhex, const char *dir)
 
 	p.struct_size = 0;
 	bad |= sign_raw_params("sign-size-0", &p, NULL) == 0;
-	p.struct_size = sizeof(p) - sizeof(void *);
+	p.struct_size = offsetof(struct kyso_sign_params, timestamp);
 	bad |= sign_raw_params("sign-size-short", &p, NULL) == 0;
 	p.struct_size = 1u << 20;
 	bad |= sign_raw_params("sign-size-huge", &p, NULL) == 0;
@@ -184,6 +185,9 @@ static int do_sizes(const char *cert, const char *hashhex, const char *dir)
 	bad |= vr != NULL;
 
 	/* right sizes: signed */
+	/* a caller built against the first kyso.h (no profile): as before */
+	p.struct_size = offsetof(struct kyso_sign_params, profile);
+	bad |= sign_raw_params("sign-size-first", &p, dir) != 0;
 	p.struct_size = sizeof(p);
 	bad |= sign_raw_params("init", &p, dir) != 0;
 	longer.later[3] = 0;
@@ -200,7 +204,10 @@ static int do_sign(const char *cert, const char *hashhex, const char *format, co
 	int ret;
 
 	sign_params(&p, cert, hashhex, hash);
-	p.format = strcmp(format, "cms") ? KYSO_FORMAT_RAW : KYSO_FORMAT_CMS;
+	p.format = strcmp(format, "cms") && strcmp(format, "pades") ? KYSO_FORMAT_RAW :
+								     KYSO_FORMAT_CMS;
+	if (!strcmp(format, "pades"))
+		p.profile = KYSO_PROFILE_PADES;
 	ret = kyso_sign(client, &p, &sig, &err);
 	if (ret == 0) {
 		printf("algorithm %s\nformat %s\n", sig->algorithm, sig->format);

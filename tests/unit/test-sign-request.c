@@ -259,6 +259,27 @@ static void test_timestamp_errors(void **state)
 	expect_obj_error(with(valid(0), "format", json_string("pkcs7")), "invalid_value", "format");
 }
 
+/* "profile": cades (the default) or pades, with format cms only. */
+static void test_profile(void **state)
+{
+	struct sign_request req;
+
+	expect_ok_obj(with(valid(0), "format", json_string("cms")), &req);
+	assert_int_equal(req.profile, PROFILE_CADES);
+	expect_ok_obj(with(with(valid(0), "format", json_string("cms")), "profile",
+			   json_string("cades")), &req);
+	assert_int_equal(req.profile, PROFILE_CADES);
+	expect_ok_obj(with(with(with(valid(1), "format", json_string("cms")), "profile",
+				json_string("pades")), "timestamp", json_true()), &req);
+	assert_int_equal(req.profile, PROFILE_PADES);
+	assert_int_equal(req.timestamp, 1);
+	expect_obj_error(with(valid(0), "profile", json_string("pades")), "invalid_value", "profile");
+	expect_obj_error(with(with(valid(0), "format", json_string("cms")), "profile",
+			      json_string("PAdES")), "invalid_value", "profile");
+	expect_obj_error(with(with(valid(0), "format", json_string("cms")), "profile",
+			      json_integer(1)), "invalid_type", "profile");
+}
+
 static void test_certificate_lowercased(void **state)
 {
 	struct sign_request req;
@@ -1025,6 +1046,7 @@ int main(void)
 		cmocka_unit_test(test_valid_cms),
 		cmocka_unit_test(test_timestamp_errors),
 		cmocka_unit_test(test_certificate_lowercased),
+		cmocka_unit_test(test_profile),
 		cmocka_unit_test(test_batch_limits_in_characters),
 		cmocka_unit_test(test_whitespace_and_order),
 		cmocka_unit_test(test_length_is_honoured),

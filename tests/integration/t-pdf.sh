@@ -1,0 +1,230 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# kyso pdf sign: PAdES signatures appended to existing PDFs as incremental updates. PDFs
+# written here byte by byte (classic xref table, with and without a form, a page of
+# generation 2), and by qpdf with object and xref streams; one signed first by poppler's
+# pdfsig with an NSS key (adbe.pkcs7.detached: poppler 22.12 has no -etsi for
+# -add-signature). Each is signed by kyso at B-B and B-T, then countersigned by a
+# second teacher. pdfsig says every signature is valid and trusted (the test root in its
+# NSS db) and the last covers the whole document; qpdf --check passes; the /ByteRange
+# covers everything but /Contents; the CMS over the ByteRange verifies with openssl cms
+# and python3-cryptography; it has no signingTime; B-T's timestamp verifies with openssl ts.
+if [ -z "${BASH_VERSION:-}" ]; then exec /bin/bash "$0" "$@"; fi
+set -u
+: "${KYSO_SRCDIR:=$(cd "$(dirname "$0")/../.." && pwd)}"
+. "$KYSO_SRCDIR/tests/lib/kyso-env.sh"
+. "$KYSO_SRCDIR/tests/lib/test-ca.sh"
+require_build
+require_softhsm
+for tool in pdfsig qpdf certutil pk12util; do
+	command -v "$tool" >/dev/null || skip_all "$tool is not installed"
+done
+
+INSPECT=$KYSO_SRCDIR/tests/lib/cms-inspect.py
+PDFCHECK=$KYSO_SRCDIR/tests/lib/pdf-sig-check.py
+KYSO=("$KYSO_BUILDDIR/kyso")
+
+make_softhsm_token
+ca_init
+tsa_init
+ca_issue teacher rsa "Vũ Thị Thanh Hương"
+ca_issue teacher2 p256 "Đặng Quốc Bảo"
+ca_issue other rsa "Lê Văn Tám"
+make_ca_token kyso-ca teacher:21 teacher2:22
+
+# The NSS database pdfsig checks with: the test root trusted.
+NSS=sql:$T/nss
+mkdir -p "$T/nss"
+certutil -N -d "$NSS" --empty-password >/dev/null 2>&1 &&
+	certutil -A -d "$NSS" -n "Kyso Test Root" -t "CT,C,C" -i "$CA_ROOT" >/dev/null 2>&1 &&
+	certutil -A -d "$NSS" -n "Kyso Test Issuing CA" -t ",," -i "$CA_INT" >/dev/null 2>&1 ||
+	bail_out "the NSS database cannot be made"
+# another signer's key in NSS, for pdfsig -add-signature
+openssl pkcs12 -export -inkey "$T/keys/other.key" -in "${CERT_PEM[other]}" -name other \
+	-passout pass: -out "$T/other.p12" 2>/dev/null &&
+	pk12util -i "$T/other.p12" -d "$NSS" -W "" >/dev/null 2>&1 ||
+	bail_out "the NSS key cannot be imported"
+
+# pdfsig_report FILE: pdfsig's report of FILE in $T/pdfsig.out; its status returned. (Not
+# -no-ocsp: with it, poppler 22.12 reports a generic certificate error for a good chain; the
+# test certificates name no OCSP responder, so nothing is asked.)
+pdfsig_report()
+{
+	pdfsig -nssdir "$NSS" "$1" >"$T/pdfsig.out" 2>&1
+}
+
+# check_pdf NAME FILE N: FILE has N signatures, all valid and trusted, the last covering
+# the whole document; qpdf --check passes; the last signature's CMS checks (TAP lines).
+check_pdf()
+{
+	local name=$1 file=$2 n=$3 valid trusted
+	pdfsig_report "$file"
+	is "$(grep -c '^Signature #' "$T/pdfsig.out")" "$n" "$name: pdfsig finds $n signatures" ||
+		diag "$(cat "$T/pdfsig.out")"
+	valid=$(grep -c 'Signature Validation: Signature is Valid' "$T/pdfsig.out")
+	trusted=$(grep -c 'Certificate Validation: Certificate is Trusted' "$T/pdfsig.out")
+	is "$valid $trusted" "$n $n" "$name: pdfsig: every signature is valid and its certificate trusted" ||
+		diag "$(cat "$T/pdfsig.out")"
+	is "$(grep 'Total document signed' "$T/pdfsig.out" | wc -l)" 1 \
+		"$name: pdfsig: the last signature (only) covers the total document"
+	qpdf --check "$file" >"$T/qpdf.out" 2>&1
+	ok $? "$name: qpdf --check passes" || diag "$(tail -5 "$T/qpdf.out")"
+	"$PY" "$PDFCHECK" "$file" "$T/last" >"$T/check.json" 2>"$T/check.err"
+	ok $? "$name: the last /ByteRange is [0 a b end-b] around /Contents' hex string" ||
+		diag "$(cat "$T/check.err")"
+	openssl cms -verify -binary -inform DER -in "$T/last.p7s" -content "$T/last.signed" \
+		-CAfile "$CA_ROOT" -purpose any -out /dev/null >"$T/cms.out" 2>&1
+	ok $? "$name: openssl cms -verify of the CMS over the signed bytes, root trusted" ||
+		diag "$(cat "$T/cms.out")"
+}
+
+write_conf --module "softhsm=$SOFTHSM" "ca_bundle=$CA_BUNDLE" ocsp=off
+start_kysod
+
+# ---------------------------------------------------------------- B-B on a classic PDF
+"$PY" "$KYSO_SRCDIR/tests/lib/pdf-make.py" "$T/plain.pdf"
+"${KYSO[@]}" --socket "$SOCK" pdf sign "$T/plain.pdf" -o "$T/plain-bb.pdf" \
+	--cert "${CERT_ID[teacher]}" --reason "Xác nhận học bạ" --location "Hà Nội" \
+	>"$T/out" 2>&1
+is "$?" 0 "kyso pdf sign, classic xref table, B-B: exit 0" || diag "$(cat "$T/out")"
+check_pdf "classic B-B" "$T/plain-bb.pdf" 1
+cmp -n "$(stat -c %s "$T/plain.pdf")" "$T/plain.pdf" "$T/plain-bb.pdf" >/dev/null
+ok $? "classic B-B: the original bytes are the signed file's beginning (an incremental update)"
+is "$(json_get '[j["subfilter"], j["type"]]' "$(cat "$T/check.json")")" \
+	'["/ETSI.CAdES.detached", "/Sig"]' "classic B-B: /SubFilter /ETSI.CAdES.detached, /Type /Sig"
+is "$(json_get 'j["signers"][0]["signed_attrs"]' "$("$PY" "$INSPECT" "$T/last.p7s")")" \
+	'["contentType", "messageDigest", "signingCertificateV2"]' \
+	"classic B-B: the CMS has no signingTime (PAdES)"
+like "$(cat "$T/pdfsig.out")" "Signer full Distinguished Name: .*Vũ Thị Thanh Hương" \
+	"classic B-B: pdfsig names the signer"
+like "$(cat "$T/pdfsig.out")" "Signature Type: ETSI.CAdES.detached" "...ETSI.CAdES.detached"
+
+# kyso_pdf IN OUT CERT [OPTIONS...]: kyso pdf sign; its status returned, its output in $T/out.
+kyso_pdf()
+{
+	local in=$1 out=$2 cert=$3
+	shift 3
+	"${KYSO[@]}" --socket "$SOCK" pdf sign "$in" -o "$out" --cert "${CERT_ID[$cert]}" "$@" \
+		>"$T/out" 2>&1
+}
+
+# python3-cryptography on its own verifies the last CMS: its signed attributes with the
+# signer's key, and messageDigest = the SHA-256 of the signed bytes.
+py_verify()
+{
+	"$PY" "$INSPECT" "$T/last.p7s" --signed-attrs "$T/attrs.der" --signature-value "$T/sig.bin" \
+		>"$T/inspect.json" 2>&1 || return 1
+	"$PY" - "$T/attrs.der" "$T/sig.bin" "$1" "$T/last.signed" "$T/inspect.json" <<'PYEOF'
+import hashlib, json, sys
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+attrs, sig = open(sys.argv[1], "rb").read(), open(sys.argv[2], "rb").read()
+cert = x509.load_pem_x509_certificate(open(sys.argv[3], "rb").read())
+info = json.load(open(sys.argv[5]))
+md = hashlib.sha256(open(sys.argv[4], "rb").read()).hexdigest()
+assert info["signers"][0]["message_digest"] == md, "messageDigest is not the ByteRange hash"
+key = cert.public_key()
+if isinstance(key, rsa.RSAPublicKey):
+    key.verify(sig, attrs, padding.PKCS1v15(), hashes.SHA256())
+else:
+    key.verify(sig, attrs, ec.ECDSA(hashes.SHA256()))
+PYEOF
+}
+
+py_verify "${CERT_PEM[teacher]}"
+ok $? "classic B-B: python3-cryptography verifies the CMS over the ByteRange's SHA-256"
+
+# A changed byte inside the signed range is caught.
+cp "$T/plain-bb.pdf" "$T/changed.pdf"
+printf 'X' | dd of="$T/changed.pdf" bs=1 seek=200 conv=notrunc 2>/dev/null
+pdfsig_report "$T/changed.pdf"
+like "$(cat "$T/pdfsig.out")" "Signature Validation: Digest Mismatch" \
+	"a byte changed inside the signed range: pdfsig reports a digest mismatch"
+
+# Countersigned by a second teacher (EC key): both signatures valid.
+kyso_pdf "$T/plain-bb.pdf" "$T/plain-bb2.pdf" teacher2 --reason "Kiểm tra"
+is "$?" 0 "countersignature by a second teacher: exit 0" || diag "$(cat "$T/out")"
+check_pdf "classic B-B + B-B" "$T/plain-bb2.pdf" 2
+like "$(sed -n '/Signature #2/,$p' "$T/pdfsig.out")" "Signature Field Name: Signature2" \
+	"the second signature is a new field, Signature2"
+py_verify "${CERT_PEM[teacher2]}"
+ok $? "classic B-B + B-B: python3-cryptography verifies the second (ECDSA) CMS"
+
+# ---------------------------------------------------------------- xref and object streams
+"$PY" "$KYSO_SRCDIR/tests/lib/pdf-make.py" "$T/form.pdf" --pages 3 --form --gen2
+qpdf --object-streams=generate "$T/form.pdf" "$T/objstm.pdf"
+grep -aq "/ObjStm" "$T/objstm.pdf" && grep -aq "/XRef" "$T/objstm.pdf"
+ok $? "qpdf wrote a PDF with object streams and an xref stream"
+kyso_pdf "$T/objstm.pdf" "$T/objstm-bb.pdf" teacher --field "Giáo viên chủ nhiệm"
+is "$?" 0 "kyso pdf sign, xref stream and object streams, with a form: exit 0" ||
+	diag "$(cat "$T/out")"
+check_pdf "xref stream B-B" "$T/objstm-bb.pdf" 1
+like "$(tail -c 200 "$T/objstm-bb.pdf" | tr -d '\0' | tr '\n' ' ')" "startxref" \
+	"xref stream B-B: the update ends with its own startxref"
+qpdf --show-xref "$T/objstm-bb.pdf" >"$T/xref.out" 2>&1
+ok $? "xref stream B-B: qpdf reads the cross-reference data"
+qpdf --json --json-key=acroform "$T/objstm-bb.pdf" >"$T/form.json" 2>&1
+is "$(json_get '[f["fullname"] for f in j["acroform"]["fields"]]' "$(cat "$T/form.json")")" \
+	'["hoc_sinh", "Giáo viên chủ nhiệm"]' "xref stream B-B: the form keeps its field and has the signature field"
+kyso_pdf "$T/objstm-bb.pdf" "$T/objstm-bb2.pdf" teacher2
+is "$?" 0 "xref stream: countersigned" || diag "$(cat "$T/out")"
+check_pdf "xref stream B-B + B-B" "$T/objstm-bb2.pdf" 2
+
+# The classic form PDF (page of generation 2), certified.
+kyso_pdf "$T/form.pdf" "$T/form-cert.pdf" teacher --certify --visible 1,300,700,200,60
+is "$?" 0 "kyso pdf sign --certify --visible on a form PDF: exit 0" || diag "$(cat "$T/out")"
+check_pdf "certified" "$T/form-cert.pdf" 1
+grep -aq "/TransformMethod /DocMDP" "$T/form-cert.pdf" && grep -aq "/Perms << /DocMDP" "$T/form-cert.pdf"
+ok $? "certified: the signature has a DocMDP reference and the catalog /Perms names it"
+qpdf --json --json-key=acroform "$T/form-cert.pdf" >"$T/form.json" 2>&1
+is "$(json_get '[(a["fullname"], a["pageposfrom1"]) for a in j["acroform"]["fields"] if a["fieldtype"] == "/Sig"]' "$(cat "$T/form.json")")" \
+	'[["Signature1", 1]]' "visible: the signature's widget is on page 1"
+
+# ---------------------------------------------------------------- a PDF signed by pdfsig
+pdfsig -nssdir "$NSS" -add-signature -nick other -new-signature-field-name NSS \
+	-reason "Ban giám hiệu" "$T/plain.pdf" "$T/nss.pdf" >"$T/add.out" 2>&1
+if [ -s "$T/nss.pdf" ]; then
+	check_pdf "signed by pdfsig" "$T/nss.pdf" 1
+	kyso_pdf "$T/nss.pdf" "$T/nss-kyso.pdf" teacher
+	is "$?" 0 "a PDF signed by pdfsig -add-signature (adbe.pkcs7.detached), signed by kyso: exit 0" ||
+		diag "$(cat "$T/out")"
+	check_pdf "pdfsig + kyso" "$T/nss-kyso.pdf" 2
+else
+	skip 9 "pdfsig -add-signature did not sign: $(cat "$T/add.out")"
+fi
+stop_kysod
+
+# ---------------------------------------------------------------- B-T
+tsa_start
+write_conf --module "softhsm=$SOFTHSM" "ca_bundle=$CA_BUNDLE" ocsp=off "tsa_url=$TSA_URL"
+start_kysod
+kyso_pdf "$T/objstm.pdf" "$T/bt.pdf" teacher --level B-T
+is "$?" 0 "kyso pdf sign --level B-T: exit 0" || diag "$(cat "$T/out")"
+check_pdf "B-T" "$T/bt.pdf" 1
+"$PY" "$INSPECT" "$T/last.p7s" --timestamp-token "$T/tst.der" --signature-value "$T/sig.bin" \
+	>"$T/inspect.json"
+is "$(json_get '[j["signers"][0]["signed_attrs"], j["signers"][0]["unsigned_attrs"]]' "$(cat "$T/inspect.json")")" \
+	'[["contentType", "messageDigest", "signingCertificateV2"], ["signatureTimeStampToken"]]' \
+	"B-T: no signingTime, a signatureTimeStampToken"
+openssl ts -verify -in "$T/tst.der" -token_in \
+	-digest "$(openssl dgst -sha256 -r "$T/sig.bin" | cut -d' ' -f1)" \
+	-CAfile "$CA_ROOT" -untrusted "$CA_INT" >"$T/ts.out" 2>&1
+ok $? "B-T: openssl ts -verify: the token is over the signature value, from the TSA" ||
+	diag "$(cat "$T/ts.out")"
+kyso_pdf "$T/bt.pdf" "$T/bt2.pdf" teacher2 --level B-T
+is "$?" 0 "B-T countersigned at B-T" || diag "$(cat "$T/out")"
+check_pdf "B-T + B-T" "$T/bt2.pdf" 2
+stop_kysod
+tsa_stop
+
+# ---------------------------------------------------------------- usage errors
+"${KYSO[@]}" --socket "$SOCK" pdf sign "$T/plain.pdf" -o "$T/plain.pdf" \
+	--cert "${CERT_ID[teacher]}" >"$T/out" 2>&1
+isnt "$?" 0 "the output may not be the input"
+"${KYSO[@]}" pdf sign "$T/plain.pdf" --cert 0123456789abcdef >"$T/out" 2>&1
+is "$?" 2 "--out is required (usage error)"
+"${KYSO[@]}" pdf sign "$T/plain.pdf" -o "$T/x.pdf" --cert 0123456789abcdef --visible 0,1,1,1,1 \
+	>"$T/out" 2>&1
+is "$?" 2 "--visible with page 0: usage error"
+done_testing
