@@ -16,7 +16,8 @@ export declare class KysoError extends Error {
 }
 
 export interface PairState {
-  origin: string;
+  /** The page's origin; null on the Unix socket (where info is GET /v1/status's answer). */
+  origin: string | null;
   paired: boolean;
   source: "admin" | "user" | null;
   pairable: boolean;
@@ -43,6 +44,8 @@ export interface SignOptions {
   padding?: "pkcs1" | "pss";
   format?: "raw" | "cms";
   timestamp?: boolean;
+  /** format "cms" only: "cades" (the default) or "pades" (the signed attributes of a PDF signature). */
+  profile?: "cades" | "pades";
   signal?: AbortSignal;
 }
 
@@ -114,11 +117,17 @@ export interface ConnectOptions {
   pair?: boolean;
   fetch?: typeof fetch;
   init?: RequestInit & { targetAddressSpace?: string };
+  /** Node: kysod's Unix socket (default $KYSO_SOCKET, else $XDG_RUNTIME_DIR/kyso/kyso.sock).
+   * In Node, connect() uses the Unix socket unless ports, host or fetch is given. */
+  socketPath?: string;
 }
 
 export declare class Kyso {
   base: string;
-  origin: string;
+  /** The page's origin; null on the Unix socket. */
+  origin: string | null;
+  /** The Unix socket's path, in Node. */
+  socketPath?: string;
   info: PairState;
   pair(): Promise<PairState>;
   request(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<any>;
@@ -135,11 +144,14 @@ export declare class Kyso {
 }
 
 export declare function connect(options?: ConnectOptions): Promise<Kyso>;
+/** kysod's Unix socket in Node: $KYSO_SOCKET, else $XDG_RUNTIME_DIR/kyso/kyso.sock. */
+export declare function defaultSocketPath(): string;
 export declare function permissionState(): Promise<"granted" | "denied" | "prompt" | "unknown">;
 
 declare const _default: {
   connect: typeof connect;
   permissionState: typeof permissionState;
+  defaultSocketPath: typeof defaultSocketPath;
   Kyso: typeof Kyso;
   KysoError: typeof KysoError;
   DEFAULT_PORTS: number[];

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // kyso.js: sign with a teacher's smart card from a web page, through kysod's loopback
-// listener (http://127.0.0.1:24960-24967). One ES module, no dependencies.
+// listener (http://127.0.0.1:24960-24967), or from a Node program, through kysod's Unix
+// socket. One ES module, no dependencies.
 //
 //   import { connect } from "./kyso.js";
 //   button.onclick = async () => {
@@ -87,6 +88,98 @@ function fromB64(text) {
   return out;
 }
 
+// Node, not a browser: connect() then talks to kysod's Unix socket. (Deno and Bun also
+// set process.versions.node and have node:http.)
+function inNode() {
+  return typeof window === "undefined" && typeof process !== "undefined" && !!process.versions?.node;
+}
+
+/** kysod's Unix socket in Node: $KYSO_SOCKET, else $XDG_RUNTIME_DIR/kyso/kyso.sock. */
+export function defaultSocketPath() {
+  const env = process.env;
+  if (env.KYSO_SOCKET) return env.KYSO_SOCKET;
+  const rt = env.XDG_RUNTIME_DIR || `/run/user/${process.getuid?.() ?? 0}`;
+  return rt + "/kyso/kyso.sock";
+}
+
+// A fetch over a Unix socket with node:http, answering a WHATWG Response (the body streamed,
+// for the event stream). node:http is imported only here, when the program runs in Node, so
+// that a page's bundle loads without it.
+function unixFetch(socketPath) {
+  let http = null;
+  return async function fetchUnix(url, init = {}) {
+    if (!http) {
+      const name = "node:http";
+      http = await import(/* webpackIgnore: true */ /* @vite-ignore */ name);
+    }
+    const u = new URL(url);
+    const headers = { ...(init.headers ?? {}) };
+    if (init.body !== undefined) headers["Content-Length"] = Buffer.byteLength(init.body);
+    return new Promise((resolve, reject) => {
+      const req = http.request({
+        socketPath,
+        method: init.method ?? "GET",
+        path: u.pathname + u.search,
+        headers: { Host: "localhost", ...headers },
+        signal: init.signal,
+      });
+      req.on("error", reject);
+      req.on("response", (res) => {
+        const status = res.statusCode;
+        const hdrs = new Headers();
+        for (const [k, v] of Object.entries(res.headers))
+          for (const one of [].concat(v)) hdrs.append(k, one);
+        let body = null;
+        if (status !== 204 && status !== 304 && init.method !== "HEAD") {
+          let ended = false;
+          body = new ReadableStream({
+            start(ctl) {
+              const end = (e) => {
+                if (ended) return;
+                ended = true;
+                if (e) ctl.error(e);
+                else ctl.close();
+              };
+              res.on("data", (chunk) => ended || ctl.enqueue(new Uint8Array(chunk)));
+              res.on("end", () => end(null));
+              res.on("error", (e) => end(e));
+              res.on("aborted", () => end(new DOMException("aborted", "AbortError")));
+            },
+            cancel() {
+              res.destroy();
+            },
+          });
+        } else {
+          res.resume();
+        }
+        resolve(new Response(body, { status, statusText: res.statusMessage, headers: hdrs }));
+      });
+      if (init.body !== undefined) req.write(init.body);
+      req.end();
+    });
+  };
+}
+
+// Connects to kysod's Unix socket: no origin, no pairing (the socket is the user's own).
+async function connectUnix(options) {
+  const socketPath = options.socketPath || defaultSocketPath();
+  const fetchFn = unixFetch(socketPath);
+  const kyso = new Kyso("http://localhost", { origin: null, paired: true }, { fetch: fetchFn, init: {} });
+  kyso.socketPath = socketPath;
+  try {
+    kyso.info = { ...(await kyso.request("GET", "/v1/status")), origin: null, paired: true };
+  } catch (e) {
+    const cause = e.details?.cause;
+    if (e.code === "kyso_unreachable" && ["ENOENT", "ECONNREFUSED", "EACCES"].includes(cause?.code))
+      throw new KysoError("kyso_not_running",
+        `kysod is not running: nothing answers on its socket ${socketPath} (${cause.code}). ` +
+        "Start it (systemctl --user start kysod.socket, or kysod -f), or give connect() " +
+        "the socketPath it listens on.", { cause });
+    throw e;
+  }
+  return kyso;
+}
+
 function randomId() {
   const b = new Uint8Array(16);
   crypto.getRandomValues(b);
@@ -158,7 +251,7 @@ export class Kyso {
   /**
    * Signs a hash (ArrayBuffer, Uint8Array or base64) with a certificate's key. options:
    * hashAlgorithm ("sha256"), padding ("pkcs1" | "pss"), format ("raw" | "cms"),
-   * timestamp, description, signal. Resolves to kyso's answer plus `bytes` (the signature).
+   * timestamp, profile ("cades" | "pades", for cms), signal. Resolves to kyso's answer plus `bytes` (the signature).
    */
   async sign(certificate, hash, options = {}) {
     const body = {
@@ -169,6 +262,7 @@ export class Kyso {
     if (options.padding) body.padding = options.padding;
     if (options.format) body.format = options.format;
     if (options.timestamp) body.timestamp = true;
+    if (options.profile) body.profile = options.profile;
     const r = await this.request("POST", "/v1/sign", body, options.signal);
     r.bytes = fromB64(r.signature);
     return r;
@@ -279,7 +373,7 @@ export class Kyso {
         }
       }
     } catch (e) {
-      if (e && e.name === "AbortError") return;
+      if ((e && e.name === "AbortError") || options.signal?.aborted) return;
       throw e;
     }
   }
@@ -289,9 +383,13 @@ export class Kyso {
  * Finds the user's kysod and returns a Kyso. Call it from a click handler: the browser may ask
  * the user for the local network permission at the first request. options: ports,
  * host ("127.0.0.1"), pair (true: ask the user to allow this site when it is not yet),
- * fetch (a fetch function, for tests), init (extra fetch options).
+ * fetch (a fetch function, for tests), init (extra fetch options). In Node (or with
+ * socketPath), it talks to kysod's Unix socket instead: socketPath (default $KYSO_SOCKET,
+ * else $XDG_RUNTIME_DIR/kyso/kyso.sock).
  */
 export async function connect(options = {}) {
+  if (options.socketPath || (inNode() && !options.ports && !options.host && !options.fetch))
+    return connectUnix(options);
   const ports = options.ports ?? DEFAULT_PORTS;
   const host = options.host ?? "127.0.0.1";
   const fetchFn = options.fetch ?? globalThis.fetch.bind(globalThis);
@@ -338,4 +436,4 @@ Kyso.prototype.pair = async function pair() {
   return r;
 };
 
-export default { connect, permissionState, Kyso, KysoError, DEFAULT_PORTS };
+export default { connect, permissionState, defaultSocketPath, Kyso, KysoError, DEFAULT_PORTS };
