@@ -73,6 +73,17 @@ function inIframe() {
   }
 }
 
+// An iframe whose permissions policy (its allow= attribute) leaves out the local network
+// features this browser knows.
+function framePolicyBlocks() {
+  if (!inIframe() || typeof document === "undefined") return false;
+  const policy = document.permissionsPolicy ?? document.featurePolicy;
+  if (!policy?.features || !policy.allowsFeature) return false;
+  const known = policy.features();
+  const names = ["loopback-network", "local-network-access", "local-network"].filter((f) => known.includes(f));
+  return names.length > 0 && !names.some((f) => policy.allowsFeature(f));
+}
+
 function b64(bytes) {
   if (typeof bytes === "string") return bytes;
   const u8 = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes.buffer ?? bytes);
@@ -186,11 +197,14 @@ function randomId() {
   return Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
 }
 
-// Why a fetch to kyso failed without an answer. A CSP violation is reported as an event
-// just before the fetch rejects.
+// Why a fetch to kyso failed without an answer. A CSP violation is reported as an event,
+// in a task of its own after the fetch rejected: cspSeen() is asked after the event loop
+// had a turn.
 async function diagnose(ports, cspSeen) {
-  if (cspSeen) return "csp_blocked";
+  await new Promise((r) => setTimeout(r, 50));
+  if (cspSeen()) return "csp_blocked";
   if (typeof window !== "undefined" && window.isSecureContext === false) return "insecure_context";
+  if (framePolicyBlocks()) return "iframe_blocked";
   const state = await permissionState();
   if (state === "denied") return inIframe() ? "iframe_blocked" : "permission_denied";
   return "kyso_not_found";
@@ -420,13 +434,13 @@ export async function connect(options = {}) {
       else if (!j.paired) throw new KysoError("origin_not_allowed", "this web site is not allowed to use kyso yet", {});
       return kyso;
     }
+    if (otherUser)
+      throw new KysoError("kyso_not_running", "kyso runs for another user of this computer, not for you: log in again, or start kysod");
+    const code = await diagnose(ports, () => cspSeen);
+    throw new KysoError(code, help(code, ports));
   } finally {
     if (typeof document !== "undefined") document.removeEventListener("securitypolicyviolation", onCsp);
   }
-  if (otherUser)
-    throw new KysoError("kyso_not_running", "kyso runs for another user of this computer, not for you: log in again, or start kysod");
-  const code = await diagnose(ports, cspSeen);
-  throw new KysoError(code, help(code, ports));
 }
 
 /** Asks the user to let this site use kyso (one dialog); called by connect() when needed. */

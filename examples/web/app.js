@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 // The grade book demo: lists the teacher's certificates (with why one is unusable), signs
-// one record or the whole class with a progress bar, and shows kyso's verification.
+// one record or the whole class with a progress bar, shows kyso's verification, and signs
+// a PDF record the server prepared (PAdES: kyso makes the CMS over the hash the server gave).
 import { connect, KysoError } from "./kyso.js";
 
 const $ = (id) => document.getElementById(id);
@@ -46,7 +47,20 @@ $("connect").onclick = async () => {
       }
       list.appendChild(li);
     }
-    cert = certs.find((c) => c.usable) ?? null;
+    // the teacher signs with the first usable certificate, or the one she picks
+    const usable = certs.filter((c) => c.usable);
+    const choice = $("cert-choice");
+    choice.textContent = "";
+    for (const c of usable) {
+      const o = document.createElement("option");
+      o.value = c.id;
+      o.textContent = `${c.subject_cn ?? c.subject} (${c.key_type})`;
+      choice.appendChild(o);
+    }
+    choice.onchange = () => {
+      cert = usable.find((c) => c.id === choice.value) ?? null;
+    };
+    cert = usable[0] ?? null;
     $("certs").hidden = false;
     $("records").hidden = !cert;
     const rows = $("record-rows");
@@ -115,5 +129,39 @@ $("sign-class").onclick = async () => {
     fail(e);
   } finally {
     $("cancel").disabled = true;
+  }
+};
+
+// The server prepares the record's PDF with an empty signature field and answers the SHA-256
+// of the bytes the signature covers; kyso signs that hash as a CMS with the pades profile;
+// the server puts the CMS into the PDF.
+async function post(method, url, body) {
+  const resp = await fetch(url, {
+    method,
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify(body),
+  });
+  const j = await resp.json();
+  if (!resp.ok) throw new Error(`the server: ${j.error}`);
+  return j;
+}
+
+$("sign-pdf").onclick = async () => {
+  try {
+    const r = records[0];
+    const teacher = cert.subject_cn ?? cert.subject;
+    const prepared = await post("POST", "/pdf", { record: r, teacher });
+    const sig = await kyso.sign(cert.id, prepared.hash, {
+      hashAlgorithm: prepared.hash_algorithm,
+      format: "cms",
+      profile: "pades",
+    });
+    const done = await post("PUT", `/pdf/${prepared.id}/signature`, { cms: sig.signature });
+    $("pdf-link").href = done.url;
+    $("pdf-text").textContent = `(${r.id}, ${done.size} bytes, signed by ${teacher})`;
+    $("pdf").hidden = false;
+    $("pdf").dataset.url = done.url;
+  } catch (e) {
+    fail(e);
   }
 };
