@@ -24,7 +24,6 @@ command -v node >/dev/null && command -v npm >/dev/null || plan_skip_all "node a
 for tool in pdfsig qpdf certutil; do
 	command -v "$tool" >/dev/null || plan_skip_all "$tool is not installed (tests/debian-packages lists it)"
 done
-[ "$KYSO_VALGRIND" = 1 ] && plan_skip_all "not under valgrind (a browser's timeouts are shorter than valgrind's kysod)"
 
 # playwright-core from npm, once per build tree
 PW=$KYSO_BUILDDIR/tests/web
