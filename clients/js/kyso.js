@@ -265,7 +265,8 @@ export class Kyso {
   /**
    * Signs a hash (ArrayBuffer, Uint8Array or base64) with a certificate's key. options:
    * hashAlgorithm ("sha256"), padding ("pkcs1" | "pss"), format ("raw" | "cms"),
-   * timestamp, profile ("cades" | "pades", for cms), signal. Resolves to kyso's answer plus `bytes` (the signature).
+   * timestamp, profile ("cades" | "pades", for cms), signal. Resolves to kyso's answer plus
+   * `bytes` (the signature).
    */
   async sign(certificate, hash, options = {}) {
     const body = {
