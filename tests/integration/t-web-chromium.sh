@@ -42,7 +42,11 @@ make_ca_token kyso-ca teacher:21
 web_ports
 # the demo's server (PAGE_PORT), the same with a strict CSP (PAGE_PORT2) and a school
 # portal that frames the demo (PAGE_PORT3, no CSP)
-PAGE_PORT=$((50000 + ($$ % 3000) * 3))
+# (kysod is not listening yet: the pages' ports must not fall in the listener's four)
+for salt in 1500 1501 1502; do
+	PAGE_PORT=$(web_free_block 3 "$salt") || bail_out "no 3 free loopback ports for the pages"
+	[ $((PAGE_PORT + 2)) -lt "$WEB_PORT" ] || [ "$PAGE_PORT" -gt $((WEB_PORT + 3)) ] && break
+done
 PAGE_PORT2=$((PAGE_PORT + 1))
 PAGE_PORT3=$((PAGE_PORT + 2))
 export PAGE_PORT PAGE_PORT2 PAGE_PORT3 WEB_PORT

@@ -1,8 +1,8 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # The loopback listener for web pages, in the integration tests. Source it after kyso-env.sh.
 #
-#   web_ports            sets WEB_PORT: the first of 4 ports, chosen from the test's pid so
-#                        that tests running at once do not collide
+#   web_ports            sets WEB_PORT: the first of 4 free ports (web_free_block)
+#   web_free_block N [SALT]  the first of N consecutive free loopback ports
 #   web_conf [KEY=VALUE]...  write_conf with the listener on WEB_PORT..WEB_PORT+3, the
 #                        administrator's origins in $T/origins.d, pairings in $T/pairings
 #   wapi METHOD PATH ORIGIN [BODY]  a request on 127.0.0.1:$WAPI_PORT (WEB_PORT by default)
@@ -18,10 +18,38 @@ WEB_ADMIN_ORIGIN=https://hocba.example.edu.vn
 WAPI_EXTRA=()
 WAPI_AS=()
 
+# web_free_block N [SALT]: the first of N consecutive ports that nothing listens on, on
+# 127.0.0.1 nor ::1, in 20000-32759 (below the kernel's ephemeral ports, which any
+# outgoing connection may hold), starting from a place chosen by the test's pid so that
+# tests running at once look in different places.
+web_free_block()
+{
+	"$PY" - "$1" "$(( ($$ + ${2:-0}) % 3000 ))" <<'EOF'
+import socket, sys
+n, start = int(sys.argv[1]), int(sys.argv[2])
+def free(port):
+    for fam, addr in ((socket.AF_INET, "127.0.0.1"), (socket.AF_INET6, "::1")):
+        s = socket.socket(fam, socket.SOCK_STREAM)
+        try:
+            s.bind((addr, port))
+        except OSError:
+            return False
+        finally:
+            s.close()
+    return True
+slots = (32760 - 20000) // n
+for i in range(slots):
+    base = 20000 + ((start + i) % slots) * n
+    if all(free(base + k) for k in range(n)):
+        print(base)
+        sys.exit(0)
+sys.exit(1)
+EOF
+}
+
 web_ports()
 {
-	# 4 ports in 30000-45999, by the test's pid
-	WEB_PORT=$((30000 + ($$ % 4000) * 4))
+	WEB_PORT=$(web_free_block 4) || bail_out "no 4 free loopback ports for the listener"
 	WAPI_PORT=$WEB_PORT
 }
 
