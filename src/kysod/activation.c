@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <netinet/in.h>
 #include <unistd.h>
 
 #include "kysod/activation.h"
@@ -41,31 +42,12 @@ static int sockopt_int(int fd, int opt, int *val)
 
 /* Whether fd is a listening Unix stream socket bound to a path; the path
  * goes into path. */
-static int check_socket(int fd, char *path, size_t pathlen, char *err, size_t errlen)
+static int check_unix(int fd, char *path, size_t pathlen, char *err, size_t errlen)
 {
 	struct sockaddr_un sa;
 	socklen_t salen = sizeof(sa);
-	struct stat sb;
-	int domain, type, listening;
 	size_t n;
 
-	if (fstat(fd, &sb) || !S_ISSOCK(sb.st_mode)) {
-		snprintf(err, errlen, "descriptor %d passed by the service manager is not a socket",
-			 fd);
-		return -1;
-	}
-	if (sockopt_int(fd, SO_DOMAIN, &domain) || sockopt_int(fd, SO_TYPE, &type) ||
-	    sockopt_int(fd, SO_ACCEPTCONN, &listening)) {
-		snprintf(err, errlen, "descriptor %d passed by the service manager: %s", fd,
-			 strerror(errno));
-		return -1;
-	}
-	if (domain != AF_UNIX || type != SOCK_STREAM || !listening) {
-		snprintf(err, errlen,
-			 "the socket passed by the service manager must be a listening Unix stream "
-			 "socket (ListenStream= with a path)");
-		return -1;
-	}
 	memset(&sa, 0, sizeof(sa));
 	if (getsockname(fd, (struct sockaddr *)&sa, &salen) || sa.sun_family != AF_UNIX) {
 		snprintf(err, errlen, "the socket passed by the service manager has no address: %s",
@@ -85,13 +67,90 @@ static int check_socket(int fd, char *path, size_t pathlen, char *err, size_t er
 	return 0;
 }
 
-int kysod_activation_take(int *fd, char *path, size_t pathlen, char *err, size_t errlen)
+/* Whether fd listens on 127.0.0.1 or ::1; its port into *port. */
+static int check_loopback(int fd, unsigned int *port, char *err, size_t errlen)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	const struct sockaddr_in *a4 = (const struct sockaddr_in *)&ss;
+	const struct sockaddr_in6 *a6 = (const struct sockaddr_in6 *)&ss;
+
+	memset(&ss, 0, sizeof(ss));
+	if (getsockname(fd, (struct sockaddr *)&ss, &len))
+		goto refuse;
+	if (ss.ss_family == AF_INET && a4->sin_addr.s_addr == htonl(INADDR_LOOPBACK)) {
+		*port = ntohs(a4->sin_port);
+		return 0;
+	}
+	if (ss.ss_family == AF_INET6 && IN6_IS_ADDR_LOOPBACK(&a6->sin6_addr)) {
+		*port = ntohs(a6->sin6_port);
+		return 0;
+	}
+refuse:
+	snprintf(err, errlen,
+		 "a TCP socket passed by the service manager must listen on 127.0.0.1 or [::1] "
+		 "(web pages are served on loopback only)");
+	return -1;
+}
+
+/* Sorts the socket fd into the Unix one or the loopback ones. */
+static int take_one(int fd, struct kysod_passed *p, char *err, size_t errlen)
+{
+	struct stat sb;
+	unsigned int port;
+	int domain, type, listening;
+
+	if (fstat(fd, &sb) || !S_ISSOCK(sb.st_mode)) {
+		snprintf(err, errlen, "descriptor %d passed by the service manager is not a socket",
+			 fd);
+		return -1;
+	}
+	if (sockopt_int(fd, SO_DOMAIN, &domain) || sockopt_int(fd, SO_TYPE, &type) ||
+	    sockopt_int(fd, SO_ACCEPTCONN, &listening)) {
+		snprintf(err, errlen, "descriptor %d passed by the service manager: %s", fd,
+			 strerror(errno));
+		return -1;
+	}
+	if (type != SOCK_STREAM || !listening ||
+	    (domain != AF_UNIX && domain != AF_INET && domain != AF_INET6)) {
+		snprintf(err, errlen,
+			 "the sockets passed by the service manager must be listening stream "
+			 "sockets: one Unix socket with a path, and loopback TCP sockets");
+		return -1;
+	}
+	if (domain == AF_UNIX) {
+		if (p->unix_fd >= 0) {
+			snprintf(err, errlen,
+				 "the service manager passed two Unix sockets; kysod serves on one "
+				 "(one ListenStream= with a path in kysod.socket)");
+			return -1;
+		}
+		if (check_unix(fd, p->path, sizeof(p->path), err, errlen))
+			return -1;
+		p->unix_fd = fd;
+		return 0;
+	}
+	if (check_loopback(fd, &port, err, errlen))
+		return -1;
+	if (p->n_tcp == 2 || (p->n_tcp && port != p->tcp_port)) {
+		snprintf(err, errlen,
+			 "the loopback TCP sockets passed by the service manager must be one "
+			 "port, on 127.0.0.1 and [::1]");
+		return -1;
+	}
+	p->tcp_fds[p->n_tcp++] = fd;
+	p->tcp_port = port;
+	return 0;
+}
+
+int kysod_activation_take(struct kysod_passed *p, char *err, size_t errlen)
 {
 	const char *spid = getenv("LISTEN_PID"), *sfds = getenv("LISTEN_FDS");
-	long pid, n;
+	long pid, n, i;
 	int ret = -1, flags;
 
-	*fd = -1;
+	memset(p, 0, sizeof(*p));
+	p->unix_fd = -1;
 	if (!spid && !sfds) {
 		ret = 0;
 		goto out;
@@ -108,22 +167,32 @@ int kysod_activation_take(int *fd, char *path, size_t pathlen, char *err, size_t
 		ret = 0;
 		goto out;
 	}
-	if (n != 1) {
+	if (n > 3) {
 		snprintf(err, errlen,
-			 "the service manager passed %ld sockets; kysod serves on one (one "
-			 "ListenStream= in kysod.socket)", n);
+			 "the service manager passed %ld sockets; kysod serves on one Unix socket "
+			 "and the loopback listener's two (127.0.0.1 and [::1])", n);
 		goto out;
 	}
-	if (check_socket(LISTEN_FDS_START, path, pathlen, err, errlen))
-		goto out;
-	flags = fcntl(LISTEN_FDS_START, F_GETFD);
-	if (flags < 0 || fcntl(LISTEN_FDS_START, F_SETFD, flags | FD_CLOEXEC)) {
-		snprintf(err, errlen, "the socket passed by the service manager: %s", strerror(errno));
+	for (i = 0; i < n; i++) {
+		if (take_one(LISTEN_FDS_START + (int)i, p, err, errlen))
+			goto out;
+		flags = fcntl(LISTEN_FDS_START + (int)i, F_GETFD);
+		if (flags < 0 || fcntl(LISTEN_FDS_START + (int)i, F_SETFD, flags | FD_CLOEXEC)) {
+			snprintf(err, errlen, "a socket passed by the service manager: %s",
+				 strerror(errno));
+			goto out;
+		}
+	}
+	if (p->unix_fd < 0) {
+		snprintf(err, errlen,
+			 "the service manager passed no Unix socket; kysod.socket needs one "
+			 "ListenStream= with a path");
 		goto out;
 	}
-	*fd = LISTEN_FDS_START;
 	ret = 0;
 out:
+	if (ret)
+		memset(p, 0, sizeof(*p)), p->unix_fd = -1;
 	unsetenv("LISTEN_PID");
 	unsetenv("LISTEN_FDS");
 	unsetenv("LISTEN_FDNAMES");

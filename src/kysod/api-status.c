@@ -3,6 +3,7 @@
 
 #include <config.h>
 #include "kysod/api.h"
+#include "kysod/listen-tcp.h"
 #include "kysod/helpers.h"
 
 void api_status(const struct kysod_request *req, const char *arg, struct kyso_reply *rep)
@@ -12,8 +13,8 @@ void api_status(const struct kysod_request *req, const char *arg, struct kyso_re
 
 	/* the loopback listener for web pages, when it is on */
 	if (d->n_tcp)
-		listen = json_pack("{s:i, s:[s, s*]}", "port", (int)d->tcp_port, "addresses",
-				   "127.0.0.1", d->n_tcp > 1 ? "::1" : NULL);
+		listen = json_pack("{s:i, s:o*}", "port", (int)d->tcp_port, "addresses",
+				   listen_tcp_addresses(d));
 	kyso_reply_ok(rep, 200, json_pack("{s:s, s:i, s:i, s:s, s:i, s:o, s:o}",
 					  "version", PACKAGE_VERSION, "api", 1,
 					  "pid", (int)getpid(), "socket", d->cfg.socket_path,

@@ -40,6 +40,7 @@ struct kysod {
 	size_t n_tcp;
 	unsigned int tcp_port;
 	struct origins *origins;	/* the origins it serves; NULL when off */
+	int tcp_passed;			/* tcp_fds came by socket activation */
 	int socket_passed;		/* listen_fd came by socket activation: not ours to remove */
 	char passed_path[sizeof(((struct sockaddr_un *)0)->sun_path)];	/* its path */
 	int stopping;			/* read with kysod_stopping() */

@@ -102,11 +102,16 @@ int listen_tcp_start(struct kysod *d)
 {
 	char err[256];
 
-	d->n_tcp = 0;
-	d->tcp_port = 0;
-	if (!d->cfg.listen_port)
+	/* sockets passed by the service manager are served whatever listen says:
+	 * kysod.socket's ListenStream= lines turned the listener on */
+	if (!d->tcp_passed) {
+		d->n_tcp = 0;
+		d->tcp_port = 0;
+	}
+	if (!d->tcp_passed && !d->cfg.listen_port)
 		return 0;
-	if (listen_tcp_open(&d->cfg, d->tcp_fds, &d->n_tcp, &d->tcp_port, err, sizeof(err))) {
+	if (!d->tcp_passed &&
+	    listen_tcp_open(&d->cfg, d->tcp_fds, &d->n_tcp, &d->tcp_port, err, sizeof(err))) {
 		log_error("%s; web pages cannot reach kyso (the Unix socket is served)", err);
 		return 0;
 	}
@@ -115,9 +120,31 @@ int listen_tcp_start(struct kysod *d)
 		listen_tcp_close(d->tcp_fds, &d->n_tcp);
 		return -1;
 	}
-	log_info("serving web pages on 127.0.0.1:%u%s (allowed origins: %s/*.conf and %s)",
-		 d->tcp_port, d->n_tcp > 1 ? " and [::1]" : "", d->cfg.origins_dir, d->cfg.pairings);
+	if (d->tcp_passed)
+		log_info("serving web pages on loopback port %u, on the %zu socket%s passed by the "
+			 "service manager (allowed origins: %s/*.conf and %s)", d->tcp_port, d->n_tcp,
+			 d->n_tcp > 1 ? "s" : "", d->cfg.origins_dir, d->cfg.pairings);
+	else
+		log_info("serving web pages on 127.0.0.1:%u%s (allowed origins: %s/*.conf and %s)",
+			 d->tcp_port, d->n_tcp > 1 ? " and [::1]" : "", d->cfg.origins_dir,
+			 d->cfg.pairings);
 	return 0;
+}
+
+json_t *listen_tcp_addresses(const struct kysod *d)
+{
+	json_t *a = json_array();
+	struct sockaddr_storage ss;
+	socklen_t len;
+	size_t i;
+
+	for (i = 0; a && i < d->n_tcp; i++) {
+		len = sizeof(ss);
+		if (getsockname(d->tcp_fds[i], (struct sockaddr *)&ss, &len))
+			continue;
+		json_array_append_new(a, json_string(ss.ss_family == AF_INET6 ? "::1" : "127.0.0.1"));
+	}
+	return a;
 }
 
 void listen_tcp_stop(struct kysod *d)

@@ -5,6 +5,7 @@
 #ifndef KYSOD_LISTEN_TCP_H
 #define KYSOD_LISTEN_TCP_H
 #include <stddef.h>
+#include <jansson.h>
 
 #include "kysod/config.h"
 
@@ -25,6 +26,10 @@ struct kysod;
  * it checks. No free port is logged, and kysod serves the Unix socket alone.
  * Returns 0, or -1 when out of memory. */
 int listen_tcp_start(struct kysod *d);
+
+/* The addresses the listener serves ("127.0.0.1", "::1"), as a new JSON
+ * array; NULL when out of memory. */
+json_t *listen_tcp_addresses(const struct kysod *d);
 
 /* Closes the sockets and frees the origins. */
 void listen_tcp_stop(struct kysod *d);

@@ -142,6 +142,7 @@ int main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
+	struct kysod_passed passed;
 	struct kysod d;
 	const char *conf = NULL;
 	char confbuf[PATH_MAX], err[PATH_MAX + 256];
@@ -195,12 +196,17 @@ int main(int argc, char **argv)
 	if (debug)
 		d.cfg.log_level = KYSO_LOG_DEBUG;
 	/* before daemonise: LISTEN_PID names this process, not its children */
-	if (kysod_activation_take(&d.listen_fd, d.passed_path, sizeof(d.passed_path), err,
-				  sizeof(err))) {
+	if (kysod_activation_take(&passed, err, sizeof(err))) {
 		log_error("%s", err);
 		goto out_config;
 	}
+	d.listen_fd = passed.unix_fd;
 	d.socket_passed = d.listen_fd >= 0;
+	memcpy(d.passed_path, passed.path, sizeof(d.passed_path));
+	memcpy(d.tcp_fds, passed.tcp_fds, sizeof(d.tcp_fds));
+	d.n_tcp = passed.n_tcp;
+	d.tcp_port = passed.tcp_port;
+	d.tcp_passed = passed.n_tcp > 0;
 	if (!foreground && daemonise()) {
 		log_error("cannot become a daemon: %s", strerror(errno));
 		goto out_config;

@@ -157,11 +157,60 @@ else
 fi
 stop_kysod
 
+# ---------------------------------------------------------------- the loopback listener too
+# kysod.socket may also listen for web pages (ListenStream=127.0.0.1:PORT and [::1]:PORT):
+# kysod then serves those sockets, although kysod.conf does not turn the listener on.
+. "$KYSO_SRCDIR/tests/lib/kyso-web.sh"
+web_ports
+mkdir -p "$T/origins.d"
+printf '%s\n' "$WEB_ADMIN_ORIGIN" > "$T/origins.d/school.conf"
+write_conf --module "softhsm=$SOFTHSM" "origins_dir=$T/origins.d" "pairings=$T/pairings"
+rm -f "$SOCK"
+KYSOD_RUNS=$((KYSOD_RUNS + 1))
+KYSOD_LOG=$T/kysod.$KYSOD_RUNS.log
+systemd-socket-activate "${ACTIVATOR_ENV[@]}" -l "$SOCK" -l "127.0.0.1:$WEB_PORT" \
+	-l "[::1]:$WEB_PORT" "$KYSOD" -f -c "$CONF" >"$KYSOD_LOG" 2>&1 &
+KYSOD_PID=$!
+for ((i = 0; i < 50; i++)); do
+	[ -S "$SOCK" ] && break
+	sleep 0.1
+done
+# the first connection, a page's, starts kysod
+web_get()
+{
+	curl -sS --max-time 30 -H "Origin: $WEB_ADMIN_ORIGIN" -o "$T/web.body" -D "$T/web.headers" \
+		-w '%{http_code}' "$@"
+}
+is "$(web_get "http://127.0.0.1:$WEB_PORT/v1/status")" 200 \
+	"a page's request on 127.0.0.1 starts kysod, which answers it on the passed socket"
+like "$(readlink "/proc/$KYSOD_PID/exe")" '/kysod$' "the activator became kysod"
+is "$(json_get '"%s %s" % (j["listen"]["port"], " ".join(sorted(j["listen"]["addresses"])))' "$(cat "$T/web.body")")" \
+	"$WEB_PORT 127.0.0.1 ::1" "GET /v1/status: the listener is the passed port, on both addresses"
+like "$(cat "$KYSOD_LOG")" "serving web pages on loopback port $WEB_PORT, on the 2 sockets passed by the service manager" \
+	"kysod logs that it serves the passed loopback sockets"
+grep -qi "^access-control-allow-origin: $WEB_ADMIN_ORIGIN" "$T/web.headers"
+ok $? "the answer allows exactly the administrator's origin"
+is "$(web_get "http://[::1]:$WEB_PORT/v1/certificates")" 200 "[::1] is served too"
+is "$(curl -sS --max-time 10 -o /dev/null -w '%{http_code}' -H 'Origin: https://evil.example' \
+	"http://127.0.0.1:$WEB_PORT/v1/status")" 403 "an unknown origin is refused on the passed socket"
+wait_modules_running || bail_out "the module did not start"
+make_hash sha256
+is "$(web_get -H 'Content-Type: application/json' --data-binary "$(sign_body "${CERT_ID[rsa]}" sha256)" \
+	"http://127.0.0.1:$WEB_PORT/v1/sign")" 200 "the page signs on the passed socket"
+BODY=$(cat "$T/web.body")
+save_signature "$T/web.sig" && verify_sig "${CERT_PEM[rsa]}" "$HASH_HEX" "$T/web.sig" sha256
+ok $? "its signature verifies with openssl against the certificate"
+api GET /v1/status
+is "$STATUS" 200 "the Unix socket is served beside it"
+STOP_SOCKET_KEPT=1 stop_kysod
+rm -f "$SOCK"
+write_conf --module "softhsm=$SOFTHSM"
+
 # ---------------------------------------------------------------- refused
 echo text > "$T/plain"
-LISTEN_FDS=2 activated "$KYSOD" -f -c "$CONF" 3<"$T/plain" 4<"$T/plain"
-is "$RC" 1 "two sockets passed: kysod exits with status 1"
-like "$(cat "$T/refused.log")" 'passed 2 sockets; kysod serves on one' "and says why"
+LISTEN_FDS=4 activated "$KYSOD" -f -c "$CONF" 3<"$T/plain" 4<"$T/plain" 5<"$T/plain" 6<"$T/plain"
+is "$RC" 1 "four sockets passed: kysod exits with status 1"
+like "$(cat "$T/refused.log")" 'passed 4 sockets; kysod serves on one Unix socket' "and says why"
 
 LISTEN_FDS=1 activated "$KYSOD" -f -c "$CONF" 3<"$T/plain"
 is "$RC" 1 "a file passed as descriptor 3: kysod exits with status 1"
@@ -210,8 +259,17 @@ refused_by_activator()
 	is "$RC" 1 "$desc: kysod exits with status 1"
 }
 refused_by_activator "a datagram socket" -d -l "$T/other/kyso.dgram"
-like "$(cat "$T/refused.log")" 'must be a listening Unix stream socket' "and says why"
+like "$(cat "$T/refused.log")" 'must be listening stream sockets' "and says why"
 refused_by_activator "an abstract socket" -l "@kyso-test-$$"
 like "$(cat "$T/refused.log")" 'must be bound to an absolute path' "and says why"
+refused_by_activator "a TCP socket on all addresses" -l "0.0.0.0:$WEB_PORT" -l "$T/other/kyso.sock"
+like "$(cat "$T/refused.log")" 'must listen on 127.0.0.1 or \[::1\]' "and says why"
+rm -f "$T/other/kyso.sock"
+refused_by_activator "two Unix sockets" -l "$T/other/a.sock" -l "$T/other/kyso.sock"
+like "$(cat "$T/refused.log")" 'passed two Unix sockets; kysod serves on one' "and says why"
+rm -f "$T/other/kyso.sock"
+refused_by_activator "loopback sockets of two ports" -l "127.0.0.1:$WEB_PORT" \
+	-l "[::1]:$((WEB_PORT + 1))" -l "$T/other/kyso.sock"
+like "$(cat "$T/refused.log")" 'must be one port, on 127.0.0.1 and \[::1\]' "and says why"
 
 done_testing
