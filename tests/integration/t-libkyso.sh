@@ -126,7 +126,9 @@ is "$(json_get "' '.join(c['check'] + '=' + c['result'] for c in j['checks'])")"
 	"$(line checks | tr -d '\n')" "...the checks POST /v1/verify lists"
 
 cp "$T/good.sig" "$T/bad.sig"
-printf '\x5a' | dd of="$T/bad.sig" bs=1 seek=100 conv=notrunc 2>/dev/null
+# byte 100 flipped (not set to a fixed value, which it may already hold)
+printf "$(printf '\\x%02x' $(( $(od -An -tu1 -j100 -N1 "$T/good.sig") ^ 0xff )))" |
+	dd of="$T/bad.sig" bs=1 seek=100 conv=notrunc 2>/dev/null
 cmp -s "$T/good.sig" "$T/bad.sig"
 isnt $? 0 "one byte of the signature changed"
 ! verify_sig "${CERT_PEM[signer]}" "$HASH_HEX" "$T/bad.sig" sha256 pkcs1
@@ -161,7 +163,8 @@ is "$(json_get 'j["signers"][0]["signed_attrs"]' "$("$PY" "$KYSO_SRCDIR/tests/li
 cp "$T/good.p7s" "$T/bad.p7s"
 len=$(stat -c %s "$T/bad.p7s")
 # the signature value is the last thing of a CAdES-BES SignedData without unsigned attributes
-printf '\xff' | dd of="$T/bad.p7s" bs=1 seek=$((len - 10)) conv=notrunc 2>/dev/null
+printf "$(printf '\\x%02x' $(( $(od -An -tu1 -j$((len - 10)) -N1 "$T/good.p7s") ^ 0xff )))" |
+	dd of="$T/bad.p7s" bs=1 seek=$((len - 10)) conv=notrunc 2>/dev/null
 probe verify cms - "$HASH_HEX" "$T/bad.p7s"
 is "$(line valid) $(line status) $(line reason)" "0 invalid 2 signature_invalid" \
 	"kyso_verify of the CMS signature with its signature value changed: invalid"
