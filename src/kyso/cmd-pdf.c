@@ -233,8 +233,52 @@ static int sign_prepared(struct kyso_ctx *ctx, const struct pdf_opts *o, const c
 	return 0;
 }
 
+/* A visible signature shows who signed, when, why and where: the lines
+ * into o->sign.ap, their text in buf. Returns 0 or the exit code. */
+static int appearance_lines(struct kyso_ctx *ctx, struct pdf_opts *o, const char *cert,
+			    struct pdf_appearance *ap, char buf[][320])
+{
+	struct kyso_error err;
+	char *text = NULL, when[64];
+	const char *cn;
+	json_t *j;
+	struct tm tm;
+	int n = 0;
+
+	if (kyso_certificate(ctx->client, cert, &text, &err) < 0)
+		return out_error(ctx->json, &err);
+	j = json_loads(text, 0, NULL);
+	kyso_free(text);
+	cn = json_string_value(json_object_get(j, "subject_cn"));
+	if (!cn)
+		cn = json_string_value(json_object_get(j, "subject"));
+	localtime_r(&o->sign.when, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S %z", &tm);
+	ap->font = KYSO_PDF_FONT;
+	snprintf(buf[n], sizeof(buf[n]), "Ký bởi: %s", cn ? cn : "?");
+	ap->lines[n] = buf[n];
+	n++;
+	snprintf(buf[n], sizeof(buf[n]), "Ngày ký: %s", when);
+	ap->lines[n] = buf[n];
+	n++;
+	if (o->sign.reason) {
+		snprintf(buf[n], sizeof(buf[n]), "Lý do: %s", o->sign.reason);
+		ap->lines[n] = buf[n];
+		n++;
+	}
+	if (o->sign.location) {
+		snprintf(buf[n], sizeof(buf[n]), "Nơi ký: %s", o->sign.location);
+		ap->lines[n] = buf[n];
+	}
+	json_decref(j);
+	o->sign.ap = ap;
+	return 0;
+}
+
 static int pdf_sign(struct kyso_ctx *ctx, int argc, char **argv)
 {
+	struct pdf_appearance ap = { 0 };
+	char lines[PDF_APPEARANCE_LINES][320];
 	struct pdf_opts o = { .alg = KYSO_HASH_SHA256 };
 	char cert[KYSO_CERT_ID_LEN + 1], msg[512];
 	struct kyso_signature *sig = NULL;
@@ -251,6 +295,11 @@ static int pdf_sign(struct kyso_ctx *ctx, int argc, char **argv)
 	if (copy_file(o.in, o.out, msg, sizeof(msg)))
 		return out_fail(ctx->json, "io_error", "%s", msg);
 	o.sign.when = time(NULL);
+	if (o.sign.visible) {
+		ret = appearance_lines(ctx, &o, cert, &ap, lines);
+		if (ret)
+			goto out;
+	}
 	/* the chain and, for B-T, the timestamp token with its own chain */
 	o.sign.contents_size = o.level >= LEVEL_BT ? 32768 : 16384;
 	if (pdf_sig_prepare(o.out, &o.sign, &s, msg, sizeof(msg))) {

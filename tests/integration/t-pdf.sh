@@ -20,7 +20,7 @@ set -u
 . "$KYSO_SRCDIR/tests/lib/test-ca.sh"
 require_build
 require_softhsm
-for tool in pdfsig qpdf certutil pk12util; do
+for tool in pdfsig pdftotext pdffonts qpdf certutil pk12util; do
 	command -v "$tool" >/dev/null || skip_all "$tool is not installed"
 done
 
@@ -186,6 +186,37 @@ ok $? "certified: the signature has a DocMDP reference and the catalog /Perms na
 qpdf --json --json-key=acroform "$T/form-cert.pdf" >"$T/form.json" 2>&1
 is "$(json_get '[(a["fullname"], a["pageposfrom1"]) for a in j["acroform"]["fields"] if a["fieldtype"] == "/Sig"]' "$(cat "$T/form.json")")" \
 	'[["Signature1", 1]]' "visible: the signature's widget is on page 1"
+
+# The visible signature's text: the signer's Vietnamese name, the time, the reason and the
+# place, in an embedded subset of DejaVu Sans that pdftotext reads back (ToUnicode).
+kyso_pdf "$T/form.pdf" "$T/vis.pdf" teacher --visible 2,50,50,300,80 \
+	--reason "Xác nhận học bạ" --location "Hà Nội"
+is "$?" 0 "kyso pdf sign --visible with a reason and a place: exit 0" || diag "$(cat "$T/out")"
+check_pdf "visible" "$T/vis.pdf" 1
+pdftotext -f 2 -l 2 "$T/vis.pdf" "$T/vis.txt" 2>"$T/pdftotext.err"
+ok $? "visible: pdftotext reads page 2" || diag "$(cat "$T/pdftotext.err")"
+like "$(tr '\n' ' ' <"$T/vis.txt")" "Ký bởi: Vũ Thị Thanh Hương" \
+	"visible: the appearance shows the signer's Vietnamese name (pdftotext)" ||
+	diag "$(cat "$T/vis.txt")"
+like "$(tr '\n' ' ' <"$T/vis.txt")" "Ngày ký: $(date +%Y-%m-%d) [0-9:]{8} [-+][0-9]{4}.*Lý do: Xác nhận học bạ.*Nơi ký: Hà Nội" \
+	"visible: ...the time, the reason and the place"
+pdffonts "$T/vis.pdf" >"$T/fonts.out" 2>&1
+like "$(cat "$T/fonts.out")" "[A-Z]{6}\+DejaVuSans +CID TrueType +Identity-H +yes +yes +yes" \
+	"visible: pdffonts: a DejaVu Sans subset, CID TrueType, Identity-H, embedded, with ToUnicode" ||
+	diag "$(cat "$T/fonts.out")"
+qpdf --json=2 --json-stream-data=file --json-stream-prefix="$T/vis-stream" "$T/vis.pdf" - |
+	"$PY" -c '
+import json, shutil, sys
+j = json.load(sys.stdin)["qpdf"][1]
+f = [v["stream"]["datafile"] for v in j.values() if "/Length1" in v.get("stream", {}).get("dict", {})]
+shutil.copy(f[0], sys.argv[1])' "$T/font.ttf" 2>"$T/font.err"
+ok $? "visible: the font file (/FontFile2) is read out" || diag "$(cat "$T/font.err")"
+is "$(head -c 4 "$T/font.ttf" | od -An -tx1 | tr -d ' ')" 00010000 "visible: it is TrueType"
+size=$(stat -c %s "$T/font.ttf")
+ok "$([ "$size" -gt 1000 ] && [ "$size" -lt 200000 ]; echo $?)" \
+	"visible: the embedded font is a subset ($size bytes, DejaVu Sans is $(stat -c %s /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf))"
+kyso_pdf "$T/form.pdf" "$T/vis-tiny.pdf" teacher --visible 1,50,50,3,3 --reason "Xác nhận"
+isnt "$?" 0 "visible: a box too small for the text is refused" 
 
 # ---------------------------------------------------------------- a PDF signed by pdfsig
 pdfsig -nssdir "$NSS" -add-signature -nick other -new-signature-field-name NSS \
