@@ -138,7 +138,8 @@ static int add_evidence(struct kyso_ctx *ctx, const char *path, json_t *certs)
 		if (json_is_true(json_object_get(check, "trust_anchor")))
 			continue;
 		if (!status || strcmp(status, "good")) {
-			ret = out_fail(ctx->json, "revocation_unknown",
+			ret = out_fail(ctx->json, status && !strcmp(status, "revoked") ?
+				       "certificate_revoked" : "revocation_unknown",
 				       "no proof that %s is not revoked (%s): %s",
 				       json_string_value(json_object_get(check, "certificate")),
 				       status ? status : "?",

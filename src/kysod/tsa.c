@@ -141,7 +141,9 @@ static TS_REQ *make_request(const EVP_MD *md, const unsigned char *h, unsigned i
 	if (!req || !imprint || !alg || !bn)
 		goto out;
 	X509_ALGOR_set_md(alg, md);
-	if (!TS_MSG_IMPRINT_set_algo(imprint, alg) || !TS_MSG_IMPRINT_set_msg(imprint, (unsigned char *)h, (int)hlen) ||
+	/* (TS_MSG_IMPRINT_set_msg copies h; its prototype lacks the const) */
+	if (!TS_MSG_IMPRINT_set_algo(imprint, alg) ||
+	    !TS_MSG_IMPRINT_set_msg(imprint, (unsigned char *)h, (int)hlen) ||
 	    !TS_REQ_set_version(req, 1) || !TS_REQ_set_msg_imprint(req, imprint) ||
 	    !BN_rand(bn, 64, BN_RAND_TOP_ANY, BN_RAND_BOTTOM_ANY) ||
 	    !(nonce = BN_to_ASN1_INTEGER(bn, NULL)) || !TS_REQ_set_nonce(req, nonce) ||
