@@ -18,9 +18,10 @@
 #include "pdf/pdf-sign.h"
 #include "cmd.h"
 #include "output.h"
+#include "pdf-ltv.h"
 
 static const char help[] =
-	"Usage: kyso pdf sign IN.pdf -o OUT.pdf --cert ID [--level B-B|B-T]\n"
+	"Usage: kyso pdf sign IN.pdf -o OUT.pdf --cert ID [--level B-B|B-T|B-LT|B-LTA]\n"
 	"                     [--hash-alg ALG] [--padding pkcs1|pss] [--reason TEXT]\n"
 	"                     [--location TEXT] [--field NAME] [--visible PAGE,X,Y,W,H]\n"
 	"                     [--certify]\n"
@@ -32,7 +33,9 @@ static const char help[] =
 	"  -c, --cert ID       certificate id, or a unique prefix of at least 8 hex digits\n"
 	"  -o, --out FILE      the signed PDF (not IN.pdf itself)\n"
 	"  -l, --level LEVEL   B-B (default): the signature; B-T: with a signature\n"
-	"                      timestamp from kysod's time-stamp authority\n"
+	"                      timestamp from kysod's time-stamp authority; B-LT: B-T\n"
+	"                      and the chains, CRLs and OCSP answers in the /DSS;\n"
+	"                      B-LTA: B-LT and a document timestamp over it all\n"
 	"  -a, --hash-alg ALG  sha256 (default), sha384 or sha512\n"
 	"  -p, --padding PAD   RSA only: pkcs1 (default) or pss\n"
 	"  -r, --reason TEXT   why the document is signed (UTF-8)\n"
@@ -46,7 +49,11 @@ static const char help[] =
 enum pdf_level {
 	LEVEL_BB,
 	LEVEL_BT,
+	LEVEL_BLT,
+	LEVEL_BLTA,
 };
+
+static const char *const level_names[] = { "B-B", "B-T", "B-LT", "B-LTA" };
 
 struct pdf_opts {
 	const char *in, *out, *cert;
@@ -97,13 +104,12 @@ static int parse_options(struct kyso_ctx *ctx, struct pdf_opts *o, int argc, cha
 			o->out = optarg;
 			break;
 		case 'l':
-			if (!strcmp(optarg, "B-B"))
-				o->level = LEVEL_BB;
-			else if (!strcmp(optarg, "B-T"))
-				o->level = LEVEL_BT;
-			else
-				return out_usage_error("pdf sign", "unknown level '%s' (B-B or B-T)",
-						       optarg);
+			for (ret = LEVEL_BLTA; ret >= 0 && strcmp(optarg, level_names[ret]); ret--)
+				;
+			if (ret < 0)
+				return out_usage_error("pdf sign", "unknown level '%s' (B-B, B-T, "
+						       "B-LT or B-LTA)", optarg);
+			o->level = (enum pdf_level)ret;
 			break;
 		case 'a':
 			if (cmd_parse_hash_alg(optarg, &o->alg) < 0)
@@ -197,12 +203,12 @@ static const EVP_MD *md_of(enum kyso_hash_alg alg)
 	       alg == KYSO_HASH_SHA384 ? EVP_sha384() : EVP_sha256();
 }
 
-/* The signature over the prepared file, from kysod, put into it. */
+/* The signature over the prepared file, from kysod, put into it; *sig
+ * (kyso_signature_free) is the CMS. */
 static int sign_prepared(struct kyso_ctx *ctx, const struct pdf_opts *o, const char *cert,
-			 struct pdf_sig *s)
+			 struct pdf_sig *s, struct kyso_signature **sig)
 {
 	struct kyso_sign_params p = KYSO_SIGN_PARAMS_INIT;
-	struct kyso_signature *sig = NULL;
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int md_len = 0;
 	struct kyso_error err;
@@ -219,19 +225,63 @@ static int sign_prepared(struct kyso_ctx *ctx, const struct pdf_opts *o, const c
 	p.format = KYSO_FORMAT_CMS;
 	p.profile = KYSO_PROFILE_PADES;
 	p.timestamp = o->level >= LEVEL_BT;
-	if (kyso_sign(ctx->client, &p, &sig, &err) < 0)
+	if (kyso_sign(ctx->client, &p, sig, &err) < 0)
 		return out_error(ctx->json, &err);
-	ret = pdf_sig_put(s, sig->data, sig->len, msg, sizeof(msg));
-	kyso_signature_free(sig);
+	ret = pdf_sig_put(s, (*sig)->data, (*sig)->len, msg, sizeof(msg));
 	if (ret)
 		return out_fail(ctx->json, "pdf_error", "%s", msg);
 	return 0;
 }
 
+/* A visible signature shows who signed, when, why and where: the lines
+ * into o->sign.ap, their text in buf. Returns 0 or the exit code. */
+static int appearance_lines(struct kyso_ctx *ctx, struct pdf_opts *o, const char *cert,
+			    struct pdf_appearance *ap, char buf[][320])
+{
+	struct kyso_error err;
+	char *text = NULL, when[64];
+	const char *cn;
+	json_t *j;
+	struct tm tm;
+	int n = 0;
+
+	if (kyso_certificate(ctx->client, cert, &text, &err) < 0)
+		return out_error(ctx->json, &err);
+	j = json_loads(text, 0, NULL);
+	kyso_free(text);
+	cn = json_string_value(json_object_get(j, "subject_cn"));
+	if (!cn)
+		cn = json_string_value(json_object_get(j, "subject"));
+	localtime_r(&o->sign.when, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S %z", &tm);
+	ap->font = KYSO_PDF_FONT;
+	snprintf(buf[n], sizeof(buf[n]), "Ký bởi: %s", cn ? cn : "?");
+	ap->lines[n] = buf[n];
+	n++;
+	snprintf(buf[n], sizeof(buf[n]), "Ngày ký: %s", when);
+	ap->lines[n] = buf[n];
+	n++;
+	if (o->sign.reason) {
+		snprintf(buf[n], sizeof(buf[n]), "Lý do: %s", o->sign.reason);
+		ap->lines[n] = buf[n];
+		n++;
+	}
+	if (o->sign.location) {
+		snprintf(buf[n], sizeof(buf[n]), "Nơi ký: %s", o->sign.location);
+		ap->lines[n] = buf[n];
+	}
+	json_decref(j);
+	o->sign.ap = ap;
+	return 0;
+}
+
 static int pdf_sign(struct kyso_ctx *ctx, int argc, char **argv)
 {
+	struct pdf_appearance ap = { 0 };
+	char lines[PDF_APPEARANCE_LINES][320];
 	struct pdf_opts o = { .alg = KYSO_HASH_SHA256 };
 	char cert[KYSO_CERT_ID_LEN + 1], msg[512];
+	struct kyso_signature *sig = NULL;
 	struct pdf_sig s = { 0 };
 	int ret;
 
@@ -245,28 +295,37 @@ static int pdf_sign(struct kyso_ctx *ctx, int argc, char **argv)
 	if (copy_file(o.in, o.out, msg, sizeof(msg)))
 		return out_fail(ctx->json, "io_error", "%s", msg);
 	o.sign.when = time(NULL);
+	if (o.sign.visible) {
+		ret = appearance_lines(ctx, &o, cert, &ap, lines);
+		if (ret)
+			goto out;
+	}
 	/* the chain and, for B-T, the timestamp token with its own chain */
 	o.sign.contents_size = o.level >= LEVEL_BT ? 32768 : 16384;
 	if (pdf_sig_prepare(o.out, &o.sign, &s, msg, sizeof(msg))) {
 		ret = out_fail(ctx->json, "pdf_error", "%s", msg);
 		goto out;
 	}
-	ret = sign_prepared(ctx, &o, cert, &s);
+	ret = sign_prepared(ctx, &o, cert, &s, &sig);
 	if (pdf_sig_close(&s) && !ret)
 		ret = out_fail(ctx->json, "io_error", "%s cannot be written", o.out);
+	if (!ret && o.level >= LEVEL_BLT)
+		ret = pdf_ltv_add_dss(ctx, o.out, sig->data, sig->len);
+	if (!ret && o.level >= LEVEL_BLTA)
+		ret = pdf_ltv_doc_timestamp(ctx, o.out);
 	if (ret)
 		goto out;
 	if (ctx->json) {
 		json_t *j = json_pack("{s:s, s:s, s:s}", "file", o.out, "field", s.field, "level",
-				      o.level == LEVEL_BT ? "B-T" : "B-B");
+				      level_names[o.level]);
 
 		out_json(j);
 		json_decref(j);
 	} else {
-		printf("%s: signed (%s, field %s)\n", o.out, o.level == LEVEL_BT ? "B-T" : "B-B",
-		       s.field);
+		printf("%s: signed (%s, field %s)\n", o.out, level_names[o.level], s.field);
 	}
 out:
+	kyso_signature_free(sig);
 	if (ret)
 		unlink(o.out);
 	return ret;

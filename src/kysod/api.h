@@ -15,6 +15,8 @@ void api_events(const struct kysod_request *req, const char *arg, struct kyso_re
 void api_readers(const struct kysod_request *req, const char *arg, struct kyso_reply *rep);
 void api_sign_batch(const struct kysod_request *req, const char *arg, struct kyso_reply *rep);
 void api_cancel_batch(const struct kysod_request *req, const char *arg, struct kyso_reply *rep);
+void api_timestamp(const struct kysod_request *req, const char *arg, struct kyso_reply *rep);
+void api_validation(const struct kysod_request *req, const char *arg, struct kyso_reply *rep);
 void api_verify(const struct kysod_request *req, const char *arg, struct kyso_reply *rep);
 void api_logout(const struct kysod_request *req, const char *arg, struct kyso_reply *rep);
 void api_pair(const struct kysod_request *req, const char *arg, struct kyso_reply *rep);

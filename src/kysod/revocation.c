@@ -6,6 +6,7 @@
 #include <openssl/ocsp.h>
 #include <openssl/x509v3.h>
 
+#include "common/b64.h"
 #include "common/utf8.h"
 #include "common/log.h"
 #include "kysod/ossl-util.h"
@@ -47,6 +48,56 @@ int revocation_reason_compromise(int reason)
 {
 	return reason == OCSP_REVOKED_STATUS_KEYCOMPROMISE ||
 	       reason == OCSP_REVOKED_STATUS_CACOMPROMISE || reason == 10 /* aACompromise */;
+}
+
+int revocation_evidence_init(struct revocation_evidence *ev)
+{
+	ev->crls = json_array();
+	ev->ocsp_responses = json_array();
+	if (ev->crls && ev->ocsp_responses)
+		return 0;
+	revocation_evidence_free(ev);
+	return -1;
+}
+
+void revocation_evidence_free(struct revocation_evidence *ev)
+{
+	json_decref(ev->crls);
+	json_decref(ev->ocsp_responses);
+	ev->crls = ev->ocsp_responses = NULL;
+}
+
+/* Appends der as base64 to list unless it is there already. */
+static void evidence_add(json_t *list, const unsigned char *der, size_t len)
+{
+	char *b64;
+	size_t i;
+	json_t *v;
+
+	if (!list || !der || !len)
+		return;
+	b64 = kyso_b64_encode(der, len);
+	if (!b64)
+		return;
+	json_array_foreach(list, i, v)
+		if (!strcmp(json_string_value(v), b64))
+			goto out;
+	json_array_append_new(list, json_string(b64));
+out:
+	free(b64);
+}
+
+static void evidence_add_crl(struct revocation_evidence *ev, X509_CRL *crl)
+{
+	unsigned char *der = NULL;
+	int len;
+
+	if (!ev || !crl)
+		return;
+	len = i2d_X509_CRL(crl, &der);
+	if (len > 0)
+		evidence_add(ev->crls, der, (size_t)len);
+	OPENSSL_free(der);
 }
 
 /* What one X509_verify_cert pass with CRL_CHECK_ALL said of each level. */
@@ -251,7 +302,8 @@ static int entry_reason(X509_REVOKED *rev)
 /* The CRLs for x (issued by issuer), from the pass's finding err (-1: no
  * pass ran): 1 when they decided (l set), 0 when not (why in l->message). */
 static int by_crl(const struct kysod_config *cfg, struct trust *t, struct crl_sources *src,
-		  int depth, X509 *x, X509 *issuer, int err, struct revocation_level *l)
+		  int depth, X509 *x, X509 *issuer, int err, struct revocation_level *l,
+		  struct revocation_evidence *ev)
 {
 	const struct level_fetch *lf = &src->lv[depth];
 	X509_CRL *crl = issuer_crl(src->all, issuer, 0);
@@ -280,6 +332,7 @@ static int by_crl(const struct kysod_config *cfg, struct trust *t, struct crl_so
 		ossl_time_text(ossl_time(X509_CRL_get0_nextUpdate(crl)), next, sizeof(next));
 		l->status = REVOCATION_GOOD;
 		l->source = "crl";
+		evidence_add_crl(ev, crl);
 		snprintf(l->message, sizeof(l->message),
 			 "not on the CRL of %.150s (issued %s, next update %s)%.200s", iname, upd,
 			 next, from);
@@ -288,6 +341,7 @@ static int by_crl(const struct kysod_config *cfg, struct trust *t, struct crl_so
 	if (err == X509_V_ERR_CERT_REVOKED) {
 		l->status = REVOCATION_REVOKED;
 		l->source = "crl";
+		evidence_add_crl(ev, crl);
 		if (crl && X509_CRL_get0_by_cert(crl, &rev, x) == 1 && rev) {
 			l->revoked_at = ossl_time(X509_REVOKED_get0_revocationDate(rev));
 			l->reason = entry_reason(rev);
@@ -331,7 +385,7 @@ static char *ocsp_url(const struct kysod_config *cfg, X509 *x, int depth)
 
 /* OCSP: 1 when the responder decided (r set), 0 when it could not tell (why in r->message). */
 static int by_ocsp(const struct kysod_config *cfg, struct trust *t, X509 *x, X509 *issuer,
-		   const char *url, struct revocation_level *r)
+		   const char *url, struct revocation_level *r, struct revocation_evidence *ev)
 {
 	OCSP_REQUEST *req = NULL;
 	OCSP_RESPONSE *resp = NULL;
@@ -426,6 +480,8 @@ static int by_ocsp(const struct kysod_config *cfg, struct trust *t, X509 *x, X50
 		break;
 	}
 out:
+	if (decided && ev)
+		evidence_add(ev->ocsp_responses, answer, answer_len);
 	ERR_clear_error();
 	OCSP_BASICRESP_free(bs);
 	OCSP_RESPONSE_free(resp);
@@ -465,7 +521,7 @@ static void note(json_t *trail, const char *kind, int depth, const struct revoca
 /* The status of chain[depth], issued by chain[depth + 1]. */
 static void check_level(const struct kysod_config *cfg, struct trust *t, struct crl_sources *src,
 			STACK_OF(X509) *chain, int depth, int crl_err, struct revocation_level *l,
-			json_t *trail)
+			json_t *trail, struct revocation_evidence *ev)
 {
 	X509 *x = sk_X509_value(chain, depth), *issuer = sk_X509_value(chain, depth + 1);
 	char crl_why[400] = "", *url = NULL;
@@ -474,7 +530,7 @@ static void check_level(const struct kysod_config *cfg, struct trust *t, struct 
 	l->status = REVOCATION_UNKNOWN;
 	l->reason = -1;
 	if (cfg->n_crls || src->lv[depth].tried) {
-		int decided = by_crl(cfg, t, src, depth, x, issuer, crl_err, l);
+		int decided = by_crl(cfg, t, src, depth, x, issuer, crl_err, l, ev);
 
 		note(trail, "crl", depth, l, decided, &src->lv[depth]);
 		if (decided)
@@ -490,7 +546,7 @@ static void check_level(const struct kysod_config *cfg, struct trust *t, struct 
 			int decided;
 
 			log_debug("OCSP: asking %s about depth %d (%s)", url, depth, l->subject);
-			decided = by_ocsp(cfg, t, x, issuer, url, l);
+			decided = by_ocsp(cfg, t, x, issuer, url, l, ev);
 			note(trail, "ocsp", depth, l, decided, NULL);
 			free(url);
 			if (decided)
@@ -533,6 +589,13 @@ static void take_level(struct revocation *r, int depth)
 
 void revocation_check(const struct kysod_config *cfg, struct trust *t, STACK_OF(X509) *chain,
 		      struct revocation *r, json_t *trail)
+{
+	revocation_check_evidence(cfg, t, chain, r, trail, NULL);
+}
+
+void revocation_check_evidence(const struct kysod_config *cfg, struct trust *t,
+			       STACK_OF(X509) *chain, struct revocation *r, json_t *trail,
+			       struct revocation_evidence *ev)
 {
 	struct crl_sources src;
 	struct crl_pass pass;
@@ -585,7 +648,7 @@ void revocation_check(const struct kysod_config *cfg, struct trust *t, STACK_OF(
 	/* from the trust anchor down: a revoked CA makes the rest moot */
 	for (depth = n - 2; depth >= 0; depth--) {
 		check_level(cfg, t, &src, chain, depth, have_pass ? pass.err[depth] : -1,
-			    &r->levels[depth], trail);
+			    &r->levels[depth], trail, ev);
 		if (r->levels[depth].status == REVOCATION_REVOKED) {
 			take_level(r, depth);
 			break;

@@ -59,6 +59,25 @@ struct revocation {
 void revocation_check(const struct kysod_config *cfg, struct trust *t, STACK_OF(X509) *chain,
 		      struct revocation *r, json_t *trail);
 
+/* The CRLs and OCSP answers that decided the levels of one or more checks,
+ * for a PDF's /DSS and other long-term validation data: "crls" and
+ * "ocsp_responses", arrays of base64 DER (the whole CRL, the whole
+ * OCSPResponse), each once. */
+struct revocation_evidence {
+	json_t *crls;
+	json_t *ocsp_responses;
+};
+
+/* Empty arrays. 0, or -1 when out of memory. */
+int revocation_evidence_init(struct revocation_evidence *ev);
+void revocation_evidence_free(struct revocation_evidence *ev);
+
+/* revocation_check, keeping in ev (when not NULL) every CRL and OCSP answer
+ * that decided a level. */
+void revocation_check_evidence(const struct kysod_config *cfg, struct trust *t,
+			       STACK_OF(X509) *chain, struct revocation *r, json_t *trail,
+			       struct revocation_evidence *ev);
+
 /* "good", "revoked", "unknown", "not_checked". */
 const char *revocation_status_name(enum revocation_status s);
 

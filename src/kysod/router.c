@@ -22,6 +22,8 @@ static const struct route routes[] = {
 	{ "POST", "/v1/sign", api_sign },
 	{ "POST", "/v1/sign/batch", api_sign_batch },
 	{ "POST", "/v1/verify", api_verify },
+	{ "POST", "/v1/timestamp", api_timestamp },
+	{ "POST", "/v1/validation", api_validation },
 	{ "DELETE", "/v1/sign/batch/*", api_cancel_batch },
 	{ "POST", "/v1/logout", api_logout },
 	{ "GET", "/v1/events", api_events },

@@ -46,9 +46,12 @@ static int check_integrity(const unsigned char *token, size_t len, char *err, si
 	return ok ? 0 : -1;
 }
 
-int tsa_check_token(struct trust *t, const unsigned char *token, size_t token_len,
-		    const unsigned char *data, size_t len, struct tsa_token_info *info, char *err,
-		    size_t errlen)
+/* tsa_check_token, the imprint either the hash of data (data not NULL) in
+ * the token's own algorithm, or hash made with md. */
+static int check_token(struct trust *t, const unsigned char *token, size_t token_len,
+		       const unsigned char *data, size_t len, const EVP_MD *hash_md,
+		       const unsigned char *hash, size_t hash_len, struct tsa_token_info *info,
+		       char *err, size_t errlen)
 {
 	const unsigned char *p = token;
 	PKCS7 *p7 = d2i_PKCS7(NULL, &p, (long)token_len);
@@ -71,13 +74,22 @@ int tsa_check_token(struct trust *t, const unsigned char *token, size_t token_le
 	X509_ALGOR_get0(&oid, NULL, NULL, TS_MSG_IMPRINT_get_algo(imprint));
 	md = oid ? EVP_get_digestbyobj(oid) : NULL;
 	want = TS_MSG_IMPRINT_get_msg(imprint);
-	if (!md || !EVP_Digest(data, len, h, &hlen, md, NULL)) {
+	if (!data) {
+		if (!md || EVP_MD_get_type(md) != EVP_MD_get_type(hash_md) ||
+		    hash_len > sizeof(h)) {
+			snprintf(err, errlen, "the timestamp's hash algorithm is not the one asked for");
+			goto out;
+		}
+		memcpy(h, hash, hash_len);
+		hlen = (unsigned int)hash_len;
+	} else if (!md || !EVP_Digest(data, len, h, &hlen, md, NULL)) {
 		snprintf(err, errlen, "the timestamp's hash algorithm is not supported");
 		goto out;
 	}
 	if ((unsigned int)ASN1_STRING_length(want) != hlen ||
 	    memcmp(ASN1_STRING_get0_data(want), h, hlen)) {
-		snprintf(err, errlen, "the timestamp is over other data than the signature value");
+		snprintf(err, errlen, "the timestamp is over other data than %s",
+			 data ? "the signature value" : "the hash asked for");
 		goto out;
 	}
 	if (check_integrity(token, token_len, err, errlen))
@@ -108,8 +120,15 @@ out:
 	return ret;
 }
 
-/* The request: imprint of data, a random nonce, the TSA's certificate asked for. */
-static TS_REQ *make_request(const EVP_MD *md, const unsigned char *data, size_t len,
+int tsa_check_token(struct trust *t, const unsigned char *token, size_t token_len,
+		    const unsigned char *data, size_t len, struct tsa_token_info *info, char *err,
+		    size_t errlen)
+{
+	return check_token(t, token, token_len, data, len, NULL, NULL, 0, info, err, errlen);
+}
+
+/* The request: imprint h (made with md), a random nonce, the TSA's certificate asked for. */
+static TS_REQ *make_request(const EVP_MD *md, const unsigned char *h, unsigned int hlen,
 			    ASN1_INTEGER **nonce_out)
 {
 	TS_REQ *req = TS_REQ_new();
@@ -117,14 +136,14 @@ static TS_REQ *make_request(const EVP_MD *md, const unsigned char *data, size_t 
 	X509_ALGOR *alg = X509_ALGOR_new();
 	ASN1_INTEGER *nonce = NULL;
 	BIGNUM *bn = BN_new();
-	unsigned char h[EVP_MAX_MD_SIZE];
-	unsigned int hlen = 0;
 	int ok = 0;
 
-	if (!req || !imprint || !alg || !bn || !EVP_Digest(data, len, h, &hlen, md, NULL))
+	if (!req || !imprint || !alg || !bn)
 		goto out;
 	X509_ALGOR_set_md(alg, md);
-	if (!TS_MSG_IMPRINT_set_algo(imprint, alg) || !TS_MSG_IMPRINT_set_msg(imprint, h, (int)hlen) ||
+	/* (TS_MSG_IMPRINT_set_msg copies h; its prototype lacks the const) */
+	if (!TS_MSG_IMPRINT_set_algo(imprint, alg) ||
+	    !TS_MSG_IMPRINT_set_msg(imprint, (unsigned char *)h, (int)hlen) ||
 	    !TS_REQ_set_version(req, 1) || !TS_REQ_set_msg_imprint(req, imprint) ||
 	    !BN_rand(bn, 64, BN_RAND_TOP_ANY, BN_RAND_BOTTOM_ANY) ||
 	    !(nonce = BN_to_ASN1_INTEGER(bn, NULL)) || !TS_REQ_set_nonce(req, nonce) ||
@@ -172,9 +191,11 @@ static int granted(TS_RESP *resp, char *err, size_t errlen)
 	return 0;
 }
 
-int tsa_timestamp(const struct kysod_config *cfg, struct trust *t, const EVP_MD *md,
-		  const unsigned char *data, size_t len, unsigned char **token, size_t *token_len,
-		  struct tsa_token_info *info, char *err, size_t errlen)
+/* A token over h (made with md); checked over data when it is not NULL, else over h. */
+static int timestamp(const struct kysod_config *cfg, struct trust *t, const EVP_MD *md,
+		     const unsigned char *h, unsigned int hlen, const unsigned char *data,
+		     size_t len, unsigned char **token, size_t *token_len,
+		     struct tsa_token_info *info, char *err, size_t errlen)
 {
 	ASN1_INTEGER *nonce = NULL;
 	TS_REQ *req = NULL;
@@ -188,7 +209,7 @@ int tsa_timestamp(const struct kysod_config *cfg, struct trust *t, const EVP_MD 
 
 	*token = NULL;
 	*token_len = 0;
-	req = make_request(md, data, len, &nonce);
+	req = make_request(md, h, hlen, &nonce);
 	if (!req || (n = i2d_TS_REQ(req, &der)) <= 0) {
 		ossl_error("the timestamp request cannot be built", err, errlen);
 		goto out;
@@ -220,7 +241,7 @@ int tsa_timestamp(const struct kysod_config *cfg, struct trust *t, const EVP_MD 
 		ossl_error("the timestamp token cannot be encoded", err, errlen);
 		goto out;
 	}
-	if (tsa_check_token(t, out, (size_t)n, data, len, info, why, sizeof(why))) {
+	if (check_token(t, out, (size_t)n, data, len, md, h, hlen, info, why, sizeof(why))) {
 		snprintf(err, errlen, "the timestamp is not acceptable: %s", why);
 		goto out;
 	}
@@ -237,4 +258,34 @@ out:
 	TS_REQ_free(req);
 	ASN1_INTEGER_free(nonce);
 	return ret;
+}
+
+int tsa_timestamp(const struct kysod_config *cfg, struct trust *t, const EVP_MD *md,
+		  const unsigned char *data, size_t len, unsigned char **token, size_t *token_len,
+		  struct tsa_token_info *info, char *err, size_t errlen)
+{
+	unsigned char h[EVP_MAX_MD_SIZE];
+	unsigned int hlen = 0;
+
+	*token = NULL;
+	*token_len = 0;
+	if (!EVP_Digest(data, len, h, &hlen, md, NULL)) {
+		ossl_error("the timestamp request cannot be built", err, errlen);
+		return -1;
+	}
+	return timestamp(cfg, t, md, h, hlen, data, len, token, token_len, info, err, errlen);
+}
+
+int tsa_timestamp_hash(const struct kysod_config *cfg, struct trust *t, const EVP_MD *md,
+		       const unsigned char *hash, size_t hash_len, unsigned char **token,
+		       size_t *token_len, struct tsa_token_info *info, char *err, size_t errlen)
+{
+	*token = NULL;
+	*token_len = 0;
+	if (hash_len != (size_t)EVP_MD_get_size(md)) {
+		snprintf(err, errlen, "the hash's length does not fit its algorithm");
+		return -1;
+	}
+	return timestamp(cfg, t, md, hash, (unsigned int)hash_len, NULL, 0, token, token_len,
+			 info, err, errlen);
 }

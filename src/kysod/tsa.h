@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* RFC 3161 timestamps: asking the configured time-stamp authority for a
- * token over a signature value, and checking a token. */
+ * token over a signature value or over a given hash, and checking a token. */
 #ifndef KYSOD_TSA_H
 #define KYSOD_TSA_H
 #include <stddef.h>
@@ -22,6 +22,12 @@ struct tsa_token_info {
 int tsa_timestamp(const struct kysod_config *cfg, struct trust *t, const EVP_MD *md,
 		  const unsigned char *data, size_t len, unsigned char **token, size_t *token_len,
 		  struct tsa_token_info *info, char *err, size_t errlen);
+
+/* The same over a hash made elsewhere (hash_len bytes, made with md): the
+ * imprint is hash itself, as for a PDF's document timestamp. */
+int tsa_timestamp_hash(const struct kysod_config *cfg, struct trust *t, const EVP_MD *md,
+		       const unsigned char *hash, size_t hash_len, unsigned char **token,
+		       size_t *token_len, struct tsa_token_info *info, char *err, size_t errlen);
 
 /* Checks a timestamp token over data: its imprint is the hash of data, its
  * signature verifies with the TSA certificate it carries, and, with a CA

@@ -279,6 +279,7 @@ int pdf_sig_prepare(const char *path, const struct pdf_sign_opts *o, struct pdf_
 	off_t range_at;
 
 	memset(s, 0, sizeof(*s));
+	err[0] = '\0';
 	s->contents_size = o->contents_size;
 	if (pdf_doc_open(&d, path, err, errlen))
 		return -1;
@@ -303,10 +304,11 @@ int pdf_sig_prepare(const char *path, const struct pdf_sign_opts *o, struct pdf_
 		ap = pdf_doc_new_num(&d);
 	if (pdf_update_begin(&u, &d, s->f) || write_sig_dict(&u, sig, o, s) ||
 	    write_widget(&u, widget, sig, ap, page, o, s) ||
-	    (ap && pdf_appearance_write(&u, ap, o->ap, o->rect[2], o->rect[3])) ||
+	    (ap && pdf_appearance_write(&u, ap, o->ap, o->rect[2], o->rect[3], err, errlen)) ||
 	    write_page(&u, page, widget) || write_form(&u, af, widget, sig, o) ||
 	    pdf_update_finish(&u)) {
-		snprintf(err, errlen, "the signature cannot be appended to %s", path);
+		if (!err[0])
+			snprintf(err, errlen, "the signature cannot be appended to %s", path);
 		goto out;
 	}
 	s->end = ftello(s->f);

@@ -9,6 +9,10 @@
 # NSS db) and the last covers the whole document; qpdf --check passes; the /ByteRange
 # covers everything but /Contents; the CMS over the ByteRange verifies with openssl cms
 # and python3-cryptography; it has no signingTime; B-T's timestamp verifies with openssl ts.
+# B-LT: the /DSS holds the chains of the signers and of the TSA (each certificate once), the
+# root's CRL (openssl crl verifies it) and OCSP answers openssl ocsp verifies and reads as
+# good; B-LTA: a document timestamp over it all that openssl ts verifies. POST /v1/validation
+# and POST /v1/timestamp are called directly too.
 if [ -z "${BASH_VERSION:-}" ]; then exec /bin/bash "$0" "$@"; fi
 set -u
 : "${KYSO_SRCDIR:=$(cd "$(dirname "$0")/../.." && pwd)}"
@@ -16,7 +20,7 @@ set -u
 . "$KYSO_SRCDIR/tests/lib/test-ca.sh"
 require_build
 require_softhsm
-for tool in pdfsig qpdf certutil pk12util; do
+for tool in pdfsig pdftotext pdffonts qpdf certutil pk12util; do
 	command -v "$tool" >/dev/null || skip_all "$tool is not installed"
 done
 
@@ -53,11 +57,12 @@ pdfsig_report()
 	pdfsig -nssdir "$NSS" "$1" >"$T/pdfsig.out" 2>&1
 }
 
-# check_pdf NAME FILE N: FILE has N signatures, all valid and trusted, the last covering
-# the whole document; qpdf --check passes; the last signature's CMS checks (TAP lines).
+# check_pdf NAME FILE N [TOTAL]: FILE has N signatures, all valid and trusted, TOTAL (1 by
+# default; 0 when an update such as a /DSS follows) covering the whole document; qpdf
+# --check passes; the last signature's CMS checks (TAP lines).
 check_pdf()
 {
-	local name=$1 file=$2 n=$3 valid trusted
+	local name=$1 file=$2 n=$3 total=${4:-1} valid trusted nth=()
 	pdfsig_report "$file"
 	is "$(grep -c '^Signature #' "$T/pdfsig.out")" "$n" "$name: pdfsig finds $n signatures" ||
 		diag "$(cat "$T/pdfsig.out")"
@@ -65,11 +70,12 @@ check_pdf()
 	trusted=$(grep -c 'Certificate Validation: Certificate is Trusted' "$T/pdfsig.out")
 	is "$valid $trusted" "$n $n" "$name: pdfsig: every signature is valid and its certificate trusted" ||
 		diag "$(cat "$T/pdfsig.out")"
-	is "$(grep 'Total document signed' "$T/pdfsig.out" | wc -l)" 1 \
-		"$name: pdfsig: the last signature (only) covers the total document"
+	is "$(grep 'Total document signed' "$T/pdfsig.out" | wc -l)" "$total" \
+		"$name: pdfsig: $total signature(s) cover the total document"
 	qpdf --check "$file" >"$T/qpdf.out" 2>&1
 	ok $? "$name: qpdf --check passes" || diag "$(tail -5 "$T/qpdf.out")"
-	"$PY" "$PDFCHECK" "$file" "$T/last" >"$T/check.json" 2>"$T/check.err"
+	[ "$total" = 0 ] && nth=(--nth "$n")
+	"$PY" "$PDFCHECK" "$file" "$T/last" "${nth[@]}" >"$T/check.json" 2>"$T/check.err"
 	ok $? "$name: the last /ByteRange is [0 a b end-b] around /Contents' hex string" ||
 		diag "$(cat "$T/check.err")"
 	openssl cms -verify -binary -inform DER -in "$T/last.p7s" -content "$T/last.signed" \
@@ -181,6 +187,37 @@ qpdf --json --json-key=acroform "$T/form-cert.pdf" >"$T/form.json" 2>&1
 is "$(json_get '[(a["fullname"], a["pageposfrom1"]) for a in j["acroform"]["fields"] if a["fieldtype"] == "/Sig"]' "$(cat "$T/form.json")")" \
 	'[["Signature1", 1]]' "visible: the signature's widget is on page 1"
 
+# The visible signature's text: the signer's Vietnamese name, the time, the reason and the
+# place, in an embedded subset of DejaVu Sans that pdftotext reads back (ToUnicode).
+kyso_pdf "$T/form.pdf" "$T/vis.pdf" teacher --visible 2,50,50,300,80 \
+	--reason "Xác nhận học bạ" --location "Hà Nội"
+is "$?" 0 "kyso pdf sign --visible with a reason and a place: exit 0" || diag "$(cat "$T/out")"
+check_pdf "visible" "$T/vis.pdf" 1
+pdftotext -f 2 -l 2 "$T/vis.pdf" "$T/vis.txt" 2>"$T/pdftotext.err"
+ok $? "visible: pdftotext reads page 2" || diag "$(cat "$T/pdftotext.err")"
+like "$(tr '\n' ' ' <"$T/vis.txt")" "Ký bởi: Vũ Thị Thanh Hương" \
+	"visible: the appearance shows the signer's Vietnamese name (pdftotext)" ||
+	diag "$(cat "$T/vis.txt")"
+like "$(tr '\n' ' ' <"$T/vis.txt")" "Ngày ký: $(date +%Y-%m-%d) [0-9:]{8} [-+][0-9]{4}.*Lý do: Xác nhận học bạ.*Nơi ký: Hà Nội" \
+	"visible: ...the time, the reason and the place"
+pdffonts "$T/vis.pdf" >"$T/fonts.out" 2>&1
+like "$(cat "$T/fonts.out")" "[A-Z]{6}\+DejaVuSans +CID TrueType +Identity-H +yes +yes +yes" \
+	"visible: pdffonts: a DejaVu Sans subset, CID TrueType, Identity-H, embedded, with ToUnicode" ||
+	diag "$(cat "$T/fonts.out")"
+qpdf --json=2 --json-stream-data=file --json-stream-prefix="$T/vis-stream" "$T/vis.pdf" - |
+	"$PY" -c '
+import json, shutil, sys
+j = json.load(sys.stdin)["qpdf"][1]
+f = [v["stream"]["datafile"] for v in j.values() if "/Length1" in v.get("stream", {}).get("dict", {})]
+shutil.copy(f[0], sys.argv[1])' "$T/font.ttf" 2>"$T/font.err"
+ok $? "visible: the font file (/FontFile2) is read out" || diag "$(cat "$T/font.err")"
+is "$(head -c 4 "$T/font.ttf" | od -An -tx1 | tr -d ' ')" 00010000 "visible: it is TrueType"
+size=$(stat -c %s "$T/font.ttf")
+ok "$([ "$size" -gt 1000 ] && [ "$size" -lt 200000 ]; echo $?)" \
+	"visible: the embedded font is a subset ($size bytes, DejaVu Sans is $(stat -c %s /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf))"
+kyso_pdf "$T/form.pdf" "$T/vis-tiny.pdf" teacher --visible 1,50,50,3,3 --reason "Xác nhận"
+isnt "$?" 0 "visible: a box too small for the text is refused" 
+
 # ---------------------------------------------------------------- a PDF signed by pdfsig
 pdfsig -nssdir "$NSS" -add-signature -nick other -new-signature-field-name NSS \
 	-reason "Ban giám hiệu" "$T/plain.pdf" "$T/nss.pdf" >"$T/add.out" 2>&1
@@ -215,6 +252,146 @@ ok $? "B-T: openssl ts -verify: the token is over the signature value, from the 
 kyso_pdf "$T/bt.pdf" "$T/bt2.pdf" teacher2 --level B-T
 is "$?" 0 "B-T countersigned at B-T" || diag "$(cat "$T/out")"
 check_pdf "B-T + B-T" "$T/bt2.pdf" 2
+stop_kysod
+tsa_stop
+
+# ---------------------------------------------------------------- B-LT, B-LTA
+# Revocation evidence: the issuing CA by the root's CRL, the signers' and the TSA's
+# certificates by the OCSP responder (ocsp_url).
+OCSP_PORT=$(free_port)
+ca_crl_of root "$T/root.crl"
+ocsp_start "$OCSP_PORT"
+tsa_start
+write_conf --module "softhsm=$SOFTHSM" "ca_bundle=$CA_BUNDLE" "crl=$T/root.crl" \
+	"ocsp_url=http://127.0.0.1:$OCSP_PORT/" "tsa_url=$TSA_URL"
+start_kysod
+
+# POST /v1/validation and POST /v1/timestamp as a web app's record server calls them.
+b64der() { base64 -w0 "$1"; }
+api POST /v1/validation "{\"certificates\":[\"$(b64der "${CERT_DER[teacher]}")\"]}"
+is "$STATUS" 200 "POST /v1/validation: 200" || diag "$BODY"
+is "$(json_get '[len(j["certificates"]), len(j["crls"]), len(j["ocsp_responses"]), [r["status"] for r in j["revocation"]]]')" \
+	'[3, 1, 1, ["good"]]' "POST /v1/validation: the chain (3), the root's CRL, the OCSP answer; good"
+api POST /v1/validation '{"certificates":["bm90IGEgY2VydA=="]}'
+is "$STATUS $(err_code)" "400 certificate_malformed" "POST /v1/validation: not a certificate: 400"
+api POST /v1/validation '{"certificates":[]}'
+is "$STATUS $(err_code)" "400 invalid_value" "POST /v1/validation: no certificate: 400"
+ca_other_init
+ca_issue stranger rsa "Người Lạ" --ca other
+api POST /v1/validation "{\"certificates\":[\"$(b64der "${CERT_DER[stranger]}")\"]}"
+is "$STATUS $(err_code)" "422 certificate_untrusted" \
+	"POST /v1/validation: a certificate of another CA: 422 certificate_untrusted"
+printf 'record' > "$T/rec.txt"
+api POST /v1/timestamp "{\"hash\":\"$(openssl dgst -sha256 -binary "$T/rec.txt" | base64 -w0)\",\"hash_algorithm\":\"sha256\"}"
+is "$STATUS" 200 "POST /v1/timestamp: 200" || diag "$BODY"
+json_get 'j["token"]' | base64 -d > "$T/rec.tst"
+openssl ts -verify -data "$T/rec.txt" -in "$T/rec.tst" -token_in -CAfile "$CA_ROOT" \
+	-untrusted "$CA_INT" >"$T/ts.out" 2>&1
+ok $? "POST /v1/timestamp: openssl ts -verify: the token is over the hash sent" ||
+	diag "$(cat "$T/ts.out")"
+printf 'other' > "$T/rec2.txt"
+openssl ts -verify -data "$T/rec2.txt" -in "$T/rec.tst" -token_in -CAfile "$CA_ROOT" \
+	-untrusted "$CA_INT" >/dev/null 2>&1
+isnt $? 0 "...and not over other data"
+api POST /v1/timestamp '{"hash":"AAAA","hash_algorithm":"sha256"}'
+is "$STATUS $(err_code)" "400 hash_length" "POST /v1/timestamp: a short hash: 400 hash_length"
+
+# check_dss FILE NAME CERT...: the /DSS of FILE holds (at least) the chains of the CERTs
+# and of the TSA, the root's CRL (openssl crl verifies it against the root) and, for each
+# of the CERTs and the TSA, an OCSP answer openssl ocsp verifies and reads as good.
+check_dss()
+{
+	local file=$1 name=$2 c f got want found
+	shift 2
+	rm -rf "$T/dss"
+	"$PY" "$KYSO_SRCDIR/tests/lib/pdf-dss.py" "$file" "$T/dss" >"$T/dss.json" 2>"$T/dss.err"
+	ok $? "$name: the catalog has a /DSS qpdf reads" || diag "$(cat "$T/dss.err")"
+	is "$(json_get '[j["indirect"], j["type"]]' "$(cat "$T/dss.json")")" '[true, "/DSS"]' \
+		"$name: /DSS is an object of /Type /DSS"
+	got=$(for f in "$T"/dss/cert-*.der; do
+		openssl x509 -inform DER -in "$f" -noout -fingerprint -sha256; done | sort)
+	is "$(printf '%s\n' "$got" | sort -u | wc -l)" "$(printf '%s\n' "$got" | wc -l)" \
+		"$name: /DSS /Certs: each certificate once"
+	found=1
+	for c in "$@" tsa; do
+		for f in "${CERT_PEM[$c]}" "$CA_INT" "$CA_ROOT"; do
+			want=$(openssl x509 -in "$f" -noout -fingerprint -sha256)
+			grep -qxF "$want" <<<"$got" || { found=0; diag "$c: missing $f"; }
+		done
+	done
+	ok "$((1 - found))" "$name: /DSS /Certs: the chains of $* and of the TSA"
+	found=0
+	for f in "$T"/dss/crl-*.der; do
+		openssl crl -inform DER -in "$f" -CAfile "$CA_ROOT" -noout >"$T/crl.out" 2>&1 &&
+			grep -q "verify OK" "$T/crl.out" && found=1
+	done
+	ok "$((1 - found))" "$name: /DSS /CRLs: the root's CRL, its signature verified by openssl crl"
+	for c in "$@" tsa; do
+		found=0
+		for f in "$T"/dss/ocsp-*.der; do
+			openssl ocsp -respin "$f" -issuer "$CA_INT" -cert "${CERT_PEM[$c]}" \
+				-CAfile "$CA_BUNDLE" -no_nonce >"$T/ocsp.out" 2>&1 &&
+				grep -q "Response verify OK" "$T/ocsp.out" &&
+				grep -q ": good" "$T/ocsp.out" && found=1
+		done
+		ok "$((1 - found))" "$name: /DSS /OCSPs: an answer for $c, verified by openssl ocsp: good"
+	done
+}
+
+kyso_pdf "$T/objstm.pdf" "$T/lt.pdf" teacher --level B-LT
+is "$?" 0 "kyso pdf sign --level B-LT (xref streams): exit 0" || diag "$(cat "$T/out")"
+check_pdf "B-LT" "$T/lt.pdf" 1 0
+check_dss "$T/lt.pdf" "B-LT" teacher
+like "$(tail -c 300 "$T/lt.pdf" | tr -d '\0' | tr '\n' ' ')" "startxref" \
+	"B-LT: the /DSS is an update of its own, with its startxref"
+
+kyso_pdf "$T/plain.pdf" "$T/lt1.pdf" teacher --level B-LT
+is "$?" 0 "B-LT on a classic PDF: exit 0" || diag "$(cat "$T/out")"
+kyso_pdf "$T/lt1.pdf" "$T/lt2.pdf" teacher2 --level B-LT
+is "$?" 0 "B-LT countersigned at B-LT: exit 0" || diag "$(cat "$T/out")"
+check_pdf "B-LT + B-LT" "$T/lt2.pdf" 2 0
+check_dss "$T/lt2.pdf" "B-LT + B-LT" teacher teacher2
+py_verify "${CERT_PEM[teacher2]}"
+ok $? "B-LT + B-LT: python3-cryptography verifies the second (ECDSA) CMS"
+
+kyso_pdf "$T/objstm.pdf" "$T/lta.pdf" teacher --level B-LTA
+is "$?" 0 "kyso pdf sign --level B-LTA: exit 0" || diag "$(cat "$T/out")"
+check_dss "$T/lta.pdf" "B-LTA" teacher
+pdfsig_report "$T/lta.pdf"
+is "$(grep -c '^Signature #' "$T/pdfsig.out")" 2 "B-LTA: pdfsig finds the signature and the document timestamp" ||
+	diag "$(cat "$T/pdfsig.out")"
+like "$(sed -n '/Signature #1/,/Signature #2/p' "$T/pdfsig.out")" \
+	"Signature Validation: Signature is Valid" "B-LTA: pdfsig: the signature is still valid"
+like "$(sed -n '/Signature #2/,$p' "$T/pdfsig.out")" "Total document signed" \
+	"B-LTA: pdfsig: the document timestamp covers the total document"
+qpdf --check "$T/lta.pdf" >"$T/qpdf.out" 2>&1
+ok $? "B-LTA: qpdf --check passes" || diag "$(tail -5 "$T/qpdf.out")"
+"$PY" "$PDFCHECK" "$T/lta.pdf" "$T/last" >"$T/check.json" 2>"$T/check.err"
+is "$(json_get '[j["type"], j["subfilter"]]' "$(cat "$T/check.json")")" \
+	'["/DocTimeStamp", "/ETSI.RFC3161"]' "B-LTA: the last is a /DocTimeStamp, /SubFilter /ETSI.RFC3161" ||
+	diag "$(cat "$T/check.err")"
+openssl ts -verify -data "$T/last.signed" -in "$T/last.p7s" -token_in -CAfile "$CA_ROOT" \
+	-untrusted "$CA_INT" >"$T/ts.out" 2>&1
+ok $? "B-LTA: openssl ts -verify: the document timestamp is over its ByteRange, from the TSA" ||
+	diag "$(cat "$T/ts.out")"
+printf 'X' | dd of="$T/last.signed" bs=1 seek=100 conv=notrunc 2>/dev/null
+openssl ts -verify -data "$T/last.signed" -in "$T/last.p7s" -token_in -CAfile "$CA_ROOT" \
+	-untrusted "$CA_INT" >/dev/null 2>&1
+isnt $? 0 "B-LTA: ...and not over the bytes with one changed"
+"$PY" "$PDFCHECK" "$T/lta.pdf" "$T/last" --nth 1 >/dev/null 2>"$T/check.err" &&
+	openssl cms -verify -binary -inform DER -in "$T/last.p7s" -content "$T/last.signed" \
+		-CAfile "$CA_ROOT" -purpose any -out /dev/null >"$T/cms.out" 2>&1
+ok $? "B-LTA: openssl cms -verify of the signature under the timestamp" ||
+	diag "$(cat "$T/check.err" "$T/cms.out")"
+grep -aq "/DSS" <(head -c "$(json_get 'j["range"][2] + j["range"][3]' "$(cat "$T/check.json")")" "$T/lta.pdf")
+ok $? "B-LTA: the document timestamp covers the /DSS"
+
+# Without an OCSP responder, the signer's certificate cannot be shown good: no B-LT.
+ocsp_stop
+kyso_pdf "$T/objstm.pdf" "$T/nolt.pdf" teacher --level B-LT
+isnt "$?" 0 "B-LT without revocation evidence: refused"
+[ ! -e "$T/nolt.pdf" ]
+ok $? "...and no output file is left"
 stop_kysod
 tsa_stop
 

@@ -5,9 +5,10 @@
 b just past its '>' and b + c the file's length, and writes PREFIX.p7s (the DER
 in /Contents, its zero padding cut by the DER length) and PREFIX.signed (the
 bytes the range covers). Prints JSON: the range, /Type and /SubFilter of the
-dictionary.
+dictionary. With --nth N, the Nth signature (from 1) instead of the last, and
+its range must end at the end of an update (%%EOF) rather than of the file.
 
-usage: pdf-sig-check.py FILE PREFIX
+usage: pdf-sig-check.py FILE PREFIX [--nth N]
 """
 import json
 import re
@@ -29,13 +30,18 @@ def der_length(b):
 def main():
     data = open(sys.argv[1], "rb").read()
     prefix = sys.argv[2]
-    m = None
-    for m in re.finditer(rb"/ByteRange\s*\[\s*(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s*\]", data):
-        pass
-    if not m:
-        sys.exit("no /ByteRange")
+    nth = int(sys.argv[4]) if len(sys.argv) > 4 and sys.argv[3] == "--nth" else 0
+    ranges = list(re.finditer(
+        rb"/ByteRange\s*\[\s*(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s*\]", data))
+    if not ranges or nth > len(ranges):
+        sys.exit("no /ByteRange" if not ranges else "fewer than %d signatures" % nth)
+    m = ranges[nth - 1] if nth else ranges[-1]
     r = [int(x) for x in m.groups()]
-    if r[0] != 0 or r[2] + r[3] != len(data):
+    end = r[2] + r[3]
+    if nth and (r[0] != 0 or end > len(data) or
+                not data[:end].rstrip(b"\r\n").endswith(b"%%EOF")):
+        sys.exit("the range %r does not run from 0 to the end of an update" % (r,))
+    if not nth and (r[0] != 0 or end != len(data)):
         sys.exit("the range %r does not run from 0 to the end (%d)" % (r, len(data)))
     if data[r[1]:r[1] + 1] != b"<" or data[r[2] - 1:r[2]] != b">":
         sys.exit("the gap %d-%d is not a hex string" % (r[1], r[2]))
@@ -48,7 +54,7 @@ def main():
     der = bytes.fromhex(hexstr.decode())
     der = der[:der_length(der)]
     open(prefix + ".p7s", "wb").write(der)
-    open(prefix + ".signed", "wb").write(data[:r[1]] + data[r[2]:])
+    open(prefix + ".signed", "wb").write(data[:r[1]] + data[r[2]:end])
     start = data.rfind(b"obj", 0, m.start())
     end = data.find(b"endobj", m.end())
     d = data[start:end]
