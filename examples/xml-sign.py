@@ -10,6 +10,13 @@ SignedInfo element is canonicalised the same way and its SHA-256 is sent to
 kysod ("format": "raw", PKCS#1 v1.5); the answer is the SignatureValue.
 
 Python standard library only; kysod is reached over its Unix socket.
+This shows the bare XML-DSig flow over the API; `kyso xml sign` (kyso(1))
+makes XAdES (B-B, B-T): SignedProperties with SigningCertificateV2, the
+chain in KeyInfo, a SignatureTimeStamp, RSA and ECDSA, over any record:
+
+    kyso xml sign record.xml -o signed.xml --cert ID --level B-T
+    xmlsec1 --verify --trusted-pem root.pem --enabled-key-data x509 \\
+        --id-attr:Id "http://uri.etsi.org/01903/v1.3.2#:SignedProperties" signed.xml
 
 usage: xml-sign.py --certificate ID [--socket PATH] [--field NAME=VALUE]... OUT.xml
 """

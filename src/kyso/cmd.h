@@ -28,6 +28,7 @@ int cmd_audit(struct kyso_ctx *ctx, int argc, char **argv);
 int cmd_verify(struct kyso_ctx *ctx, int argc, char **argv);
 int cmd_origins(struct kyso_ctx *ctx, int argc, char **argv);
 int cmd_pdf(struct kyso_ctx *ctx, int argc, char **argv);
+int cmd_xml(struct kyso_ctx *ctx, int argc, char **argv);
 /* kyso dev-setup: needs no kysod; runs the dev-setup script (does not return on success). */
 int cmd_dev_setup(int argc, char **argv);
 
@@ -43,6 +44,13 @@ struct batch_opts {
 };
 
 int cmd_sign_batch(struct kyso_ctx *ctx, const struct batch_opts *o);
+
+/*
+ * POST path to kysod with body (a JSON object, consumed; NULL is reported
+ * as out of memory); the answer parsed into *answer (json_decref).
+ * Failures are reported; returns 0 or the exit code (post-json.c).
+ */
+int cmd_post_json(struct kyso_ctx *ctx, const char *path, json_t *body, json_t **answer);
 
 /* What the commands read (input.c). */
 

@@ -33,6 +33,7 @@ static const struct command commands[] = {
 	{ "verify", cmd_verify },
 	{ "origins", cmd_origins },
 	{ "pdf", cmd_pdf },
+	{ "xml", cmd_xml },
 };
 
 static void usage(void)
@@ -61,6 +62,9 @@ static void usage(void)
 	      "  pdf sign IN.pdf -o OUT.pdf --cert ID [--level B-B|B-T] [--reason TEXT]\n"
 	      "       [--location TEXT] [--field NAME] [--visible PAGE,X,Y,W,H] [--certify]\n"
 	      "                             sign an existing PDF (PAdES, incremental update)\n"
+	      "  xml sign IN.xml -o OUT.xml --cert ID [--level B-B|B-T]\n"
+	      "       [--hash-alg ALG] [--c14n exclusive|inclusive]\n"
+	      "                             sign an XML record (enveloped XAdES)\n"
 	      "  logout [--token ID]        end kept PIN logins (of one token)\n"
 	      "  readers                    card readers and the PC/SC state\n"
 	      "  watch                      print kysod's events as they come\n"

@@ -93,32 +93,6 @@ static int decode_list(json_t *list, struct pdf_der **items, size_t *n)
 	return 0;
 }
 
-/* POST path with body (consumed); the answer parsed into *answer. 0, or the
- * exit code (reported). */
-static int call(struct kyso_ctx *ctx, const char *path, json_t *body, json_t **answer)
-{
-	char *text = NULL, *req = body ? json_dumps(body, JSON_COMPACT) : NULL;
-	json_error_t jerr;
-	int rc;
-
-	json_decref(body);
-	*answer = NULL;
-	if (!req)
-		return out_fail(ctx->json, "out_of_memory", "out of memory");
-	rc = kyso_request(ctx->client, "POST", path, req, NULL, &text);
-	free(req);
-	if (rc) {
-		kyso_free(text);
-		return out_error(ctx->json, kyso_client_last_error(ctx->client));
-	}
-	*answer = text ? json_loads(text, 0, &jerr) : NULL;
-	kyso_free(text);
-	if (!*answer)
-		return out_fail(ctx->json, "protocol_error", "kysod's answer to %s is not JSON",
-				path);
-	return 0;
-}
-
 /* The evidence for the certificates certs (base64 DER) into the PDF's /DSS. */
 static int add_evidence(struct kyso_ctx *ctx, const char *path, json_t *certs)
 {
@@ -128,7 +102,8 @@ static int add_evidence(struct kyso_ctx *ctx, const char *path, json_t *certs)
 	size_t i;
 	int added, ret;
 
-	ret = call(ctx, "/v1/validation", json_pack("{s:O}", "certificates", certs), &answer);
+	ret = cmd_post_json(ctx, "/v1/validation", json_pack("{s:O}", "certificates", certs),
+			    &answer);
 	if (ret)
 		return ret;
 	json_array_foreach(json_object_get(answer, "revocation"), i, check) {
@@ -208,7 +183,7 @@ int pdf_ltv_doc_timestamp(struct kyso_ctx *ctx, const char *path)
 		ret = out_fail(ctx->json, "io_error", "%s cannot be read back", path);
 		goto out;
 	}
-	ret = call(ctx, "/v1/timestamp",
+	ret = cmd_post_json(ctx, "/v1/timestamp",
 		   json_pack("{s:s, s:s}", "hash", b64, "hash_algorithm", "sha256"), &answer);
 	if (ret)
 		goto out;
