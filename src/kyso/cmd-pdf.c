@@ -335,11 +335,13 @@ int cmd_pdf(struct kyso_ctx *ctx, int argc, char **argv)
 {
 	if (argc >= 2 && !strcmp(argv[1], "sign"))
 		return pdf_sign(ctx, argc - 1, argv + 1);
+	if (argc >= 2 && !strcmp(argv[1], "verify"))
+		return cmd_pdf_verify(ctx, argc - 1, argv + 1);
 	if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
 		fputs(help, stdout);
 		return 0;
 	}
 	if (argc < 2)
-		return out_usage_error("pdf", "a subcommand is needed: sign");
-	return out_usage_error("pdf", "unknown subcommand '%s' (sign)", argv[1]);
+		return out_usage_error("pdf", "a subcommand is needed: sign or verify");
+	return out_usage_error("pdf", "unknown subcommand '%s' (sign, verify)", argv[1]);
 }

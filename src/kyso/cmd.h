@@ -28,6 +28,8 @@ int cmd_audit(struct kyso_ctx *ctx, int argc, char **argv);
 int cmd_verify(struct kyso_ctx *ctx, int argc, char **argv);
 int cmd_origins(struct kyso_ctx *ctx, int argc, char **argv);
 int cmd_pdf(struct kyso_ctx *ctx, int argc, char **argv);
+/* kyso pdf verify (cmd-pdf-verify.c); argv[0] is "verify". */
+int cmd_pdf_verify(struct kyso_ctx *ctx, int argc, char **argv);
 int cmd_xml(struct kyso_ctx *ctx, int argc, char **argv);
 /* kyso dev-setup: needs no kysod; runs the dev-setup script (does not return on success). */
 int cmd_dev_setup(int argc, char **argv);

@@ -62,6 +62,8 @@ static void usage(void)
 	      "  pdf sign IN.pdf -o OUT.pdf --cert ID [--level B-B|B-T] [--reason TEXT]\n"
 	      "       [--location TEXT] [--field NAME] [--visible PAGE,X,Y,W,H] [--certify]\n"
 	      "                             sign an existing PDF (PAdES, incremental update)\n"
+	      "  pdf verify FILE            each signature of a PDF: signer, level, what\n"
+	      "                             came after it, DocMDP, the verdict\n"
 	      "  xml sign IN.xml -o OUT.xml --cert ID [--level B-B|B-T]\n"
 	      "       [--hash-alg ALG] [--c14n exclusive|inclusive]\n"
 	      "                             sign an XML record (enveloped XAdES)\n"

@@ -187,6 +187,46 @@ qpdf --json --json-key=acroform "$T/form-cert.pdf" >"$T/form.json" 2>&1
 is "$(json_get '[(a["fullname"], a["pageposfrom1"]) for a in j["acroform"]["fields"] if a["fieldtype"] == "/Sig"]' "$(cat "$T/form.json")")" \
 	'[["Signature1", 1]]' "visible: the signature's widget is on page 1"
 
+# kyso pdf verify: kysod's verdict on each CMS over its ByteRange, what came after each one.
+"${KYSO[@]}" --socket "$SOCK" --json pdf verify "$T/objstm-bb2.pdf" >"$T/verify.json" 2>&1
+is "$?" 0 "pdf verify, two signatures: exit 0" || diag "$(cat "$T/verify.json")"
+is "$(json_get '[[s["signer"], s["status"], s["level"], s["covers_whole_document"], s["added_after"], s["docmdp_violation"]] for s in j["signatures"]]' "$(cat "$T/verify.json")")" \
+	'[["Vũ Thị Thanh Hương", "valid", "B-B", false, ["signature"], false], ["Đặng Quốc Bảo", "valid", "B-B", true, [], false]]' \
+	"pdf verify: both valid, the first followed by a signature, the second covering the whole document"
+"${KYSO[@]}" --socket "$SOCK" --json pdf verify "$T/form-cert.pdf" >"$T/verify.json" 2>&1
+is "$?" 0 "pdf verify, a certified PDF: exit 0" || diag "$(cat "$T/verify.json")"
+is "$(json_get '[j["valid"], j["signatures"][0]["certification"], j["signatures"][0]["covers_whole_document"]]' "$(cat "$T/verify.json")")" \
+	'[true, 2, true]' "pdf verify: a certification signature (P 2) over the whole document"
+"${KYSO[@]}" --socket "$SOCK" pdf verify "$T/form-cert.pdf" >"$T/verify.out" 2>&1
+like "$(tr '\n' ' ' <"$T/verify.out")" "signer: +Vũ Thị Thanh Hương.*certification \\(DocMDP P 2\\)|certification \\(DocMDP P 2\\).*signer: +Vũ Thị Thanh Hương" \
+	"pdf verify: the text names the signer and the certification" || diag "$(cat "$T/verify.out")"
+# a byte changed in the signed range (the page's text)
+"$PY" -c '
+import sys
+d = open(sys.argv[1], "rb").read()
+i = d.index(b"So diem")
+open(sys.argv[2], "wb").write(d[:i] + b"So diex" + d[i + 7:])' "$T/form-cert.pdf" "$T/form-changed.pdf"
+"${KYSO[@]}" --socket "$SOCK" --json pdf verify "$T/form-changed.pdf" >"$T/verify.json" 2>&1
+is "$?" 1 "pdf verify: a changed byte in the signed range: exit 1"
+is "$(json_get '[j["valid"], j["signatures"][0]["status"]]' "$(cat "$T/verify.json")")" \
+	'[false, "invalid"]' "pdf verify: ...the signature is invalid" || diag "$(cat "$T/verify.json")"
+pdfsig_report "$T/form-changed.pdf"
+unlike "$(cat "$T/pdfsig.out")" "Signature is Valid" "pdfsig: ...and not valid for pdfsig either"
+# a page added after the certification signature
+"$PY" "$KYSO_SRCDIR/tests/lib/pdf-add-page.py" "$T/form-cert.pdf" "$T/form-page.pdf"
+is "$(qpdf --show-npages "$T/form-page.pdf" 2>&1)" "$(($(qpdf --show-npages "$T/form-cert.pdf") + 1))" "a page is appended to the certified PDF (qpdf)"
+"${KYSO[@]}" --socket "$SOCK" --json pdf verify "$T/form-page.pdf" >"$T/verify.json" 2>&1
+is "$?" 1 "pdf verify: a page added after a certification signature: exit 1"
+is "$(json_get '[(s["added_after"], s["docmdp_violation"], s["reason"]) for s in j["signatures"]]' "$(cat "$T/verify.json")")" \
+	'[[["pages"], true, "docmdp_violation"]]' "pdf verify: ...reported as a DocMDP violation (pages added)" ||
+	diag "$(cat "$T/verify.json")"
+# signing after a certification signature with P 2 is allowed
+kyso_pdf "$T/form-cert.pdf" "$T/form-cert2.pdf" teacher2
+"${KYSO[@]}" --socket "$SOCK" --json pdf verify "$T/form-cert2.pdf" >"$T/verify.json" 2>&1
+is "$?" 0 "pdf verify: a certified PDF signed again: exit 0" || diag "$(cat "$T/verify.json")"
+is "$(json_get '[(s["added_after"], s["docmdp_violation"]) for s in j["signatures"]]' "$(cat "$T/verify.json")")" \
+	'[[["signature"], false], [[], false]]' "pdf verify: ...a signature after it is no DocMDP violation"
+
 # The visible signature's text: the signer's Vietnamese name, the time, the reason and the
 # place, in an embedded subset of DejaVu Sans that pdftotext reads back (ToUnicode).
 kyso_pdf "$T/form.pdf" "$T/vis.pdf" teacher --visible 2,50,50,300,80 \
@@ -385,6 +425,11 @@ ok $? "B-LTA: openssl cms -verify of the signature under the timestamp" ||
 	diag "$(cat "$T/check.err" "$T/cms.out")"
 grep -aq "/DSS" <(head -c "$(json_get 'j["range"][2] + j["range"][3]' "$(cat "$T/check.json")")" "$T/lta.pdf")
 ok $? "B-LTA: the document timestamp covers the /DSS"
+"${KYSO[@]}" --socket "$SOCK" --json pdf verify "$T/lta.pdf" >"$T/verify.json" 2>&1
+is "$?" 0 "pdf verify, B-LTA: exit 0" || diag "$(cat "$T/verify.json")"
+is "$(json_get '[(s["type"], s["level"], s["status"], s["added_after"], s["only_harmless_after"]) for s in j["signatures"]]' "$(cat "$T/verify.json")")" \
+	'[["signature", "B-LTA", "valid", ["dss", "document_timestamp"], true], ["document_timestamp", "document timestamp", "valid", [], true]]' \
+	"pdf verify: B-LTA reached; only a /DSS and a document timestamp after the signature (harmless)"
 
 # Without an OCSP responder, the signer's certificate cannot be shown good: no B-LT.
 ocsp_stop

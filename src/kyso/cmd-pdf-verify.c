@@ -1,0 +1,374 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * kyso pdf verify: each signature of a PDF with its signer, the PAdES
+ * level it reaches, what was changed after it (src/pdf/pdf-revisions.c),
+ * DocMDP violations after a certification signature, and the verdict:
+ * kysod's (POST /v1/verify) on its CMS over the hash of its ByteRange; a
+ * document timestamp's imprint and signature are checked here.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <openssl/cms.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pkcs7.h>
+#include <openssl/ts.h>
+#include <openssl/x509.h>
+
+#include "pdf/pdf-revisions.h"
+#include "cmd.h"
+#include "output.h"
+
+static const char help[] =
+	"Usage: kyso pdf verify FILE [--json]\n"
+	"\n"
+	"Checks every signature and document timestamp of a PDF: the signer, the\n"
+	"PAdES level reached (B-B, B-T, B-LT, B-LTA), whether it covers the whole\n"
+	"document or what was added after it (a /DSS and document timestamps are\n"
+	"harmless), changes a certification signature does not allow (DocMDP),\n"
+	"and kysod's verdict on the CMS over the bytes it covers. The exit status\n"
+	"is 0 when every signature is valid and no DocMDP permission is broken.\n";
+
+struct sig_result {
+	const char *status;		/* valid, invalid, indeterminate */
+	char reason[64];
+	char signer[256];
+	char timestamp[40];		/* of a signature timestamp or the document timestamp */
+	const char *level;
+	int docmdp_violation;
+};
+
+/* The md hash of the bytes the /ByteRange covers; -1 when it does not
+ * skip exactly a hex string. */
+static int hash_ranges(const char *path, const struct pdf_sig_info *s, const EVP_MD *md,
+		       unsigned char *out, unsigned int *len)
+{
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	FILE *f = fopen(path, "rb");
+	char buf[65536];
+	long long left;
+	int i, ret = -1, c1, c2;
+	size_t n;
+
+	if (!ctx || !f || !EVP_DigestInit_ex(ctx, md, NULL))
+		goto out;
+	if (fseeko(f, (off_t)s->range[1], SEEK_SET) || (c1 = fgetc(f)) != '<' ||
+	    fseeko(f, (off_t)s->range[2] - 1, SEEK_SET) || (c2 = fgetc(f)) != '>')
+		goto out;
+	for (i = 0; i < 4; i += 2) {
+		if (fseeko(f, (off_t)s->range[i], SEEK_SET))
+			goto out;
+		for (left = s->range[i + 1]; left > 0; left -= (long long)n) {
+			n = fread(buf, 1, left < (long long)sizeof(buf) ? (size_t)left : sizeof(buf), f);
+			if (!n || !EVP_DigestUpdate(ctx, buf, n))
+				goto out;
+		}
+	}
+	if (EVP_DigestFinal_ex(ctx, out, len))
+		ret = 0;
+out:
+	if (f)
+		fclose(f);
+	EVP_MD_CTX_free(ctx);
+	return ret;
+}
+
+static enum kyso_hash_alg alg_of(int nid)
+{
+	return nid == NID_sha512 ? KYSO_HASH_SHA512 :
+	       nid == NID_sha384 ? KYSO_HASH_SHA384 : KYSO_HASH_SHA256;
+}
+
+/* The digest algorithm of the CMS's first signer (NID), 0 if none. */
+static int cms_digest_nid(CMS_ContentInfo *cms, int *has_timestamp, X509 **signer)
+{
+	CMS_SignerInfo *si = sk_CMS_SignerInfo_value(CMS_get0_SignerInfos(cms), 0);
+	ASN1_OBJECT *oid = OBJ_txt2obj("1.2.840.113549.1.9.16.2.14", 1);
+	X509_ALGOR *dig = NULL;
+	int nid = 0;
+
+	if (si) {
+		/* the signer's certificate from those the CMS carries */
+		CMS_set1_signers_certs(cms, NULL, 0);
+		CMS_SignerInfo_get0_algs(si, NULL, signer, &dig, NULL);
+		nid = dig ? OBJ_obj2nid(dig->algorithm) : 0;
+		*has_timestamp = oid && CMS_unsigned_get_attr_by_OBJ(si, oid, -1) >= 0;
+	}
+	ASN1_OBJECT_free(oid);
+	return nid;
+}
+
+/* The certificate is in the final /DSS. */
+static int in_dss(const struct pdf_revisions *r, X509 *cert)
+{
+	unsigned char *der = NULL;
+	int n = cert ? i2d_X509(cert, &der) : -1, found = 0;
+	size_t i;
+
+	for (i = 0; n > 0 && i < r->n_dss_certs && !found; i++)
+		found = r->dss_cert_lens[i] == (size_t)n && !memcmp(r->dss_certs[i], der, (size_t)n);
+	OPENSSL_free(der);
+	return found;
+}
+
+/* A signature: kysod's verdict, signer and level. 0, or the exit code of
+ * a failure to ask kysod (reported). */
+static int check_signature(struct kyso_ctx *ctx, const char *path, const struct pdf_revisions *r,
+			   size_t k, struct sig_result *res)
+{
+	const struct pdf_sig_info *s = &r->sigs[k];
+	struct kyso_verify_params p = KYSO_VERIFY_PARAMS_INIT;
+	struct kyso_verify_result *vr = NULL;
+	const unsigned char *der = s->contents;
+	CMS_ContentInfo *cms = NULL;
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int md_len = 0;
+	struct kyso_error err;
+	X509 *signer = NULL;
+	int nid, ts = 0, ret = 0;
+	size_t j;
+
+	res->level = "B-B";
+	cms = s->contents ? d2i_CMS_ContentInfo(NULL, &der, (long)s->contents_len) : NULL;
+	nid = cms ? cms_digest_nid(cms, &ts, &signer) : 0;
+	if (!nid) {
+		res->status = "invalid";
+		snprintf(res->reason, sizeof(res->reason), "signature_malformed");
+		goto out;
+	}
+	if (hash_ranges(path, s, EVP_get_digestbynid(nid) ? EVP_get_digestbynid(nid) :
+			EVP_sha256(), md, &md_len)) {
+		res->status = "invalid";
+		snprintf(res->reason, sizeof(res->reason), "byte_range");
+		goto out;
+	}
+	p.format = KYSO_FORMAT_CMS;
+	p.signature = s->contents;
+	p.signature_len = s->contents_len;
+	p.hash = md;
+	p.hash_len = md_len;
+	p.hash_alg = alg_of(nid);
+	if (kyso_verify(ctx->client, &p, &vr, &err) < 0) {
+		if (!strcmp(err.code, "signature_malformed") || !strcmp(err.code, "hash_length")) {
+			res->status = "invalid";
+			snprintf(res->reason, sizeof(res->reason), "%s", err.code);
+			goto out;
+		}
+		ret = out_error(ctx->json, &err);
+		goto out;
+	}
+	res->status = vr->status == KYSO_VERIFY_VALID ? "valid" :
+		      vr->status == KYSO_VERIFY_INVALID ? "invalid" : "indeterminate";
+	snprintf(res->reason, sizeof(res->reason), "%s", vr->reason ? vr->reason : "");
+	if (vr->signer)
+		snprintf(res->signer, sizeof(res->signer), "%s",
+			 *vr->signer->subject_cn ? vr->signer->subject_cn : vr->signer->subject);
+	if (vr->timestamp_time)
+		snprintf(res->timestamp, sizeof(res->timestamp), "%s", vr->timestamp_time);
+	if (ts)
+		res->level = "B-T";
+	if (ts && in_dss(r, signer) && r->n_dss_revocation) {
+		res->level = "B-LT";
+		for (j = k + 1; j < r->n; j++)
+			if (r->sigs[j].doc_timestamp && r->sigs[j].dss)
+				res->level = "B-LTA";
+	}
+out:
+	kyso_verify_result_free(vr);
+	CMS_ContentInfo_free(cms);
+	ERR_clear_error();
+	return ret;
+}
+
+/* A document timestamp: its imprint is the hash of what it covers and its
+ * signature verifies with the certificate it carries. */
+static void check_doc_timestamp(const char *path, const struct pdf_sig_info *s,
+				struct sig_result *res)
+{
+	const unsigned char *der = s->contents;
+	PKCS7 *p7 = s->contents ? d2i_PKCS7(NULL, &der, (long)s->contents_len) : NULL;
+	TS_TST_INFO *tst = p7 ? PKCS7_to_TS_TST_INFO(p7) : NULL;
+	TS_MSG_IMPRINT *mi = tst ? TS_TST_INFO_get_msg_imprint(tst) : NULL;
+	X509_ALGOR *alg = mi ? TS_MSG_IMPRINT_get_algo(mi) : NULL;
+	ASN1_OCTET_STRING *want = mi ? TS_MSG_IMPRINT_get_msg(mi) : NULL;
+	const EVP_MD *md = alg ? EVP_get_digestbyobj(alg->algorithm) : NULL;
+	CMS_ContentInfo *cms = NULL;
+	unsigned char h[EVP_MAX_MD_SIZE];
+	unsigned int len = 0;
+	struct tm tm;
+
+	res->level = "document timestamp";
+	res->status = "invalid";
+	if (!md || !want) {
+		snprintf(res->reason, sizeof(res->reason), "signature_malformed");
+		goto out;
+	}
+	if (ASN1_TIME_to_tm(TS_TST_INFO_get_time(tst), &tm))
+		strftime(res->timestamp, sizeof(res->timestamp), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	if (hash_ranges(path, s, md, h, &len)) {
+		snprintf(res->reason, sizeof(res->reason), "byte_range");
+		goto out;
+	}
+	if ((int)len != ASN1_STRING_length(want) || memcmp(h, ASN1_STRING_get0_data(want), len)) {
+		snprintf(res->reason, sizeof(res->reason), "digest_mismatch");
+		goto out;
+	}
+	der = s->contents;
+	cms = d2i_CMS_ContentInfo(NULL, &der, (long)s->contents_len);
+	if (!cms || CMS_verify(cms, NULL, NULL, NULL, NULL, CMS_NO_SIGNER_CERT_VERIFY) != 1) {
+		snprintf(res->reason, sizeof(res->reason), "signature_invalid");
+		goto out;
+	}
+	res->status = "valid";
+	snprintf(res->reason, sizeof(res->reason), "imprint_and_signature");
+out:
+	CMS_ContentInfo_free(cms);
+	TS_TST_INFO_free(tst);
+	PKCS7_free(p7);
+	ERR_clear_error();
+}
+
+static json_t *changes_json(unsigned changes)
+{
+	json_t *a = json_array();
+	int i;
+
+	for (i = 0; i < PDF_CHANGE_KINDS; i++)
+		if (changes & (1u << i))
+			json_array_append_new(a, json_string(pdf_change_name(i)));
+	return a;
+}
+
+static void print_text(const struct pdf_revisions *r, size_t k, const struct sig_result *res)
+{
+	const struct pdf_sig_info *s = &r->sigs[k];
+	unsigned harmless = PDF_CHANGE_DSS | PDF_CHANGE_DOC_TIMESTAMP;
+	int i, first = 1;
+
+	printf("%s %zu: field %s (%s)", s->doc_timestamp ? "Document timestamp" : "Signature",
+	       k + 1, s->field, *s->subfilter ? s->subfilter + 1 : "?");
+	if (s->docmdp)
+		printf(", certification (DocMDP P %d)", s->docmdp);
+	printf("\n");
+	if (!s->doc_timestamp)
+		printf("  signer:   %s\n", *res->signer ? res->signer : "?");
+	if (*s->when)
+		printf("  time:     %s (claimed)\n", s->when);
+	if (*res->timestamp)
+		printf("  timestamp: %s\n", res->timestamp);
+	printf("  level:    %s\n", res->level);
+	if (!s->range_ok)
+		printf("  covers:   ? (its /ByteRange is not [0 a b c] within the file)\n");
+	else if (s->end == r->size)
+		printf("  covers:   the whole document\n");
+	else {
+		printf("  covers:   %lld of %lld bytes; added after:", (long long)s->end,
+		       (long long)r->size);
+		for (i = 0; i < PDF_CHANGE_KINDS; i++)
+			if (s->changes & (1u << i)) {
+				printf("%s %s", first ? "" : ",", pdf_change_name(i));
+				first = 0;
+			}
+		printf("%s\n", s->changes & ~harmless ? "" : " (harmless)");
+	}
+	if (res->docmdp_violation)
+		printf("  DocMDP:   violated: changes after it that P %d does not allow\n",
+		       s->docmdp);
+	printf("  verdict:  %s (%s)\n", res->status, res->reason);
+}
+
+static json_t *result_json(const struct pdf_revisions *r, size_t k, const struct sig_result *res)
+{
+	const struct pdf_sig_info *s = &r->sigs[k];
+	unsigned harmless = PDF_CHANGE_DSS | PDF_CHANGE_DOC_TIMESTAMP;
+
+	return json_pack("{s:s, s:s, s:s, s:s?, s:s?, s:s?, s:s, s:b, s:I, s:o, s:b, s:o, s:b,"
+			 " s:s, s:s}",
+			 "field", s->field,
+			 "type", s->doc_timestamp ? "document_timestamp" : "signature",
+			 "subfilter", *s->subfilter ? s->subfilter + 1 : "",
+			 "signer", *res->signer ? res->signer : NULL,
+			 "time", *s->when ? s->when : NULL,
+			 "timestamp_time", *res->timestamp ? res->timestamp : NULL,
+			 "level", res->level,
+			 "covers_whole_document", s->range_ok && s->end == r->size,
+			 "revision_end", (json_int_t)s->end,
+			 "added_after", changes_json(s->changes),
+			 "only_harmless_after", !(s->changes & ~harmless),
+			 "certification", s->docmdp ? json_integer(s->docmdp) : json_null(),
+			 "docmdp_violation", res->docmdp_violation,
+			 "status", res->status, "reason", res->reason);
+}
+
+int cmd_pdf_verify(struct kyso_ctx *ctx, int argc, char **argv)
+{
+	static const struct option options[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct pdf_revisions r;
+	struct sig_result *res = NULL;
+	json_t *list = NULL;
+	int ch, ret, all_ok = 1;
+	char msg[512];
+	size_t k;
+
+	while ((ch = getopt_long(argc, argv, ":jh", options, NULL)) != -1) {
+		ret = cmd_common_option(ctx, ch, "pdf verify", help, argv);
+		if (ret >= 0)
+			return ret;
+	}
+	if (optind + 1 != argc)
+		return out_usage_error("pdf verify", "one PDF is required");
+	if (pdf_revisions_read(argv[optind], &r, msg, sizeof(msg)))
+		return out_fail(ctx->json, "pdf_error", "%s", msg);
+	ret = 0;
+	if (!r.n) {
+		ret = out_fail(ctx->json, "no_signature", "%s has no signature", argv[optind]);
+		goto out;
+	}
+	res = calloc(r.n, sizeof(*res));
+	list = json_array();
+	if (!res || !list) {
+		ret = out_fail(ctx->json, "out_of_memory", "out of memory");
+		goto out;
+	}
+	for (k = 0; k < r.n; k++) {
+		struct pdf_sig_info *s = &r.sigs[k];
+
+		if (s->doc_timestamp)
+			check_doc_timestamp(argv[optind], s, &res[k]);
+		else if ((ret = check_signature(ctx, argv[optind], &r, k, &res[k])))
+			goto out;
+		res[k].docmdp_violation = s->docmdp &&
+					  (s->changes & ~pdf_docmdp_allowed(s->docmdp));
+		if (res[k].docmdp_violation) {
+			res[k].status = "invalid";
+			snprintf(res[k].reason, sizeof(res[k].reason), "docmdp_violation");
+		}
+		if (strcmp(res[k].status, "valid"))
+			all_ok = 0;
+	}
+	for (k = 0; k < r.n; k++) {
+		if (ctx->json)
+			json_array_append_new(list, result_json(&r, k, &res[k]));
+		else
+			print_text(&r, k, &res[k]);
+	}
+	if (ctx->json) {
+		json_t *j = json_pack("{s:s, s:I, s:O, s:b}", "file", argv[optind], "size",
+				      (json_int_t)r.size, "signatures", list, "valid", all_ok);
+
+		out_json(j);
+		json_decref(j);
+	}
+	ret = all_ok ? 0 : 1;
+out:
+	json_decref(list);
+	free(res);
+	pdf_revisions_free(&r);
+	return ret;
+}
