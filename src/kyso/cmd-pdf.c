@@ -15,6 +15,8 @@
 
 #include "kyso/kyso.h"
 #include "pdf/pdf-appearance.h"
+#include "pdf/pdf-dss.h"
+#include "pdf/pdf-revisions.h"
 #include "pdf/pdf-sign.h"
 #include "cmd.h"
 #include "output.h"
@@ -331,8 +333,140 @@ out:
 	return ret;
 }
 
+static const char extend_help[] =
+	"Usage: kyso pdf extend FILE [-o OUT.pdf] [--level B-LT|B-LTA]\n"
+	"\n"
+	"Renews the long-term evidence of a signed PDF: an update with a /DSS\n"
+	"holding the chains of every signature and document timestamp in it and\n"
+	"CRLs and OCSP answers fetched now, then (B-LTA, the default) a new\n"
+	"document timestamp over it all. FILE is changed in place unless --out\n"
+	"names another file; earlier signatures stay valid.\n"
+	"\n"
+	"  -o, --out FILE      write the extended PDF there instead\n"
+	"  -l, --level LEVEL   B-LT: the evidence only; B-LTA (default): and a\n"
+	"                      document timestamp\n";
+
+/* The CMS signatures and timestamp tokens of the PDF at path into *cms
+ * (n of them; free each der, then the array). 0 or the exit code. */
+static int pdf_signatures(struct kyso_ctx *ctx, const char *path, struct pdf_der **cms,
+			  size_t *n)
+{
+	struct pdf_revisions r;
+	char msg[512];
+	size_t i;
+
+	*cms = NULL;
+	*n = 0;
+	if (pdf_revisions_read(path, &r, msg, sizeof(msg)))
+		return out_fail(ctx->json, "pdf_error", "%s", msg);
+	*cms = calloc(r.n + 1, sizeof(**cms));
+	for (i = 0; *cms && i < r.n; i++) {
+		if (!r.sigs[i].contents)
+			continue;
+		(*cms)[*n].der = r.sigs[i].contents;
+		(*cms)[(*n)++].len = r.sigs[i].contents_len;
+		r.sigs[i].contents = NULL;	/* now *cms's */
+	}
+	pdf_revisions_free(&r);
+	if (!*cms)
+		return out_fail(ctx->json, "out_of_memory", "out of memory");
+	if (!*n)
+		return out_fail(ctx->json, "no_signature", "%s has no signature to extend", path);
+	return 0;
+}
+
+static int pdf_extend(struct kyso_ctx *ctx, int argc, char **argv)
+{
+	static const struct option options[] = {
+		{ "out", required_argument, NULL, 'o' },
+		{ "level", required_argument, NULL, 'l' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *in, *out = NULL;
+	struct pdf_der *cms = NULL;
+	char *tmp = NULL, msg[512];
+	int ch, ret, lta = 1, fd;
+	struct stat st;
+	size_t i, n = 0;
+
+	while ((ch = getopt_long(argc, argv, ":o:l:jh", options, NULL)) != -1) {
+		if (ch == 'o') {
+			out = optarg;
+		} else if (ch == 'l') {
+			if (strcmp(optarg, "B-LT") && strcmp(optarg, "B-LTA"))
+				return out_usage_error("pdf extend", "unknown level '%s' (B-LT or "
+						       "B-LTA)", optarg);
+			lta = !strcmp(optarg, "B-LTA");
+		} else {
+			ret = cmd_common_option(ctx, ch, "pdf extend", extend_help, argv);
+			if (ret >= 0)
+				return ret;
+		}
+	}
+	if (optind + 1 != argc)
+		return out_usage_error("pdf extend", "one PDF is required");
+	in = argv[optind];
+	if (out && !*out)
+		return out_usage_error("pdf extend", "--out needs a file name");
+	ret = pdf_signatures(ctx, in, &cms, &n);
+	if (ret)
+		goto out;
+	/* in place: the update is made on a copy that replaces the file at the end */
+	if (!out) {
+		if (asprintf(&tmp, "%s.kyso-XXXXXX", in) < 0) {
+			tmp = NULL;
+			ret = out_fail(ctx->json, "out_of_memory", "out of memory");
+			goto out;
+		}
+		fd = mkstemp(tmp);
+		if (fd < 0) {
+			ret = out_fail(ctx->json, "io_error", "%s: %s", tmp, strerror(errno));
+			free(tmp);
+			tmp = NULL;
+			goto out;
+		}
+		close(fd);
+		/* the file keeps its permissions */
+		if (stat(in, &st) == 0)
+			chmod(tmp, st.st_mode & 07777);
+	}
+	if (copy_file(in, tmp ? tmp : out, msg, sizeof(msg))) {
+		ret = out_fail(ctx->json, "io_error", "%s", msg);
+		goto out;
+	}
+	ret = pdf_ltv_add_dss_all(ctx, tmp ? tmp : out, cms, n);
+	if (!ret && lta)
+		ret = pdf_ltv_doc_timestamp(ctx, tmp ? tmp : out);
+	if (!ret && tmp && rename(tmp, in))
+		ret = out_fail(ctx->json, "io_error", "%s: %s", in, strerror(errno));
+	if (ret) {
+		unlink(tmp ? tmp : out);
+		goto out;
+	}
+	if (ctx->json) {
+		json_t *j = json_pack("{s:s, s:s, s:i}", "file", out ? out : in, "level",
+				      lta ? "B-LTA" : "B-LT", "signatures", (int)n);
+
+		out_json(j);
+		json_decref(j);
+	} else {
+		printf("%s: extended (%s, evidence for %zu signature%s)\n", out ? out : in,
+		       lta ? "B-LTA" : "B-LT", n, n == 1 ? "" : "s");
+	}
+out:
+	for (i = 0; i < n; i++)
+		free(cms[i].der);
+	free(cms);
+	free(tmp);
+	return ret;
+}
+
 int cmd_pdf(struct kyso_ctx *ctx, int argc, char **argv)
 {
+	if (argc >= 2 && !strcmp(argv[1], "extend"))
+		return pdf_extend(ctx, argc - 1, argv + 1);
 	if (argc >= 2 && !strcmp(argv[1], "sign"))
 		return pdf_sign(ctx, argc - 1, argv + 1);
 	if (argc >= 2 && !strcmp(argv[1], "verify"))
@@ -342,6 +476,6 @@ int cmd_pdf(struct kyso_ctx *ctx, int argc, char **argv)
 		return 0;
 	}
 	if (argc < 2)
-		return out_usage_error("pdf", "a subcommand is needed: sign or verify");
-	return out_usage_error("pdf", "unknown subcommand '%s' (sign, verify)", argv[1]);
+		return out_usage_error("pdf", "a subcommand is needed: sign, verify or extend");
+	return out_usage_error("pdf", "unknown subcommand '%s' (sign, verify, extend)", argv[1]);
 }

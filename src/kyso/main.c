@@ -64,6 +64,8 @@ static void usage(void)
 	      "                             sign an existing PDF (PAdES, incremental update)\n"
 	      "  pdf verify FILE            each signature of a PDF: signer, level, what\n"
 	      "                             came after it, DocMDP, the verdict\n"
+	      "  pdf extend FILE [-o OUT.pdf] [--level B-LT|B-LTA]\n"
+	      "                             fresh evidence and a document timestamp\n"
 	      "  xml sign IN.xml -o OUT.xml --cert ID [--level B-B|B-T]\n"
 	      "       [--hash-alg ALG] [--c14n exclusive|inclusive]\n"
 	      "                             sign an XML record (enveloped XAdES)\n"

@@ -136,29 +136,59 @@ out:
 	return ret;
 }
 
+/* The certificates of cms and of its signature timestamp into certs. 0 or the exit code. */
+static int signature_certs(struct kyso_ctx *ctx, const struct pdf_der *cms, json_t *certs)
+{
+	unsigned char *tst;
+	size_t tst_len = 0;
+	int ret = 0;
+
+	if (cms_certs(cms->der, cms->len, certs))
+		return out_fail(ctx->json, "pdf_error", "the signature's certificates cannot be read");
+	tst = cms_timestamp(cms->der, cms->len, &tst_len);
+	if (tst && cms_certs(tst, tst_len, certs))
+		ret = out_fail(ctx->json, "pdf_error",
+			       "the signature timestamp's certificates cannot be read");
+	OPENSSL_free(tst);
+	return ret;
+}
+
+int pdf_ltv_add_dss_all(struct kyso_ctx *ctx, const char *path, const struct pdf_der *cms,
+			size_t n)
+{
+	json_t *certs = json_array(), *unique = json_array(), *v, *w;
+	size_t i, j;
+	int ret = 0;
+
+	if (!certs || !unique) {
+		ret = out_fail(ctx->json, "out_of_memory", "out of memory");
+		goto out;
+	}
+	for (i = 0; i < n && !ret; i++)
+		ret = signature_certs(ctx, &cms[i], certs);
+	if (ret)
+		goto out;
+	/* each certificate once */
+	json_array_foreach(certs, i, v) {
+		json_array_foreach(unique, j, w)
+			if (json_equal(v, w))
+				break;
+		if (j == json_array_size(unique))
+			json_array_append(unique, v);
+	}
+	ret = add_evidence(ctx, path, unique);
+out:
+	json_decref(certs);
+	json_decref(unique);
+	return ret;
+}
+
 int pdf_ltv_add_dss(struct kyso_ctx *ctx, const char *path, const unsigned char *cms,
 		    size_t len)
 {
-	json_t *certs = json_array();
-	unsigned char *tst;
-	size_t tst_len = 0;
-	int ret;
+	struct pdf_der one = { (unsigned char *)cms, len };
 
-	if (!certs || cms_certs(cms, len, certs)) {
-		json_decref(certs);
-		return out_fail(ctx->json, "pdf_error", "the signature's certificates cannot be read");
-	}
-	tst = cms_timestamp(cms, len, &tst_len);
-	if (tst && cms_certs(tst, tst_len, certs)) {
-		ret = out_fail(ctx->json, "pdf_error",
-			       "the signature timestamp's certificates cannot be read");
-		goto out;
-	}
-	ret = add_evidence(ctx, path, certs);
-out:
-	OPENSSL_free(tst);
-	json_decref(certs);
-	return ret;
+	return pdf_ltv_add_dss_all(ctx, path, &one, 1);
 }
 
 int pdf_ltv_doc_timestamp(struct kyso_ctx *ctx, const char *path)

@@ -18,6 +18,14 @@
 int pdf_ltv_add_dss(struct kyso_ctx *ctx, const char *path, const unsigned char *cms,
 		    size_t len);
 
+struct pdf_der;
+
+/* As pdf_ltv_add_dss() for the n CMS signatures and timestamp tokens of
+ * cms (a document timestamp's token: its TSA's chain), each certificate
+ * asked about once, in one update. */
+int pdf_ltv_add_dss_all(struct kyso_ctx *ctx, const char *path, const struct pdf_der *cms,
+			size_t n);
+
 /* Appends a document timestamp (/DocTimeStamp, ETSI.RFC3161) over the PDF
  * at path, as it is, to it. kysod's TSA is the one of the signature
  * timestamps, whose evidence the /DSS holds already. Failures are

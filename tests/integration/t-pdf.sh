@@ -12,7 +12,9 @@
 # B-LT: the /DSS holds the chains of the signers and of the TSA (each certificate once), the
 # root's CRL (openssl crl verifies it) and OCSP answers openssl ocsp verifies and reads as
 # good; B-LTA: a document timestamp over it all that openssl ts verifies. POST /v1/validation
-# and POST /v1/timestamp are called directly too.
+# and POST /v1/timestamp are called directly too. kyso pdf verify: valid signatures, a changed
+# byte, a page appended after a certification signature (a DocMDP violation), levels;
+# kyso pdf extend: a fresh /DSS and a second document timestamp openssl ts verifies.
 if [ -z "${BASH_VERSION:-}" ]; then exec /bin/bash "$0" "$@"; fi
 set -u
 : "${KYSO_SRCDIR:=$(cd "$(dirname "$0")/../.." && pwd)}"
@@ -430,6 +432,48 @@ is "$?" 0 "pdf verify, B-LTA: exit 0" || diag "$(cat "$T/verify.json")"
 is "$(json_get '[(s["type"], s["level"], s["status"], s["added_after"], s["only_harmless_after"]) for s in j["signatures"]]' "$(cat "$T/verify.json")")" \
 	'[["signature", "B-LTA", "valid", ["dss", "document_timestamp"], true], ["document_timestamp", "document timestamp", "valid", [], true]]' \
 	"pdf verify: B-LTA reached; only a /DSS and a document timestamp after the signature (harmless)"
+
+# kyso pdf extend: fresh evidence and a new document timestamp, in place.
+cp "$T/lta.pdf" "$T/ext.pdf"
+"${KYSO[@]}" --socket "$SOCK" pdf extend "$T/ext.pdf" >"$T/out" 2>&1
+is "$?" 0 "kyso pdf extend --level B-LTA (the default): exit 0" || diag "$(cat "$T/out")"
+cmp -n "$(stat -c %s "$T/lta.pdf")" "$T/lta.pdf" "$T/ext.pdf" >/dev/null
+ok $? "extend: the record's bytes are the extended file's beginning (incremental updates)"
+pdfsig_report "$T/ext.pdf"
+# (poppler 22.12 does not check document timestamps: openssl ts does, below)
+is "$(grep -c '^Signature #' "$T/pdfsig.out") $(sed -n '/Signature #1/,/Signature #2/p' "$T/pdfsig.out" | grep -c 'Signature Validation: Signature is Valid')" \
+	"3 1" "extend: pdfsig finds the signature, still valid, and two document timestamps" ||
+	diag "$(cat "$T/pdfsig.out")"
+like "$(sed -n '/Signature #3/,$p' "$T/pdfsig.out")" "Total document signed" \
+	"extend: pdfsig: the new document timestamp covers the total document"
+qpdf --check "$T/ext.pdf" >"$T/qpdf.out" 2>&1
+ok $? "extend: qpdf --check passes" || diag "$(tail -5 "$T/qpdf.out")"
+"$PY" "$PDFCHECK" "$T/ext.pdf" "$T/last" >"$T/check.json" 2>"$T/check.err"
+is "$(json_get '[j["type"], j["subfilter"]]' "$(cat "$T/check.json")")" \
+	'["/DocTimeStamp", "/ETSI.RFC3161"]' "extend: the last is a new /DocTimeStamp" ||
+	diag "$(cat "$T/check.err")"
+openssl ts -verify -data "$T/last.signed" -in "$T/last.p7s" -token_in -CAfile "$CA_ROOT" \
+	-untrusted "$CA_INT" >"$T/ts.out" 2>&1
+ok $? "extend: openssl ts -verify: the new document timestamp is over its ByteRange" ||
+	diag "$(cat "$T/ts.out")"
+"$PY" "$PDFCHECK" "$T/ext.pdf" "$T/last" --nth 2 >/dev/null 2>"$T/check.err" &&
+	openssl ts -verify -data "$T/last.signed" -in "$T/last.p7s" -token_in -CAfile "$CA_ROOT" \
+		-untrusted "$CA_INT" >"$T/ts.out" 2>&1
+ok $? "extend: openssl ts -verify: the earlier document timestamp still verifies" ||
+	diag "$(cat "$T/check.err" "$T/ts.out")"
+grep -aq "/DSS" <(tail -c +"$(($(stat -c %s "$T/lta.pdf") + 1))" "$T/ext.pdf")
+ok $? "extend: a /DSS is written again after the record's last byte"
+"$PY" "$KYSO_SRCDIR/tests/lib/pdf-dss.py" "$T/ext.pdf" "$T/extdss" >"$T/dss.json" 2>"$T/dss.err"
+ok $? "extend: the /DSS reads" || diag "$(cat "$T/dss.err")"
+"${KYSO[@]}" --socket "$SOCK" --json pdf verify "$T/ext.pdf" >"$T/verify.json" 2>&1
+is "$(json_get '[(s["type"], s["level"], s["status"], s["only_harmless_after"]) for s in j["signatures"]]' "$(cat "$T/verify.json")")" \
+	'[["signature", "B-LTA", "valid", true], ["document_timestamp", "document timestamp", "valid", true], ["document_timestamp", "document timestamp", "valid", true]]' \
+	"extend: pdf verify: B-LTA, two valid document timestamps, only harmless updates" ||
+	diag "$(cat "$T/verify.json")"
+"${KYSO[@]}" --socket "$SOCK" pdf extend "$T/objstm.pdf" -o "$T/unsigned-ext.pdf" >"$T/out" 2>&1
+isnt "$?" 0 "extend: a PDF without a signature is refused"
+[ ! -e "$T/unsigned-ext.pdf" ]
+ok $? "...and no output file is written"
 
 # Without an OCSP responder, the signer's certificate cannot be shown good: no B-LT.
 ocsp_stop
