@@ -13,15 +13,27 @@ Python standard library only; kysod is reached over its Unix socket.
 usage: pdf-sign.py --certificate ID [--socket PATH] [--timestamp]
                    [--hash sha256|sha384|sha512] [--padding pkcs1|pss]
                    [--title TEXT] [--line TEXT]... OUT.pdf
+       pdf-sign.py --certificate ID --input IN.pdf [--level B-B|B-T|B-LT|B-LTA]
+                   [--reason TEXT] [--location TEXT] [--visible PAGE,X,Y,W,H]
+                   [--kyso PATH] [--socket PATH] OUT.pdf
 
-This example writes a new one-page PDF (the "record"); an application
-signing its own PDFs does the same with its PDF library's "external
-signature" or "deferred signing" interface: reserve /Contents, hash the
-/ByteRange, put kyso's CMS in.
+Without --input this example writes a new one-page PDF (the "record"); an
+application signing its own PDFs does the same with its PDF library's
+"external signature" or "deferred signing" interface: reserve /Contents,
+hash the /ByteRange, put kyso's CMS in.
+
+With --input it signs an existing PDF the way an application that has no
+PDF library does: it runs `kyso pdf sign`, which appends a PAdES signature
+as an incremental update (earlier signatures stay valid), with a visible
+appearance that shows the signer's Vietnamese name, the time, the reason
+and the place in an embedded font.
 """
 import argparse
 import base64
 import hashlib
+import json
+import os
+import subprocess
 import time
 
 from kyso_api import KysoApiError, api, default_socket
@@ -103,8 +115,16 @@ def main():
     p.add_argument("--padding", choices=["pkcs1", "pss"])
     p.add_argument("--title", default="Student record")
     p.add_argument("--line", action="append", default=[])
+    p.add_argument("--input", help="an existing PDF to sign (with kyso pdf sign)")
+    p.add_argument("--level", default="B-B", choices=["B-B", "B-T", "B-LT", "B-LTA"])
+    p.add_argument("--reason")
+    p.add_argument("--location")
+    p.add_argument("--visible", help="PAGE,X,Y,W,H: show the signature there")
+    p.add_argument("--kyso", default=os.environ.get("KYSO", "kyso"), help="the kyso command")
     p.add_argument("out")
     args = p.parse_args()
+    if args.input:
+        return sign_existing(args)
 
     cert = api(args.socket, "GET", "/v1/certificates/" + args.certificate)
     record = "\n".join([args.title] + args.line)
@@ -129,6 +149,23 @@ def main():
     print("signed %s: %s, %d bytes of CMS%s" % (
         args.out, answer["algorithm"], len(cms),
         ", time-stamped at " + answer["timestamp"]["time"] if "timestamp" in answer else ""))
+
+
+def sign_existing(args):
+    """Signs args.input into args.out with kyso pdf sign (PAdES, an incremental update)."""
+    cmd = [args.kyso, "--socket", args.socket, "--json", "pdf", "sign", args.input,
+           "-o", args.out, "--cert", args.certificate, "--level", args.level,
+           "--hash-alg", args.hash]
+    if args.padding:
+        cmd += ["--padding", args.padding]
+    for opt in ("reason", "location", "visible"):
+        if getattr(args, opt):
+            cmd += ["--" + opt, getattr(args, opt)]
+    run = subprocess.run(cmd, capture_output=True, text=True)
+    if run.returncode:
+        raise SystemExit(run.stderr.strip() or "kyso pdf sign failed")
+    print("signed %s: PAdES %s, field %s" % (args.out, args.level,
+                                              json.loads(run.stdout)["field"]))
 
 
 if __name__ == "__main__":

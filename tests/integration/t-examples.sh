@@ -93,8 +93,25 @@ if [ "$HAVE_PDFSIG" = 1 ]; then
 		--hash sha384 "$T/pss.pdf" >"$T/pdf.out" 2>&1
 	ok $? "pdf-sign.py with RSA-PSS over sha384"
 	pdf_valid "$T/pss.pdf" "pdfsig: the RSA-PSS signature is valid"
+	# an existing PDF (the record written above), signed again through kyso pdf sign
+	# with a visible Vietnamese appearance
+	KYSO_SOCKET=$SOCK "$PY" "$PDF_SIGN" --certificate "${CERT_ID[school]}" \
+		--input "$T/record.pdf" --level B-T --reason "Xác nhận học bạ" --location "Hà Nội" \
+		--visible 1,300,60,250,70 --kyso "$KYSO_BUILDDIR/kyso" "$T/record2.pdf" >"$T/pdf.out" 2>&1
+	ok $? "pdf-sign.py --input: an existing PDF signed (PAdES B-T, visible)" ||
+		diag "$(cat "$T/pdf.out")"
+	like "$(cat "$T/pdf.out")" "PAdES B-T, field Signature2" "...in a second signature field"
+	pdfsig -nocert "$T/record2.pdf" >"$T/pdfsig.out" 2>&1
+	is "$(grep -c 'Signature Validation: Signature is Valid' "$T/pdfsig.out") $(grep -c 'Total document signed' "$T/pdfsig.out")" \
+		"2 1" "pdfsig: both signatures valid, the new one over the whole document" ||
+		diag "$(cat "$T/pdfsig.out")"
+	like "$(sed -n '/Signature #2/,$p' "$T/pdfsig.out")" "Signature Type: ETSI.CAdES.detached" \
+		"pdfsig: the new one is PAdES (ETSI.CAdES.detached)"
+	pdftotext "$T/record2.pdf" - 2>/dev/null | tr '\n' ' ' >"$T/record2.txt"
+	like "$(cat "$T/record2.txt")" "Ký bởi: Trường THPT Kyso — Phòng Đào tạo.*Lý do: Xác nhận học bạ.*Nơi ký: Hà Nội" \
+		"pdftotext reads the Vietnamese appearance back" || diag "$(cat "$T/record2.txt")"
 else
-	skip 12 "pdfsig (poppler-utils) is not installed"
+	skip 17 "pdfsig (poppler-utils) is not installed"
 fi
 
 # ---------------------------------------------------------------- XML
