@@ -28,7 +28,7 @@ def parse_raw(path):
             if not line.strip():
                 continue
             tag, _, rest = line.partition(' ')
-            if tag in ('hotplug',) and rest.startswith('skipped'):
+            if tag in ('hotplug', 'pdf') and rest.startswith('skipped'):
                 rows.append((tag, {'skipped': rest.partition(':')[2].strip() or rest}))
                 continue
             if tag == 'cgtop':
@@ -406,6 +406,27 @@ def main():
             w('')
             w('A missed event: none within 5 s of the PC/SC client seeing the change.')
     data['hotplug'] = hot
+    w('')
+
+    # ---------------------------------------------------------------- pdf
+    w('## Signing a PDF (`kyso pdf sign`, 100 pages, 20 MB)')
+    w('')
+    pr = [d for tag, d in rows if tag == 'pdf']
+    pdf = {}
+    if not pr or 'skipped' in pr[0]:
+        pdf['skipped'] = pr[0]['skipped'] if pr else 'not run'
+        w('skipped: %s' % pdf['skipped'])
+    else:
+        pdf = {k: stats([d.get(k) for d in pr]) for k in ('total', 'token', 'beyond', 'rss_kib')}
+        w('Seconds per signature, RSA-2048 on SoftHSM2, %d rounds; a PDF of %s bytes with an '
+          'uncompressed image on each page (bench/pdfsign.py). "token": `kyso sign` of one hash '
+          'with the same certificate, the same CLI and socket path.' % (len(pr), fmt_int(pr[0]['bytes'])))
+        w('')
+        w('| kyso pdf sign | token (kyso sign) | beyond the token | kyso peak RSS, KiB |')
+        w('|---|---|---|---|')
+        w('| %s | %s | %s | %s |' % (fmt_stat(pdf['total'], 1, 3), fmt_stat(pdf['token'], 1, 3),
+                                    fmt_stat(pdf['beyond'], 1, 3), fmt_stat(pdf['rss_kib'])))
+    data['pdf'] = pdf
     w('')
 
     # ---------------------------------------------------------------- footprint

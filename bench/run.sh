@@ -10,6 +10,7 @@
 #     POST /v1/sign/batch with 1,000 items
 #   - instructions per signature outside the PKCS#11 module (callgrind)
 #   - hotplug latency on the virtual PIV card (bench/hotplug.sh)
+#   - kyso pdf sign on a 100-page, 20 MB PDF beside one token signature (bench/pdfsign.py)
 #   - resident memory and start-up time
 # and prints a table, also written to bench/results/latest.md. Every throughput figure is the
 # median of BENCH_ROUNDS runs (min-max beside it); the runs of all rows are interleaved round
@@ -18,7 +19,7 @@
 # Environment:
 #   BENCH_ROUNDS=5        runs per figure
 #   BENCH_SECONDS=1.5     measured seconds per run (after BENCH_WARMUP=0.3 s)
-#   BENCH_SKIP=cpu,hotplug   sections to leave out (tput, batch, cpu, hotplug, footprint)
+#   BENCH_SKIP=cpu,hotplug   sections to leave out (tput, batch, cpu, hotplug, footprint, pdf)
 #   BENCH_RELEASE=1       also keep this run as bench/results/<version>.md
 #   KYSO_BENCH_BUILDDIR   build tree to use (default: the source tree when configured in
 #                         place, else build/, made with tests/build.sh)
@@ -461,6 +462,20 @@ cpu_section()
 
 if ! skipped cpu; then
 	cpu_section
+fi
+
+# ---------------------------------------------------------------- PDF
+
+if ! skipped pdf; then
+	say "kyso pdf sign: a 100-page, 20 MB PDF"
+	make -C "$builddir" kyso >/dev/null
+	kysod_conf p 1 "$W/p"
+	kysod_start p
+	python3 "$top/bench/pdfsign.py" --kyso "$builddir/kyso" --socket "$W/p/run/kyso.sock" \
+		--cert "${CERT[rsa]}" --rounds "${BENCH_ROUNDS:-5}" --work "$W" >>"$RAW"
+	kysod_stop p
+else
+	echo "pdf skipped: left out (BENCH_SKIP)" >>"$RAW"
 fi
 
 # ---------------------------------------------------------------- hotplug

@@ -1,13 +1,16 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """Writes small PDFs for the tests, byte by byte, with a classic xref table:
-pdf-make.py OUT [--pages N] [--form] [--gen2]
+pdf-make.py OUT [--pages N] [--form] [--gen2] [--image-kib K]
 
 --form   an AcroForm with one text field (a filled-in school record)
 --gen2   the page object has generation 2 (an edited file's leftovers)
+--image-kib K  each page shows an uncompressed grey image of K KiB of random
+         bytes (a scanned record's size: 100 pages of 200 KiB are 20 MB)
 The text is Vietnamese, in a standard font (WinAnsi cannot show it all:
 only the structure matters here).
 """
+import os
 import sys
 
 
@@ -16,6 +19,8 @@ def main():
     pages = int(sys.argv[sys.argv.index("--pages") + 1]) if "--pages" in sys.argv else 1
     form = "--form" in sys.argv
     gen = 2 if "--gen2" in sys.argv else 0
+    image_kib = int(sys.argv[sys.argv.index("--image-kib") + 1]) if "--image-kib" in sys.argv else 0
+    img_base = 4 + 2 * pages + (1 if form else 0)  # after the pages and the field
     objs = {}
     # 1 catalog, 2 pages, 3 font, 4.. page/content pairs, then the field
     kids = []
@@ -24,10 +29,20 @@ def main():
         kids.append(n)
         content = ("BT /F1 14 Tf 72 720 Td (So diem lop 10A1 - trang %d) Tj ET" % (i + 1)).encode()
         annots = ""
+        xobj = b""
+        if image_kib:
+            side = 32
+            height = image_kib * 1024 // side
+            objs[img_base + i] = (b"<< /Type /XObject /Subtype /Image /Width %d /Height %d "
+                                  b"/ColorSpace /DeviceGray /BitsPerComponent 8 /Length %d >>\n"
+                                  b"stream\n%s\nendstream" % (side, height, side * height,
+                                                             os.urandom(side * height)))
+            content += b" q 450 0 0 600 72 80 cm /Im0 Do Q"
+            xobj = b" /XObject << /Im0 %d 0 R >>" % (img_base + i)
         if form and i == 0:
             annots = " /Annots [%d 0 R]" % (4 + 2 * pages)
         objs[n] = (b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents %d 0 R"
-                   b" /Resources << /Font << /F1 3 0 R >> >>%s >>" % (n + 1, annots.encode()))
+                   b" /Resources << /Font << /F1 3 0 R >>%s >>%s >>" % (n + 1, xobj, annots.encode()))
         objs[n + 1] = b"<< /Length %d >>\nstream\n%s\nendstream" % (len(content), content)
         n += 2
     cat = b"<< /Type /Catalog /Pages 2 0 R"
