@@ -494,6 +494,15 @@ int helper_call(struct kysod *d, size_t module, uint16_t op, json_t *req,
 		const unsigned char *secret, size_t secret_len, unsigned int timeout,
 		struct kyso_msg *reply, enum kyso_err *err)
 {
+	return helper_call_overlap(d, module, op, req, secret, secret_len, timeout, NULL, NULL,
+				   reply, err);
+}
+
+int helper_call_overlap(struct kysod *d, size_t module, uint16_t op, json_t *req,
+			const unsigned char *secret, size_t secret_len, unsigned int timeout,
+			void (*meanwhile)(void *), void *arg, struct kyso_msg *reply,
+			enum kyso_err *err)
+{
 	struct helper_proc *h;
 	struct helper_chan *chan;
 	struct pending p;
@@ -532,6 +541,9 @@ int helper_call(struct kysod *d, size_t module, uint16_t op, json_t *req,
 	/* to this helper's socket, or nowhere: never to a reused descriptor */
 	sent = chan_send(chan, p.id, op, req, secret, secret_len);
 	chan_put(chan);
+	/* while the helper works: the caller's own work (an audit sync) */
+	if (!sent && meanwhile)
+		meanwhile(arg);
 
 	pthread_mutex_lock(&h->lock);
 	if (sent) {

@@ -37,6 +37,13 @@ int helper_call(struct kysod *d, size_t module, uint16_t op, json_t *req,
 		const unsigned char *secret, size_t secret_len, unsigned int timeout,
 		struct kyso_msg *reply, enum kyso_err *err);
 
+/* The same, running meanwhile(arg) once the request is sent, while the
+ * helper works on it (the timeout counts from after it). */
+int helper_call_overlap(struct kysod *d, size_t module, uint16_t op, json_t *req,
+			const unsigned char *secret, size_t secret_len, unsigned int timeout,
+			void (*meanwhile)(void *), void *arg, struct kyso_msg *reply,
+			enum kyso_err *err);
+
 /* Asks every running helper to look at its slots now (a reader changed).
  * Does not wait for the answers. */
 void helpers_rescan(struct kysod *d);

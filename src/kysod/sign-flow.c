@@ -116,18 +116,41 @@ static void call_error(struct kysod *d, enum kyso_err err, struct kyso_reply *re
 	}
 }
 
+/* The intent entry of a signature, made durable while the token signs. */
+struct intent_sync {
+	struct audit *audit;
+	uint64_t seq;
+	int failed;
+};
+
+static void intent_sync(void *arg)
+{
+	struct intent_sync *s = arg;
+
+	s->failed = audit_wait(s->audit, s->seq) != 0;
+}
+
 /* One round trip to the helper. Returns 1 when the helper wants a login (ans
- * keeps its answer), 0 on success (ans holds it), -1 with rep set. */
+ * keeps its answer), 0 on success (ans holds it), -1 with rep set. A SIGN
+ * has the target's intent entry synced while the helper works. */
 static int ask_helper(struct kysod *d, const struct sign_target *t, uint16_t op, json_t *req,
 		      const char *pin, struct kyso_msg *ans, struct kyso_reply *rep)
 {
+	struct intent_sync sync = { &d->audit, op == KYSO_OP_SIGN ? t->intent : 0, 0 };
 	enum kyso_err err = KE_MODULE_UNAVAILABLE;
 	const char *code;
 
 	kyso_msg_clear(ans);
-	if (helper_call(d, t->cert.module, op, req, (const unsigned char *)pin,
-			pin ? strlen(pin) : 0, d->cfg.request_timeout, ans, &err)) {
+	if (helper_call_overlap(d, t->cert.module, op, req, (const unsigned char *)pin,
+				pin ? strlen(pin) : 0, d->cfg.request_timeout,
+				sync.seq ? intent_sync : NULL, &sync, ans, &err)) {
 		call_error(d, err, rep);
+		return -1;
+	}
+	/* no signature leaves kysod before its intent is on disk */
+	if (sync.failed) {
+		kyso_reply_error(rep, KE_AUDIT_FAILED,
+				 "the audit log cannot be written; no signature is returned");
 		return -1;
 	}
 	if (!(ans->flags & KYSO_IPC_F_ERROR))

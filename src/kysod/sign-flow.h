@@ -3,6 +3,7 @@
 #ifndef KYSOD_SIGN_FLOW_H
 #define KYSOD_SIGN_FLOW_H
 #include <stddef.h>
+#include <stdint.h>
 
 #include "kysod/daemon.h"
 #include "kysod/peer.h"
@@ -17,6 +18,7 @@ struct sign_target {
 	enum kyso_hash_alg hash_alg;
 	const char *mech;		/* "pkcs1", "pss" or "ecdsa", for the helper */
 	char algorithm[48];		/* "rsa-pkcs1-sha256", … for the API */
+	uint64_t intent;		/* audit entry synced while the token signs; 0: none */
 };
 
 /* What the user is asked to allow. */

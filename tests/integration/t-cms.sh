@@ -232,7 +232,10 @@ for mode in http500 garbage reject; do
 	note "$(json_get 'j["error"]["message"]')"
 	tsa_stop
 done
-is "$(wc -l < "$AUDIT_LOG")" $((n + 4)) "each failed attempt is in the audit log"
+is "$(wc -l < "$AUDIT_LOG")" $((n + 8)) "each failed attempt is in the audit log (its intent and its result)"
+is "$(tail -n 8 "$AUDIT_LOG" | "$PY" -c 'import json, sys; print(json.dumps([json.loads(l).get("result", "intent") for l in sys.stdin]))')" \
+	'["intent", "timestamp_failed", "intent", "timestamp_failed", "intent", "timestamp_failed", "intent", "timestamp_failed"]' \
+	"...each result timestamp_failed, after its intent"
 stop_kysod
 
 # A TSA whose certificate does not chain to the CA bundle is refused.
