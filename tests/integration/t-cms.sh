@@ -179,8 +179,13 @@ tsa_start
 write_conf --module "softhsm=$SOFTHSM" "ca_bundle=$CA_BUNDLE" ocsp=off "tsa_url=$TSA_URL"
 start_kysod
 
+# libcurl is loaded by the first request that needs HTTP, not at start-up
+grep -q 'libcurl' "/proc/$KYSOD_PID/maps"
+isnt $? 0 "kysod has not loaded libcurl before its first HTTP request"
 cms_sign cades sha256 "" '"timestamp":true'
 is "$STATUS" 200 "CAdES-T with RSA: 200"
+grep -q 'libcurl\.so\.4' "/proc/$KYSOD_PID/maps"
+ok $? "kysod loaded libcurl for the timestamp"
 is "$(info 'len(j["certificates"])')" 3 \
 	"the CMS carries the signer, the issuing CA and the root"
 cms_verify "$CA_ROOT"
