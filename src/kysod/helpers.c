@@ -232,7 +232,9 @@ static int reap(pid_t pid, unsigned int ms, int *status)
 }
 
 /* The helper's first message: its protocol version must be kysod's. Returns
- * 0, or -1 with the state set to failed and why logged. */
+ * 0; 1 for a module that failed to load (the helper ends by itself); -1 for
+ * a helper of another version, whose channel is ended. The state is set to
+ * failed and why logged. */
 static int hello(struct helper_proc *h, const struct kyso_msg *msg)
 {
 	const char *why = kyso_msg_str(msg, KYSO_F_MESSAGE);
@@ -251,7 +253,7 @@ static int hello(struct helper_proc *h, const struct kyso_msg *msg)
 	if (msg->flags & KYSO_IPC_F_ERROR) {
 		log_error("%s: %s", h->name, why ? why : "module failed to load");
 		set_state(h, HELPER_FAILED, why ? why : "module failed to load");
-		return -1;
+		return 1;
 	}
 	return 0;
 }
@@ -320,7 +322,8 @@ static long run_once(struct helper_proc *h)
 		first = 0;
 		switch (msg.op) {
 		case KYSO_OP_HELLO:
-			if (hello(h, &msg) == 0) {
+			rc = hello(h, &msg);
+			if (rc == 0) {
 				inventory_report(h, &msg);
 				set_state(h, HELPER_RUNNING, NULL);
 			}
@@ -337,6 +340,9 @@ static long run_once(struct helper_proc *h)
 			log_warn("%s: unexpected message %u", h->name, msg.op);
 		}
 		kyso_msg_clear(&msg);
+		/* nothing more is read from a helper of another version */
+		if (rc < 0)
+			break;
 	}
 	if (rc == -2 && first) {
 		char text[256];
