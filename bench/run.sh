@@ -11,6 +11,8 @@
 #   - instructions per signature outside the PKCS#11 module (callgrind)
 #   - hotplug latency on the virtual PIV card (bench/hotplug.sh)
 #   - kyso pdf sign on a 100-page, 20 MB PDF beside one token signature (bench/pdfsign.py)
+#   - signatures on the virtual PIV card through OpenSC, kyso against the direct program
+#     (bench/piv.sh)
 #   - resident memory and start-up time
 # and prints a table, also written to bench/results/latest.md. Every throughput figure is the
 # median of BENCH_ROUNDS runs (min-max beside it); the runs of all rows are interleaved round
@@ -19,7 +21,8 @@
 # Environment:
 #   BENCH_ROUNDS=5        runs per figure
 #   BENCH_SECONDS=1.5     measured seconds per run (after BENCH_WARMUP=0.3 s)
-#   BENCH_SKIP=cpu,hotplug   sections to leave out (tput, batch, cpu, hotplug, footprint, pdf)
+#   BENCH_SKIP=cpu,hotplug   sections to leave out (tput, batch, cpu, hotplug, piv, footprint, pdf)
+#   BENCH_PIV_ROUNDS=3, BENCH_PIV_SECONDS=3   runs on the virtual PIV card
 #   BENCH_RELEASE=1       also keep this run as bench/results/<version>.md
 #   KYSO_BENCH_BUILDDIR   build tree to use (default: the source tree when configured in
 #                         place, else build/, made with tests/build.sh)
@@ -454,6 +457,11 @@ cpu_section()
 				python3 "$top/bench/cgsum.py" --entries "$f" libsofthsm2 |
 					sed "s/^/cgentry part=kyso /" >>"$RAW"
 			fi
+			# the same length of time idle: the slot poll's calls, subtracted
+			if [ "$mode" = full ] && [ "${f##*.}" = 2 ] && [ "$proc" = helper ]; then
+				python3 "$top/bench/cgsum.py" --entries "$f" libsofthsm2 |
+					sed "s/^/cgentry part=kyso-idle /" >>"$RAW"
+			fi
 		done
 		kysod_stop c
 		sleep 0.5
@@ -488,6 +496,18 @@ if ! skipped hotplug; then
 	sed 's/^/hotplug /' "$W/hotplug.out" >>"$RAW"
 else
 	echo "hotplug skipped: left out (BENCH_SKIP)" >>"$RAW"
+fi
+
+# ---------------------------------------------------------------- the virtual PIV card
+
+if ! skipped piv; then
+	say "signatures on the virtual PIV card through OpenSC (${BENCH_PIV_ROUNDS:-3} rounds)"
+	KYSO_SRCDIR=$top KYSO_BUILDDIR=$builddir BENCH_BIN=$BIN \
+		bash "$top/bench/piv.sh" "$W/piv.out" "${BENCH_PIV_ROUNDS:-3}" "${BENCH_PIV_SECONDS:-3}" \
+		2>"$W/piv.err" || echo "skipped: bench/piv.sh failed: $(tail -2 "$W/piv.err")" >"$W/piv.out"
+	sed 's/^/piv /' "$W/piv.out" >>"$RAW"
+else
+	echo "piv skipped: left out (BENCH_SKIP)" >>"$RAW"
 fi
 
 # ---------------------------------------------------------------- report

@@ -7,8 +7,90 @@
 
 #include "common/ipc.h"
 #include "common/secure.h"
+#include "common/utf8.h"
 
 #define HDR_LEN 16
+#define FIELD_HDR 6
+
+enum field_type { T_U32 = 1, T_BOOL, T_BYTES, T_STR, T_JSON };
+
+/* ------------------------------------------------------------ the schema */
+
+static const struct {
+	const char *name;
+	enum field_type type;
+	uint32_t max;			/* longest value, in bytes (strings: with the NUL) */
+} fields[KYSO_F_COUNT] = {
+	[KYSO_F_PROTOCOL] = { "protocol", T_U32, 4 },
+	[KYSO_F_CODE] = { "code", T_STR, 64 },
+	[KYSO_F_MESSAGE] = { "message", T_STR, 1024 },
+	[KYSO_F_PIN_STATE] = { "pin_state", T_STR, 32 },
+	[KYSO_F_TOKEN] = { "token", T_STR, 64 },
+	[KYSO_F_KEY_ID] = { "key_id", T_STR, 2 * 256 + 1 },
+	[KYSO_F_MECH] = { "mech", T_U32, 4 },
+	[KYSO_F_HASH_BITS] = { "hash_bits", T_U32, 4 },
+	[KYSO_F_HASH] = { "hash", T_BYTES, 64 },
+	[KYSO_F_KEEP_LOGIN] = { "keep_login", T_BOOL, 1 },
+	[KYSO_F_PINPAD] = { "pinpad", T_BOOL, 1 },
+	[KYSO_F_SIGNATURE] = { "signature", T_BYTES, 1024 },
+	[KYSO_F_PER_SIGNATURE] = { "per_signature", T_BOOL, 1 },
+	[KYSO_F_LOGGED_OUT] = { "logged_out", T_U32, 4 },
+	[KYSO_F_INVENTORY] = { "inventory", T_JSON, KYSO_IPC_MAX_FRAME },
+};
+
+#define B(f) (1u << (f))
+
+struct op_schema {
+	uint16_t op;
+	const char *name;
+	uint32_t allowed;
+	uint32_t required;		/* always */
+	uint32_t required_ok;		/* without KYSO_IPC_F_ERROR */
+	uint32_t required_err;		/* with it */
+	int secret;			/* may carry a secret */
+	int lenient;			/* fields it does not know are skipped (HELLO,
+					 * so that another version's can be read) */
+};
+
+static const struct op_schema ops[] = {
+	{ KYSO_OP_HELLO, "HELLO", B(KYSO_F_PROTOCOL) | B(KYSO_F_INVENTORY) | B(KYSO_F_CODE) |
+	  B(KYSO_F_MESSAGE), B(KYSO_F_PROTOCOL), B(KYSO_F_INVENTORY), B(KYSO_F_CODE), 0, 1 },
+	{ KYSO_OP_INVENTORY, "INVENTORY", B(KYSO_F_INVENTORY), B(KYSO_F_INVENTORY), 0, 0, 0, 0 },
+	{ KYSO_OP_RESCAN, "RESCAN", 0, 0, 0, 0, 0, 0 },
+	{ KYSO_OP_SIGN, "SIGN", B(KYSO_F_TOKEN) | B(KYSO_F_KEY_ID) | B(KYSO_F_MECH) |
+	  B(KYSO_F_HASH_BITS) | B(KYSO_F_HASH) | B(KYSO_F_KEEP_LOGIN),
+	  B(KYSO_F_TOKEN) | B(KYSO_F_KEY_ID) | B(KYSO_F_MECH) | B(KYSO_F_HASH_BITS) |
+	  B(KYSO_F_HASH), 0, 0, 1, 0 },
+	{ KYSO_OP_LOGOUT, "LOGOUT", B(KYSO_F_TOKEN), 0, 0, 0, 0, 0 },
+	{ KYSO_OP_LOGIN, "LOGIN", B(KYSO_F_TOKEN) | B(KYSO_F_PINPAD), B(KYSO_F_TOKEN), 0, 0, 1, 0 },
+	{ KYSO_OP_REPLY, "REPLY", B(KYSO_F_CODE) | B(KYSO_F_MESSAGE) | B(KYSO_F_PIN_STATE) |
+	  B(KYSO_F_PER_SIGNATURE) | B(KYSO_F_SIGNATURE) | B(KYSO_F_LOGGED_OUT), 0, 0,
+	  B(KYSO_F_CODE), 0, 0 },
+};
+
+static const struct op_schema *schema_of(uint16_t op)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
+		if (ops[i].op == op)
+			return &ops[i];
+	return NULL;
+}
+
+const char *kyso_ipc_op_name(uint16_t op)
+{
+	const struct op_schema *s = schema_of(op);
+
+	return s ? s->name : "?";
+}
+
+const char *kyso_ipc_field_name(enum kyso_field f)
+{
+	return f > 0 && f < KYSO_F_COUNT ? fields[f].name : "?";
+}
+
+/* ------------------------------------------------------------ integers */
 
 static void put_u32(unsigned char *p, uint32_t v)
 {
@@ -33,6 +115,206 @@ static uint16_t get_u16(const unsigned char *p)
 {
 	return (uint16_t)(p[0] | p[1] << 8);
 }
+
+/* ------------------------------------------------------------ decoding */
+
+/* A string value: its NUL last and nowhere before, well-formed UTF-8. */
+static int good_text(const unsigned char *p, uint32_t len)
+{
+	uint32_t i = 0, n;
+
+	if (len == 0 || p[len - 1] != '\0')
+		return 0;
+	while (i < len - 1) {
+		if (p[i] < 0x80) {
+			if (!p[i])
+				return 0;
+			i++;
+			continue;
+		}
+		n = (uint32_t)kyso_utf8_seq((const char *)p + i);
+		if (!n)
+			return 0;
+		i += n;
+	}
+	return i == len - 1;
+}
+
+/* Checks the fields part (len bytes at p) of a message of this opcode and
+ * flags against the schema; fills msg's fields when it is not NULL. Returns
+ * 0 or -1. */
+static int decode_fields(uint16_t op, uint16_t flags, const unsigned char *p, size_t len,
+			 size_t secret_len, struct kyso_msg *msg)
+{
+	const struct op_schema *s = schema_of(op);
+	uint32_t present = 0, need, vlen;
+	size_t off = 0;
+	unsigned int tag, type;
+
+	if (!s || (secret_len && !s->secret))
+		return -1;
+	while (off < len) {
+		if (len - off < FIELD_HDR)
+			return -1;
+		tag = p[off];
+		type = p[off + 1];
+		vlen = get_u32(p + off + 2);
+		off += FIELD_HDR;
+		if (vlen > len - off)
+			return -1;
+		if (tag == 0 || tag >= KYSO_F_COUNT || !(s->allowed & B(tag))) {
+			if (!s->lenient)
+				return -1;
+			off += vlen;
+			continue;
+		}
+		if ((present & B(tag)) || type != fields[tag].type || vlen > fields[tag].max)
+			return -1;
+		switch (type) {
+		case T_U32:
+			if (vlen != 4)
+				return -1;
+			break;
+		case T_BOOL:
+			if (vlen != 1 || p[off] > 1)
+				return -1;
+			break;
+		case T_STR:
+		case T_JSON:
+			if (!good_text(p + off, vlen))
+				return -1;
+			break;
+		}
+		present |= B(tag);
+		if (msg) {
+			msg->f[tag].p = p + off;
+			msg->f[tag].len = type == T_STR || type == T_JSON ? vlen - 1 : vlen;
+		}
+		off += vlen;
+	}
+	need = s->required | (flags & KYSO_IPC_F_ERROR ? s->required_err : s->required_ok);
+	if ((present & need) != need)
+		return -1;
+	if (msg)
+		msg->present = present;
+	return 0;
+}
+
+/* ------------------------------------------------------------ building */
+
+void kyso_out_init(struct kyso_out *o)
+{
+	o->buf = o->small;
+	o->cap = sizeof(o->small);
+	o->len = HDR_LEN;		/* the frame header goes first */
+	o->failed = 0;
+}
+
+void kyso_out_free(struct kyso_out *o)
+{
+	/* a SIGN carries the hash, a reply the signature: wiped like the rest */
+	OPENSSL_cleanse(o->buf, o->len);
+	if (o->buf != o->small)
+		free(o->buf);
+	o->buf = o->small;
+	o->len = HDR_LEN;
+}
+
+static unsigned char *out_room(struct kyso_out *o, size_t more)
+{
+	unsigned char *grown;
+	size_t cap;
+
+	if (o->failed)
+		return NULL;
+	if (more > KYSO_IPC_MAX_FRAME || o->len + more > KYSO_IPC_MAX_FRAME + HDR_LEN) {
+		o->failed = 1;
+		return NULL;
+	}
+	if (o->len + more > o->cap) {
+		for (cap = o->cap * 2; cap < o->len + more; cap *= 2)
+			;
+		grown = malloc(cap);
+		if (!grown) {
+			o->failed = 1;
+			return NULL;
+		}
+		memcpy(grown, o->buf, o->len);
+		if (o->buf != o->small)
+			free(o->buf);
+		else
+			OPENSSL_cleanse(o->small, sizeof(o->small));
+		o->buf = grown;
+		o->cap = cap;
+	}
+	return o->buf + o->len;
+}
+
+static void out_field(struct kyso_out *o, enum kyso_field f, enum field_type type,
+		      const void *v, size_t len, int nul)
+{
+	unsigned char *p = out_room(o, FIELD_HDR + len + (nul ? 1 : 0));
+
+	if (!p)
+		return;
+	p[0] = (unsigned char)f;
+	p[1] = (unsigned char)type;
+	put_u32(p + 2, (uint32_t)(len + (nul ? 1 : 0)));
+	if (len)
+		memcpy(p + FIELD_HDR, v, len);
+	if (nul)
+		p[FIELD_HDR + len] = '\0';
+	o->len += FIELD_HDR + len + (nul ? 1 : 0);
+}
+
+void kyso_out_u32(struct kyso_out *o, enum kyso_field f, uint32_t v)
+{
+	unsigned char b[4];
+
+	put_u32(b, v);
+	out_field(o, f, T_U32, b, 4, 0);
+}
+
+void kyso_out_bool(struct kyso_out *o, enum kyso_field f, int v)
+{
+	unsigned char b = v ? 1 : 0;
+
+	out_field(o, f, T_BOOL, &b, 1, 0);
+}
+
+void kyso_out_bytes(struct kyso_out *o, enum kyso_field f, const void *p, size_t len)
+{
+	out_field(o, f, T_BYTES, p, len, 0);
+}
+
+void kyso_out_str(struct kyso_out *o, enum kyso_field f, const char *s)
+{
+	out_field(o, f, T_STR, s, strlen(s), 1);
+}
+
+void kyso_out_json(struct kyso_out *o, enum kyso_field f, const json_t *j)
+{
+	char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
+
+	if (!text) {
+		o->failed = 1;
+		return;
+	}
+	out_field(o, f, T_JSON, text, strlen(text), 1);
+	free(text);
+}
+
+void kyso_out_copy(struct kyso_out *o, const struct kyso_msg *m)
+{
+	unsigned int f;
+
+	for (f = 1; f < KYSO_F_COUNT; f++)
+		if (m->present & B(f))
+			out_field(o, (enum kyso_field)f, fields[f].type, m->f[f].p, m->f[f].len,
+				  fields[f].type == T_STR || fields[f].type == T_JSON);
+}
+
+/* ------------------------------------------------------------ the wire */
 
 static int write_all(int fd, const unsigned char *buf, size_t len)
 {
@@ -68,91 +350,77 @@ static int read_all(int fd, unsigned char *buf, size_t len)
 	return 0;
 }
 
-int kyso_ipc_send(int fd, uint32_t id, uint16_t op, uint16_t flags, const json_t *json,
+int kyso_ipc_send(int fd, uint32_t id, uint16_t op, uint16_t flags, struct kyso_out *out,
 		  const unsigned char *secret, size_t secret_len)
 {
-	char *text = NULL;
-	unsigned char *frame = NULL;
-	size_t text_len, total = 0;
+	unsigned char hdr[HDR_LEN], *frame = NULL, *head;
+	size_t fields_len = out ? out->len - HDR_LEN : 0, total;
 	int ret = -1;
 
-	text = json ? json_dumps(json, JSON_COMPACT) : strdup("{}");
-	if (!text)
-		goto out;
-	text_len = strlen(text);
-	/* never send a frame the receiving side would refuse */
-	if (secret_len > KYSO_IPC_MAX_SECRET ||
-	    text_len > KYSO_IPC_MAX_FRAME - (HDR_LEN - 4) - secret_len)
-		goto out;
-	total = HDR_LEN + text_len + secret_len;
-	/* a frame that carries a PIN lives in locked memory */
-	frame = secret_len ? kyso_secret_alloc(total) : malloc(total);
+	if ((out && out->failed) || secret_len > KYSO_IPC_MAX_SECRET ||
+	    fields_len > KYSO_IPC_MAX_FRAME - (HDR_LEN - 4) - secret_len ||
+	    decode_fields(op, flags, out ? out->buf + HDR_LEN : NULL, fields_len, secret_len,
+			  NULL))
+		return -1;
+	total = HDR_LEN + fields_len + secret_len;
+	head = out ? out->buf : hdr;
+	put_u32(head, (uint32_t)(total - 4));
+	put_u32(head + 4, id);
+	put_u16(head + 8, op);
+	put_u16(head + 10, flags);
+	put_u32(head + 12, (uint32_t)fields_len);
+	if (!secret_len)
+		return write_all(fd, head, HDR_LEN + fields_len);
+	/* a frame that carries a PIN lives in locked memory, written in one go */
+	frame = kyso_secret_alloc(total);
 	if (!frame)
-		goto out;
-	put_u32(frame, (uint32_t)(total - 4));
-	put_u32(frame + 4, id);
-	put_u16(frame + 8, op);
-	put_u16(frame + 10, flags);
-	put_u32(frame + 12, (uint32_t)text_len);
-	memcpy(frame + HDR_LEN, text, text_len);
-	if (secret_len)
-		memcpy(frame + HDR_LEN + text_len, secret, secret_len);
+		return -1;
+	memcpy(frame, head, HDR_LEN + fields_len);
+	memcpy(frame + HDR_LEN + fields_len, secret, secret_len);
 	ret = write_all(fd, frame, total);
-out:
-	if (frame && secret_len) {
-		kyso_secret_free(frame, total);
-	} else if (frame) {
-		OPENSSL_cleanse(frame, total);
-		free(frame);
-	}
-	free(text);
+	kyso_secret_free(frame, total);
 	return ret;
 }
 
 int kyso_ipc_recv(int fd, struct kyso_msg *msg)
 {
 	unsigned char hdr[HDR_LEN];
-	unsigned char *body = NULL;
-	size_t body_len = 0, json_len;
-	json_error_t jerr;
-	int has_secret = 0, ret = -1;
+	size_t body_len, fields_len;
+	int ret = -1;
 
 	memset(msg, 0, sizeof(*msg));
 	if (read_all(fd, hdr, HDR_LEN))
-		goto out;
+		return -1;
+	ret = -2;
 	body_len = get_u32(hdr);
-	json_len = get_u32(hdr + 12);
+	fields_len = get_u32(hdr + 12);
 	if (body_len < HDR_LEN - 4 || body_len > KYSO_IPC_MAX_FRAME)
 		goto out;
 	body_len -= HDR_LEN - 4;
-	if (json_len > body_len || body_len - json_len > KYSO_IPC_MAX_SECRET)
+	if (fields_len > body_len || body_len - fields_len > KYSO_IPC_MAX_SECRET)
 		goto out;
 	msg->id = get_u32(hdr + 4);
 	msg->op = get_u16(hdr + 8);
 	msg->flags = get_u16(hdr + 10);
-	has_secret = body_len > json_len;
-	body = has_secret ? kyso_secret_alloc(body_len) : malloc(body_len ? body_len : 1);
-	if (!body || read_all(fd, body, body_len))
+	msg->secret_len = body_len - fields_len;
+	msg->body_secure = msg->secret_len > 0;
+	msg->body_size = body_len + 1;	/* a NUL after the secret */
+	msg->body = msg->body_secure ? kyso_secret_alloc(msg->body_size) : malloc(msg->body_size);
+	if (!msg->body) {
+		ret = -1;
 		goto out;
-	msg->json = json_loadb((const char *)body, json_len, JSON_REJECT_DUPLICATES, &jerr);
-	if (!msg->json || !json_is_object(msg->json))
-		goto out;
-	msg->secret_len = body_len - json_len;
-	if (msg->secret_len) {
-		msg->secret = kyso_secret_alloc(msg->secret_len + 1);
-		if (!msg->secret)
-			goto out;
-		memcpy(msg->secret, body + json_len, msg->secret_len);
-		msg->secret[msg->secret_len] = '\0';
 	}
+	if (read_all(fd, msg->body, body_len)) {
+		ret = -1;
+		goto out;
+	}
+	msg->body[body_len] = '\0';
+	if (decode_fields(msg->op, msg->flags, msg->body, fields_len, msg->secret_len, msg))
+		goto out;
+	if (msg->secret_len)
+		msg->secret = msg->body + fields_len;
 	ret = 0;
 out:
-	if (body && has_secret) {
-		kyso_secret_free(body, body_len);
-	} else if (body) {
-		OPENSSL_cleanse(body, body_len);
-		free(body);
-	}
 	if (ret)
 		kyso_msg_clear(msg);
 	return ret;
@@ -160,9 +428,52 @@ out:
 
 void kyso_msg_clear(struct kyso_msg *msg)
 {
-	json_decref(msg->json);
-	msg->json = NULL;
-	kyso_secret_free(msg->secret, msg->secret_len + 1);
-	msg->secret = NULL;
-	msg->secret_len = 0;
+	if (msg->body && msg->body_secure) {
+		kyso_secret_free(msg->body, msg->body_size);
+	} else if (msg->body) {
+		OPENSSL_cleanse(msg->body, msg->body_size);
+		free(msg->body);
+	}
+	memset(msg, 0, sizeof(*msg));
+}
+
+/* ------------------------------------------------------------ reading fields */
+
+static int has(const struct kyso_msg *m, enum kyso_field f)
+{
+	return f > 0 && f < KYSO_F_COUNT && (m->present & B(f));
+}
+
+const char *kyso_msg_str(const struct kyso_msg *m, enum kyso_field f)
+{
+	return has(m, f) && (fields[f].type == T_STR || fields[f].type == T_JSON) ?
+	       (const char *)m->f[f].p : NULL;
+}
+
+const unsigned char *kyso_msg_bytes(const struct kyso_msg *m, enum kyso_field f, size_t *len)
+{
+	if (!has(m, f))
+		return NULL;
+	*len = m->f[f].len;
+	return m->f[f].p;
+}
+
+int kyso_msg_bool(const struct kyso_msg *m, enum kyso_field f)
+{
+	return has(m, f) && fields[f].type == T_BOOL && m->f[f].p[0] == 1;
+}
+
+int kyso_msg_u32(const struct kyso_msg *m, enum kyso_field f, uint32_t *v)
+{
+	if (!has(m, f) || fields[f].type != T_U32)
+		return -1;
+	*v = get_u32(m->f[f].p);
+	return 0;
+}
+
+json_t *kyso_msg_json(const struct kyso_msg *m, enum kyso_field f)
+{
+	if (!has(m, f) || fields[f].type != T_JSON)
+		return NULL;
+	return json_loadb((const char *)m->f[f].p, m->f[f].len, JSON_REJECT_DUPLICATES, NULL);
 }

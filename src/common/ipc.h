@@ -1,21 +1,31 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Framed messages between kysod and a kyso-p11 helper over a socketpair.
+/* The kysod <-> kyso-p11 protocol: framed, typed messages over a socketpair,
+ * one schema for both sides.
  *
- * A frame is: u32 length of what follows, u32 request id, u16 opcode, u16 flags,
- * u32 length of the JSON part, the JSON part, then the secret part (the rest).
- * All integers little-endian. The secret part carries a PIN and nothing else; it
- * is never JSON-encoded and every buffer that held it is wiped. */
+ * A frame is: u32 length of what follows, u32 request id, u16 opcode, u16
+ * flags, u32 length of the fields part, the fields, then the secret part
+ * (the rest). All integers little-endian. Each field is u8 tag, u8 type, u32
+ * length, then its value: a u32, a bool (one byte, 0 or 1), bytes, a string
+ * (UTF-8 with its NUL, no NUL inside), or a JSON document (as a string). Which
+ * fields a message may and must carry is fixed per opcode (ipc.c's schema);
+ * a frame that breaks it is refused. The secret part carries a PIN and
+ * nothing else; it is never encoded and every buffer that held it is wiped.
+ *
+ * The helper's first message, HELLO, names its protocol version, and kysod
+ * passes its own on the helper's command line (--protocol): a kysod and a
+ * helper of different versions refuse each other with a message saying so. */
 #ifndef KYSO_IPC_H
 #define KYSO_IPC_H
 #include <stddef.h>
 #include <stdint.h>
 #include <jansson.h>
 
+#define KYSO_IPC_PROTOCOL 2
 #define KYSO_IPC_MAX_FRAME (4u << 20)
 #define KYSO_IPC_MAX_SECRET 256u
 
 enum kyso_ipc_op {
-	KYSO_OP_HELLO = 1,	/* helper -> kysod: module info and first inventory */
+	KYSO_OP_HELLO = 1,	/* helper -> kysod: protocol, module info and first inventory */
 	KYSO_OP_INVENTORY = 2,	/* helper -> kysod: tokens and certificates changed */
 	KYSO_OP_RESCAN = 3,	/* kysod -> helper: look at the slots again now */
 	KYSO_OP_SIGN = 4,	/* kysod -> helper: sign a hash; secret = PIN, if any */
@@ -25,26 +35,97 @@ enum kyso_ipc_op {
 };
 
 /* flags */
-#define KYSO_IPC_F_ERROR 0x1	/* reply carries {"code","message",...} */
+#define KYSO_IPC_F_ERROR 0x1	/* the message is an error: code, message, ... */
 
+enum kyso_field {
+	KYSO_F_PROTOCOL = 1,	/* u32: the helper's protocol version (HELLO) */
+	KYSO_F_CODE,		/* str: an error's code (API error codes) */
+	KYSO_F_MESSAGE,		/* str: an error's text */
+	KYSO_F_PIN_STATE,	/* str: ok, count_low, final_try, locked */
+	KYSO_F_TOKEN,		/* str: token id (32 hex) */
+	KYSO_F_KEY_ID,		/* str: the key's CKA_ID, lowercase hex */
+	KYSO_F_MECH,		/* u32: enum kyso_ipc_mech */
+	KYSO_F_HASH_BITS,	/* u32: the SHA-2 hash: 256, 384 or 512 */
+	KYSO_F_HASH,		/* bytes: the hash to sign */
+	KYSO_F_KEEP_LOGIN,	/* bool: more signatures follow (a batch) */
+	KYSO_F_PINPAD,		/* bool: log in on the reader's PIN pad */
+	KYSO_F_SIGNATURE,	/* bytes: the signature made */
+	KYSO_F_PER_SIGNATURE,	/* bool: the key needs the PIN for each signature */
+	KYSO_F_LOGGED_OUT,	/* u32: how many tokens were logged out */
+	KYSO_F_INVENTORY,	/* json: the tokens and their certificates */
+	KYSO_F_COUNT
+};
+
+enum kyso_ipc_mech {
+	KYSO_MECH_PKCS1 = 1,	/* RSA PKCS#1 v1.5 over a DigestInfo */
+	KYSO_MECH_PSS = 2,	/* RSA-PSS */
+	KYSO_MECH_ECDSA = 3,
+};
+
+/* A received message. The fields point into body, which it owns. */
 struct kyso_msg {
 	uint32_t id;
 	uint16_t op;
 	uint16_t flags;
-	json_t *json;		/* owned; never NULL after a successful receive */
-	unsigned char *secret;	/* owned, wiped on clear; NULL when empty */
+	uint32_t present;		/* bit f set: field f is in the message */
+	struct {
+		const unsigned char *p;	/* strings and JSON are NUL-terminated */
+		uint32_t len;		/* without the NUL */
+	} f[KYSO_F_COUNT];
+	unsigned char *body;		/* owned; locked memory when it holds a secret */
+	size_t body_size;
+	int body_secure;
+	unsigned char *secret;		/* in body, NUL-terminated; NULL when empty */
 	size_t secret_len;
 };
 
-/* Sends one frame in one write sequence. json may be NULL (sent as {}).
- * Not thread-safe per fd: callers serialise writers. Returns 0 or -1. */
-int kyso_ipc_send(int fd, uint32_t id, uint16_t op, uint16_t flags, const json_t *json,
+/* A message being built: fields appended, the frame header reserved before
+ * them, so that it is sent with one write. */
+struct kyso_out {
+	unsigned char *buf;
+	size_t len, cap;
+	int failed;			/* out of memory, or a value too long */
+	unsigned char small[512];
+};
+
+void kyso_out_init(struct kyso_out *o);
+void kyso_out_free(struct kyso_out *o);
+void kyso_out_u32(struct kyso_out *o, enum kyso_field f, uint32_t v);
+void kyso_out_bool(struct kyso_out *o, enum kyso_field f, int v);
+void kyso_out_bytes(struct kyso_out *o, enum kyso_field f, const void *p, size_t len);
+void kyso_out_str(struct kyso_out *o, enum kyso_field f, const char *s);
+/* The JSON document as compact text. */
+void kyso_out_json(struct kyso_out *o, enum kyso_field f, const json_t *j);
+
+/* Appends every field of a received message, as it came (a relay; the fuzz
+ * harnesses' round trips). */
+void kyso_out_copy(struct kyso_out *o, const struct kyso_msg *m);
+
+/* Sends one frame in one write: the fields of out (NULL: none) and the
+ * secret. Refuses (-1) a message the receiving side would refuse (against
+ * the schema, over the limits). Not thread-safe per fd: callers serialise
+ * writers. Returns 0 or -1. */
+int kyso_ipc_send(int fd, uint32_t id, uint16_t op, uint16_t flags, struct kyso_out *out,
 		  const unsigned char *secret, size_t secret_len);
 
-/* Receives one frame, blocking. Returns 0, or -1 on EOF, error or a malformed frame. */
+/* Receives one frame, blocking. Returns 0; -1 on EOF or a read error; -2 for
+ * a frame that is malformed or breaks the schema (the stream is then out of
+ * step: the caller ends the channel). */
 int kyso_ipc_recv(int fd, struct kyso_msg *msg);
 
-/* Frees the JSON part and wipes and frees the secret. */
+/* Frees the body, wiping it (and the secret). */
 void kyso_msg_clear(struct kyso_msg *msg);
+
+/* Field accessors: NULL / 0 / -1 when the field is absent. */
+const char *kyso_msg_str(const struct kyso_msg *m, enum kyso_field f);
+const unsigned char *kyso_msg_bytes(const struct kyso_msg *m, enum kyso_field f, size_t *len);
+int kyso_msg_bool(const struct kyso_msg *m, enum kyso_field f);
+int kyso_msg_u32(const struct kyso_msg *m, enum kyso_field f, uint32_t *v);
+/* The JSON field parsed (new reference), or NULL. */
+json_t *kyso_msg_json(const struct kyso_msg *m, enum kyso_field f);
+
+/* The opcode's and the field's names, for logs ("?" when unknown). */
+const char *kyso_ipc_op_name(uint16_t op);
+const char *kyso_ipc_field_name(enum kyso_field f);
 
 #endif

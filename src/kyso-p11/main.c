@@ -23,7 +23,8 @@
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: kyso-p11 [-d] --fd N --login-ttl SECONDS [--parent PID] [--workers N] MODULE\n"
+	fprintf(stderr, "usage: kyso-p11 [-d] --fd N --protocol N --login-ttl SECONDS [--parent PID] "
+		"[--workers N] MODULE\n"
 		"kyso-p11 is started by kysod; it is not meant to be run by hand.\n");
 }
 
@@ -37,7 +38,7 @@ static long now_ms(void)
 
 static void push_inventory(struct helper *h, uint16_t op)
 {
-	helper_send(h, 0, op, 0, p11_inventory(&h->mod));
+	helper_send_inventory(h, op);
 }
 
 /* Looks at the slots; on a change refreshes libp11, the workers and kysod's view. */
@@ -66,9 +67,23 @@ static void rescan(struct helper *h, int force)
 		push_inventory(h, KYSO_OP_INVENTORY);
 }
 
+/* The first message, when the helper cannot serve: its protocol and why. */
+static void hello_error(struct helper *h, const char *code, const char *why)
+{
+	struct kyso_out out;
+
+	kyso_out_init(&out);
+	kyso_out_u32(&out, KYSO_F_PROTOCOL, KYSO_IPC_PROTOCOL);
+	kyso_out_str(&out, KYSO_F_CODE, code);
+	kyso_out_str(&out, KYSO_F_MESSAGE, why);
+	helper_send(h, 0, KYSO_OP_HELLO, KYSO_IPC_F_ERROR, &out);
+	kyso_out_free(&out);
+}
+
 static void handle(struct helper *h, struct kyso_msg *msg)
 {
-	const char *token = json_string_value(json_object_get(msg->json, "token"));
+	const char *token = kyso_msg_str(msg, KYSO_F_TOKEN);
+	struct kyso_out out;
 
 	switch (msg->op) {
 	case KYSO_OP_SIGN:
@@ -78,12 +93,14 @@ static void handle(struct helper *h, struct kyso_msg *msg)
 					  "the token is not present", NULL);
 		break;
 	case KYSO_OP_LOGOUT:
-		helper_send(h, msg->id, KYSO_OP_REPLY, 0,
-			    json_pack("{s:i}", "logged_out", workers_logout(h, token)));
+		kyso_out_init(&out);
+		kyso_out_u32(&out, KYSO_F_LOGGED_OUT, (uint32_t)workers_logout(h, token));
+		helper_send(h, msg->id, KYSO_OP_REPLY, 0, &out);
+		kyso_out_free(&out);
 		break;
 	case KYSO_OP_RESCAN:
 		rescan(h, 1);
-		helper_send(h, msg->id, KYSO_OP_REPLY, 0, json_object());
+		helper_send(h, msg->id, KYSO_OP_REPLY, 0, NULL);
 		break;
 	default:
 		helper_send_error(h, msg->id, "internal_error", "unknown operation", NULL);
@@ -97,6 +114,7 @@ int main(int argc, char **argv)
 		{ "login-ttl", required_argument, NULL, 'T' },
 		{ "workers", required_argument, NULL, 'W' },
 		{ "parent", required_argument, NULL, 'P' },
+		{ "protocol", required_argument, NULL, 'V' },
 		{ "debug", no_argument, NULL, 'd' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -105,6 +123,7 @@ int main(int argc, char **argv)
 	char err[256];
 	long next_probe;
 	pid_t parent = 0;
+	long protocol = 0;
 	int c, debug = 0, ret = 1;
 
 	memset(&h, 0, sizeof(h));
@@ -128,6 +147,9 @@ int main(int argc, char **argv)
 			break;
 		case 'P':
 			parent = (pid_t)strtol(optarg, NULL, 10);
+			break;
+		case 'V':
+			protocol = strtol(optarg, NULL, 10);
 			break;
 		case 'd':
 			debug = 1;
@@ -159,10 +181,23 @@ int main(int argc, char **argv)
 	pthread_mutex_init(&h.send_lock, NULL);
 	pthread_mutex_init(&h.workers_lock, NULL);
 
+	/* a kysod of another version would misread every frame: refused at once */
+	if (protocol != KYSO_IPC_PROTOCOL) {
+		if (protocol)
+			snprintf(err, sizeof(err), "kysod speaks protocol %ld, this kyso-p11 protocol "
+				 "%d: kysod and kyso-p11 must come from the same version of kyso",
+				 protocol, KYSO_IPC_PROTOCOL);
+		else
+			snprintf(err, sizeof(err), "kysod did not say its protocol version (an older "
+				 "kysod); this kyso-p11 speaks protocol %d: kysod and kyso-p11 must "
+				 "come from the same version of kyso", KYSO_IPC_PROTOCOL);
+		log_error("%s", err);
+		hello_error(&h, "protocol_mismatch", err);
+		return 1;
+	}
 	if (p11_module_open(&h.mod, argv[optind], err, sizeof(err))) {
 		log_error("%s: %s", argv[optind], err);
-		helper_send(&h, 0, KYSO_OP_HELLO, KYSO_IPC_F_ERROR,
-			    json_pack("{s:s, s:s}", "code", "module_unavailable", "message", err));
+		hello_error(&h, "module_unavailable", err);
 		goto out;
 	}
 	workers_sync(&h);

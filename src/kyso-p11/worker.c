@@ -7,7 +7,6 @@
 #include <openssl/evp.h>
 #include <openssl/objects.h>
 
-#include "common/b64.h"
 #include "common/hex.h"
 #include "common/log.h"
 #include "kyso-p11/worker.h"
@@ -52,25 +51,56 @@ struct worker {
 	struct timespec last_use;
 };
 
-int helper_send(struct helper *h, uint32_t id, uint16_t op, uint16_t flags, json_t *json)
+int helper_send(struct helper *h, uint32_t id, uint16_t op, uint16_t flags, struct kyso_out *out)
 {
 	int ret;
 
 	pthread_mutex_lock(&h->send_lock);
-	ret = kyso_ipc_send(h->fd, id, op, flags, json, NULL, 0);
+	ret = kyso_ipc_send(h->fd, id, op, flags, out, NULL, 0);
 	pthread_mutex_unlock(&h->send_lock);
-	json_decref(json);
+	return ret;
+}
+
+int helper_send_inventory(struct helper *h, uint16_t op)
+{
+	struct kyso_out out;
+	json_t *inv = p11_inventory(&h->mod);
+	int ret;
+
+	kyso_out_init(&out);
+	if (op == KYSO_OP_HELLO)
+		kyso_out_u32(&out, KYSO_F_PROTOCOL, KYSO_IPC_PROTOCOL);
+	kyso_out_json(&out, KYSO_F_INVENTORY, inv);
+	ret = helper_send(h, 0, op, 0, &out);
+	kyso_out_free(&out);
+	json_decref(inv);
+	return ret;
+}
+
+/* An error reply; always says whether the key needs the PIN for each
+ * signature when per_signature is set. */
+static int send_error(struct helper *h, uint32_t id, const char *code, const char *message,
+		      const char *pin_state, int per_signature)
+{
+	struct kyso_out out;
+	int ret;
+
+	kyso_out_init(&out);
+	kyso_out_str(&out, KYSO_F_CODE, code);
+	kyso_out_str(&out, KYSO_F_MESSAGE, message);
+	if (pin_state)
+		kyso_out_str(&out, KYSO_F_PIN_STATE, pin_state);
+	if (per_signature)
+		kyso_out_bool(&out, KYSO_F_PER_SIGNATURE, 1);
+	ret = helper_send(h, id, KYSO_OP_REPLY, KYSO_IPC_F_ERROR, &out);
+	kyso_out_free(&out);
 	return ret;
 }
 
 int helper_send_error(struct helper *h, uint32_t id, const char *code, const char *message,
 		      const char *pin_state)
 {
-	json_t *e = json_pack("{s:s, s:s}", "code", code, "message", message);
-
-	if (e && pin_state)
-		json_object_set_new(e, "pin_state", json_string(pin_state));
-	return helper_send(h, id, KYSO_OP_REPLY, KYSO_IPC_F_ERROR, e);
+	return send_error(h, id, code, message, pin_state, 0);
 }
 
 static void job_free(struct job *j)
@@ -98,17 +128,34 @@ static const char *error_text(const char *code)
 	return "the token reported an error";
 }
 
-static int parse_mech(const char *s, enum p11_mech *mech)
+static int parse_mech(uint32_t v, enum p11_mech *mech)
 {
-	if (!strcmp(s, "pkcs1"))
+	switch (v) {
+	case KYSO_MECH_PKCS1:
 		*mech = P11_MECH_RSA_PKCS1;
-	else if (!strcmp(s, "pss"))
+		return 0;
+	case KYSO_MECH_PSS:
 		*mech = P11_MECH_RSA_PSS;
-	else if (!strcmp(s, "ecdsa"))
+		return 0;
+	case KYSO_MECH_ECDSA:
 		*mech = P11_MECH_ECDSA;
-	else
-		return -1;
-	return 0;
+		return 0;
+	}
+	return -1;
+}
+
+/* The SHA-2 hash of that many bits: its NID, or NID_undef. */
+static int hash_nid(uint32_t bits)
+{
+	switch (bits) {
+	case 256:
+		return NID_sha256;
+	case 384:
+		return NID_sha384;
+	case 512:
+		return NID_sha512;
+	}
+	return NID_undef;
 }
 
 /* Logs in if needed. Returns NULL or an error code; *pin_state is refreshed. */
@@ -139,8 +186,7 @@ static const char *ensure_login(struct worker *w, PKCS11_SLOT *slot,
 	w->logged_in = 0;
 	if (flags & CKF_USER_PIN_LOCKED)
 		return "pin_locked";
-	pinpad = json_is_true(json_object_get(msg->json, "pinpad")) &&
-		 (flags & CKF_PROTECTED_AUTHENTICATION_PATH);
+	pinpad = kyso_msg_bool(msg, KYSO_F_PINPAD) && (flags & CKF_PROTECTED_AUTHENTICATION_PATH);
 	if (!msg->secret && !pinpad)
 		return "pin_required";
 	err = p11_login(slot, pinpad ? NULL : (const char *)msg->secret);
@@ -154,7 +200,7 @@ static const char *ensure_login(struct worker *w, PKCS11_SLOT *slot,
 /* Tells kysod the token's login state changed. */
 static void push_inventory(struct worker *w)
 {
-	helper_send(w->h, 0, KYSO_OP_INVENTORY, 0, p11_inventory(&w->h->mod));
+	helper_send_inventory(w->h, KYSO_OP_INVENTORY);
 }
 
 /* Whether the token in slot has gone, asked for up to a second: a card
@@ -236,28 +282,25 @@ static void run_sign(struct worker *w, struct kyso_msg *msg)
 	struct p11_module *m = &w->h->mod;
 	struct p11_token_state ts;
 	struct p11_sign_args a = { 0 };
-	unsigned char key_id[256], hash[64], sig[P11_MAX_SIG];
-	const char *mech, *alg, *hash_b64, *key_hex, *err = NULL, *pin_state = NULL;
+	unsigned char key_id[256], sig[P11_MAX_SIG];
+	const char *key_hex, *err = NULL, *pin_state = NULL;
 	int was_logged_in, always = 0, reset = 0, reset_keys = 0;
+	uint32_t mech = 0, bits = 0;
+	struct kyso_out reply;
 	EVP_PKEY *pkey = NULL;
 	size_t siglen = 0;
 	long n;
-	char *sig_b64;
 	PKCS11_SLOT *slot;
-	json_t *reply;
 
-	if (json_unpack(msg->json, "{s:s, s:s, s:s, s:s}", "mech", &mech, "hash_alg", &alg,
-			"hash", &hash_b64, "key_id", &key_hex) ||
-	    parse_mech(mech, &a.mech) ||
-	    !EVP_get_digestbyname(alg) ||
-	    (a.md_nid = EVP_MD_get_type(EVP_get_digestbyname(alg))) == NID_undef ||
-	    (n = kyso_b64_decode(hash_b64, strlen(hash_b64), hash, sizeof(hash))) < 0 ||
-	    (size_t)n != (size_t)EVP_MD_get_size(EVP_get_digestbynid(a.md_nid))) {
+	/* the schema has the fields there; their values are checked here */
+	key_hex = kyso_msg_str(msg, KYSO_F_KEY_ID);
+	a.hash = kyso_msg_bytes(msg, KYSO_F_HASH, &a.hash_len);
+	if (!key_hex || !a.hash || kyso_msg_u32(msg, KYSO_F_MECH, &mech) ||
+	    parse_mech(mech, &a.mech) || kyso_msg_u32(msg, KYSO_F_HASH_BITS, &bits) ||
+	    (a.md_nid = hash_nid(bits)) == NID_undef || a.hash_len != bits / 8) {
 		helper_send_error(w->h, msg->id, "internal_error", "malformed sign request", NULL);
 		return;
 	}
-	a.hash = hash;
-	a.hash_len = (size_t)n;
 	n = kyso_hex_decode(key_hex, strlen(key_hex), key_id, sizeof(key_id));
 	if (n < 0) {
 		helper_send_error(w->h, msg->id, "internal_error", "malformed key id", NULL);
@@ -299,7 +342,7 @@ static void run_sign(struct worker *w, struct kyso_msg *msg)
 		reset = 1;
 out:
 	if (!err && w->h->login_ttl == 0 && w->logged_in &&
-	    !json_is_true(json_object_get(msg->json, "keep_login"))) {
+	    !kyso_msg_bool(msg, KYSO_F_KEEP_LOGIN)) {
 		PKCS11_logout(slot);
 		w->logged_in = 0;
 		reset_keys = 1;
@@ -317,23 +360,16 @@ out:
 		workers_forget_logins(w->h);
 	}
 	clock_gettime(CLOCK_MONOTONIC, &w->last_use);
-	OPENSSL_cleanse(hash, sizeof(hash));
 	if (was_logged_in != w->logged_in)
 		push_inventory(w);
 	if (err) {
-		json_t *e = json_pack("{s:s, s:s}", "code", err, "message", error_text(err));
-
-		if (e && pin_state)
-			json_object_set_new(e, "pin_state", json_string(pin_state));
-		if (e && always)
-			json_object_set_new(e, "per_signature", json_true());
-		helper_send(w->h, msg->id, KYSO_OP_REPLY, KYSO_IPC_F_ERROR, e);
+		send_error(w->h, msg->id, err, error_text(err), pin_state, always);
 		return;
 	}
-	sig_b64 = kyso_b64_encode(sig, siglen);
-	reply = json_pack("{s:s}", "signature", sig_b64 ? sig_b64 : "");
-	free(sig_b64);
-	helper_send(w->h, msg->id, KYSO_OP_REPLY, 0, reply);
+	kyso_out_init(&reply);
+	kyso_out_bytes(&reply, KYSO_F_SIGNATURE, sig, siglen);
+	helper_send(w->h, msg->id, KYSO_OP_REPLY, 0, &reply);
+	kyso_out_free(&reply);
 }
 
 static void run_login(struct worker *w, struct kyso_msg *msg)
@@ -358,7 +394,7 @@ static void run_login(struct worker *w, struct kyso_msg *msg)
 	if (err)
 		helper_send_error(w->h, msg->id, err, error_text(err), pin_state);
 	else
-		helper_send(w->h, msg->id, KYSO_OP_REPLY, 0, json_object());
+		helper_send(w->h, msg->id, KYSO_OP_REPLY, 0, NULL);
 }
 
 static int any_logged_in(struct helper *h);

@@ -27,10 +27,13 @@ struct helper {
 	unsigned int nworkers;
 };
 
-/* Sends a reply frame; json is consumed. */
-int helper_send(struct helper *h, uint32_t id, uint16_t op, uint16_t flags, json_t *json);
+/* Sends a frame with the fields of out (NULL: none), which the caller frees. */
+int helper_send(struct helper *h, uint32_t id, uint16_t op, uint16_t flags, struct kyso_out *out);
 
-/* Sends an error reply {"code","message"[, "pin_state"]}. */
+/* Sends the module's inventory (HELLO or INVENTORY). */
+int helper_send_inventory(struct helper *h, uint16_t op);
+
+/* Sends an error reply: code, message[, pin_state]. */
 int helper_send_error(struct helper *h, uint32_t id, const char *code, const char *message,
 		      const char *pin_state);
 

@@ -155,6 +155,15 @@ static int is_lower_hex(const char *s, size_t len)
 
 /* ------------------------------------------------------------ verify */
 
+/* An intent entry whose result has not been seen. */
+struct open_intent {
+	json_int_t seq;
+	const char *file;
+	size_t line;
+	char time[40];
+	char certificate[17];		/* the first 16 hex digits */
+};
+
 struct verify {
 	/* the chain so far */
 	char *chain;			/* owned */
@@ -175,6 +184,12 @@ struct verify {
 	int pending;
 	const char *pend_file, *susp_file;
 	size_t pend_line, susp_line;
+	/*
+	 * Intent entries not followed (yet) by the sign entry of their result:
+	 * kysod stopped between the two, which breaks no chain.
+	 */
+	struct open_intent *open;
+	size_t nopen, capopen;
 	/* outcome */
 	int failed;
 	const char *err_file;
@@ -301,6 +316,50 @@ static void check_line(struct verify *v, int first_of_file, const char *line, si
 	*links = strcmp(prev, v->prev_hash) == 0;
 }
 
+/*
+ * An intent entry is kept open until the sign entry naming it ("intent":
+ * its seq) comes. Returns -1 when out of memory.
+ */
+static int track_intent(struct verify *v, const json_t *e, const char *file, size_t lineno)
+{
+	const char *event = json_string_value(json_object_get(e, "event"));
+	const json_t *ref = json_object_get(e, "intent");
+	struct open_intent *oi;
+	size_t i;
+
+	if (!strcmp(event, "sign") && json_is_integer(ref)) {
+		/* the most recent first: results follow their intents closely */
+		for (i = v->nopen; i-- > 0;) {
+			if (v->open[i].seq != json_integer_value(ref))
+				continue;
+			memmove(&v->open[i], &v->open[i + 1], (v->nopen - i - 1) * sizeof(v->open[0]));
+			v->nopen--;
+			break;
+		}
+		return 0;
+	}
+	if (strcmp(event, "intent"))
+		return 0;
+	if (v->nopen == v->capopen) {
+		size_t cap = v->capopen ? v->capopen * 2 : 16;
+		struct open_intent *grown = realloc(v->open, cap * sizeof(*grown));
+
+		if (!grown)
+			return -1;
+		v->open = grown;
+		v->capopen = cap;
+	}
+	oi = &v->open[v->nopen++];
+	oi->seq = json_integer_value(json_object_get(e, "seq"));
+	oi->file = file;
+	oi->line = lineno;
+	snprintf(oi->time, sizeof(oi->time), "%s",
+		 json_string_value(json_object_get(e, "time")) ?: "");
+	snprintf(oi->certificate, sizeof(oi->certificate), "%s",
+		 json_string_value(json_object_get(e, "certificate")) ?: "");
+	return 0;
+}
+
 /* One line; returns -1 once the outcome is known to be a failure. */
 static int verify_line(struct verify *v, const char *file, size_t lineno, int first_of_file,
 		       const char *line, size_t len, int torn)
@@ -340,6 +399,10 @@ static int verify_line(struct verify *v, const char *file, size_t lineno, int fi
 		v->pend_line = lineno;
 		v->susp_file = v->prev_file;
 		v->susp_line = v->prev_line;
+	}
+	if (track_intent(v, e, file, lineno)) {
+		verify_fail(v, file, lineno, "out of memory");
+		goto out;
 	}
 	sha256_hex(line, len, v->prev_hash);
 	v->prev_seq = v->last_seq = json_integer_value(json_object_get(e, "seq"));
@@ -390,6 +453,32 @@ static int verify_file(struct verify *v, const char *path)
 	return ret;
 }
 
+#define OPEN_INTENTS_SHOWN 20
+
+/*
+ * The intents without a result: kysod wrote an intent entry (and synced it
+ * while the token signed) but not the sign entry of its result. Not an
+ * error in the chain; each is explained.
+ */
+static void print_open_intents(const struct verify *v)
+{
+	size_t i;
+
+	if (!v->nopen)
+		return;
+	printf("%zu intent entr%s without a result entry: kysod stopped (it was killed or "
+	       "crashed, or the machine went down) after recording the request and before "
+	       "recording its outcome. The token may have signed, and the caller may have "
+	       "received the signature; the intent entry is its record. The chain is not "
+	       "broken by this.\n", v->nopen, v->nopen == 1 ? "y" : "ies");
+	for (i = 0; i < v->nopen && i < OPEN_INTENTS_SHOWN; i++)
+		printf("  %s:%zu: intent seq %" JSON_INTEGER_FORMAT ", %s, certificate %s…\n",
+		       v->open[i].file, v->open[i].line, v->open[i].seq, v->open[i].time,
+		       v->open[i].certificate);
+	if (v->nopen > OPEN_INTENTS_SHOWN)
+		printf("  … and %zu more\n", v->nopen - OPEN_INTENTS_SHOWN);
+}
+
 static void print_verify(const struct verify *v, int json)
 {
 	json_t *obj, *err;
@@ -400,6 +489,18 @@ static void print_verify(const struct verify *v, int json)
 				"first_seq", v->entries ? v->first_seq : (json_int_t)0,
 				"last_seq", v->entries ? v->last_seq : (json_int_t)0,
 				"from_start", v->entries && !v->continued);
+		if (obj && !v->failed) {
+			json_t *list = json_array();
+			size_t i;
+
+			for (i = 0; list && i < v->nopen; i++)
+				json_array_append_new(list, json_pack("{s:s, s:I, s:I, s:s, s:s}",
+						      "file", v->open[i].file,
+						      "line", (json_int_t)v->open[i].line,
+						      "seq", v->open[i].seq, "time", v->open[i].time,
+						      "certificate", v->open[i].certificate));
+			json_object_set_new(obj, "intents_without_result", list);
+		}
 		if (obj && v->failed) {
 			err = json_pack("{s:s, s:I, s:s}", "file", v->err_file,
 					"line", (json_int_t)v->err_line, "message", v->err_msg);
@@ -423,6 +524,7 @@ static void print_verify(const struct verify *v, int json)
 		fputs(" (the first file begins with a \"rotated\" entry: the chain continues "
 		      "from an earlier file not given)", stdout);
 	putchar('\n');
+	print_open_intents(v);
 }
 
 static int audit_verify(struct kyso_ctx *ctx, int argc, char **argv)
@@ -450,6 +552,7 @@ static int audit_verify(struct kyso_ctx *ctx, int argc, char **argv)
 	print_verify(&v, ctx->json);
 	ret = v.failed ? KYSO_EXIT_ERROR : KYSO_EXIT_OK;
 	free(v.chain);
+	free(v.open);
 	file_list_free(&fl);
 	return ret;
 }

@@ -15,6 +15,8 @@
 #include "kysod/sign-record.h"
 
 #define PROGRESS_EVERY_MS 100
+/* A batch's audit log is synced once per this many items. */
+#define SYNC_CHUNK 64
 
 struct batch_run {
 	struct kysod *d;
@@ -24,7 +26,7 @@ struct batch_run {
 	struct batch batch;
 	json_t *items;		/* the answer's items */
 	size_t done, failed;
-	uint64_t last_seq;
+	uint64_t last_intent;
 	long last_progress_ms;
 };
 
@@ -104,7 +106,7 @@ static void sign_items(struct batch_run *run)
 	int stopped = 0;
 	char ref[64], *b64;
 	size_t sig_len, i;
-	uint64_t seq;
+	uint64_t seq, intent = 0;
 
 	rec.peer = run->http->peer;
 	rec.certificate = run->req.certificate;
@@ -130,17 +132,30 @@ static void sign_items(struct batch_run *run)
 			run->done++;
 			continue;
 		}
-		rc = sign_hash_more(d, &run->target, it->hash, it->hash_len, i + 1 < run->req.nitems,
-				    sig, &sig_len, &rep);
 		rec.hash = it->hash;
 		rec.hash_len = it->hash_len;
 		rec.item = it->id;
-		rec.result = rc ? kyso_err_code(kyso_reply_err(&rep)) : "ok";
-		if (sign_record(d, &rec, &seq)) {
+		rec.intent = 0;
+		/* Each item's intent entry is written before the token signs it;
+		 * the log is synced while the last item of every chunk (the last
+		 * item of the batch too) is signed: one sync per chunk, and none
+		 * that the answer waits for once the token is done. */
+		if (sign_intent(d, &rec, &intent)) {
 			rc = -1;
 			kyso_reply_error(&rep, KE_AUDIT_FAILED, "the audit log cannot be written");
 		} else {
-			run->last_seq = seq;
+			rec.intent = intent;
+			run->last_intent = intent;
+			run->target.intent = (i % SYNC_CHUNK == SYNC_CHUNK - 1 ||
+					      i + 1 == run->req.nitems) ?
+					     intent : 0;
+			rc = sign_hash_more(d, &run->target, it->hash, it->hash_len,
+					    i + 1 < run->req.nitems, sig, &sig_len, &rep);
+			rec.result = rc ? kyso_err_code(kyso_reply_err(&rep)) : "ok";
+			if (sign_record(d, &rec, &seq)) {
+				rc = -1;
+				kyso_reply_error(&rep, KE_AUDIT_FAILED, "the audit log cannot be written");
+			}
 		}
 		if (rc) {
 			enum kyso_err e = kyso_reply_err(&rep);
@@ -151,7 +166,7 @@ static void sign_items(struct batch_run *run)
 			stopped = ends_batch(e, &stop);
 		} else {
 			b64 = kyso_b64_encode(sig, sig_len);
-			audit_id(&d->audit, seq, ref, sizeof(ref));
+			audit_id(&d->audit, intent, ref, sizeof(ref));
 			json_array_append_new(run->items, json_pack("{s:s, s:s, s:s}", "id", it->id,
 								    "signature", b64 ? b64 : "",
 								    "audit_id", ref));
@@ -225,8 +240,9 @@ void api_sign_batch(const struct kysod_request *req, const char *arg, struct kys
 		progress(&run, 1);
 	}
 	sign_items(&run);
-	/* Every entry is on disk before any signature is returned. */
-	if (run.last_seq && audit_wait(&d->audit, run.last_seq)) {
+	/* Every intent entry is on disk before any signature is returned (the
+	 * last one was synced while its item was signed). */
+	if (run.last_intent && audit_wait(&d->audit, run.last_intent)) {
 		kyso_reply_error(rep, KE_AUDIT_FAILED,
 				 "the audit log cannot be written; no signature is returned");
 		goto out;

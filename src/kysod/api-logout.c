@@ -8,16 +8,19 @@ void api_logout(const struct kysod_request *req, const char *arg, struct kyso_re
 {
 	static const char *const known[] = { "token" };
 	struct kysod *d = req->d;
-	json_t *root, *ipc = NULL;
+	struct kyso_out ipc;
 	struct kyso_msg ans;
+	uint32_t n;
+	json_t *root;
 	enum kyso_err err;
 	const char *token;
 	size_t i;
 	int count = 0;
 
+	kyso_out_init(&ipc);
 	root = field_parse_object(req->body, req->body_len, rep);
 	if (!root)
-		return;
+		goto out;
 	if (field_known(root, known, 1, rep) || field_string(root, "token", 0, &token, rep))
 		goto out;
 	/* a page may end the login of a token it uses, not every login */
@@ -31,17 +34,19 @@ void api_logout(const struct kysod_request *req, const char *arg, struct kyso_re
 		kyso_reply_error_set(rep, "field", json_string("token"));
 		goto out;
 	}
-	ipc = token ? json_pack("{s:s}", "token", token) : json_object();
+	if (token)
+		kyso_out_str(&ipc, KYSO_F_TOKEN, token);
 	for (i = 0; i < d->nhelpers; i++) {
-		if (helper_call(d, i, KYSO_OP_LOGOUT, ipc, NULL, 0, 5, &ans, &err)) {
+		if (helper_call(d, i, KYSO_OP_LOGOUT, &ipc, NULL, 0, 5, &ans, &err)) {
 			log_debug("logout: module %zu: %s", i, kyso_err_code(err));
 			continue;
 		}
-		count += (int)json_integer_value(json_object_get(ans.json, "logged_out"));
+		if (kyso_msg_u32(&ans, KYSO_F_LOGGED_OUT, &n) == 0)
+			count += (int)n;
 		kyso_msg_clear(&ans);
 	}
 	kyso_reply_ok(rep, 200, json_pack("{s:i}", "logged_out", count));
 out:
-	json_decref(ipc);
+	kyso_out_free(&ipc);
 	json_decref(root);
 }

@@ -9,6 +9,7 @@
 #include "common/utf8.h"
 #include "kysod/api.h"
 #include "kysod/audit.h"
+#include "kysod/audit-entry.h"
 #include "kysod/origins.h"
 #include "kysod/pinentry.h"
 #include "kysod/request-fields.h"
@@ -42,14 +43,26 @@ void api_pair_status(const struct kysod_request *req, const char *arg, struct ky
 /* The pairing's audit line: who asked, and what the user answered. */
 static void record(struct kysod *d, const struct kyso_peer *peer, const char *result)
 {
-	json_t *e = json_pack("{s:s, s:{s:i, s:i, s:o, s:s}, s:s}", "event", "pair",
-			      "caller", "uid", (int)peer->uid, "pid", (int)peer->pid,
-			      "exe", kyso_json_string_lossy(peer->exe), "origin", peer->origin,
-			      "result", result);
+	struct audit_entry e;
 	uint64_t seq;
 
-	if (!e || audit_append(&d->audit, e, &seq) || audit_wait(&d->audit, seq))
+	audit_entry_init(&e);
+	audit_entry_add_str(&e, "event", "pair");
+	/* the caller's keys in sorted order, as every audit line has them */
+	audit_entry_key(&e, "caller");
+	audit_entry_raw(&e, "{\"exe\":");
+	audit_entry_str(&e, peer->exe);
+	audit_entry_raw(&e, ",\"origin\":");
+	audit_entry_str(&e, peer->origin);
+	audit_entry_raw(&e, ",\"pid\":");
+	audit_entry_int(&e, (long long)peer->pid);
+	audit_entry_raw(&e, ",\"uid\":");
+	audit_entry_int(&e, (long long)peer->uid);
+	audit_entry_raw(&e, "}");
+	audit_entry_add_str(&e, "result", result);
+	if (audit_append(&d->audit, &e, &seq) || audit_wait(&d->audit, seq))
 		log_warn("the audit log did not take the pairing of %s (%s)", peer->origin, result);
+	audit_entry_free(&e);
 }
 
 static int ask(struct kysod *d, const struct kyso_peer *peer, const char **err)

@@ -85,7 +85,7 @@ void api_sign(const struct kysod_request *req, const char *arg, struct kyso_repl
 	unsigned char sig[SIGN_MAX_SIG], *der = NULL;
 	size_t sig_len = 0, der_len = 0;
 	char audit_ref[64], *sig_b64 = NULL;
-	uint64_t seq = 0;
+	uint64_t seq = 0, intent = 0;
 	int found, cms, rc = -1;
 
 	if (sign_request_parse(req->body, req->body_len, &sreq, rep))
@@ -98,9 +98,24 @@ void api_sign(const struct kysod_request *req, const char *arg, struct kyso_repl
 		goto out;
 	}
 	found = sign_target_init(d, sreq.certificate, sreq.hash_alg, sreq.padding, &target, rep) == 0;
-	/* the certificate is checked before the user is asked anything */
+	rec.peer = req->peer;
+	rec.certificate = sreq.certificate;
+	rec.target = found ? &target : NULL;
+	rec.hash_alg = sreq.hash_alg;
+	rec.hash = sreq.hash;
+	rec.hash_len = sreq.hash_len;
+	rec.format = cms ? "cms" : "raw";
+	/* the certificate is checked before the user is asked anything; the
+	 * intent entry is written before the token is asked, and synced while
+	 * it signs */
 	if (found && cert_check_signing(d, sreq.certificate, cms ? &signer : NULL,
 					cms ? &chain : NULL, rep) == 0) {
+		if (sign_intent(d, &rec, &intent)) {
+			kyso_reply_error(rep, KE_AUDIT_FAILED,
+					 "the audit log cannot be written; nothing is signed");
+			goto out;
+		}
+		target.intent = intent;
 		if (cms)
 			rc = sign_cms(d, &target, req, &sreq, signer, chain, &der, &der_len, &ts,
 				      rep);
@@ -109,19 +124,15 @@ void api_sign(const struct kysod_request *req, const char *arg, struct kyso_repl
 				       sig, &sig_len, rep);
 	}
 
-	rec.peer = req->peer;
-	rec.certificate = sreq.certificate;
-	rec.target = found ? &target : NULL;
-	rec.hash_alg = sreq.hash_alg;
-	rec.hash = sreq.hash;
-	rec.hash_len = sreq.hash_len;
-	rec.format = cms ? "cms" : "raw";
+	rec.intent = intent;
 	rec.result = rc == 0 ? "ok" :
 		     json_string_value(json_object_get(json_object_get(rep->body, "error"), "code"));
 	if (!rec.result)
 		rec.result = "internal_error";
-	/* The signature is not returned before its entry is on disk. */
-	if (sign_record(d, &rec, &seq) || (rc == 0 && audit_wait(&d->audit, seq))) {
+	/* The signature is not returned before its intent entry is on disk
+	 * (synced while the token signed, so this wait is normally over at
+	 * once); the result entry is made durable by a later sync. */
+	if (sign_record(d, &rec, &seq) || (rc == 0 && audit_wait(&d->audit, intent))) {
 		if (rc == 0)
 			kyso_reply_error(rep, KE_AUDIT_FAILED,
 					 "the audit log cannot be written; no signature is returned");
@@ -134,7 +145,7 @@ void api_sign(const struct kysod_request *req, const char *arg, struct kyso_repl
 		kyso_reply_error(rep, KE_INTERNAL_ERROR, "out of memory");
 		goto out;
 	}
-	audit_id(&d->audit, seq, audit_ref, sizeof(audit_ref));
+	audit_id(&d->audit, intent, audit_ref, sizeof(audit_ref));
 	kyso_reply_ok(rep, 200, json_pack("{s:s, s:s, s:s, s:s}", "signature", sig_b64,
 					  "algorithm", target.algorithm, "certificate", target.cert.id,
 					  "audit_id", audit_ref));

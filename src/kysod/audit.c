@@ -10,6 +10,7 @@
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
+#include <jansson.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
@@ -149,32 +150,28 @@ static void now_rfc3339(char *out, size_t len)
 	snprintf(out, len, "%s.%06ldZ", base, ts.tv_nsec / 1000);
 }
 
-/* Writes one line (entry consumed) with seq, time, chain and prev added.
- * Called with the lock held. */
-static int write_line(struct audit *a, json_t *entry)
+/* Writes one line with seq, time, chain and prev added to the entry (the
+ * caller frees it). Called with the lock held. */
+static int write_line(struct audit *a, struct audit_entry *entry)
 {
-	char prev[65], when[40], *text = NULL, *line = NULL;
+	char prev[65], when[40], *text = NULL;
 	size_t len;
 	ssize_t n;
 	int ret = -1;
 
 	kyso_hex_encode(a->last, 32, prev);
 	now_rfc3339(when, sizeof(when));
-	json_object_set_new(entry, "seq", json_integer((json_int_t)a->next_seq));
-	json_object_set_new(entry, "time", json_string(when));
-	json_object_set_new(entry, "chain", json_string(a->chain));
-	json_object_set_new(entry, "prev", json_string(prev));
-	text = json_dumps(entry, JSON_COMPACT | JSON_SORT_KEYS);
-	if (!text)
+	audit_entry_add_uint(entry, "seq", a->next_seq);
+	audit_entry_add_str(entry, "time", when);
+	audit_entry_add_str(entry, "chain", a->chain);
+	audit_entry_add_str(entry, "prev", prev);
+	if (audit_entry_format(entry, &text, &len) || len + 1 > MAX_LINE)
 		goto out;
-	len = strlen(text);
-	line = malloc(len + 2);
-	if (!line)
-		goto out;
-	memcpy(line, text, len);
-	line[len] = '\n';
-	/* one write(2) of the whole line on an O_APPEND file: lines never interleave */
-	n = write(a->fd, line, len + 1);
+	/* the newline takes the place of the NUL: one write(2) of the whole
+	 * line on an O_APPEND file, so lines never interleave */
+	text[len] = '\n';
+	n = write(a->fd, text, len + 1);
+	text[len] = '\0';
 	if (n != (ssize_t)(len + 1)) {
 		log_error("audit log %s: %s", a->path, n < 0 ? strerror(errno) : "short write");
 		a->failed = 1;
@@ -191,9 +188,7 @@ static int write_line(struct audit *a, json_t *entry)
 	syslog(LOG_INFO, "kyso audit: %s", text);
 	ret = 0;
 out:
-	free(line);
 	free(text);
-	json_decref(entry);
 	return ret;
 }
 
@@ -222,26 +217,34 @@ static int open_file(struct audit *a, char *err, size_t errlen)
 /* The first line of a chain or of a rotated file. Called with the lock held. */
 static int write_anchor(struct audit *a, const char *rotated_from)
 {
-	json_t *e = json_pack("{s:s}", "event", rotated_from ? "rotated" : "start");
+	struct audit_entry e;
+	int ret;
 
-	if (e && rotated_from)
-		json_object_set_new(e, "rotated_from", json_string(rotated_from));
-	return e ? write_line(a, e) : -1;
+	audit_entry_init(&e);
+	audit_entry_add_str(&e, "event", rotated_from ? "rotated" : "start");
+	if (rotated_from)
+		audit_entry_add_str(&e, "rotated_from", rotated_from);
+	ret = write_line(a, &e);
+	audit_entry_free(&e);
+	return ret;
 }
 
 /* The entry after a torn line was cut off: it continues the chain and says
  * what was removed. Called before serving, without the lock. */
 static int write_repaired(struct audit *a, size_t torn, const unsigned char *torn_hash)
 {
+	struct audit_entry e;
 	char hex[65];
-	json_t *e;
+	int ret;
 
 	kyso_hex_encode(torn_hash, 32, hex);
-	e = json_pack("{s:s, s:I, s:s}", "event", "repaired", "torn_bytes", (json_int_t)torn,
-		      "torn_sha256", hex);
-	if (!e || write_line(a, e))
-		return -1;
-	return fdatasync(a->fd);
+	audit_entry_init(&e);
+	audit_entry_add_str(&e, "event", "repaired");
+	audit_entry_add_uint(&e, "torn_bytes", torn);
+	audit_entry_add_str(&e, "torn_sha256", hex);
+	ret = write_line(a, &e);
+	audit_entry_free(&e);
+	return ret ? -1 : fdatasync(a->fd);
 }
 
 int audit_open(struct audit *a, const char *path, size_t max_size, char *err, size_t errlen)
@@ -343,15 +346,13 @@ static void rotate(struct audit *a)
 	log_info("audit log rotated to %s", to);
 }
 
-int audit_append(struct audit *a, json_t *entry, uint64_t *seq)
+int audit_append(struct audit *a, struct audit_entry *entry, uint64_t *seq)
 {
 	int ret = -1;
 
 	pthread_mutex_lock(&a->lock);
-	if (a->failed || a->fd < 0) {
-		json_decref(entry);
+	if (a->failed || a->fd < 0)
 		goto out;
-	}
 	if (a->max_size && a->size >= a->max_size && !a->syncing)
 		rotate(a);
 	if (a->failed || write_line(a, entry))

@@ -7,7 +7,8 @@
 #include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <jansson.h>
+
+#include "kysod/audit-entry.h"
 
 struct audit {
 	pthread_mutex_t lock;
@@ -30,9 +31,10 @@ struct audit {
 int audit_open(struct audit *a, const char *path, size_t max_size, char *err, size_t errlen);
 void audit_close(struct audit *a);
 
-/* Appends entry (consumed), adding seq, time, chain and prev. On success sets
- * *seq (for audit_wait) and returns 0; -1 when the log cannot be written. */
-int audit_append(struct audit *a, json_t *entry, uint64_t *seq);
+/* Appends entry, adding seq, time, chain and prev to it (the caller still
+ * frees it). On success sets *seq (for audit_wait) and returns 0; -1 when
+ * the log cannot be written. The line is not durable yet. */
+int audit_append(struct audit *a, struct audit_entry *entry, uint64_t *seq);
 
 /* Waits until line seq is on disk, sharing one fdatasync with every line
  * appended meanwhile. Returns 0, or -1 when it could not be made durable. */

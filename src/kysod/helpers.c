@@ -116,7 +116,7 @@ static void chan_shutdown(struct helper_chan *c)
 
 /* Sends one frame on the channel. Returns 0, or -1 when it is shut down or
  * the write failed. */
-static int chan_send(struct helper_chan *c, uint32_t id, uint16_t op, json_t *req,
+static int chan_send(struct helper_chan *c, uint32_t id, uint16_t op, struct kyso_out *req,
 		     const unsigned char *secret, size_t secret_len)
 {
 	int ret = -1;
@@ -142,7 +142,7 @@ static int spawn(struct helper_proc *h, int *fd_out, pid_t *pid_out)
 {
 	static const int child_fds[] = { 3 };
 	struct kysod *d = h->d;
-	char ttl[32], workers[16], parent[16], *argv[12];
+	char ttl[32], workers[16], parent[16], protocol[16], *argv[14];
 	int argc = 0;
 
 	snprintf(ttl, sizeof(ttl), "%u", d->cfg.login_ttl);
@@ -154,6 +154,9 @@ static int spawn(struct helper_proc *h, int *fd_out, pid_t *pid_out)
 	argv[argc++] = ttl;
 	argv[argc++] = "--parent";
 	argv[argc++] = parent;
+	snprintf(protocol, sizeof(protocol), "%d", KYSO_IPC_PROTOCOL);
+	argv[argc++] = "--protocol";
+	argv[argc++] = protocol;
 	if (h->workers > 1) {
 		snprintf(workers, sizeof(workers), "%u", h->workers);
 		argv[argc++] = "--workers";
@@ -229,6 +232,46 @@ static int reap(pid_t pid, unsigned int ms, int *status)
 	}
 }
 
+/* The helper's first message: its protocol version must be kysod's. Returns
+ * 0; 1 for a module that failed to load (the helper ends by itself); -1 for
+ * a helper of another version, whose channel is ended. The state is set to
+ * failed and why logged. */
+static int hello(struct helper_proc *h, const struct kyso_msg *msg)
+{
+	const char *why = kyso_msg_str(msg, KYSO_F_MESSAGE);
+	char text[256];
+	uint32_t version = 0;
+
+	kyso_msg_u32(msg, KYSO_F_PROTOCOL, &version);
+	if (version != KYSO_IPC_PROTOCOL) {
+		snprintf(text, sizeof(text), "the helper %s speaks protocol %u, this kysod protocol "
+			 "%d: kysod and kyso-p11 must come from the same version of kyso",
+			 h->d->cfg.helper, version, KYSO_IPC_PROTOCOL);
+		log_error("%s: %s", h->name, text);
+		set_state(h, HELPER_FAILED, text);
+		return -1;
+	}
+	if (msg->flags & KYSO_IPC_F_ERROR) {
+		log_error("%s: %s", h->name, why ? why : "module failed to load");
+		set_state(h, HELPER_FAILED, why ? why : "module failed to load");
+		return 1;
+	}
+	return 0;
+}
+
+/* Applies an inventory report. */
+static void inventory_report(struct helper_proc *h, const struct kyso_msg *msg)
+{
+	json_t *report = kyso_msg_json(msg, KYSO_F_INVENTORY);
+
+	if (!report) {
+		log_warn("%s: an inventory kysod cannot read", h->name);
+		return;
+	}
+	inventory_update(&h->d->inv, h->index, h->name, report);
+	json_decref(report);
+}
+
 /* Runs one helper process until it ends. Returns how long it ran, in seconds. */
 static long run_once(struct helper_proc *h)
 {
@@ -236,7 +279,7 @@ static long run_once(struct helper_proc *h)
 	struct helper_chan *chan;
 	struct kyso_msg msg;
 	struct timespec start, end;
-	int fd, status;
+	int fd, status, rc, first = 1;
 	uint64_t gen;
 	pid_t pid;
 
@@ -271,21 +314,23 @@ static long run_once(struct helper_proc *h)
 	}
 	log_info("%s: helper %d started for %s", h->name, (int)pid, h->path);
 
-	while (kyso_ipc_recv(fd, &msg) == 0) {
+	while ((rc = kyso_ipc_recv(fd, &msg)) == 0) {
+		if (first && msg.op != KYSO_OP_HELLO) {
+			kyso_msg_clear(&msg);
+			rc = -2;
+			break;
+		}
+		first = 0;
 		switch (msg.op) {
 		case KYSO_OP_HELLO:
-			if (msg.flags & KYSO_IPC_F_ERROR) {
-				const char *why = json_string_value(json_object_get(msg.json, "message"));
-
-				log_error("%s: %s", h->name, why ? why : "module failed to load");
-				set_state(h, HELPER_FAILED, why ? why : "module failed to load");
-				break;
+			rc = hello(h, &msg);
+			if (rc == 0) {
+				inventory_report(h, &msg);
+				set_state(h, HELPER_RUNNING, NULL);
 			}
-			inventory_update(&d->inv, h->index, h->name, msg.json);
-			set_state(h, HELPER_RUNNING, NULL);
 			break;
 		case KYSO_OP_INVENTORY:
-			inventory_update(&d->inv, h->index, h->name, msg.json);
+			inventory_report(h, &msg);
 			break;
 		case KYSO_OP_REPLY:
 			pthread_mutex_lock(&h->lock);
@@ -296,6 +341,21 @@ static long run_once(struct helper_proc *h)
 			log_warn("%s: unexpected message %u", h->name, msg.op);
 		}
 		kyso_msg_clear(&msg);
+		/* nothing more is read from a helper of another version */
+		if (rc < 0)
+			break;
+	}
+	if (rc == -2 && first) {
+		char text[256];
+
+		/* an older helper's JSON HELLO, or something else altogether */
+		snprintf(text, sizeof(text), "the helper %s does not speak protocol %d (its first "
+			 "message is no HELLO kysod can read): kysod and kyso-p11 must come from "
+			 "the same version of kyso", d->cfg.helper, KYSO_IPC_PROTOCOL);
+		log_error("%s: %s", h->name, text);
+		set_state(h, HELPER_FAILED, text);
+	} else if (rc == -2) {
+		log_error("%s: the helper sent a malformed message; restarting it", h->name);
 	}
 
 	/* No sender can reach this helper any more; a sender holding the
@@ -491,9 +551,18 @@ static void unlink_pending(struct helper_proc *h, struct pending *p)
 		}
 }
 
-int helper_call(struct kysod *d, size_t module, uint16_t op, json_t *req,
+int helper_call(struct kysod *d, size_t module, uint16_t op, struct kyso_out *req,
 		const unsigned char *secret, size_t secret_len, unsigned int timeout,
 		struct kyso_msg *reply, enum kyso_err *err)
+{
+	return helper_call_overlap(d, module, op, req, secret, secret_len, timeout, NULL, NULL,
+				   reply, err);
+}
+
+int helper_call_overlap(struct kysod *d, size_t module, uint16_t op, struct kyso_out *req,
+			const unsigned char *secret, size_t secret_len, unsigned int timeout,
+			void (*meanwhile)(void *), void *arg, struct kyso_msg *reply,
+			enum kyso_err *err)
 {
 	struct helper_proc *h;
 	struct helper_chan *chan;
@@ -533,6 +602,9 @@ int helper_call(struct kysod *d, size_t module, uint16_t op, json_t *req,
 	/* to this helper's socket, or nowhere: never to a reused descriptor */
 	sent = chan_send(chan, p.id, op, req, secret, secret_len);
 	chan_put(chan);
+	/* while the helper works: the caller's own work (an audit sync) */
+	if (!sent && meanwhile)
+		meanwhile(arg);
 
 	pthread_mutex_lock(&h->lock);
 	if (sent) {

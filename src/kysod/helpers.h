@@ -34,9 +34,16 @@ void helpers_stop(struct kysod *d);
  * with *err set to module_unavailable, module_crashed, module_timeout or
  * shutting_down. The secret (a PIN) is only copied into the frame, which is
  * wiped. */
-int helper_call(struct kysod *d, size_t module, uint16_t op, json_t *req,
+int helper_call(struct kysod *d, size_t module, uint16_t op, struct kyso_out *req,
 		const unsigned char *secret, size_t secret_len, unsigned int timeout,
 		struct kyso_msg *reply, enum kyso_err *err);
+
+/* The same, running meanwhile(arg) once the request is sent, while the
+ * helper works on it (the timeout counts from after it). */
+int helper_call_overlap(struct kysod *d, size_t module, uint16_t op, struct kyso_out *req,
+			const unsigned char *secret, size_t secret_len, unsigned int timeout,
+			void (*meanwhile)(void *), void *arg, struct kyso_msg *reply,
+			enum kyso_err *err);
 
 /* Asks every running helper to look at its slots now (a reader changed).
  * Does not wait for the answers. */

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <curl/curl.h>
 
+#include "kysod/curl-lazy.h"
 #include "kysod/http-post.h"
 
 struct answer {
@@ -16,14 +17,6 @@ struct answer {
 	size_t max;
 	int too_big;
 };
-
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static CURLcode curl_init_rc = CURLE_FAILED_INIT;
-
-static void init_curl(void)
-{
-	curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
-}
 
 static size_t collect(char *data, size_t size, size_t nmemb, void *opaque)
 {
@@ -58,6 +51,7 @@ static int http_request(const char *url, const char *content_type, const unsigne
 			size_t *answer_len, char *err, size_t errlen)
 {
 	struct answer a = { .max = max };
+	const struct curl_api *cu;
 	struct curl_slist *headers = NULL;
 	char ctype[128], cerr[CURL_ERROR_SIZE] = "";
 	long code = 0;
@@ -67,51 +61,55 @@ static int http_request(const char *url, const char *content_type, const unsigne
 
 	*answer = NULL;
 	*answer_len = 0;
-	pthread_once(&curl_once, init_curl);
-	if (curl_init_rc != CURLE_OK || !(c = curl_easy_init())) {
+	/* libcurl is loaded now, by the first request that needs it */
+	cu = curl_api_get(err, errlen);
+	if (!cu)
+		return -1;
+	c = cu->easy_init();
+	if (!c) {
 		snprintf(err, errlen, "libcurl cannot be initialised");
 		goto out;
 	}
 	if (content_type) {
 		snprintf(ctype, sizeof(ctype), "Content-Type: %s", content_type);
-		headers = curl_slist_append(headers, ctype);
+		headers = cu->slist_append(headers, ctype);
 		if (!headers) {
 			snprintf(err, errlen, "out of memory");
 			goto out;
 		}
 	}
-	curl_easy_setopt(c, CURLOPT_URL, url);
+	cu->easy_setopt(c, CURLOPT_URL, url);
 #if LIBCURL_VERSION_NUM >= 0x075500
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	cu->easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
 #else
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+	cu->easy_setopt(c, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
 #endif
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, (long)timeout);
+	cu->easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	cu->easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+	cu->easy_setopt(c, CURLOPT_TIMEOUT, (long)timeout);
 	/* a server that announces more is refused before anything is read */
-	curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)max);
+	cu->easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)max);
 	if (content_type) {
-		curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
-		curl_easy_setopt(c, CURLOPT_POST, 1L);
-		curl_easy_setopt(c, CURLOPT_POSTFIELDS, (const char *)body);
-		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)len);
+		cu->easy_setopt(c, CURLOPT_HTTPHEADER, headers);
+		cu->easy_setopt(c, CURLOPT_POST, 1L);
+		cu->easy_setopt(c, CURLOPT_POSTFIELDS, (const char *)body);
+		cu->easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)len);
 	} else {
-		curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
+		cu->easy_setopt(c, CURLOPT_HTTPGET, 1L);
 	}
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &a);
-	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, cerr);
-	curl_easy_setopt(c, CURLOPT_USERAGENT, "kysod/" PACKAGE_VERSION);
-	rc = curl_easy_perform(c);
+	cu->easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
+	cu->easy_setopt(c, CURLOPT_WRITEDATA, &a);
+	cu->easy_setopt(c, CURLOPT_ERRORBUFFER, cerr);
+	cu->easy_setopt(c, CURLOPT_USERAGENT, "kysod/" PACKAGE_VERSION);
+	rc = cu->easy_perform(c);
 	if (rc != CURLE_OK) {
 		if (a.too_big || rc == CURLE_FILESIZE_EXCEEDED)
 			snprintf(err, errlen, "%s: the answer is larger than %zu bytes", url, max);
 		else
-			snprintf(err, errlen, "%s: %s", url, cerr[0] ? cerr : curl_easy_strerror(rc));
+			snprintf(err, errlen, "%s: %s", url, cerr[0] ? cerr : cu->easy_strerror(rc));
 		goto out;
 	}
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+	cu->easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
 	if (code != 200) {
 		snprintf(err, errlen, "%s answered HTTP %ld", url, code);
 		goto out;
@@ -122,9 +120,9 @@ static int http_request(const char *url, const char *content_type, const unsigne
 	ret = 0;
 out:
 	free(a.data);
-	curl_slist_free_all(headers);
+	cu->slist_free_all(headers);
 	if (c)
-		curl_easy_cleanup(c);
+		cu->easy_cleanup(c);
 	return ret;
 }
 

@@ -6,7 +6,6 @@
 #include <openssl/crypto.h>
 
 #include "common/mono-time.h"
-#include "common/b64.h"
 #include "common/log.h"
 #include "common/safe-text.h"
 #include "kysod/helpers.h"
@@ -59,14 +58,14 @@ int sign_target_init(struct kysod *d, const char *cert_id, enum kysod_hash_alg a
 		return -1;
 	}
 	if (t->cert.is_rsa) {
-		t->mech = padding == PAD_PSS ? "pss" : "pkcs1";
+		t->mech = padding == PAD_PSS ? KYSO_MECH_PSS : KYSO_MECH_PKCS1;
 	} else if (padding != PAD_DEFAULT) {
 		kyso_reply_error(rep, KE_UNSUPPORTED_PADDING,
 				 "padding applies to RSA keys only; this certificate has an EC key");
 		kyso_reply_error_set(rep, "field", json_string("padding"));
 		return -1;
 	} else {
-		t->mech = "ecdsa";
+		t->mech = KYSO_MECH_ECDSA;
 	}
 	t->hash_alg = alg;
 	snprintf(t->algorithm, sizeof(t->algorithm), "%s-%s",
@@ -79,10 +78,10 @@ int sign_target_init(struct kysod *d, const char *cert_id, enum kysod_hash_alg a
 static void helper_error(struct kysod *d, const struct sign_target *t, const struct kyso_msg *ans,
 			 struct kyso_reply *rep)
 {
-	const char *msg = json_string_value(json_object_get(ans->json, "message"));
-	const char *state = json_string_value(json_object_get(ans->json, "pin_state"));
+	const char *msg = kyso_msg_str(ans, KYSO_F_MESSAGE);
+	const char *state = kyso_msg_str(ans, KYSO_F_PIN_STATE);
 	/* a code the API does not know (pin_required here too) is a token error */
-	enum kyso_err e = kyso_err_from_helper(json_string_value(json_object_get(ans->json, "code")));
+	enum kyso_err e = kyso_err_from_helper(kyso_msg_str(ans, KYSO_F_CODE));
 
 	if (state)
 		inventory_set_pin_state(&d->inv, t->cert.token, state);
@@ -117,23 +116,47 @@ static void call_error(struct kysod *d, enum kyso_err err, struct kyso_reply *re
 	}
 }
 
-/* One round trip to the helper. Returns 1 when the helper wants a login (ans
- * keeps its answer), 0 on success (ans holds it), -1 with rep set. */
-static int ask_helper(struct kysod *d, const struct sign_target *t, uint16_t op, json_t *req,
-		      const char *pin, struct kyso_msg *ans, struct kyso_reply *rep)
+/* The intent entry of a signature, made durable while the token signs. */
+struct intent_sync {
+	struct audit *audit;
+	uint64_t seq;
+	int failed;
+};
+
+static void intent_sync(void *arg)
 {
+	struct intent_sync *s = arg;
+
+	s->failed = audit_wait(s->audit, s->seq) != 0;
+}
+
+/* One round trip to the helper. Returns 1 when the helper wants a login (ans
+ * keeps its answer), 0 on success (ans holds it), -1 with rep set. A SIGN
+ * has the target's intent entry synced while the helper works. */
+static int ask_helper(struct kysod *d, const struct sign_target *t, uint16_t op,
+		      struct kyso_out *req, const char *pin, struct kyso_msg *ans,
+		      struct kyso_reply *rep)
+{
+	struct intent_sync sync = { &d->audit, op == KYSO_OP_SIGN ? t->intent : 0, 0 };
 	enum kyso_err err = KE_MODULE_UNAVAILABLE;
 	const char *code;
 
 	kyso_msg_clear(ans);
-	if (helper_call(d, t->cert.module, op, req, (const unsigned char *)pin,
-			pin ? strlen(pin) : 0, d->cfg.request_timeout, ans, &err)) {
+	if (helper_call_overlap(d, t->cert.module, op, req, (const unsigned char *)pin,
+				pin ? strlen(pin) : 0, d->cfg.request_timeout,
+				sync.seq ? intent_sync : NULL, &sync, ans, &err)) {
 		call_error(d, err, rep);
+		return -1;
+	}
+	/* no signature leaves kysod before its intent is on disk */
+	if (sync.failed) {
+		kyso_reply_error(rep, KE_AUDIT_FAILED,
+				 "the audit log cannot be written; no signature is returned");
 		return -1;
 	}
 	if (!(ans->flags & KYSO_IPC_F_ERROR))
 		return 0;
-	code = json_string_value(json_object_get(ans->json, "code"));
+	code = kyso_msg_str(ans, KYSO_F_CODE);
 	if (code && !strcmp(code, "pin_required"))
 		return 1;
 	helper_error(d, t, ans, rep);
@@ -315,28 +338,25 @@ static int prompt_login(struct kysod *d, const struct sign_target *t, const stru
 			const struct sign_consent *c, const struct kyso_msg *need, char **keep_pin,
 			struct kyso_reply *rep)
 {
-	const char *state = json_string_value(json_object_get(need->json, "pin_state"));
+	const char *state = kyso_msg_str(need, KYSO_F_PIN_STATE);
 	struct kyso_msg ans = { 0 };
-	json_t *req;
+	struct kyso_out req;
 	char *pin = NULL;
 	int ret = -1;
 
-	req = json_pack("{s:s}", "token", t->cert.token);
-	if (!req) {
-		kyso_reply_error(rep, KE_INTERNAL_ERROR, "out of memory");
-		return -1;
-	}
+	kyso_out_init(&req);
+	kyso_out_str(&req, KYSO_F_TOKEN, t->cert.token);
 	if (refuse_locked(state, rep))
 		goto out;
 	if (t->cert.protected_path) {
 		/* the reader asks for the PIN on its own keypad */
-		json_object_set_new(req, "pinpad", json_true());
-		ret = ask_helper(d, t, KYSO_OP_LOGIN, req, NULL, &ans, rep) == 0 ? 0 : -1;
+		kyso_out_bool(&req, KYSO_F_PINPAD, 1);
+		ret = ask_helper(d, t, KYSO_OP_LOGIN, &req, NULL, &ans, rep) == 0 ? 0 : -1;
 		goto out;
 	}
 	if (ask_pin(d, t, peer, c, state, t->cert.per_signature, &pin, rep))
 		goto out;
-	switch (ask_helper(d, t, KYSO_OP_LOGIN, req, pin, &ans, rep)) {
+	switch (ask_helper(d, t, KYSO_OP_LOGIN, &req, pin, &ans, rep)) {
 	case 0:
 		ret = 0;
 		if (keep_pin) {
@@ -351,7 +371,7 @@ static int prompt_login(struct kysod *d, const struct sign_target *t, const stru
 out:
 	pinentry_free_pin(pin);
 	kyso_msg_clear(&ans);
-	json_decref(req);
+	kyso_out_free(&req);
 	return ret;
 }
 
@@ -382,18 +402,16 @@ static int login(struct kysod *d, const struct sign_target *t, const struct kyso
 {
 	struct dialog_watch watch = { d, consent->batch };
 	struct kyso_msg ans = { 0 };
-	json_t *req = json_pack("{s:s}", "token", t->cert.token);
+	struct kyso_out req;
 	int rc, ret = -1;
 
-	if (!req) {
-		kyso_reply_error(rep, KE_INTERNAL_ERROR, "out of memory");
-		return -1;
-	}
+	kyso_out_init(&req);
+	kyso_out_str(&req, KYSO_F_TOKEN, t->cert.token);
 	/* One dialog at a time; and another request may have logged the token in
 	 * while this one waited for its turn. */
 	if (prompt_acquire(d, &watch, rep))
 		goto out;
-	rc = ask_helper(d, t, KYSO_OP_LOGIN, req, NULL, &ans, rep);
+	rc = ask_helper(d, t, KYSO_OP_LOGIN, &req, NULL, &ans, rep);
 	if (rc == 1)
 		ret = prompt_login(d, t, peer, consent, &ans, keep_pin, rep);
 	else if (rc == 0)
@@ -401,7 +419,7 @@ static int login(struct kysod *d, const struct sign_target *t, const struct kyso
 	prompt_release(d);
 out:
 	kyso_msg_clear(&ans);
-	json_decref(req);
+	kyso_out_free(&req);
 	return ret;
 }
 
@@ -414,10 +432,10 @@ int sign_login(struct kysod *d, const struct sign_target *t, const struct kyso_p
 /* Signs with a key that needs the PIN for each signature: one dialog, then
  * the signature request carrying the PIN. Returns as ask_helper. */
 static int per_signature_pin(struct kysod *d, const struct sign_target *t,
-			     const struct kyso_peer *peer, const struct sign_consent *c, json_t *req,
-			     struct kyso_msg *ans, struct kyso_reply *rep)
+			     const struct kyso_peer *peer, const struct sign_consent *c,
+			     struct kyso_out *req, struct kyso_msg *ans, struct kyso_reply *rep)
 {
-	const char *state = json_string_value(json_object_get(ans->json, "pin_state"));
+	const char *state = kyso_msg_str(ans, KYSO_F_PIN_STATE);
 	struct dialog_watch watch = { d, c ? c->batch : NULL };
 	char *pin = NULL;
 	int rc = -1;
@@ -447,56 +465,53 @@ static int sign_one(struct kysod *d, const struct sign_target *t, const struct k
 		    int more, unsigned char *sig, size_t *sig_len, struct kyso_reply *rep)
 {
 	struct kyso_msg ans = { 0 };
-	const char *sig_b64;
-	char *hash_b64, *pin = NULL;
-	json_t *req;
-	long n;
+	const unsigned char *got;
+	struct kyso_out req;
+	char *pin = NULL;
+	size_t n = 0;
 	int rc, ret = -1;
 
-	hash_b64 = kyso_b64_encode(hash, hash_len);
-	req = json_pack("{s:s, s:s, s:s, s:s, s:s}", "token", t->cert.token, "key_id", t->cert.key_id,
-			"mech", t->mech, "hash_alg", hash_alg_name(t->hash_alg),
-			"hash", hash_b64 ? hash_b64 : "");
-	free(hash_b64);
-	if (!req) {
-		kyso_reply_error(rep, KE_INTERNAL_ERROR, "out of memory");
-		return -1;
-	}
+	kyso_out_init(&req);
+	kyso_out_str(&req, KYSO_F_TOKEN, t->cert.token);
+	kyso_out_str(&req, KYSO_F_KEY_ID, t->cert.key_id);
+	kyso_out_u32(&req, KYSO_F_MECH, t->mech);
+	kyso_out_u32(&req, KYSO_F_HASH_BITS, (uint32_t)(hash_alg_len(t->hash_alg) * 8));
+	kyso_out_bytes(&req, KYSO_F_HASH, hash, hash_len);
 	if (more)
-		json_object_set_new(req, "keep_login", json_true());
-	rc = ask_helper(d, t, KYSO_OP_SIGN, req, NULL, &ans, rep);
-	if (rc == 1 && json_is_true(json_object_get(ans.json, "per_signature")))
+		kyso_out_bool(&req, KYSO_F_KEEP_LOGIN, 1);
+	rc = ask_helper(d, t, KYSO_OP_SIGN, &req, NULL, &ans, rep);
+	if (rc == 1 && kyso_msg_bool(&ans, KYSO_F_PER_SIGNATURE))
 		inventory_set_per_signature(&d->inv, t->cert.id);
-	if (rc == 1 && json_is_true(json_object_get(ans.json, "per_signature"))) {
+	if (rc == 1 && kyso_msg_bool(&ans, KYSO_F_PER_SIGNATURE)) {
 		/* CKA_ALWAYS_AUTHENTICATE: the PIN for this one signature */
-		rc = per_signature_pin(d, t, peer, consent, req, &ans, rep);
+		rc = per_signature_pin(d, t, peer, consent, &req, &ans, rep);
 	} else if (rc == 1 && consent) {
 		if (login(d, t, peer, consent, &pin, rep))
 			goto out;
-		rc = ask_helper(d, t, KYSO_OP_SIGN, req, NULL, &ans, rep);
+		rc = ask_helper(d, t, KYSO_OP_SIGN, &req, NULL, &ans, rep);
 		/* a key that needs the PIN for each signature, found once logged
 		 * in: the PIN just entered serves this signature too */
-		if (rc == 1 && pin && json_is_true(json_object_get(ans.json, "per_signature"))) {
+		if (rc == 1 && pin && kyso_msg_bool(&ans, KYSO_F_PER_SIGNATURE)) {
 			inventory_set_per_signature(&d->inv, t->cert.id);
-			rc = ask_helper(d, t, KYSO_OP_SIGN, req, pin, &ans, rep);
+			rc = ask_helper(d, t, KYSO_OP_SIGN, &req, pin, &ans, rep);
 		}
 	}
 	if (rc == 1)
 		kyso_reply_error(rep, KE_TOKEN_ERROR, "the token logged out during the request");
 	if (rc)
 		goto out;
-	sig_b64 = json_string_value(json_object_get(ans.json, "signature"));
-	n = sig_b64 ? kyso_b64_decode(sig_b64, strlen(sig_b64), sig, SIGN_MAX_SIG) : -1;
-	if (n <= 0) {
+	got = kyso_msg_bytes(&ans, KYSO_F_SIGNATURE, &n);
+	if (!got || n == 0 || n > SIGN_MAX_SIG) {
 		kyso_reply_error(rep, KE_INTERNAL_ERROR, "the helper answered without a signature");
 		goto out;
 	}
-	*sig_len = (size_t)n;
+	memcpy(sig, got, n);
+	*sig_len = n;
 	ret = 0;
 out:
 	pinentry_free_pin(pin);
 	kyso_msg_clear(&ans);
-	json_decref(req);
+	kyso_out_free(&req);
 	return ret;
 }
 

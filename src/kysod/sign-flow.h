@@ -4,7 +4,9 @@
 #ifndef KYSOD_SIGN_FLOW_H
 #define KYSOD_SIGN_FLOW_H
 #include <stddef.h>
+#include <stdint.h>
 
+#include "common/ipc.h"
 #include "kysod/daemon.h"
 #include "kysod/peer.h"
 #include "kysod/reply.h"
@@ -16,8 +18,9 @@
 struct sign_target {
 	struct cert_ref cert;
 	enum kysod_hash_alg hash_alg;
-	const char *mech;		/* "pkcs1", "pss" or "ecdsa", for the helper */
+	enum kyso_ipc_mech mech;	/* for the helper */
 	char algorithm[48];		/* "rsa-pkcs1-sha256", … for the API */
+	uint64_t intent;		/* audit entry synced while the token signs; 0: none */
 };
 
 /* What the user is asked to allow. */

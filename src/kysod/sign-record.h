@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* The audit entry of one signing attempt. */
+/* The audit entries of one signing attempt: its intent, made durable while
+ * the token signs, and its result. */
 #ifndef KYSOD_SIGN_RECORD_H
 #define KYSOD_SIGN_RECORD_H
 #include <stddef.h>
@@ -19,10 +20,17 @@ struct sign_record {
 	const char *format;
 	const char *batch;			/* NULL outside batches */
 	const char *item;
+	uint64_t intent;			/* seq of its intent entry; 0 for none */
 	const char *result;			/* "ok" or the error code */
 };
 
-/* Appends the entry. Returns 0 with *seq set, or -1 when the log failed. */
+/* Appends the "intent" entry: who asks for which signature, written before
+ * the token is asked (r->result and r->intent are not used). Returns 0 with
+ * *seq set, or -1 when the log failed. */
+int sign_intent(struct kysod *d, const struct sign_record *r, uint64_t *seq);
+
+/* Appends the "sign" entry: the attempt and its result, naming its intent
+ * entry when it has one. Returns 0 with *seq set, or -1 when the log failed. */
 int sign_record(struct kysod *d, const struct sign_record *r, uint64_t *seq);
 
 #endif

@@ -17,21 +17,39 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
+/* The same fields, each with the same value. */
+static int same_fields(const struct kyso_msg *a, const struct kyso_msg *b)
+{
+	unsigned int f;
+
+	if (a->present != b->present)
+		return 0;
+	for (f = 1; f < KYSO_F_COUNT; f++)
+		if ((a->present & (1u << f)) &&
+		    (a->f[f].len != b->f[f].len || memcmp(a->f[f].p, b->f[f].p, a->f[f].len)))
+			return 0;
+	return 1;
+}
+
 static void round_trip(const struct kyso_msg *msg)
 {
 	struct kyso_msg back;
+	struct kyso_out out;
 	int sv[2];
 
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv))
 		abort();
-	if (kyso_ipc_send(sv[1], msg->id, msg->op, msg->flags, msg->json, msg->secret,
+	kyso_out_init(&out);
+	kyso_out_copy(&out, msg);
+	if (kyso_ipc_send(sv[1], msg->id, msg->op, msg->flags, &out, msg->secret,
 			  msg->secret_len))
 		abort();
+	kyso_out_free(&out);
 	close(sv[1]);
 	if (kyso_ipc_recv(sv[0], &back))
 		abort();
 	if (back.id != msg->id || back.op != msg->op || back.flags != msg->flags ||
-	    !json_equal(back.json, msg->json) || back.secret_len != msg->secret_len ||
+	    !same_fields(&back, msg) || back.secret_len != msg->secret_len ||
 	    (msg->secret_len && memcmp(back.secret, msg->secret, msg->secret_len)))
 		abort();
 	kyso_msg_clear(&back);
@@ -41,7 +59,10 @@ static void round_trip(const struct kyso_msg *msg)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct kyso_msg msg;
+	const unsigned char *hash;
 	const char *token;
+	uint32_t v;
+	size_t n;
 	int sv[2];
 
 	if (size > INPUT_MAX || fuzz_frames_too_long(data, size, INPUT_MAX))
@@ -52,15 +73,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	close(sv[1]);
 	while (kyso_ipc_recv(sv[0], &msg) == 0) {
-		if (!msg.json || !json_is_object(msg.json) || msg.secret_len > KYSO_IPC_MAX_SECRET ||
+		if (!msg.body || msg.secret_len > KYSO_IPC_MAX_SECRET ||
 		    (msg.secret_len && (!msg.secret || msg.secret[msg.secret_len] != '\0')) ||
 		    (!msg.secret_len && msg.secret))
 			abort();
-		fuzz_show("frame", (const char *)msg.secret, msg.json);
-		/* what handle() in kyso-p11 reads before a worker takes the frame */
-		token = json_string_value(json_object_get(msg.json, "token"));
-		if (token && strlen(token) > INPUT_MAX)
+		fuzz_show("frame", kyso_ipc_op_name(msg.op), NULL);
+		/* what handle() in kyso-p11 and run_sign() read */
+		token = kyso_msg_str(&msg, KYSO_F_TOKEN);
+		if (token && strlen(token) != msg.f[KYSO_F_TOKEN].len)
 			abort();
+		hash = kyso_msg_bytes(&msg, KYSO_F_HASH, &n);
+		if (hash && n > 64)
+			abort();
+		if (msg.op == KYSO_OP_SIGN && (!token || !hash || kyso_msg_u32(&msg, KYSO_F_MECH, &v) ||
+					       !kyso_msg_str(&msg, KYSO_F_KEY_ID)))
+			abort();
+		kyso_msg_bool(&msg, KYSO_F_KEEP_LOGIN);
+		kyso_msg_bool(&msg, KYSO_F_PINPAD);
 		round_trip(&msg);
 		kyso_msg_clear(&msg);
 	}

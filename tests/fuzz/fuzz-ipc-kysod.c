@@ -40,6 +40,9 @@ static void use_inventory(struct inventory *inv)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct kyso_msg msg;
+	json_t *report;
+	uint32_t v;
+	size_t n;
 	int sv[2];
 
 	if (size > INPUT_MAX || fuzz_frames_too_long(data, size, INPUT_MAX))
@@ -52,14 +55,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	close(sv[1]);
 	while (kyso_ipc_recv(sv[0], &msg) == 0) {
-		if (!msg.json || !json_is_object(msg.json) || msg.secret_len > KYSO_IPC_MAX_SECRET ||
-		    (msg.secret_len && msg.secret[msg.secret_len] != '\0'))
+		/* a helper never sends a secret */
+		if (!msg.body || msg.secret_len || msg.secret)
 			abort();
-		/* modules 0 and 1: module 0 also holds the harness's own token */
-		fuzz_show("frame", NULL, msg.json);
+		/* what helpers.c and sign-flow.c read: modules 0 and 1, module 0
+		 * also holds the harness's own token */
+		fuzz_show("frame", kyso_ipc_op_name(msg.op), NULL);
+		if (msg.op == KYSO_OP_HELLO && kyso_msg_u32(&msg, KYSO_F_PROTOCOL, &v))
+			abort();
+		kyso_msg_str(&msg, KYSO_F_CODE);
+		kyso_msg_str(&msg, KYSO_F_MESSAGE);
+		kyso_msg_str(&msg, KYSO_F_PIN_STATE);
+		kyso_msg_bool(&msg, KYSO_F_PER_SIGNATURE);
+		if (kyso_msg_bytes(&msg, KYSO_F_SIGNATURE, &n) && n > 1024)
+			abort();
 		if (msg.op == KYSO_OP_HELLO || msg.op == KYSO_OP_INVENTORY) {
-			if (!(msg.flags & KYSO_IPC_F_ERROR))
-				inventory_update(&state, msg.id & 1, "fuzz", msg.json);
+			report = kyso_msg_json(&msg, KYSO_F_INVENTORY);
+			fuzz_show("inventory", NULL, report);
+			if (report && !(msg.flags & KYSO_IPC_F_ERROR))
+				inventory_update(&state, msg.id & 1, "fuzz", report);
+			json_decref(report);
 			use_inventory(&state);
 		}
 		kyso_msg_clear(&msg);

@@ -34,8 +34,34 @@ def js(o):
     return json.dumps(o, separators=(",", ":"))
 
 
-def frame(rid, op, obj, secret=b"", flags=0):
-    text = js(obj).encode()
+# The kysod <-> kyso-p11 protocol (src/common/ipc.h): typed fields.
+F = {"protocol": (1, "u32"), "code": (2, "str"), "message": (3, "str"), "pin_state": (4, "str"),
+     "token": (5, "str"), "key_id": (6, "str"), "mech": (7, "u32"), "hash_bits": (8, "u32"),
+     "hash": (9, "bytes"), "keep_login": (10, "bool"), "pinpad": (11, "bool"),
+     "signature": (12, "bytes"), "per_signature": (13, "bool"), "logged_out": (14, "u32"),
+     "inventory": (15, "json")}
+TYPES = {"u32": 1, "bool": 2, "bytes": 3, "str": 4, "json": 5}
+PROTOCOL = 2
+MECH = {"pkcs1": 1, "pss": 2, "ecdsa": 3}
+
+
+def field(name, value):
+    tag, kind = F[name]
+    if kind == "u32":
+        v = struct.pack("<I", value)
+    elif kind == "bool":
+        v = bytes([1 if value else 0])
+    elif kind == "bytes":
+        v = value
+    elif kind == "json":
+        v = js(value).encode() + b"\0"
+    else:
+        v = value.encode() + b"\0"
+    return struct.pack("<BBI", tag, TYPES[kind], len(v)) + v
+
+
+def frame(rid, op, fields, secret=b"", flags=0):
+    text = b"".join(field(k, v) for k, v in fields.items())
     body = text + secret
     return struct.pack("<IIHHI", 12 + len(body), rid, op, flags, len(text)) + body
 
@@ -100,15 +126,19 @@ inv = {"tokens": [{"id": TOKEN, "label": "token", "manufacturer": "kyso", "model
                    "serial": "1", "pin_state": "ok", "logged_in": False,
                    "certs": [{"der": EC_DER, "key_id": "01",
                               "label": "ec"}]}]}
-put("ipc-kysod", "hello", frame(0, 1, inv))
-put("ipc-kysod", "inventory-reply", frame(0, 2, {"tokens": []}) +
-    frame(7, 0x80, {"signature": base64.b64encode(bytes(64)).decode()}) +
-    frame(8, 0x80, {"code": "pin_incorrect", "message": "wrong PIN", "pin_state": "count_low"}, flags=1))
-put("ipc-kysod", "hello-error", frame(0, 1, {"code": "module_unavailable", "message": "no"}, flags=1))
+put("ipc-kysod", "hello", frame(0, 1, {"protocol": PROTOCOL, "inventory": inv}))
+put("ipc-kysod", "inventory-reply", frame(0, 2, {"inventory": {"tokens": []}}) +
+    frame(7, 0x80, {"signature": bytes(64)}) +
+    frame(8, 0x80, {"code": "pin_incorrect", "message": "wrong PIN", "pin_state": "count_low"},
+          flags=1) +
+    frame(9, 0x80, {"logged_out": 1}) + frame(10, 0x80, {}))
+put("ipc-kysod", "hello-error", frame(0, 1, {"protocol": PROTOCOL, "code": "module_unavailable",
+                                             "message": "no"}, flags=1))
 
 # the helper's side: what kysod writes (SIGN and LOGIN with a PIN, LOGOUT, RESCAN)
-put("ipc-helper", "sign", frame(1, 4, {"token": TOKEN, "key_id": "01", "mech": "ecdsa",
-                                       "hash_alg": "sha256", "hash": H256, "keep_login": True},
+put("ipc-helper", "sign", frame(1, 4, {"token": TOKEN, "key_id": "01", "mech": MECH["ecdsa"],
+                                       "hash_bits": 256, "hash": bytes(range(32)),
+                                       "keep_login": True},
                                 secret=b"123456"))
 put("ipc-helper", "login-logout", frame(2, 6, {"token": TOKEN, "pinpad": False}, secret=b"0000") +
     frame(3, 5, {"token": TOKEN}) + frame(4, 5, {}))

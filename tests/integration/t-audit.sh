@@ -32,10 +32,16 @@ sign_bg()
 	BODY=$(cat "$T/sign.ans" 2>/dev/null)
 }
 
-# entry_of HEX: the audit entries with that hash (JSON list).
+# entry_of HEX: the sign entries (the results) with that hash (JSON list).
 entry_of()
 {
-	audit_select "e.get('hash') == '$1'" "${2:-$AUDIT_LOG}"
+	audit_select "e.get('hash') == '$1' and e['event'] == 'sign'" "${2:-$AUDIT_LOG}"
+}
+
+# intent_of HEX: the intent entries with that hash (JSON list).
+intent_of()
+{
+	audit_select "e.get('hash') == '$1' and e['event'] == 'intent'" "${2:-$AUDIT_LOG}"
 }
 
 # entry_ref JSON_LIST: "<chain>:<seq>" of the only entry in the list.
@@ -79,7 +85,15 @@ sign_entry_ok()
 		want_alg=ecdsa-$alg
 	fi
 	entries=$(entry_of "$HASH_HEX")
-	is "$(json_get 'len(j)' "$entries")" 1 "$desc: one entry with the hash sent"
+	intents=$(intent_of "$HASH_HEX")
+	is "$(json_get 'len(j)' "$entries") $(json_get 'len(j)' "$intents")" "1 1" \
+		"$desc: one intent and one sign entry with the hash sent"
+	is "$(json_get '(lambda i, e: json.dumps([i["seq"] < e["seq"], e["intent"] == i["seq"], "result" in i,
+		[i[k] for k in ("caller", "caller_check", "certificate", "hash", "hash_algorithm", "format",
+		"token", "algorithm", "subject")] == [e[k] for k in ("caller", "caller_check", "certificate",
+		"hash", "hash_algorithm", "format", "token", "algorithm", "subject")]]))(j[0][0], j[1][0])' \
+		"[$intents, $entries]")" "[true, true, false, true]" \
+		"$desc: the intent comes first, names the same request, has no result; the sign entry names it"
 	is "$(json_get '(lambda e: json.dumps([e["event"], e["caller"], e["certificate"], e["hash"],
 		e["hash_algorithm"], e["format"], e["result"], e["token"], e["algorithm"], e["chain"]]))(j[0])' "$entries")" \
 		"$("$PY" -c 'import json, sys; print(json.dumps(["sign", {"exe": sys.argv[1], "pid": int(sys.argv[2]),
@@ -87,7 +101,7 @@ sign_entry_ok()
 			sys.argv[8], sys.argv[9]]))' "$CURL_EXE" "$CALLER_PID" "$MY_UID" "${CERT_ID[$key]}" \
 			"$HASH_HEX" "$alg" "$TOKEN_ID" "$want_alg" "$CHAIN")" \
 		"$desc: event, caller (curl's path and pid, uid), certificate, hash, algorithm, result ok"
-	is "$(json_get 'j["audit_id"]')" "$(entry_ref "$entries")" "$desc: audit_id = <chain>:<seq> of its entry"
+	is "$(json_get 'j["audit_id"]')" "$(entry_ref "$intents")" "$desc: audit_id = <chain>:<seq> of its intent"
 	like "$(json_get 'j[0]["subject"]' "$entries")" "${CERT_CN[$key]}" "$desc: the entry names the holder"
 }
 
@@ -113,16 +127,16 @@ want = [l.split() for l in open(sys.argv[2])]
 entries = [json.loads(l) for l in open(sys.argv[3], "rb")]
 by_hash = {}
 for e in entries:
-    by_hash.setdefault(e.get("hash"), []).append(e)
+    by_hash.setdefault((e.get("hash"), e["event"]), []).append(e)
 bad = []
 for i, (item, (item_id, hx)) in enumerate(zip(answer["items"], want)):
-    es = by_hash.get(hx, [])
-    if len(es) != 1:
-        bad.append("%d: %d entries" % (i, len(es)))
+    es, intents = by_hash.get((hx, "sign"), []), by_hash.get((hx, "intent"), [])
+    if len(es) != 1 or len(intents) != 1 or es[0]["intent"] != intents[0]["seq"]:
+        bad.append("%d: %d entries, %d intents" % (i, len(es), len(intents)))
         continue
     e = es[0]
     got = [e["event"], e.get("batch"), e.get("item"), e["result"], e["caller"]["exe"], e["caller"]["pid"],
-           "%s:%d" % (e["chain"], e["seq"])]
+           "%s:%d" % (e["chain"], e["intent"])]
     exp = ["sign", sys.argv[4], item_id, "ok", sys.argv[5], int(sys.argv[6]), item.get("audit_id")]
     if got != exp:
         bad.append("%d: %s != %s" % (i, got, exp))
@@ -280,7 +294,7 @@ note "8 clients x 50 signatures in $(( $(now_ms) - t0 )) ms"
 is "$(json_get '[len(j["results"]), sorted(set(r["status"] for r in j["results"]))]' "$(cat "$T/clients.json")")" \
 	"[400, [200]]" "8 concurrent clients x 50 signatures: 400 answers, all 200"
 is "$VERIFIED" 400 "8 concurrent clients: all 400 signatures verify"
-is "$(audit_lines)" $((n0 + 400)) "8 concurrent clients: 400 new lines in the audit log"
+is "$(audit_lines)" $((n0 + 800)) "8 concurrent clients: 800 new lines in the audit log (an intent and a result each)"
 OUT=$(audit_check "$AUDIT_LOG")
 ok $? "8 concurrent clients: one well-formed chain, no torn or interleaved line ($OUT)"
 is "$("$PY" - "$T/clients.json" "$AUDIT_LOG" "$PY_EXE" <<'EOF'
@@ -289,15 +303,15 @@ run = json.load(open(sys.argv[1]))
 entries = {}
 for line in open(sys.argv[2], "rb"):
     e = json.loads(line)
-    entries.setdefault(e.get("hash"), []).append(e)
+    entries.setdefault((e.get("hash"), e["event"]), []).append(e)
 bad = []
 for r in run["results"]:
-    es = entries.get(r["hash"], [])
-    if len(es) != 1:
-        bad.append("%s: %d entries" % (r["hash"][:8], len(es)))
+    es, intents = entries.get((r["hash"], "sign"), []), entries.get((r["hash"], "intent"), [])
+    if len(es) != 1 or len(intents) != 1 or es[0]["intent"] != intents[0]["seq"]:
+        bad.append("%s: %d entries, %d intents" % (r["hash"][:8], len(es), len(intents)))
         continue
     e = es[0]
-    if (e["result"], e["caller"]["pid"], e["caller"]["exe"], "%s:%d" % (e["chain"], e["seq"])) != \
+    if (e["result"], e["caller"]["pid"], e["caller"]["exe"], "%s:%d" % (e["chain"], e["intent"])) != \
             ("ok", run["pid"], sys.argv[3], r["answer"].get("audit_id")):
         bad.append("%s: %s" % (r["hash"][:8], e))
 print("ok" if not bad else "%d bad: %s" % (len(bad), "; ".join(bad[:2])))
@@ -314,8 +328,8 @@ is "$STATUS" 200 "a signature just before SIGKILL: 200"
 KYSOD_PID=
 check "the helper of the killed kysod ends" reaped "$OLD_HELPER"
 ENTRY=$(entry_of "$HASH_HEX")
-is "$(json_get '[e["result"] for e in j]' "$ENTRY") $(entry_ref "$ENTRY")" "[\"ok\"] $REF" \
-	"after SIGKILL its entry is in the log, with the answer's audit_id"
+is "$(json_get '[e["result"] for e in j]' "$ENTRY") $(entry_ref "$(intent_of "$HASH_HEX")")" "[\"ok\"] $REF" \
+	"after SIGKILL its intent and result are in the log, the intent with the answer's audit_id"
 is "$(json_get 'j["hash"]' "$(last_line "$AUDIT_LOG")")" "$HASH_HEX" "...as the last line"
 OUT=$(audit_check "$AUDIT_LOG")
 ok $? "after SIGKILL the chain verifies ($OUT)"
@@ -330,7 +344,7 @@ is "$(json_get 'j["audit_id"]')" "$CHAIN:$((LAST_SEQ + 1))" "restart after SIGKI
 stop_kysod
 start_kysod
 sign_bg p256 sha256
-is "$(json_get 'j["audit_id"]')" "$CHAIN:$((LAST_SEQ + 2))" "restart after SIGTERM: same chain, seq continues"
+is "$(json_get 'j["audit_id"]')" "$CHAIN:$((LAST_SEQ + 3))" "restart after SIGTERM: same chain, seq continues"
 OUT=$(audit_check "$AUDIT_LOG")
 ok $? "one chain across the restarts ($OUT)"
 is "$(audit_select 'e["event"] == "start"' | json_get 'len(j)' "$(cat)")" 1 "a single start line"
@@ -355,7 +369,7 @@ isnt $? 0 "...without a socket"
 is "$(audit_lines)" "$N" "...and without writing to the log"
 status_ok "the first kysod still serves"
 sign_bg rsa sha256
-is "$(json_get 'j["audit_id"]')" "$CHAIN:$((LAST_SEQ + 3))" "the first kysod still writes the chain"
+is "$(json_get 'j["audit_id"]')" "$CHAIN:$((LAST_SEQ + 5))" "the first kysod still writes the chain"
 stop_kysod
 
 # ---------------------------------------------------------------- logs that cannot be used
@@ -412,8 +426,8 @@ ROT_CHAIN=$(json_get 'j["chain"]' "$(head -n 1 "$ROT.1")")
 is "$(json_get '[j["event"], j["rotated_from"], j["prev"], j["seq"], j["chain"]]' "$FIRST")" \
 	"[\"rotated\", \"$ROT.1\", \"$PREV\", $((OLD_SEQ + 1)), \"$ROT_CHAIN\"]" \
 	"rotation: the new file begins with event rotated, rotated_from, prev = SHA-256 of the old last line, seq + 1"
-is "$(json_get 'j["chain"] + ":" + str(j["seq"])' "$(sed -n 2p "$ROT")")" "$ROT_REF" \
-	"rotation: the signature that rotated the log is the new file's second line"
+is "$(json_get 'j["chain"] + ":" + str(j["seq"] if j["event"] == "intent" else j["intent"])' "$(sed -n 2p "$ROT")")" \
+	"$ROT_REF" "rotation: the signature that rotated the log (its intent or its result) is the new file's second line"
 is "$(stat -c %a "$ROT") $(stat -c %a "$ROT.1")" "600 600" "rotation: both files have mode 0600"
 for ((i = 0; i < 12; i++)); do
 	sign_bg p256 sha256

@@ -222,7 +222,8 @@ else
 fi
 
 # ---------------------------------------------------------------- Ctrl-C cancels the batch
-# Enough RSA signatures to take a few seconds; SIGINT once some are in the audit log.
+# Enough RSA signatures to take a few seconds; SIGINT once some are in the audit log (20
+# items: an intent and a result line each).
 "$PY" -c '
 import hashlib, os
 for i in range(4000):
@@ -234,7 +235,7 @@ dmark
 BIG=$!
 BG_PIDS+=("$BIG")
 for ((i = 0; i < 300; i++)); do
-	[ "$(audit_lines)" -ge $((n_audit + 20)) ] && break
+	[ "$(audit_lines)" -ge $((n_audit + 40)) ] && break
 	kill -0 "$BIG" 2>/dev/null || break
 	sleep 0.05
 done

@@ -230,8 +230,13 @@ tsa_start
 write_conf --module "softhsm=$SOFTHSM" "ca_bundle=$CA_BUNDLE" ocsp=off "tsa_url=$TSA_URL"
 start_kysod
 
+# libcurl is loaded by the first request that needs HTTP, not at start-up
+grep -q 'libcurl' "/proc/$KYSOD_PID/maps"
+isnt $? 0 "kysod has not loaded libcurl before its first HTTP request"
 cms_sign cades sha256 "" '"timestamp":true'
 is "$STATUS" 200 "CAdES-T with RSA: 200"
+grep -q 'libcurl\.so\.4' "/proc/$KYSOD_PID/maps"
+ok $? "kysod loaded libcurl for the timestamp"
 is "$(info 'len(j["certificates"])')" 3 \
 	"the CMS carries the signer, the issuing CA and the root"
 cms_verify "$CA_ROOT"
@@ -296,7 +301,10 @@ for mode in http500 garbage reject; do
 	note "$(json_get 'j["error"]["message"]')"
 	tsa_stop
 done
-is "$(wc -l < "$AUDIT_LOG")" $((n + 4)) "each failed attempt is in the audit log"
+is "$(wc -l < "$AUDIT_LOG")" $((n + 8)) "each failed attempt is in the audit log (its intent and its result)"
+is "$(tail -n 8 "$AUDIT_LOG" | "$PY" -c 'import json, sys; print(json.dumps([json.loads(l).get("result", "intent") for l in sys.stdin]))')" \
+	'["intent", "timestamp_failed", "intent", "timestamp_failed", "intent", "timestamp_failed", "intent", "timestamp_failed"]' \
+	"...each result timestamp_failed, after its intent"
 stop_kysod
 
 # A TSA whose certificate does not chain to the CA bundle is refused.

@@ -1,10 +1,13 @@
 #!/bin/bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # The audit log's durability, with faults injected into kysod's writes and syncs of that file
-# (tests/mock/fault-io.c, LD_PRELOAD): a signature is never answered before its audit line is
-# synced (a slow sync, observed through the marks the library writes after each sync); a failed
-# sync or write answers 500 audit_failed with no signature, leaves no half-written line, and the
-# log still verifies.
+# (tests/mock/fault-io.c, LD_PRELOAD): a signature is never answered before its intent entry is
+# synced (a slow sync, observed through the marks the library writes after each sync), and that
+# sync runs while the token signs, the result entry being synced later; a failed sync or write
+# answers 500 audit_failed with no signature, leaves no half-written line, and the log still
+# verifies. kysod killed with SIGKILL under load, or in the middle of a sync: every signature a
+# client received has its intent entry, and kyso audit verify explains the intents left without
+# a result.
 if [ -z "${BASH_VERSION:-}" ]; then exec /bin/bash "$0" "$@"; fi
 set -u
 : "${KYSO_SRCDIR:=$(cd "$(dirname "$0")/../.." && pwd)}"
@@ -99,17 +102,31 @@ for key in rsa p256; do
 	is "$STATUS" 200 "slow sync, $key: 200" || diag "$BODY"
 	SEQ=$(json_get 'j["audit_id"].split(":")[1]')
 	END=$(line_end "$SEQ")
+	is "$(audit_select "e['seq'] == $SEQ" | json_get '[j[0]["event"], j[0]["hash"]]' "$(cat)")" \
+		"[\"intent\", \"$HASH_HEX\"]" "slow sync, $key: audit_id names the intent entry of its hash"
 	if printf '%s\n' "$MARKS_NOW" > "$T/marks.now" && MARKS=$T/marks.now synced_past "$END"; then
-		pass "slow sync, $key: the answer came after a sync covering its audit line (seq $SEQ, $END bytes)"
+		pass "slow sync, $key: the answer came after a sync covering its intent entry (seq $SEQ, $END bytes)"
 	else
-		fail "slow sync, $key: the answer came after a sync covering its audit line (seq $SEQ, ${END:-no line})"
+		fail "slow sync, $key: the answer came after a sync covering its intent entry (seq $SEQ, ${END:-no line})"
 		diag "    syncs seen when the answer came: $(printf '%s' "$MARKS_NOW" | tr '\n' ';')"
 	fi
+	# The sync that made the intent durable began before the result entry was written
+	# (it ran while the token signed), and the answer did not wait for a sync of the
+	# result entry: with one client nothing else syncs it before the next request.
+	RES_END=$(line_end $((SEQ + 1)))
+	is "$(audit_select "e['seq'] == $((SEQ + 1))" | json_get '[j[0]["event"], j[0]["intent"], j[0]["result"]]' "$(cat)")" \
+		"[\"sign\", $SEQ, \"ok\"]" "slow sync, $key: the next entry is its result, naming the intent"
+	awk -v lo="$END" -v hi="${RES_END:-0}" '$1 == "sync" && $3 == 0 && $2 >= lo && $2 < hi { f = 1 } END { exit !f }' "$T/marks.now"
+	ok $? "slow sync, $key: the intent's sync began before the result entry was written (while the token signed)" ||
+		diag "    intent ends at $END, result at $RES_END; syncs: $(tr '\n' ';' < "$T/marks.now")"
+	MARKS=$T/marks.now synced_past "$RES_END"
+	isnt $? 0 "slow sync, $key: the answer did not wait for a sync of the result entry"
 	save_signature "$T/sig.bin" && verify_sig "${CERT_PEM[$key]}" "$HASH_HEX" "$T/sig.bin" sha256
 	ok $? "slow sync, $key: the signature verifies with openssl"
 done
 
 batch_make slow "${CERT_ID[p256]}" sha256 20
+SYNCS0=$(grep -c '^sync' "$MARKS")
 batch_post slow
 MARKS_NOW=$(cat "$MARKS" 2>/dev/null)
 is "$STATUS $(json_get 'j["signed"]')" "200 20" "slow sync, batch of 20: 200, 20 signed" || diag "$BODY"
@@ -117,13 +134,135 @@ SEQ=$(json_get 'max(int(i["audit_id"].split(":")[1]) for i in j["items"])')
 END=$(line_end "$SEQ")
 printf '%s\n' "$MARKS_NOW" > "$T/marks.now"
 MARKS=$T/marks.now synced_past "$END"
-ok $? "slow sync, batch: the answer came after a sync covering its last audit line (seq $SEQ)" ||
+ok $? "slow sync, batch: the answer came after a sync covering its last intent entry (seq $SEQ)" ||
 	diag "    syncs seen when the answer came: $(tr '\n' ';' < "$T/marks.now")"
+B=$(json_get 'j["batch"]')
+is "$(audit_select "e.get('batch') == '$B'" | json_get '[sum(e["event"] == "intent" for e in j), sum(e.get("result") == "ok" for e in j)]' "$(cat)")" \
+	"[20, 20]" "slow sync, batch: 20 intent entries and 20 results"
+# one sync for the batch's 20 items (chunks of 64), not one per item
+is "$(( $(grep -c '^sync' "$T/marks.now") - SYNCS0 ))" 1 "slow sync, batch of 20: one sync before the answer"
 batch_verify --signed 20 slow "$T/batch.slow.ans" "${CERT_PEM[p256]}" sha256 > /dev/null
 ok $? "slow sync, batch: the 20 signatures verify (cryptography)"
 rm -f "$ARM"
 stop_kysod
 log_whole "slow sync"
+
+# ---------------------------------------------------------------- SIGKILL in the middle of a sync
+# The intent is written and its sync is under way (300 ms) when kysod is killed: no answer,
+# the intent is in the file without a result, and kyso audit verify explains it.
+start_faulty slow-sync 3000
+touch "$ARM"
+make_hash sha256
+sign_body "${CERT_ID[p256]}" sha256 > "$T/kill.req"
+curl -sS --max-time 30 --unix-socket "$SOCK" -H 'Content-Type: application/json' -H 'Expect:' \
+	--data-binary "@$T/kill.req" -o "$T/kill.ans" -w '%{http_code}' http://localhost/v1/sign \
+	> "$T/kill.code" 2>/dev/null &
+KILL_CALLER=$!
+for ((i = 0; i < 100; i++)); do
+	[ -n "$(audit_select "e.get('hash') == '$HASH_HEX'" | json_get 'j and "y"' "$(cat)")" ] && break
+	sleep 0.05
+done
+sleep 0.2
+{ kill -KILL "$KYSOD_PID"; wait "$KYSOD_PID"; } 2>/dev/null
+KYSOD_PID=
+wait "$KILL_CALLER"
+rm -f "$ARM"
+isnt "$(cat "$T/kill.code")" 200 "killed during the intent's sync: no signature answered"
+is "$(audit_select "e.get('hash') == '$HASH_HEX'" | json_get '[e["event"] for e in j]' "$(cat)")" '["intent"]' \
+	"killed during the intent's sync: the intent is in the log, without a result"
+"$KYSO_CLI" audit verify "$AUDIT_LOG" > "$T/verify.out" 2>&1
+ok $? "killed during the intent's sync: kyso audit verify accepts the log" || diag "$(cat "$T/verify.out")"
+like "$(cat "$T/verify.out")" "1 intent entry without a result entry: kysod stopped" \
+	"kyso audit verify explains the intent without a result" || diag "$(cat "$T/verify.out")"
+like "$(cat "$T/verify.out")" "intent seq $(audit_select "e.get('hash') == '$HASH_HEX'" | json_get 'j[0]["seq"]' "$(cat)")," \
+	"...naming its seq"
+"$KYSO_CLI" --json audit verify "$AUDIT_LOG" > "$T/verify.json" 2>&1
+is "$(json_get '[j["ok"], len(j["intents_without_result"])]' "$(cat "$T/verify.json")")" "[true, 1]" \
+	"kyso --json audit verify lists it under intents_without_result"
+
+# ---------------------------------------------------------------- SIGKILL under load
+# Four clients sign as fast as they can; kysod is killed with SIGKILL once 150 answers are in.
+# Every signature a client received verifies and has its intent entry (its audit_id, its
+# hash), and the log verifies.
+start_kysod
+cat > "$T/load.py" <<'EOF'
+import base64, hashlib, http.client, json, os, socket, sys, threading
+sock_path, out_path, cert = sys.argv[1], sys.argv[2], sys.argv[3]
+
+class Conn(http.client.HTTPConnection):
+    def connect(self):
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(30)
+        s.connect(sock_path)
+        self.sock = s
+
+out = open(out_path, "a", buffering=1)
+lock = threading.Lock()
+
+def client():
+    conn = Conn("localhost", timeout=30)
+    for _ in range(2000):
+        digest = hashlib.sha256(os.urandom(32)).digest()
+        body = json.dumps({"certificate": cert, "hash": base64.b64encode(digest).decode(),
+                           "hash_algorithm": "sha256"})
+        try:
+            conn.request("POST", "/v1/sign", body, {"Content-Type": "application/json"})
+            r = conn.getresponse()
+            answer = json.loads(r.read())
+        except Exception:
+            return
+        if r.status == 200:
+            with lock:
+                out.write(json.dumps({"hash": digest.hex(), "answer": answer}) + "\n")
+
+threads = [threading.Thread(target=client) for _ in range(4)]
+for t in threads:
+    t.start()
+for t in threads:
+    t.join()
+EOF
+: > "$T/load.out"
+"$PY" "$T/load.py" "$SOCK" "$T/load.out" "${CERT_ID[p256]}" &
+LOAD=$!
+for ((i = 0; i < 600; i++)); do
+	[ "$(wc -l < "$T/load.out")" -ge 150 ] && break
+	sleep 0.05
+done
+{ kill -KILL "$KYSOD_PID"; wait "$KYSOD_PID"; } 2>/dev/null
+KYSOD_PID=
+wait "$LOAD"
+ANSWERED=$(wc -l < "$T/load.out" | tr -d ' ')
+ok $(( ANSWERED >= 150 ? 0 : 1 )) "SIGKILL under load: $ANSWERED signatures answered before the kill"
+is "$("$PY" - "$T/load.out" "$AUDIT_LOG" "${CERT_PEM[p256]}" <<'EOF'
+import base64, json, sys
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec, utils
+answers = [json.loads(l) for l in open(sys.argv[1])]
+entries = {}
+for line in open(sys.argv[2], "rb"):
+    e = json.loads(line)
+    entries[(e["chain"], e["seq"])] = e
+key = x509.load_pem_x509_certificate(open(sys.argv[3], "rb").read()).public_key()
+bad = []
+for a in answers:
+    chain, seq = a["answer"]["audit_id"].split(":")
+    e = entries.get((chain, int(seq)))
+    if not e or e["event"] != "intent" or e["hash"] != a["hash"]:
+        bad.append("%s: %s" % (a["answer"]["audit_id"], e))
+        continue
+    try:
+        key.verify(base64.b64decode(a["answer"]["signature"]), bytes.fromhex(a["hash"]),
+                   ec.ECDSA(utils.Prehashed(hashes.SHA256())))
+    except Exception:
+        bad.append("%s: the signature does not verify" % a["hash"][:8])
+print("ok" if not bad else "%d bad: %s" % (len(bad), "; ".join(bad[:2])))
+EOF
+)" ok "SIGKILL under load: every signature answered verifies and has its intent entry (audit_id, hash)"
+"$KYSO_CLI" audit verify "$AUDIT_LOG" > "$T/verify.out" 2>&1
+ok $? "SIGKILL under load: kyso audit verify accepts the log ($(head -n 1 "$T/verify.out"))" ||
+	diag "$(cat "$T/verify.out")"
+note "after the kill: $(sed -n 2p "$T/verify.out" | cut -c1-60)"
 
 # ---------------------------------------------------------------- a failed sync
 start_faulty sync-fail
