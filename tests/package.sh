@@ -115,6 +115,9 @@ printf '    %s\n' "$(kysod --version)"
 [ -L /etc/systemd/user/sockets.target.wants/kysod.socket ] ||
 	die "kysod.socket is not enabled for the users (no link in /etc/systemd/user/sockets.target.wants)"
 echo "    kysod.socket enabled for every user"
+# kysod loads libcurl with dlopen (time-stamps, OCSP, CRLs): no shlibs dependency finds it
+dpkg-query -W -f '${Depends}' kyso | grep -q 'libcurl4' ||
+	die "kyso does not depend on libcurl4, which kysod loads when it first fetches"
 # The build tree is gone: nothing below can use it.
 rm -rf "$W/src"
 
