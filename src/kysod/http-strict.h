@@ -16,11 +16,9 @@ size_t http_strict_unescape(void *cls, struct MHD_Connection *conn, char *s);
  * is given per connection (HTTP_POOL_SIZE): a request over them is answered
  * with a JSON error; only a head past the pool itself gets the library's
  * short non-JSON answer. */
-#define HTTP_URI_MAX (4 * 1024)
-#define HTTP_HEADERS_MAX (8 * 1024)
-/* libmicrohttpd clears the whole pool after each request: a larger one costs
- * every request (256 KiB was some 390,000 instructions a signature) */
-#define HTTP_POOL_SIZE (32 * 1024)
+#define HTTP_URI_MAX (8 * 1024)
+#define HTTP_HEADERS_MAX (16 * 1024)
+#define HTTP_POOL_SIZE (256 * 1024)
 
 /* Checks the lengths of the request target (url and its query) and of the
  * header block. Returns 0 when within bounds, else 414 or 431. */

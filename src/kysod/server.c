@@ -279,9 +279,9 @@ static enum MHD_Result request_start(struct kysod *d, struct MHD_Connection *con
 	}
 	switch (http_strict_sizes(conn, url)) {
 	case 414:
-		return refuse(conn, st, KE_URI_TOO_LONG, "the request target is longer than 4 KiB");
+		return refuse(conn, st, KE_URI_TOO_LONG, "the request target is longer than 8 KiB");
 	case 431:
-		return refuse(conn, st, KE_HEADERS_TOO_LARGE, "the request headers exceed 8 KiB");
+		return refuse(conn, st, KE_HEADERS_TOO_LARGE, "the request headers exceed 16 KiB");
 	}
 	why = http_strict_framing(conn);
 	if (why)

@@ -332,35 +332,28 @@ expect_4xx_or_empty()
 }
 expect_4xx_or_empty "junk ?token= query"
 # A long request target or header block: kysod's own JSON answer, not the
-# HTTP library's HTML one (the library keeps 32 KiB of head per connection)
-api GET "/v1/certificates/$(head -c 4000 /dev/zero | tr '\0' 'a')"
-is_error 404 certificate_not_found "4000-character URL: within bounds, 404 certificate_not_found"
-serves "4000-character URL"
-api GET "/v1/certificates/$(head -c 5000 /dev/zero | tr '\0' 'a')"
-is_error 414 uri_too_long "5000-character URL: 414 uri_too_long"
-serves "5000-character URL"
-api GET "/v1/certificates?token=$(head -c 12000 /dev/zero | tr '\0' 'a')"
-is_error 414 uri_too_long "12000-character query: 414 uri_too_long"
-serves "12000-character query"
-API_EXTRA=(-H "X-Junk: $(head -c 12000 /dev/zero | tr '\0' 'b')")
+# HTTP library's HTML one (the library keeps 256 KiB of head per connection)
+api GET "/v1/certificates/$(head -c 8000 /dev/zero | tr '\0' 'a')"
+is_error 404 certificate_not_found "8000-character URL: within bounds, 404 certificate_not_found"
+serves "8000-character URL"
+api GET "/v1/certificates/$(head -c 9000 /dev/zero | tr '\0' 'a')"
+is_error 414 uri_too_long "9000-character URL: 414 uri_too_long"
+serves "9000-character URL"
+api GET "/v1/certificates?token=$(head -c 100000 /dev/zero | tr '\0' 'a')"
+is_error 414 uri_too_long "100000-character query: 414 uri_too_long"
+serves "100000-character query"
+API_EXTRA=(-H "X-Junk: $(head -c 100000 /dev/zero | tr '\0' 'b')")
 api GET /v1/status
 API_EXTRA=()
-is_error 431 headers_too_large "12000-byte header: 431 headers_too_large"
-serves "12000-byte header"
+is_error 431 headers_too_large "100000-byte header: 431 headers_too_large"
+serves "100000-byte header"
 API_EXTRA=()
-for i in $(seq 1 20); do
+for i in $(seq 1 40); do
 	API_EXTRA+=(-H "X-Junk-$i: $(head -c 500 /dev/zero | tr '\0' 'c')")
 done
 api GET /v1/status
 API_EXTRA=()
-is_error 431 headers_too_large "20 headers of 500 bytes: 431 headers_too_large"
-# past the library's per-connection memory: its own short answer, not recorded
-KYSO_API_RECORD=0 api GET "/v1/certificates/$(head -c 100000 /dev/zero | tr '\0' 'a')"
-expect_4xx "100000-character URL"
-API_EXTRA=(-H "X-Junk: $(head -c 100000 /dev/zero | tr '\0' 'b')")
-KYSO_API_RECORD=0 api GET /v1/status
-API_EXTRA=()
-expect_4xx "100000-byte header"
+is_error 431 headers_too_large "40 headers of 500 bytes: 431 headers_too_large"
 # past the library's per-connection memory: its own short answer, not recorded
 STATUS=$("$PY" - "$SOCK" <<'EOF'
 import socket, sys
