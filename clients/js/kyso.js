@@ -300,9 +300,16 @@ export class Kyso {
     if (options.description) body.description = options.description;
     const events = new AbortController();
     let stream = null;
+    // kysod sends the batch's last progress event just before its answer, on
+    // another connection: the stream is kept open until that event is in
+    // (for at most a second), so that onProgress always sees the end
+    let lastSeen;
+    const last = new Promise((r) => (lastSeen = r));
     if (options.onProgress) {
       stream = this.events((type, data) => {
-        if (type === "batch-progress" && data.batch === batch) options.onProgress(data);
+        if (type !== "batch-progress" || data.batch !== batch) return;
+        options.onProgress(data);
+        if (data.done >= data.total) lastSeen();
       }, { signal: events.signal }).catch(() => {});
       await this._streamOpen;
     }
@@ -311,6 +318,11 @@ export class Kyso {
     try {
       const r = await this.request("POST", "/v1/sign/batch", body);
       for (const it of r.items) if (it.signature) it.bytes = fromB64(it.signature);
+      if (stream) {
+        let timer;
+        await Promise.race([last, new Promise((r) => (timer = setTimeout(r, 1000)))]);
+        clearTimeout(timer);
+      }
       return r;
     } finally {
       options.signal?.removeEventListener("abort", onAbort);
