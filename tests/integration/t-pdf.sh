@@ -338,6 +338,47 @@ isnt $? 0 "...and not over other data"
 api POST /v1/timestamp '{"hash":"AAAA","hash_algorithm":"sha256"}'
 is "$STATUS $(err_code)" "400 hash_length" "POST /v1/timestamp: a short hash: 400 hash_length"
 
+# Hostile and malformed input to both: a JSON error with its code, and kysod serves on.
+PIN0=$(getpin_count)
+evidence_bad()
+{
+	local path=$1 body=$2 want=$3 desc=$4
+	api POST "$path" "$body"
+	is "$STATUS $(err_code)" "$want" "POST $path: $desc"
+	status_ok "POST $path: kysod serves after $desc"
+}
+evidence_bad /v1/validation '{"certificates":' "400 bad_request" "truncated JSON"
+evidence_bad /v1/validation '[]' "400 bad_request" "an array, not an object"
+evidence_bad /v1/validation '{}' "400 missing_field" "no certificates"
+evidence_bad /v1/validation '{"certificates":"MIIB"}' "400 invalid_type" "certificates a string"
+evidence_bad /v1/validation '{"certificates":[5]}' "400 invalid_type" "a certificate a number"
+evidence_bad /v1/validation '{"certificates":["%%%not base64"]}' "400 certificate_malformed" \
+	"a certificate not base64"
+evidence_bad /v1/validation "{\"certificates\":[\"$(b64der "${CERT_DER[teacher]}")\"],\"x\":1}" \
+	"400 unknown_field" "an unknown field"
+evidence_bad /v1/validation "{\"certificates\":[$(for i in $(seq 33); do printf '"%s",' "$(b64der "${CERT_DER[teacher]}")"; done | sed 's/,$//')]}" \
+	"400 invalid_value" "33 certificates (at most 32)"
+# a certificate with bytes after its DER
+{ cat "${CERT_DER[teacher]}"; printf 'x'; } > "$T/trailing.der"
+evidence_bad /v1/validation "{\"certificates\":[\"$(b64der "$T/trailing.der")\"]}" \
+	"400 certificate_malformed" "a certificate with trailing bytes"
+head -c 70000 /dev/zero | tr '\0' 'A' > "$T/big.b64"
+evidence_bad /v1/validation "{\"certificates\":[\"$(cat "$T/big.b64")\"]}" "413 body_too_large" \
+	"a body over 64 KiB"
+evidence_bad /v1/timestamp '{"hash":' "400 bad_request" "truncated JSON"
+evidence_bad /v1/timestamp '{"hash_algorithm":"sha256"}' "400 missing_field" "no hash"
+evidence_bad /v1/timestamp '{"hash":5,"hash_algorithm":"sha256"}' "400 invalid_type" "a hash that is a number"
+evidence_bad /v1/timestamp '{"hash":"%%%%","hash_algorithm":"sha256"}' "400 hash_encoding" "a hash not base64"
+evidence_bad /v1/timestamp "{\"hash\":\"$(head -c 32 /dev/urandom | base64 -w0)\",\"hash_algorithm\":\"md5\"}" \
+	"400 invalid_value" "an unknown hash algorithm"
+evidence_bad /v1/timestamp "{\"hash\":\"$(head -c 48 /dev/urandom | base64 -w0)\",\"hash_algorithm\":\"sha256\"}" \
+	"400 hash_length" "a SHA-384-long hash called sha256"
+evidence_bad /v1/timestamp "{\"hash\":\"$(head -c 32 /dev/urandom | base64 -w0)\",\"hash_algorithm\":\"sha256\",\"nonce\":1}" \
+	"400 unknown_field" "an unknown field"
+evidence_bad /v1/timestamp "{\"hash\":\"$(cat "$T/big.b64")\",\"hash_algorithm\":\"sha256\"}" \
+	"413 body_too_large" "a body over 64 KiB"
+is "$(getpin_count)" "$PIN0" "no PIN dialog for any of them"
+
 # check_dss FILE NAME CERT...: the /DSS of FILE holds (at least) the chains of the CERTs
 # and of the TSA, the root's CRL (openssl crl verifies it against the root) and, for each
 # of the CERTs and the TSA, an OCSP answer openssl ocsp verifies and reads as good.
