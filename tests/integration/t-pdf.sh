@@ -522,6 +522,22 @@ kyso_pdf "$T/objstm.pdf" "$T/nolt.pdf" teacher --level B-LT
 isnt "$?" 0 "B-LT without revocation evidence: refused"
 [ ! -e "$T/nolt.pdf" ]
 ok $? "...and no output file is left"
+# Hostile input files: refused with a message, no output left, no PIN asked, kysod serves.
+PIN0=$(getpin_count)
+head -c 4096 /dev/urandom > "$T/random.pdf"
+head -c $(( $(stat -c %s "$T/plain.pdf") / 2 )) "$T/plain.pdf" > "$T/half.pdf"
+printf '%%PDF-1.7\n%%%%EOF\n' > "$T/empty.pdf"
+for bad in random half empty missing; do
+	rm -f "$T/bad-out.pdf"
+	kyso_pdf "$T/$bad.pdf" "$T/bad-out.pdf" teacher
+	isnt "$?" 0 "pdf sign of a $bad PDF is refused"
+	[ ! -e "$T/bad-out.pdf" ]
+	ok $? "...and no output file is left"
+	"${KYSO[@]}" --socket "$SOCK" pdf verify "$T/$bad.pdf" >"$T/out" 2>&1
+	isnt "$?" 0 "pdf verify of a $bad PDF fails" || diag "$(cat "$T/out")"
+done
+is "$(getpin_count)" "$PIN0" "no PIN dialog for a file that is refused"
+status_ok "kysod serves after the refused files"
 stop_kysod
 tsa_stop
 
