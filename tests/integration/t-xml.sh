@@ -125,5 +125,22 @@ isnt "$?" 0 "XML that is not well-formed is refused"
 "${KYSO[@]}" --socket "$SOCK" xml sign "$T/record.xml" --cert "${CERT_ID[teacher]}" \
 	>"$T/out" 2>&1
 is "$?" 2 "--out is required (usage error)"
+# more hostile files: binary bytes, an empty file, one that is not there, an external entity
+PIN0=$(getpin_count)
+head -c 4096 /dev/urandom >"$T/random.xml"
+: >"$T/empty.xml"
+printf '<?xml version="1.0"?>\n<!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]>\n<r>&x;</r>\n' \
+	>"$T/xxe.xml"
+for bad in random empty missing xxe; do
+	rm -f "$T/bad-out.xml"
+	"${KYSO[@]}" --socket "$SOCK" xml sign "$T/$bad.xml" -o "$T/bad-out.xml" \
+		--cert "${CERT_ID[teacher]}" >"$T/out" 2>&1
+	isnt "$?" 0 "xml sign of a $bad document is refused"
+	[ ! -e "$T/bad-out.xml" ]
+	ok $? "...and no output file is left"
+done
+unlike "$(cat "$T/out")" "root:" "the external entity's file is not read into the message"
+is "$(getpin_count)" "$PIN0" "no PIN dialog for a refused document"
+status_ok "kysod serves after the refused documents"
 stop_kysod
 done_testing
