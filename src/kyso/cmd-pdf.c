@@ -199,12 +199,6 @@ out:
 	return ret;
 }
 
-static const EVP_MD *md_of(enum kyso_hash_alg alg)
-{
-	return alg == KYSO_HASH_SHA512 ? EVP_sha512() :
-	       alg == KYSO_HASH_SHA384 ? EVP_sha384() : EVP_sha256();
-}
-
 /* The signature over the prepared file, from kysod, put into it; *sig
  * (kyso_signature_free) is the CMS. */
 static int sign_prepared(struct kyso_ctx *ctx, const struct pdf_opts *o, const char *cert,
@@ -217,7 +211,7 @@ static int sign_prepared(struct kyso_ctx *ctx, const struct pdf_opts *o, const c
 	char msg[256];
 	int ret;
 
-	if (pdf_sig_digest(s, md_of(o->alg), md, &md_len))
+	if (pdf_sig_digest(s, cmd_evp_md(o->alg), md, &md_len))
 		return out_fail(ctx->json, "io_error", "%s cannot be read back", o->out);
 	p.certificate = cert;
 	p.hash = md;

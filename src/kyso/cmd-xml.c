@@ -93,12 +93,6 @@ static int parse_options(struct kyso_ctx *ctx, struct xml_opts *o, int argc, cha
 	return -1;
 }
 
-static const EVP_MD *md_of(enum kyso_hash_alg alg)
-{
-	return alg == KYSO_HASH_SHA512 ? EVP_sha512() :
-	       alg == KYSO_HASH_SHA384 ? EVP_sha384() : EVP_sha256();
-}
-
 /* The certificate cert from kysod into *x (X509_free). 0 or the exit code. */
 static int signer_cert(struct kyso_ctx *ctx, const char *cert, X509 **x)
 {
@@ -254,7 +248,7 @@ static int xml_sign(struct kyso_ctx *ctx, int argc, char **argv)
 	if (ret)
 		return ret;
 	xo.chain = chain_of(ctx, xo.signer);
-	xo.md = md_of(o.alg);
+	xo.md = cmd_evp_md(o.alg);
 	xo.inclusive = o.inclusive;
 	xo.when = time(NULL);
 	if (xades_prepare(&x, o.in, &xo, msg, sizeof(msg))) {

@@ -9,6 +9,7 @@
 #include <stddef.h>
 
 #include <jansson.h>
+#include <openssl/evp.h>
 
 #include "kyso/kyso.h"
 
@@ -58,6 +59,9 @@ int cmd_post_json(struct kyso_ctx *ctx, const char *path, json_t *body, json_t *
 
 /* sha256, sha384 or sha512 (any case) into *alg; -1 for another name. */
 int cmd_parse_hash_alg(const char *s, enum kyso_hash_alg *alg);
+
+/* OpenSSL's digest for alg (NULL for a value outside the enum). */
+const EVP_MD *cmd_evp_md(enum kyso_hash_alg alg);
 
 /*
  * Hashes the file at path ("-": stdin) into md (EVP_MAX_MD_SIZE bytes),

@@ -31,7 +31,7 @@ int cmd_parse_hash_alg(const char *s, enum kyso_hash_alg *alg)
 	return -1;
 }
 
-static const EVP_MD *evp_md(enum kyso_hash_alg alg)
+const EVP_MD *cmd_evp_md(enum kyso_hash_alg alg)
 {
 	switch (alg) {
 	case KYSO_HASH_SHA256:
@@ -61,7 +61,7 @@ int cmd_hash_file(int json, const char *path, enum kyso_hash_alg alg,
 	}
 	buf = malloc(READ_CHUNK);
 	mdctx = EVP_MD_CTX_new();
-	if (!buf || !mdctx || !EVP_DigestInit_ex(mdctx, evp_md(alg), NULL)) {
+	if (!buf || !mdctx || !EVP_DigestInit_ex(mdctx, cmd_evp_md(alg), NULL)) {
 		ret = out_fail(json, "internal_error", "cannot start the %s digest",
 			       kyso_hash_alg_name(alg));
 		goto out;
