@@ -197,15 +197,20 @@ for p in "$KYSOD_PID" "$HP"; do
 	is "$(awk '/^Max core file size/ { print $5, $6 }' "/proc/$p/limits")" "0 0" \
 		"pid $p: core dumps off (soft and hard limit 0)"
 done
-# a caller that made itself non-dumpable: kysod cannot read its descriptors, so the audit
-# entry must not claim the connection was checked
-make_hash sha256
-"${NOPTRACE[@]}" "$PY" - "$SOCK" "$(sign_body "${CERT_ID[mock]}" sha256)" "$T/nodump.sig" > "$T/nodump.out" <<'EOF'
-import ctypes, socket, sys
-ctypes.CDLL(None).prctl(4, 0, 0, 0, 0)	# PR_SET_DUMPABLE 0
+# raw_sign MODE SIG-FILE: a POST /v1/sign of the last make_hash from a Python caller that
+# first makes itself non-dumpable (nodump) or holds 6,000 descriptors (manyfd); prints the
+# status line, writes the signature.
+cat > "$T/raw-sign.py" <<'EOF'
+import ctypes, os, resource, socket, sys
+mode, path, body, out = sys.argv[1], sys.argv[2], sys.argv[3].encode(), sys.argv[4]
+if mode == "nodump":
+    ctypes.CDLL(None).prctl(4, 0, 0, 0, 0)	# PR_SET_DUMPABLE 0
+else:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 10000), hard))
+    keep = [os.dup(0) for _ in range(6000)]
 s = socket.socket(socket.AF_UNIX)
-s.connect(sys.argv[1])
-body = sys.argv[2].encode()
+s.connect(path)
 s.sendall(b"POST /v1/sign HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
           b"Connection: close\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
 answer = b""
@@ -218,8 +223,13 @@ print(answer.split(b"\r\n", 1)[0].decode())
 if answer.startswith(b"HTTP/1.1 200"):
     import base64, json
     sig = json.loads(answer.split(b"\r\n\r\n", 1)[1])["signature"]
-    open(sys.argv[3], "wb").write(base64.b64decode(sig))
+    open(out, "wb").write(base64.b64decode(sig))
 EOF
+# a caller that made itself non-dumpable: kysod cannot read its descriptors, so the audit
+# entry must not claim the connection was checked
+make_hash sha256
+"${NOPTRACE[@]}" "$PY" "$T/raw-sign.py" nodump "$SOCK" "$(sign_body "${CERT_ID[mock]}" sha256)" \
+	"$T/nodump.sig" > "$T/nodump.out"
 like "$(cat "$T/nodump.out")" '^HTTP/1.1 200' "a non-dumpable caller signs"
 verify_sig "${CERT_PEM[mock]}" "$HASH_HEX" "$T/nodump.sig" sha256 pkcs1
 ok $? "the non-dumpable caller's signature verifies with openssl against the certificate"
@@ -229,28 +239,8 @@ print(json.loads(open(sys.argv[1]).read().splitlines()[-1])["caller_check"]["che
 	"a caller whose descriptors kysod cannot read: the audit does not claim \"connection held\""
 # a caller holding more descriptors than kysod looks through: not checked, and not slow
 make_hash sha256
-"$PY" - "$SOCK" "$(sign_body "${CERT_ID[mock]}" sha256)" "$T/manyfd.sig" > "$T/manyfd.out" <<'EOF'
-import os, resource, socket, sys
-soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 10000), hard))
-keep = [os.dup(0) for _ in range(6000)]
-s = socket.socket(socket.AF_UNIX)
-s.connect(sys.argv[1])
-body = sys.argv[2].encode()
-s.sendall(b"POST /v1/sign HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
-          b"Connection: close\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
-answer = b""
-while True:
-    got = s.recv(65536)
-    if not got:
-        break
-    answer += got
-print(answer.split(b"\r\n", 1)[0].decode())
-if answer.startswith(b"HTTP/1.1 200"):
-    import base64, json
-    sig = json.loads(answer.split(b"\r\n\r\n", 1)[1])["signature"]
-    open(sys.argv[3], "wb").write(base64.b64decode(sig))
-EOF
+"$PY" "$T/raw-sign.py" manyfd "$SOCK" "$(sign_body "${CERT_ID[mock]}" sha256)" "$T/manyfd.sig" \
+	> "$T/manyfd.out"
 like "$(cat "$T/manyfd.out")" '^HTTP/1.1 200' "a caller with 6,000 descriptors signs"
 verify_sig "${CERT_PEM[mock]}" "$HASH_HEX" "$T/manyfd.sig" sha256 pkcs1
 ok $? "its signature verifies with openssl against the certificate"
