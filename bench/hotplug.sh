@@ -14,31 +14,9 @@ set -u
 out=$1
 rounds=${2:-5}
 
-plan_skip_all()
-{
-	echo "skipped: $*" >"$out"
-	exit 0
-}
-bail_out()
-{
-	echo "skipped: $*" >"$out"
-	exit 0
-}
-diag()
-{
-	echo "# $*" >&2
-}
-
-[ -r "$KYSO_SRCDIR/tests/lib/pcsc-env.sh" ] || plan_skip_all "tests/lib/pcsc-env.sh is not there"
-[ -r "$KYSO_SRCDIR/tests/vcard/piv-card.py" ] || plan_skip_all "tests/vcard/piv-card.py is not there"
-# shellcheck source=/dev/null
-. "$KYSO_SRCDIR/tests/lib/pcsc-env.sh"
-KYSO_REQUIRE_VCARD=0
-pcsc_enter_namespace "$@"
-
-H=$(mktemp -d "${TMPDIR:-/tmp}/kyso-bench-hotplug.XXXXXX") || plan_skip_all "mktemp failed"
-export PCSC_DIR=$H/pcsc
-mkdir -p "$PCSC_DIR"
+BENCH_NAME=hotplug
+# shellcheck source=bench/pcsc-bench.sh
+. "$KYSO_SRCDIR/bench/pcsc-bench.sh" "$@"
 KYSOD_PID=
 EVENTS_PID=
 WATCH_PIDS=()
