@@ -14,6 +14,7 @@
 #include "kysod/pinentry.h"
 #include "kysod/request-fields.h"
 #include "kysod/sign-flow.h"
+#include "kysod/sign-record.h"
 
 static int browser_only(const struct kysod_request *req, struct kyso_reply *rep)
 {
@@ -48,17 +49,7 @@ static void record(struct kysod *d, const struct kyso_peer *peer, const char *re
 
 	audit_entry_init(&e);
 	audit_entry_add_str(&e, "event", "pair");
-	/* the caller's keys in sorted order, as every audit line has them */
-	audit_entry_key(&e, "caller");
-	audit_entry_raw(&e, "{\"exe\":");
-	audit_entry_str(&e, peer->exe);
-	audit_entry_raw(&e, ",\"origin\":");
-	audit_entry_str(&e, peer->origin);
-	audit_entry_raw(&e, ",\"pid\":");
-	audit_entry_int(&e, (long long)peer->pid);
-	audit_entry_raw(&e, ",\"uid\":");
-	audit_entry_int(&e, (long long)peer->uid);
-	audit_entry_raw(&e, "}");
+	sign_record_caller(&e, peer);
 	audit_entry_add_str(&e, "result", result);
 	if (audit_append(&d->audit, &e, &seq) || audit_wait(&d->audit, seq))
 		log_warn("the audit log did not take the pairing of %s (%s)", peer->origin, result);

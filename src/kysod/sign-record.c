@@ -3,6 +3,23 @@
 #include "kysod/audit.h"
 #include "kysod/sign-record.h"
 
+void sign_record_caller(struct audit_entry *e, const struct kyso_peer *peer)
+{
+	audit_entry_key(e, "caller");
+	audit_entry_raw(e, "{\"exe\":");
+	audit_entry_str(e, peer->exe);
+	/* a web page names its origin (keys in sorted order) */
+	if (peer->origin[0]) {
+		audit_entry_raw(e, ",\"origin\":");
+		audit_entry_str(e, peer->origin);
+	}
+	audit_entry_raw(e, ",\"pid\":");
+	audit_entry_int(e, (long long)peer->pid);
+	audit_entry_raw(e, ",\"uid\":");
+	audit_entry_int(e, (long long)peer->uid);
+	audit_entry_raw(e, "}");
+}
+
 /* The fields an intent and its result share. */
 static void describe(struct audit_entry *e, const struct sign_record *r, const char *event)
 {
@@ -13,19 +30,7 @@ static void describe(struct audit_entry *e, const struct sign_record *r, const c
 	/* the caller's exe is what ran when the connection was accepted;
 	 * caller_check says what was checked again at this request, and what
 	 * differed ("same" when nothing did) */
-	audit_entry_key(e, "caller");
-	audit_entry_raw(e, "{\"exe\":");
-	audit_entry_str(e, r->peer->exe);
-	/* a web page's signature names its origin (keys in sorted order) */
-	if (r->peer->origin[0]) {
-		audit_entry_raw(e, ",\"origin\":");
-		audit_entry_str(e, r->peer->origin);
-	}
-	audit_entry_raw(e, ",\"pid\":");
-	audit_entry_int(e, (long long)r->peer->pid);
-	audit_entry_raw(e, ",\"uid\":");
-	audit_entry_int(e, (long long)r->peer->uid);
-	audit_entry_raw(e, "}");
+	sign_record_caller(e, r->peer);
 	audit_entry_key(e, "caller_check");
 	audit_entry_raw(e, "{\"checked\":");
 	audit_entry_str(e, kyso_peer_checks(r->peer));

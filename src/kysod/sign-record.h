@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "kysod/audit-entry.h"
 #include "kysod/daemon.h"
 #include "kysod/peer.h"
 #include "kysod/sign-flow.h"
@@ -23,6 +24,10 @@ struct sign_record {
 	uint64_t intent;			/* seq of its intent entry; 0 for none */
 	const char *result;			/* "ok" or the error code */
 };
+
+/* The "caller" field of an audit entry: the program (exe, pid, uid) and, for a
+ * web page, its origin. */
+void sign_record_caller(struct audit_entry *e, const struct kyso_peer *peer);
 
 /* Appends the "intent" entry: who asks for which signature, written before
  * the token is asked (r->result and r->intent are not used). Returns 0 with
