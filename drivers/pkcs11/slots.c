@@ -173,6 +173,34 @@ int p11_refresh(struct p11_module *m)
 	return ret;
 }
 
+const char *p11_exclusive(struct p11_module *m, const char *(*fn)(struct p11_module *m, void *arg),
+			  void *arg)
+{
+	const char *ret;
+
+	pthread_rwlock_wrlock(&m->lock);
+	if (m->slots)
+		PKCS11_release_all_slots(m->ctx, m->slots, m->nslots);
+	m->slots = NULL;
+	m->nslots = 0;
+	ret = fn(m, arg);
+	/* the token may have moved to another slot, or become another token:
+	 * the probe sees it as it is now, and the list is made for that */
+	p11_probe(m, 1);
+	if (PKCS11_enumerate_slots(m->ctx, &m->slots, &m->nslots) < 0) {
+		m->slots = NULL;
+		m->nslots = 0;
+	}
+	m->generation++;
+	pthread_mutex_lock(&m->tokens_lock);
+	memcpy(m->enumerated, m->tokens, sizeof(m->tokens));
+	m->nenumerated = m->slots ? m->ntokens : 0;
+	m->flags_changed = 1;
+	pthread_mutex_unlock(&m->tokens_lock);
+	pthread_rwlock_unlock(&m->lock);
+	return ret;
+}
+
 PKCS11_SLOT *p11_find_slot(struct p11_module *m, const char *token_id)
 {
 	struct p11_token_state t;

@@ -60,6 +60,16 @@ int p11_probe(struct p11_module *m, int full);
  * which ends the logins of the module's tokens. Returns 0 or -1. */
 int p11_refresh(struct p11_module *m);
 
+/* Runs fn(m, arg) alone: under the write lock, with libp11's slot list
+ * released, so no other operation of the module runs meanwhile and no
+ * session of libp11's is open (its tokens are logged out, libp11's copy of
+ * their PINs is wiped). Then probes the slots and enumerates them again.
+ * For what changes a token (provisioning): libp11 would otherwise keep
+ * sessions, logins and object lists that no longer hold. Returns fn's
+ * result. */
+const char *p11_exclusive(struct p11_module *m, const char *(*fn)(struct p11_module *m, void *arg),
+			  void *arg);
+
 /* The slot holding token id, or NULL. Caller holds the read lock. */
 PKCS11_SLOT *p11_find_slot(struct p11_module *m, const char *token_id);
 
