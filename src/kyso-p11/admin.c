@@ -147,7 +147,9 @@ static void answer(struct admin *a, struct op_run *r, const char *err)
 
 	if (!r->details)
 		r->details = json_object();
-	json_object_set_new(r->details, "token", json_string(r->token));
+	/* after a change: which token it is now, and its PIN counters */
+	if (r->msg->op != KYSO_OP_ADMIN_INVENTORY)
+		json_object_set_new(r->details, "token", json_string(r->token));
 	if (r->flags_known)
 		json_object_set_new(r->details, "flags", json_integer((json_int_t)r->flags));
 	kyso_out_init(&out);
