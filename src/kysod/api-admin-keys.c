@@ -75,6 +75,46 @@ bad:
 			   "must be a key id (CKA_ID) in hex: 2 to 128 hex digits, an even number");
 }
 
+/* Whether a key or certificate the token shows has this CKA_ID. */
+static int shows_key_id(const struct admin_token *t, const char *key_id)
+{
+	const char *lists[] = { "keys", "certs" };
+	json_t *o;
+	size_t i, j;
+
+	for (j = 0; j < 2; j++)
+		json_array_foreach(json_object_get(t->info, lists[j]), i, o)
+			if (!strcmp(json_string_value(json_object_get(o, "key_id")) ?: "", key_id))
+				return 1;
+	return 0;
+}
+
+/* Whether the token shows a certificate with this id. */
+static int shows_cert(const struct admin_token *t, const char *id)
+{
+	json_t *c;
+	size_t i, len;
+	unsigned char *der;
+	const unsigned char *p;
+	char cid[65];
+	X509 *x;
+	int found = 0;
+
+	json_array_foreach(json_object_get(t->info, "certs"), i, c) {
+		const char *b64 = json_string_value(json_object_get(c, "der"));
+
+		der = b64 ? kyso_b64_decode_alloc(b64, strlen(b64), &len) : NULL;
+		p = der;
+		x = der ? d2i_X509(NULL, &p, (long)len) : NULL;
+		found = x && !cert_info_id(x, cid) && !strcmp(cid, id);
+		X509_free(x);
+		free(der);
+		if (found)
+			break;
+	}
+	return found;
+}
+
 static int need_user_pin(struct admin_ctx *c, struct kyso_reply *rep)
 {
 	if (!(c->tok.flags & P11F_TOKEN_INITIALIZED) || !(c->tok.flags & P11F_USER_PIN_INITIALIZED)) {
@@ -113,10 +153,18 @@ void api_admin_keygen(const struct kysod_request *req, const char *arg, struct k
 		field_error(rep, KE_INVALID_VALUE, "key_type", "must be rsa2048, rsa3072, p256 or p384");
 		goto out;
 	}
-	if (object_label(root, 1, &label, rep) || key_id_field(root, 0, key_id, rep) ||
-	    admin_find(&c, rep) || need_user_pin(&c, rep))
+	if (object_label(root, 1, &label, rep) || key_id_field(root, 0, key_id, rep))
 		goto out;
 	snprintf(c.key_type, sizeof(c.key_type), "%s", type);
+	snprintf(c.key_id, sizeof(c.key_id), "%s", key_id);
+	if (admin_find(&c, rep) || need_user_pin(&c, rep))
+		goto out;
+	/* no PIN is asked for what cannot be done */
+	if (key_id[0] && shows_key_id(&c.tok, key_id)) {
+		kyso_reply_error(rep, KE_OBJECT_EXISTS, "the token has an object with id %s already",
+				 key_id);
+		goto out;
+	}
 	kyso_text_oneline(label, 1, 64, shown, sizeof(shown));
 	snprintf(action, sizeof(action), "generate an %s key pair %s on it", key_types[i].shown, shown);
 	if (admin_dialog_take(&c, rep) || admin_ask_pin(&c, action, "PIN:", 0, 0, &pin, rep))
@@ -289,6 +337,10 @@ void api_admin_import(const struct kysod_request *req, const char *arg, struct k
 	snprintf(c.subject, sizeof(c.subject), "%s", facts.holder);
 	if (admin_find(&c, rep) || need_user_pin(&c, rep))
 		goto out;
+	if (shows_cert(&c.tok, c.certificate)) {
+		kyso_reply_error(rep, KE_OBJECT_EXISTS, "this certificate is on the token already");
+		goto out;
+	}
 	kyso_text_oneline(facts.holder, 0, 64, who, sizeof(who));
 	snprintf(action, sizeof(action), "store the certificate of %s on it, next to its key%s", who,
 		 nchain ? ", with the certificates of its CAs" : "");
@@ -399,6 +451,16 @@ void api_admin_delete(const struct kysod_request *req, const char *arg, struct k
 		snprintf(c.key_id, sizeof(c.key_id), "%s", key_id);
 	if (admin_find(&c, rep) || need_user_pin(&c, rep))
 		goto out;
+	/* a certificate shows without a login, and so does every key once the
+	 * token shows its private objects: one it does not hold is refused
+	 * before a PIN is asked */
+	if ((cert && !shows_cert(&c.tok, cert_id)) ||
+	    (!cert && !shows_key_id(&c.tok, key_id) &&
+	     json_is_true(json_object_get(c.tok.info, "private_visible")))) {
+		kyso_reply_error(rep, KE_OBJECT_NOT_FOUND, "the token has no %s with this id",
+				 cert ? "certificate" : "key");
+		goto out;
+	}
 	if (cert) {
 		cert_holder(&c.tok, cert_id, who, sizeof(who));
 		snprintf(action, sizeof(action), "delete the certificate of %s from it", who);
