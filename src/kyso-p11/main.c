@@ -14,6 +14,7 @@
 
 #include "common/log.h"
 #include "common/secure.h"
+#include "kyso-p11/crash-report.h"
 #include "kyso-p11/worker.h"
 
 #define PROBE_INTERVAL_MS 500
@@ -178,6 +179,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	signal(SIGPIPE, SIG_IGN);
+	crash_report_install();
 	pthread_mutex_init(&h.send_lock, NULL);
 	pthread_mutex_init(&h.workers_lock, NULL);
 

@@ -346,4 +346,11 @@ diag "latencies:"
 for l in "${LAT[@]}"; do
 	diag "  $l"
 done
+# The known problem's trace, when it happened: what the helper wrote as it died (glibc's
+# message, the stack from crash-report.c) and kysod's lines just before.
+for f in "$T"/kysod*.log; do
+	grep -B 8 -A 48 '^kyso-p11: fatal signal' "$f" 2>/dev/null | while IFS= read -r l; do
+		diag "  $l"
+	done
+done
 done_testing
