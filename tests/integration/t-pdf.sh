@@ -4,7 +4,8 @@
 # written here byte by byte (classic xref table, with and without a form, a page of
 # generation 2), and by qpdf with object and xref streams; one signed first by poppler's
 # pdfsig with an NSS key (adbe.pkcs7.detached: poppler 22.12 has no -etsi for
-# -add-signature). Each is signed by kyso at B-B and B-T, then countersigned by a
+# -add-signature), and two PDFs Debian packages install (libtasn1-doc, shared-mime-info).
+# Each is signed by kyso at B-B and B-T (the Debian ones at every level), then countersigned by a
 # second teacher. pdfsig says every signature is valid and trusted (the test root in its
 # NSS db) and the last covers the whole document; qpdf --check passes; the /ByteRange
 # covers everything but /Contents; the CMS over the ByteRange verifies with openssl cms
@@ -515,6 +516,53 @@ is "$(json_get '[(s["type"], s["level"], s["status"], s["only_harmless_after"]) 
 isnt "$?" 0 "extend: a PDF without a signature is refused"
 [ ! -e "$T/unsigned-ext.pdf" ]
 ok $? "...and no output file is written"
+
+# ---------------------------------------------------------------- PDFs from Debian packages
+# Two PDFs no project code wrote, as Debian installs them (pdfTeX output with object and
+# xref streams): each signed at every level, then countersigned by a second teacher at the
+# same level.
+DEBIAN_PDFS=(/usr/share/doc/libtasn1-doc/libtasn1.pdf
+	/usr/share/doc/shared-mime-info/shared-mime-info-spec.pdf)
+for src in "${DEBIAN_PDFS[@]}"; do
+	pkg=$(dpkg -S "$src" 2>/dev/null | cut -d: -f1)
+	if [ ! -s "$src" ]; then
+		# dpkg may be told not to install /usr/share/doc (path-exclude); CI installs it
+		skip 41 "$src is not installed (package ${pkg:-?}; see dpkg's path-exclude)"
+		continue
+	fi
+	name=${pkg:-$(basename "$src" .pdf)}
+	for level in B-B B-T B-LT B-LTA; do
+		kyso_pdf "$src" "$T/deb-1.pdf" teacher --level "$level" --reason "Lưu trữ"
+		is "$?" 0 "$name ($level): kyso pdf sign: exit 0" || diag "$(cat "$T/out")"
+		kyso_pdf "$T/deb-1.pdf" "$T/deb-2.pdf" teacher2 --level "$level" --reason "Kiểm tra"
+		is "$?" 0 "$name ($level): countersigned by a second teacher: exit 0" ||
+			diag "$(cat "$T/out")"
+		case $level in
+		B-B|B-T)
+			check_pdf "$name $level + $level" "$T/deb-2.pdf" 2 ;;
+		B-LT)
+			check_pdf "$name $level + $level" "$T/deb-2.pdf" 2 0
+			check_dss "$T/deb-2.pdf" "$name $level + $level" teacher teacher2 ;;
+		B-LTA)
+			# poppler 22.12 does not check document timestamps: kyso pdf verify
+			# and openssl ts judge them
+			"${KYSO[@]}" --socket "$SOCK" --json pdf verify "$T/deb-2.pdf" >"$T/verify.json" 2>&1
+			is "$(json_get '[(s["type"], s["level"], s["status"]) for s in j["signatures"]]' "$(cat "$T/verify.json")")" \
+				'[["signature", "B-LTA", "valid"], ["document_timestamp", "document timestamp", "valid"], ["signature", "B-LTA", "valid"], ["document_timestamp", "document timestamp", "valid"]]' \
+				"$name B-LTA + B-LTA: pdf verify: two B-LTA signatures, two document timestamps, all valid" ||
+				diag "$(cat "$T/verify.json")"
+			"$PY" "$PDFCHECK" "$T/deb-2.pdf" "$T/last" >/dev/null 2>"$T/check.err" &&
+				openssl ts -verify -data "$T/last.signed" -in "$T/last.p7s" -token_in \
+					-CAfile "$CA_ROOT" -untrusted "$CA_INT" >"$T/ts.out" 2>&1
+			ok $? "$name B-LTA + B-LTA: openssl ts -verify of the last document timestamp" ||
+				diag "$(cat "$T/check.err" "$T/ts.out")"
+			qpdf --check "$T/deb-2.pdf" >"$T/qpdf.out" 2>&1
+			ok $? "$name B-LTA + B-LTA: qpdf --check passes" || diag "$(tail -5 "$T/qpdf.out")" ;;
+		esac
+		cmp -n "$(stat -c %s "$src")" "$src" "$T/deb-2.pdf" >/dev/null
+		ok $? "$name ($level): the package's bytes are the signed file's beginning"
+	done
+done
 
 # Without an OCSP responder, the signer's certificate cannot be shown good: no B-LT.
 ocsp_stop
