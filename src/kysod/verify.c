@@ -196,7 +196,7 @@ static void check_certificate(struct kysod *d, struct trust *t, X509 *x, struct 
 			  "no CA bundle is configured: the issuer is not known");
 		goto out;
 	}
-	cert_check_revocation(&d->cfg, t, &st, v->list);
+	cert_check_revocation(&d->cfg, t, &st, v->list, NULL);
 	judge_revocation(v, &st.revocation);
 out:
 	cert_status_free(&st);

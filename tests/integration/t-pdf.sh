@@ -339,6 +339,36 @@ isnt $? 0 "...and not over other data"
 api POST /v1/timestamp '{"hash":"AAAA","hash_algorithm":"sha256"}'
 is "$STATUS $(err_code)" "400 hash_length" "POST /v1/timestamp: a short hash: 400 hash_length"
 
+# POST /v1/sign with validation_data: the CAdES signature and, beside it, the chain and the
+# CRL and OCSP answer the check before signing used, for the app's own /DSS.
+make_hash sha256
+api POST /v1/sign "{\"certificate\":\"${CERT_ID[teacher]}\",\"hash\":\"$HASH_B64\",\"hash_algorithm\":\"sha256\",\"format\":\"cms\",\"profile\":\"pades\",\"validation_data\":true}"
+is "$STATUS" 200 "POST /v1/sign with validation_data: 200" || diag "$BODY"
+json_get 'j["signature"]' | base64 -d > "$T/vd.p7s"
+openssl cms -verify -binary -inform DER -in "$T/vd.p7s" -content "$T/data.bin" \
+	-CAfile "$CA_ROOT" -purpose any -out /dev/null >"$T/cms.out" 2>&1
+ok $? "...its CMS verifies with openssl cms over the record" || diag "$(cat "$T/cms.out")"
+is "$(json_get '[len(j["validation_data"]["certificates"]), len(j["validation_data"]["crls"]), len(j["validation_data"]["ocsp_responses"])]')" \
+	'[3, 1, 1]' "...validation_data: the chain (signer first), the root's CRL, one OCSP answer"
+json_get 'j["validation_data"]["certificates"][0]' | base64 -d |
+	openssl x509 -inform DER -noout -fingerprint -sha256 > "$T/vd-leaf.fp"
+is "$(cat "$T/vd-leaf.fp")" "$(openssl x509 -in "${CERT_PEM[teacher]}" -noout -fingerprint -sha256)" \
+	"...the first certificate is the signer's"
+json_get 'j["validation_data"]["crls"][0]' | base64 -d > "$T/vd.crl"
+openssl crl -inform DER -in "$T/vd.crl" -CAfile "$CA_ROOT" -noout >"$T/crl.out" 2>&1
+grep -q "verify OK" "$T/crl.out"
+ok $? "...the CRL verifies with openssl crl against the root" || diag "$(cat "$T/crl.out")"
+json_get 'j["validation_data"]["ocsp_responses"][0]' | base64 -d > "$T/vd.ocsp"
+openssl ocsp -respin "$T/vd.ocsp" -issuer "$CA_INT" -cert "${CERT_PEM[teacher]}" \
+	-CAfile "$CA_BUNDLE" -no_nonce >"$T/ocsp.out" 2>&1 && grep -q ": good" "$T/ocsp.out"
+ok $? "...the OCSP answer verifies with openssl ocsp and says good" || diag "$(cat "$T/ocsp.out")"
+api POST /v1/sign "{\"certificate\":\"${CERT_ID[teacher]}\",\"hash\":\"$HASH_B64\",\"hash_algorithm\":\"sha256\"}"
+is "$STATUS $(json_get '"validation_data" in j')" "200 false" "POST /v1/sign without it: no validation_data"
+PIN0=$(getpin_count)
+api POST /v1/sign "{\"certificate\":\"${CERT_ID[teacher]}\",\"hash\":\"$HASH_B64\",\"hash_algorithm\":\"sha256\",\"validation_data\":\"yes\"}"
+is "$STATUS $(err_code)" "400 invalid_type" "POST /v1/sign, validation_data a string: 400 invalid_type"
+is "$(getpin_count)" "$PIN0" "...and no PIN dialog"
+
 # Hostile and malformed input to both: a JSON error with its code, and kysod serves on.
 PIN0=$(getpin_count)
 evidence_bad()
