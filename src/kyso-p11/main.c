@@ -202,6 +202,8 @@ int main(int argc, char **argv)
 		hello_error(&h, "module_unavailable", err);
 		goto out;
 	}
+	h.mod.before_release = workers_drop_keys;
+	h.mod.before_release_ctx = &h;
 	workers_sync(&h);
 	push_inventory(&h, KYSO_OP_HELLO);
 	next_probe = now_ms() + PROBE_INTERVAL_MS;
