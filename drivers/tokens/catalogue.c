@@ -755,7 +755,7 @@ static int prov_number(const char *s, const char **end, unsigned int *out)
 	return 0;
 }
 
-/* "N" or "MIN-MAX". */
+/* "N", "MIN-MAX", or "MIN-" when only the minimum is known (max stays 0). */
 static int set_length(struct parse_state *st, unsigned int bit, const char *key,
 		      const char *value, unsigned int *min, unsigned int *max)
 {
@@ -767,14 +767,20 @@ static int set_length(struct parse_state *st, unsigned int bit, const char *key,
 	if (prov_number(value, &end, min))
 		goto bad;
 	*max = *min;
-	if (*end == '-' && prov_number(end + 1, &end, max))
-		goto bad;
-	if (*end || *max < *min)
+	if (*end == '-') {
+		*max = 0;
+		if (!end[1])
+			end++;
+		else if (prov_number(end + 1, &end, max) || *max < *min)
+			goto bad;
+	}
+	if (*end)
 		goto bad;
 	return 1;
 bad:
 	*min = *max = 0;
-	return fail(st, "bad %s '%s' (want N or MIN-MAX, from 1 to %d)", key, value, PROV_MAX);
+	return fail(st, "bad %s '%s' (want N, MIN-MAX or MIN-, from 1 to %d)", key, value,
+		    PROV_MAX);
 }
 
 static int set_tries(struct parse_state *st, unsigned int bit, const char *key,

@@ -523,22 +523,28 @@ static const struct bad_case bad_cases[] = {
 	{ PROV_HEAD "safe = keygen none\n", "t.conf:6: 'none' must be the only word of 'safe'" },
 	{ PROV_HEAD "safe = none\nsafe = none\n", "t.conf:7: 'none' must be the only word of 'safe'" },
 	{ PROV_HEAD "safe =\n", "t.conf:6: 'safe' has no value" },
-	{ PROV_HEAD "safe = init\npin_length = 4-\n",
-	  "t.conf:7: bad pin_length '4-' (want N or MIN-MAX, from 1 to 255)" },
+	{ PROV_HEAD "safe = init\npin_length = 4--\n",
+	  "t.conf:7: bad pin_length '4--' (want N, MIN-MAX or MIN-, from 1 to 255)" },
+	{ PROV_HEAD "safe = init\npin_length = 4-8-\n",
+	  "t.conf:7: bad pin_length '4-8-' (want N, MIN-MAX or MIN-, from 1 to 255)" },
+	{ PROV_HEAD "safe = init\npin_length = -\n",
+	  "t.conf:7: bad pin_length '-' (want N, MIN-MAX or MIN-, from 1 to 255)" },
+	{ PROV_HEAD "safe = init\npin_length = 256-\n",
+	  "t.conf:7: bad pin_length '256-' (want N, MIN-MAX or MIN-, from 1 to 255)" },
 	{ PROV_HEAD "safe = init\npin_length = 8-4\n",
-	  "t.conf:7: bad pin_length '8-4' (want N or MIN-MAX, from 1 to 255)" },
+	  "t.conf:7: bad pin_length '8-4' (want N, MIN-MAX or MIN-, from 1 to 255)" },
 	{ PROV_HEAD "safe = init\npin_length = 0-8\n",
-	  "t.conf:7: bad pin_length '0-8' (want N or MIN-MAX, from 1 to 255)" },
+	  "t.conf:7: bad pin_length '0-8' (want N, MIN-MAX or MIN-, from 1 to 255)" },
 	{ PROV_HEAD "safe = init\npin_length = 4-256\n",
-	  "t.conf:7: bad pin_length '4-256' (want N or MIN-MAX, from 1 to 255)" },
+	  "t.conf:7: bad pin_length '4-256' (want N, MIN-MAX or MIN-, from 1 to 255)" },
 	{ PROV_HEAD "safe = init\npin_length = 99999999999999999999\n",
-	  "t.conf:7: bad pin_length '99999999999999999999' (want N or MIN-MAX, from 1 to 255)" },
+	  "t.conf:7: bad pin_length '99999999999999999999' (want N, MIN-MAX or MIN-, from 1 to 255)" },
 	{ PROV_HEAD "safe = init\npin_length = -4\n",
-	  "t.conf:7: bad pin_length '-4' (want N or MIN-MAX, from 1 to 255)" },
+	  "t.conf:7: bad pin_length '-4' (want N, MIN-MAX or MIN-, from 1 to 255)" },
 	{ PROV_HEAD "safe = init\npin_length = 4 - 8\n",
-	  "t.conf:7: bad pin_length '4 - 8' (want N or MIN-MAX, from 1 to 255)" },
+	  "t.conf:7: bad pin_length '4 - 8' (want N, MIN-MAX or MIN-, from 1 to 255)" },
 	{ PROV_HEAD "safe = init\npuk_length = 8x\n",
-	  "t.conf:7: bad puk_length '8x' (want N or MIN-MAX, from 1 to 255)" },
+	  "t.conf:7: bad puk_length '8x' (want N, MIN-MAX or MIN-, from 1 to 255)" },
 	{ PROV_HEAD "safe = init\npin_length = 4\npin_length = 4\n",
 	  "t.conf:8: 'pin_length' is set twice" },
 	{ PROV_HEAD "safe = init\npin_length = 4\n  8\n", "t.conf:8: 'pin_length' is set twice" },
@@ -743,7 +749,7 @@ static void test_prov_section(void **state)
 	    "atr = 3b:01\n");
 	put(fx, "none.conf", "[token]\nname = None\nusb = 0002:0002\nmodule = opensc\n"
 	    "[provisioning]\nsafe = none\npin_length = 6-8\nunblock = so-pin\n"
-	    "mgmt_key = none\n");
+	    "mgmt_key = none\npuk_length = 8-\n");
 	put(fx, "few.conf", "[provisioning]\nsafe = pin-change wipe\n"
 	    "[token]\nname = Few\nusb = 0003:0003\nmodule = opensc\n");
 	put(fx, "without.conf", "[token]\nname = Without\nusb = 0004:0004\nmodule = opensc\n");
@@ -776,7 +782,7 @@ static void test_prov_section(void **state)
 	assert_int_equal(kyso_token_kind_prov_limits(kind, &lim), 0);
 	assert_int_equal(lim.pin_min, 6);
 	assert_int_equal(lim.pin_max, 8);
-	assert_int_equal(lim.puk_min, 0);
+	assert_int_equal(lim.puk_min, 8);	/* "8-": the maximum is unknown */
 	assert_int_equal(lim.puk_max, 0);
 	assert_int_equal(lim.pin_tries, 0);
 	assert_int_equal(lim.puk_tries, 0);
@@ -1153,8 +1159,43 @@ static void test_shipped_catalogue(void **state)
 	assert_string_equal(lim.unblock_with, "so-pin");
 	assert_string_equal(lim.mgmt_key, "none");
 
+	/* every shipped family says what is safe; pin-change always is */
+	for (i = 0; i < kyso_catalogue_count(cat); i++) {
+		kind = kyso_catalogue_kind(cat, i);
+		assert_int_equal(kyso_token_kind_prov_limits(kind, &lim), 0);
+		assert_int_equal(kyso_token_kind_prov_safe(kind, KYSO_PROV_PIN_CHANGE), 1);
+	}
+	/* the ePass2003: OpenSC's erase bricked tokens, init still fails */
+	kind = kyso_catalogue_find(cat, "feitian-epass2003");
+	assert_non_null(kind);
+	assert_int_equal(kyso_token_kind_prov_safe(kind, KYSO_PROV_WIPE), 0);
+	assert_int_equal(kyso_token_kind_prov_safe(kind, KYSO_PROV_INIT), 0);
+	assert_int_equal(kyso_token_kind_prov_limits(kind, &lim), 0);
+	assert_int_equal(lim.pin_min, 4);
+	assert_int_equal(lim.pin_max, 16);
+	assert_int_equal(lim.pin_tries, 0);	/* the issuer's: read from the token */
+	assert_string_equal(lim.unblock_with, "puk");
+	kind = kyso_catalogue_match_applet(cat, KYSO_TOKEN_MATCH_PIV);
+	assert_int_equal(kyso_token_kind_prov_limits(kind, &lim), 0);
+	assert_int_equal(lim.pin_min, 6);
+	assert_int_equal(lim.pin_max, 8);
+	assert_int_equal(lim.puk_min, 8);
+	assert_int_equal(lim.puk_max, 8);
+	assert_string_equal(lim.mgmt_key, "");
+	kind = kyso_catalogue_match_applet(cat, KYSO_TOKEN_MATCH_OPENPGP);
+	assert_int_equal(kyso_token_kind_prov_limits(kind, &lim), 0);
+	assert_int_equal(lim.pin_min, 6);
+	assert_int_equal(lim.pin_max, 0);
+	assert_string_equal(lim.unblock_with, "so-pin");
+
 	kind = kyso_catalogue_find(cat, "yubico-yubikey");
 	assert_non_null(kind);
+	assert_int_equal(kyso_token_kind_prov_safe(kind, KYSO_PROV_KEYGEN), 1);
+	assert_int_equal(kyso_token_kind_prov_safe(kind, KYSO_PROV_DELETE), 0);
+	assert_int_equal(kyso_token_kind_prov_limits(kind, &lim), 0);
+	assert_int_equal(lim.pin_tries, 3);
+	assert_int_equal(lim.puk_tries, 3);
+	assert_string_equal(lim.mgmt_key, "");	/* 3DES before 5.7, AES-192 from 5.7 */
 	assert_int_equal(kyso_token_kind_quirk(kind, "touch", NULL), 1);
 	assert_string_equal(kyso_token_kind_module(kind, kyso_token_kind_module_count(kind) - 1),
 			    "opensc");
