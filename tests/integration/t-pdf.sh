@@ -542,6 +542,18 @@ is "$(json_get '[(s["type"], s["level"], s["status"], s["only_harmless_after"]) 
 	'[["signature", "B-LTA", "valid", true], ["document_timestamp", "document timestamp", "valid", true], ["document_timestamp", "document timestamp", "valid", true]]' \
 	"extend: pdf verify: B-LTA, two valid document timestamps, only harmless updates" ||
 	diag "$(cat "$T/verify.json")"
+# A B-B signature extended with a document timestamp: its proof of existence is that
+# timestamp; judged now, it rests on nothing but the verification time.
+"${KYSO[@]}" --socket "$SOCK" pdf extend "$T/plain-bb.pdf" -o "$T/bb-ext.pdf" >"$T/out" 2>&1
+is "$?" 0 "extend of a B-B record: exit 0" || diag "$(cat "$T/out")"
+"${KYSO[@]}" --socket "$SOCK" --json pdf verify "$T/bb-ext.pdf" >"$T/verify.json" 2>&1
+is "$(json_get '[(s["type"], s["status"], s["reason"], (s.get("proof_of_existence") or {}).get("source"), s.get("now")) for s in j["signatures"]]' "$(cat "$T/verify.json")")" \
+	'[["signature", "valid", "valid_at_timestamp", "document_timestamp", {"status": "valid", "reason": "valid_now"}], ["document_timestamp", "valid", "trusted_timestamp", null, null]]' \
+	"pdf verify: the B-B signature's proof of existence is the later document timestamp, whose authority kysod trusts; valid now too" ||
+	diag "$(cat "$T/verify.json")"
+"${KYSO[@]}" --socket "$SOCK" pdf verify "$T/bb-ext.pdf" >"$T/out" 2>&1
+like "$(cat "$T/out")" "proof: +existed at .* \(a document timestamp\)" "pdf verify's text names the proof"
+like "$(cat "$T/out")" "now: +valid \(valid_now\)" "...and the verdict now"
 "${KYSO[@]}" --socket "$SOCK" pdf extend "$T/objstm.pdf" -o "$T/unsigned-ext.pdf" >"$T/out" 2>&1
 isnt "$?" 0 "extend: a PDF without a signature is refused"
 [ ! -e "$T/unsigned-ext.pdf" ]
