@@ -35,6 +35,7 @@ KEY_A=9f3c2a71d4e85b06c1a7f2e39d48b5a6e07c1d2f3a4b5c6d   # card a: AES-192 (Yubi
 KEY_B=010203040506070801020304050607080102030405060708   # card b: 3DES, the PIV default
 KEY_WRONG=0a0b0c0d0e0f101112131415161718191a1b1c1d1e1f2021
 
+PCSC_CARD_VERBOSE=1  # every card logs its APDUs: card_sw reads them
 pcsc_start || bail_out "pcscd does not start"
 W=$PCSC_DIR/work
 T=$W
@@ -222,17 +223,17 @@ pin_status() { apdus "$1" 0020FF80 00200080 | awk '{ print $2 }'; }
 # ---------------------------------------------------------------- two blank cards
 "$PCSC_PY" "$PIV_CARD" --make-demo "$W/card-a" --blank --mgmt-alg aes192 --mgmt-key "$KEY_A" \
 	--pin-retries 3 --puk-retries 3 >"$W/make.log" 2>&1 &&
-	"$PCSC_PY" "$PIV_CARD" --make-demo "$W/card-b" --blank --pin-retries 5 >>"$W/make.log" 2>&1 ||
+	"$PCSC_PY" "$PIV_CARD" --make-demo "$W/card-b" --blank --pin-retries 5 \
+		--guid 4b59534f2d7663617264000000b0b0b0 >>"$W/make.log" 2>&1 ||
 	bail_out "piv-card.py --make-demo --blank failed: $(cat "$W/make.log")"
-PCSC_CARD_VERBOSE=1 card_start a "$PCSC_PORT0" "$W/card-a"
+card_start a "$PCSC_PORT0" "$W/card-a"
 ok $? "card a (blank, AES-192 management key, PIN 3 tries like VGCA tokens) in reader 0"
-PCSC_CARD_VERBOSE=1 card_start b "$PCSC_PORT1" "$W/card-b"
+card_start b "$PCSC_PORT1" "$W/card-b"
 ok $? "card b (blank, 3DES management key, PIN 5 tries like Viettel-CA tokens) in reader 1"
 out=$("${P11[@]}" -L 2>&1)
 guid_a=$("$PCSC_PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["guid"])' "$W/card-a/card.json")
-guid_b=$("$PCSC_PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["guid"])' "$W/card-b/card.json")
-like "$out" "serial num +: ${guid_a:16:16}" "card a's token serial is its GUID's"
-like "$out" "serial num +: ${guid_b:16:16}" "card b's token serial is its GUID's"
+like "$out" "serial num +: ${guid_a:16:16}" "card a's token serial is its (random) GUID's"
+like "$out" "serial num +: 7264000000b0b0b0" "card b's token serial is the GUID given with --guid"
 is "$(apdus 0 00CB3FFF055C035FC10700) $(apdus 1 00CB3FFF055C035FC10700)" "9000 9000" \
 	"both cards have a Card Capability Container"
 ccc_a=$(apdus 0 00CB3FFF055C035FC10700 >/dev/null; apdus_data)
@@ -387,7 +388,7 @@ ok $? "ECDSA signature with the generated 9C key, verified by openssl against it
 
 # ---------------------------------------------------------------- pulled and put back
 check "card a pulled" card_stop a
-PCSC_CARD_VERBOSE=1 card_start a "$PCSC_PORT0" "$W/card-a"
+card_start a "$PCSC_PORT0" "$W/card-a"
 ok $? "card a put back"
 "${P11[@]}" --read-object --type cert --id 01 -o "$W/9a.read2" >/dev/null 2>&1
 check "the 9A certificate is still there" cmp -s "$W/9a.read2" "$W/9a.der"
@@ -433,6 +434,10 @@ ok $? "the new PIN signs"
 # the PUK: changed (CHANGE REFERENCE DATA 81; OpenSC has no PKCS#11 way: C_Login as SO
 # verifies the PUK, which PIV cannot), then blocked
 PUK2=87654321
+"${P11[@]}" --login --login-type so --so-pin "$PUK" -O >"$W/so.log" 2>&1
+like "$(cat "$W/so.log")" "C_Login failed: rv = CKR_GENERAL_ERROR" \
+	"C_Login as SO (the PUK) fails: OpenSC sends VERIFY 81, which PIV does not have"
+is "$(card_sw a 0020008108)" 6A88 "...and the card answers 6A88"
 is "$(apdus 0 "0024008110$(pin_hex 00000000)$(pin_hex "$PUK2")" \
 	"0024008110$(pin_hex "$PUK")$(pin_hex "$PUK2")")" "63C2 9000" \
 	"PUK change: a wrong PUK counted (63C2), the right one changes it"

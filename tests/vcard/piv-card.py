@@ -750,11 +750,10 @@ class PivCard:
         # a challenge with no algorithm is a request for random bytes (GET CHALLENGE)
         if p1 == 0x00 and items == {0x81: b""}:
             return tlv(0x7C, tlv(0x81, secrets.token_bytes(8)))
+        self.mgmt_authed = False  # any other attempt ends an authenticated session
         if p1 != self.mgmt_alg:
-            self.mgmt_authed = False
             raise CardError(SW_WRONG_P1P2)
         bs = 8 if p1 == ALG_3DES else 16
-        self.mgmt_authed = False
         # external authenticate, step 1: the card gives a challenge
         if items.get(0x81) == b"" and len(items) == 1:
             self.mgmt_challenge = secrets.token_bytes(bs)
