@@ -209,11 +209,18 @@ issue()
 }
 
 # card_sw NAME PREFIX: the status word of the card's last answer to an APDU starting with
-# PREFIX (hex), from its APDU log (cards started with PCSC_CARD_VERBOSE=1)
+# PREFIX (hex), after the GET RESPONSEs that fetched the rest of a long one, from its APDU
+# log (cards started with PCSC_CARD_VERBOSE=1)
 card_sw()
 {
 	awk -v p="> ${2,,}" 'index($0, p) { want = 1; next }
-		want && /^< / { sw = toupper(substr($2, length($2) - 3)); want = 0 }
+		want && / > 00c0/ { next }
+		want && /^< / {
+			sw = toupper(substr($2, length($2) - 3))
+			want = sw ~ /^61/
+			next
+		}
+		/ > / { want = 0 }
 		END { print sw }' "$PCSC_DIR/card-$1.log"
 }
 
@@ -306,15 +313,25 @@ is "$(generate 1 "$W/key-b" 03 9D 14 9d-b)" 9000 "P-384 generated in card b's 9D
 like "$(openssl pkey -pubin -inform DER -in "$W/9d-b.spki" -noout -text 2>&1)" "ASN1 OID: secp384r1" \
 	"...a P-384 key"
 # piv-tool -G: the card generates, piv-tool 0.23 cannot make an OpenSSL 3 key of the answer
-PIV_EXT_AUTH_KEY=$W/key-b piv-tool -r 1 -A M:9B:03 -G 9E:11 -o "$W/9e-b.spki" >"$W/gen-tool.log" 2>&1
-gen_rc=$?
-if [ "$OPENSC_VERSION" = 0.23.0 ]; then
-	ok $((!gen_rc)) "OpenSC 0.23.0's piv-tool -G 9E:11 fails after the card generated (fixed in 0.25)"
-	like "$(cat "$W/gen-tool.log")" "gen_key unable to gen EC key" "...converting the public key"
-else
-	ok "$gen_rc" "piv-tool -G 9E:11 (OpenSC $OPENSC_VERSION)"
-	check "...its public key file is a key" quiet openssl pkey -pubin -inform DER -in "$W/9e-b.spki"
-fi
+# piv_tool_gen SLOT ALG WHAT ERROR FIXED
+piv_tool_gen()
+{
+	local slot=$1 alg=$2 what=$3 err=$4 fixed=$5 rc
+	PIV_EXT_AUTH_KEY=$W/key-b piv-tool -r 1 -A M:9B:03 -G "$slot:$alg" -o "$W/$slot-b.spki" \
+		>"$W/gen-tool.log" 2>&1
+	rc=$?
+	is "$(card_sw b "004700${slot}05ac038001$alg")" 9000 "piv-tool -G $slot:$alg: the card generates $what"
+	if [ "$OPENSC_VERSION" = 0.23.0 ]; then
+		ok $((!rc)) "...then OpenSC 0.23.0's piv-tool fails on the answer (fixed in $fixed)"
+		like "$(cat "$W/gen-tool.log")" "$err" "...making an OpenSSL 3 key of it ($err)"
+	else
+		ok "$rc" "...and piv-tool takes its answer (OpenSC $OPENSC_VERSION)"
+		check "...its public key file is a key" \
+			quiet openssl pkey -pubin -inform DER -in "$W/$slot-b.spki"
+	fi
+}
+piv_tool_gen 9E 11 P-256 "gen_key unable to gen EC key" 0.25
+piv_tool_gen 9D 07 RSA-2048 "gen_key unable to gen RSA" 0.26
 "${P11[@]}" --keypairgen --key-type EC:prime256v1 --id 01 --login --pin "$PIN" >"$W/p11gen.log" 2>&1
 like "$(cat "$W/p11gen.log")" "mechanism .* not supported|CKR_FUNCTION_NOT_SUPPORTED" \
 	"pkcs11-tool --keypairgen: opensc-pkcs11.so has no key generation for PIV"
