@@ -229,9 +229,10 @@ pin_status() { apdus "$1" 0020FF80 00200080 | awk '{ print $2 }'; }
 
 # ---------------------------------------------------------------- two blank cards
 "$PCSC_PY" "$PIV_CARD" --make-demo "$W/card-a" --blank --mgmt-alg aes192 --mgmt-key "$KEY_A" \
-	--pin-retries 3 --puk-retries 3 >"$W/make.log" 2>&1 &&
-	"$PCSC_PY" "$PIV_CARD" --make-demo "$W/card-b" --blank --pin-retries 5 \
-		--guid 4b59534f2d7663617264000000b0b0b0 >>"$W/make.log" 2>&1 ||
+	--pin-retries 3 --puk-retries 3 >"$W/make.log" 2>&1 ||
+	bail_out "piv-card.py --make-demo --blank failed: $(cat "$W/make.log")"
+"$PCSC_PY" "$PIV_CARD" --make-demo "$W/card-b" --blank --pin-retries 5 \
+	--guid 4b59534f2d7663617264000000b0b0b0 >"$W/make.log" 2>&1 ||
 	bail_out "piv-card.py --make-demo --blank failed: $(cat "$W/make.log")"
 card_start a "$PCSC_PORT0" "$W/card-a"
 ok $? "card a (blank, AES-192 management key, PIN 3 tries like VGCA tokens) in reader 0"
