@@ -44,6 +44,8 @@ int p11_module_open(struct p11_module *m, const char *path, char *err, size_t er
 void p11_module_close(struct p11_module *m)
 {
 	if (m->ctx) {
+		if (m->slots && m->before_release)
+			m->before_release(m->before_release_ctx);
 		if (m->slots)
 			PKCS11_release_all_slots(m->ctx, m->slots, m->nslots);
 		PKCS11_CTX_unload(m->ctx);
@@ -159,6 +161,8 @@ int p11_refresh(struct p11_module *m)
 	int ret;
 
 	pthread_rwlock_wrlock(&m->lock);
+	if (m->slots && m->before_release)
+		m->before_release(m->before_release_ctx);
 	if (m->slots)
 		PKCS11_release_all_slots(m->ctx, m->slots, m->nslots);
 	m->slots = NULL;
@@ -179,6 +183,9 @@ const char *p11_exclusive(struct p11_module *m, const char *(*fn)(struct p11_mod
 	const char *ret;
 
 	pthread_rwlock_wrlock(&m->lock);
+	/* the keys kept from the list go first (see before_release) */
+	if (m->slots && m->before_release)
+		m->before_release(m->before_release_ctx);
 	if (m->slots)
 		PKCS11_release_all_slots(m->ctx, m->slots, m->nslots);
 	m->slots = NULL;

@@ -43,6 +43,13 @@ struct p11_module {
 	unsigned int nenumerated;
 	int flags_changed;		/* p11_token_flags saw new flags since the last probe */
 	unsigned int generation;	/* counts the rebuilds of libp11's slot list */
+	/* Called (when set) under the write lock just before libp11's slot list
+	 * is released. libp11 0.4.12's pkcs11_release_slot frees each slot's
+	 * private part even while a key object of it is still referenced, and
+	 * freeing such a key (EVP_PKEY) afterwards writes into that freed
+	 * memory: every EVP_PKEY taken from the list must be freed by then. */
+	void (*before_release)(void *ctx);
+	void *before_release_ctx;
 };
 
 int p11_module_open(struct p11_module *m, const char *path, char *err, size_t errlen);

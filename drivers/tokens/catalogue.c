@@ -88,6 +88,17 @@ struct quirk {
 	long value;
 };
 
+/* What [provisioning] says; all zero (unknown) without the section. */
+struct prov_facts {
+	int present;			/* the file has the section */
+	unsigned int safe;		/* 1 << enum kyso_prov_op, for each safe one */
+	int safe_none;			/* "safe = none" */
+	unsigned int pin_min, pin_max, puk_min, puk_max;
+	unsigned int pin_tries, puk_tries;
+	const char *unblock;		/* static: "puk", "so-pin", or NULL */
+	const char *mgmt_key;		/* static: "none", "3des"..., or NULL */
+};
+
 struct kyso_token_kind {
 	char *id;
 	char *name;
@@ -101,6 +112,7 @@ struct kyso_token_kind {
 	size_t n_modules;
 	struct quirk *quirks;
 	size_t n_quirks;
+	struct prov_facts prov;
 };
 
 struct kyso_catalogue {
@@ -324,11 +336,17 @@ struct text_stream {
 	unsigned int section_line;	/* line of the last "[section]" read */
 };
 
-enum section_kind { SEC_NONE, SEC_TOKEN, SEC_ATR, SEC_BAD };
+enum section_kind { SEC_NONE, SEC_TOKEN, SEC_ATR, SEC_PROV, SEC_BAD };
 
 #define SEEN_NAME	0x1
 #define SEEN_VENDOR	0x2
 #define SEEN_MATCH	0x4
+#define SEEN_PIN_LENGTH	0x10
+#define SEEN_PUK_LENGTH	0x20
+#define SEEN_PIN_TRIES	0x40
+#define SEEN_PUK_TRIES	0x80
+#define SEEN_UNBLOCK	0x100
+#define SEEN_MGMT_KEY	0x200
 
 struct parse_state {
 	struct kyso_token_kind *kind;
@@ -474,6 +492,11 @@ static int start_section(struct parse_state *st, const char *section)
 		st->token_section = 1;
 		return 1;
 	}
+	if (!strcmp(section, "provisioning")) {
+		st->sec = SEC_PROV;
+		st->kind->prov.present = 1;
+		return 1;
+	}
 	if (!strncmp(section, "atr", 3) && is_blank(section[3])) {
 		const char *label = section + 4;
 
@@ -488,7 +511,8 @@ static int start_section(struct parse_state *st, const char *section)
 		st->sec = SEC_ATR;
 		return 1;
 	}
-	return fail_section(st, "unknown section [%s] (want [token] or [atr NAME])", section);
+	return fail_section(st, "unknown section [%s] (want [token], [atr NAME] or [provisioning])",
+			    section);
 }
 
 static int set_scalar(struct parse_state *st, unsigned int bit, char **dst, const char *key,
@@ -676,6 +700,168 @@ static int on_token_key(struct parse_state *st, const char *name, const char *va
 	return fail(st, "unknown key '%s' in [token]", name);
 }
 
+/* ---------------------------------------------------------------- [provisioning] */
+
+static const char *const prov_op_names[KYSO_PROV_OP_COUNT] = {
+	[KYSO_PROV_INIT] = "init",
+	[KYSO_PROV_PIN_CHANGE] = "pin-change",
+	[KYSO_PROV_PIN_UNBLOCK] = "pin-unblock",
+	[KYSO_PROV_PIN_SET] = "pin-set",
+	[KYSO_PROV_KEYGEN] = "keygen",
+	[KYSO_PROV_IMPORT] = "import",
+	[KYSO_PROV_DELETE] = "delete",
+	[KYSO_PROV_WIPE] = "wipe",
+};
+
+static const char *const unblock_names[] = { "puk", "so-pin" };
+static const char *const mgmt_key_names[] = { "none", "3des", "aes128", "aes192", "aes256" };
+
+#define PROV_MAX	255	/* lengths and tries: what an APDU's byte can say */
+
+static int add_safe_op(struct parse_state *st, const char *word)
+{
+	struct prov_facts *pv = &st->kind->prov;
+	enum kyso_prov_op op;
+
+	if (!strcmp(word, "none")) {
+		if (pv->safe_none || pv->safe)
+			return fail(st, "'none' must be the only word of 'safe'");
+		pv->safe_none = 1;
+		return 1;
+	}
+	if (kyso_prov_op_parse(word, &op))
+		return fail(st, "unknown operation '%s' (want init, pin-change, pin-unblock, "
+			    "pin-set, keygen, import, delete, wipe, or none alone)", word);
+	if (pv->safe_none)
+		return fail(st, "'none' must be the only word of 'safe'");
+	if (pv->safe & (1u << op))
+		return fail(st, "operation '%s' is listed twice", word);
+	pv->safe |= 1u << op;
+	return 1;
+}
+
+/* Digits only, 1 to PROV_MAX; end gets what follows them. */
+static int prov_number(const char *s, const char **end, unsigned int *out)
+{
+	unsigned int v = 0;
+	const char *p = s;
+
+	while (isdigit((unsigned char)*p) && v <= PROV_MAX)
+		v = v * 10 + (unsigned int)(*p++ - '0');
+	if (p == s || isdigit((unsigned char)*p) || v < 1 || v > PROV_MAX)
+		return -1;
+	*end = p;
+	*out = v;
+	return 0;
+}
+
+/* "N", "MIN-MAX", or "MIN-" when only the minimum is known (max stays 0). */
+static int set_length(struct parse_state *st, unsigned int bit, const char *key,
+		      const char *value, unsigned int *min, unsigned int *max)
+{
+	const char *end;
+
+	if (st->seen & bit)
+		return fail(st, "'%s' is set twice", key);
+	st->seen |= bit;
+	if (prov_number(value, &end, min))
+		goto bad;
+	*max = *min;
+	if (*end == '-') {
+		*max = 0;
+		if (!end[1])
+			end++;
+		else if (prov_number(end + 1, &end, max) || *max < *min)
+			goto bad;
+	}
+	if (*end)
+		goto bad;
+	return 1;
+bad:
+	*min = *max = 0;
+	return fail(st, "bad %s '%s' (want N, MIN-MAX or MIN-, from 1 to %d)", key, value,
+		    PROV_MAX);
+}
+
+static int set_tries(struct parse_state *st, unsigned int bit, const char *key,
+		     const char *value, unsigned int *out)
+{
+	const char *end;
+
+	if (st->seen & bit)
+		return fail(st, "'%s' is set twice", key);
+	st->seen |= bit;
+	if (prov_number(value, &end, out) || *end) {
+		*out = 0;
+		return fail(st, "bad %s '%s' (want a number from 1 to %d)", key, value,
+			    PROV_MAX);
+	}
+	return 1;
+}
+
+/* Points *out at the static copy of value in names[], or fails with what. */
+static int set_word(struct parse_state *st, unsigned int bit, const char *key, const char *value,
+		    const char *const *names, size_t n, const char *want, const char **out)
+{
+	size_t i;
+
+	if (st->seen & bit)
+		return fail(st, "'%s' is set twice", key);
+	st->seen |= bit;
+	for (i = 0; i < n; i++)
+		if (!strcmp(value, names[i])) {
+			*out = names[i];
+			return 1;
+		}
+	return fail(st, "unknown %s '%s' (want %s)", key, value, want);
+}
+
+static int on_prov_key(struct parse_state *st, const char *name, const char *value)
+{
+	struct prov_facts *pv = &st->kind->prov;
+
+	if (!strcmp(name, "safe"))
+		return add_words(st, value, add_safe_op);
+	if (!strcmp(name, "pin_length"))
+		return set_length(st, SEEN_PIN_LENGTH, name, value, &pv->pin_min, &pv->pin_max);
+	if (!strcmp(name, "puk_length"))
+		return set_length(st, SEEN_PUK_LENGTH, name, value, &pv->puk_min, &pv->puk_max);
+	if (!strcmp(name, "pin_tries"))
+		return set_tries(st, SEEN_PIN_TRIES, name, value, &pv->pin_tries);
+	if (!strcmp(name, "puk_tries"))
+		return set_tries(st, SEEN_PUK_TRIES, name, value, &pv->puk_tries);
+	if (!strcmp(name, "unblock"))
+		return set_word(st, SEEN_UNBLOCK, name, value, unblock_names,
+				sizeof(unblock_names) / sizeof(unblock_names[0]), "puk or so-pin",
+				&pv->unblock);
+	if (!strcmp(name, "mgmt_key"))
+		return set_word(st, SEEN_MGMT_KEY, name, value, mgmt_key_names,
+				sizeof(mgmt_key_names) / sizeof(mgmt_key_names[0]),
+				"none, 3des, aes128, aes192 or aes256", &pv->mgmt_key);
+	return fail(st, "unknown key '%s' in [provisioning] (want safe, pin_length, puk_length, "
+		    "pin_tries, puk_tries, unblock or mgmt_key)", name);
+}
+
+/* Whole-section checks, once the file is read. Returns 0 or -1 with err set. */
+static int finish_prov(struct parse_state *st)
+{
+	const struct prov_facts *pv = &st->kind->prov;
+
+	if (!pv->present)
+		return 0;
+	if (!pv->safe && !pv->safe_none) {
+		set_err(st->err, st->errlen, "%s: [provisioning] has no safe (list the operations, "
+			"or none)", st->file);
+		return -1;
+	}
+	if ((pv->safe & (1u << KYSO_PROV_PIN_UNBLOCK)) && !pv->unblock) {
+		set_err(st->err, st->errlen, "%s: [provisioning] lists pin-unblock as safe but "
+			"has no unblock", st->file);
+		return -1;
+	}
+	return 0;
+}
+
 static int on_entry(void *user, const char *section, const char *name, const char *value)
 {
 	struct parse_state *st = user;
@@ -698,6 +884,8 @@ static int on_entry(void *user, const char *section, const char *name, const cha
 			return set_atr(st, st->cur_atr, name, value);
 		return fail(st, "unknown key '%s' in [%s] (want atr or atr_mask)", name,
 			    st->section);
+	case SEC_PROV:
+		return on_prov_key(st, name, value);
 	case SEC_BAD:
 		break;
 	}
@@ -761,7 +949,7 @@ static int finish_kind(struct parse_state *st)
 			st->file);
 		return -1;
 	}
-	return 0;
+	return finish_prov(st);
 }
 
 static int read_file(int fd, const char *file, char **text, size_t *len, char *err,
@@ -1225,6 +1413,58 @@ int kyso_token_kind_quirk(const struct kyso_token_kind *kind, const char *key, l
 				*value = kind->quirks[i].value;
 			return 1;
 		}
+	return 0;
+}
+
+const char *kyso_prov_op_name(enum kyso_prov_op op)
+{
+	if ((unsigned int)op >= KYSO_PROV_OP_COUNT)
+		return "?";
+	return prov_op_names[op];
+}
+
+int kyso_prov_op_parse(const char *name, enum kyso_prov_op *op)
+{
+	unsigned int i;
+
+	for (i = 0; name && i < KYSO_PROV_OP_COUNT; i++)
+		if (!strcmp(name, prov_op_names[i])) {
+			*op = (enum kyso_prov_op)i;
+			return 0;
+		}
+	return -1;
+}
+
+int kyso_token_kind_prov_safe(const struct kyso_token_kind *kind, enum kyso_prov_op op)
+{
+	if ((unsigned int)op >= KYSO_PROV_OP_COUNT)
+		return 0;
+	if (!kind || !kind->prov.present)
+		return op == KYSO_PROV_PIN_CHANGE;
+	return (kind->prov.safe >> op) & 1;
+}
+
+int kyso_token_kind_prov_limits(const struct kyso_token_kind *kind,
+				struct kyso_prov_limits *out)
+{
+	const struct prov_facts *pv;
+
+	memset(out, 0, sizeof(*out));
+	out->unblock_with = "";
+	out->mgmt_key = "";
+	if (!kind || !kind->prov.present)
+		return -1;
+	pv = &kind->prov;
+	out->pin_min = pv->pin_min;
+	out->pin_max = pv->pin_max;
+	out->puk_min = pv->puk_min;
+	out->puk_max = pv->puk_max;
+	out->pin_tries = pv->pin_tries;
+	out->puk_tries = pv->puk_tries;
+	if (pv->unblock)
+		out->unblock_with = pv->unblock;
+	if (pv->mgmt_key)
+		out->mgmt_key = pv->mgmt_key;
 	return 0;
 }
 

@@ -76,6 +76,31 @@ const char *kyso_token_kind_module(const struct kyso_token_kind *kind, size_t i)
  * value may be NULL), or 0 when it is not. */
 int kyso_token_kind_quirk(const struct kyso_token_kind *kind, const char *key, long *value);
 
+/* Provisioning (kyso admin): which operations are known to be safe on a family,
+ * and the limits of its PINs, from the [provisioning] section of its file. */
+enum kyso_prov_op { KYSO_PROV_INIT, KYSO_PROV_PIN_CHANGE, KYSO_PROV_PIN_UNBLOCK,
+	KYSO_PROV_PIN_SET, KYSO_PROV_KEYGEN, KYSO_PROV_IMPORT, KYSO_PROV_DELETE,
+	KYSO_PROV_WIPE, KYSO_PROV_OP_COUNT };
+/* "init", "pin-change", "pin-unblock", "pin-set", "keygen", "import", "delete", "wipe";
+ * "?" for anything else. */
+const char *kyso_prov_op_name(enum kyso_prov_op op);
+int kyso_prov_op_parse(const char *name, enum kyso_prov_op *op); /* 0 or -1 */
+/* 1 when the family's [provisioning] section lists op as safe, else 0 (a family
+ * without the section: only pin-change is safe). kind NULL (token not in the
+ * catalogue): only pin-change. */
+int kyso_token_kind_prov_safe(const struct kyso_token_kind *kind, enum kyso_prov_op op);
+struct kyso_prov_limits {
+	unsigned int pin_min, pin_max;	/* 0: unknown */
+	unsigned int puk_min, puk_max;
+	unsigned int pin_tries, puk_tries;	/* the family's default; the token's own counter wins */
+	const char *unblock_with;	/* "puk", "so-pin", or "" unknown */
+	const char *mgmt_key;		/* "none", "3des", "aes128", "aes192", "aes256", "" */
+};
+/* 0 and the limits; -1 when the family has no [provisioning] section (or kind is
+ * NULL), out then holding only unknowns. The strings are static. */
+int kyso_token_kind_prov_limits(const struct kyso_token_kind *kind,
+				struct kyso_prov_limits *out);
+
 /* Walks the module entries in preference order, expanding "opensc" to OpenSC's
  * usual install paths and globs to the existing files (native multiarch
  * directory first), and copies the first path that usable() accepts into out.

@@ -312,6 +312,22 @@ int kyso_cancel_batch(struct kyso_client *c, const char *batch_id, struct kyso_e
 
 /* ------------------------------------------------------------ verification */
 
+/*
+ * A document timestamp sent with a CMS signature as proof that it existed
+ * (kyso 0.2): an RFC 3161 token and the hash of what it covers, which the
+ * caller vouches holds the signature (in a PDF, a later /DocTimeStamp whose
+ * ByteRange includes it).
+ */
+struct kyso_document_timestamp {
+	size_t struct_size;		/* KYSO_DOCUMENT_TIMESTAMP_INIT */
+	const unsigned char *token;	/* DER TimeStampToken (a CMS ContentInfo) */
+	size_t token_len;
+	const unsigned char *hash;	/* SHA-256, -384 or -512 of what it covers */
+	size_t hash_len;		/* 32, 48 or 64 */
+};
+
+#define KYSO_DOCUMENT_TIMESTAMP_INIT KYSO_PARAMS_INIT_(struct kyso_document_timestamp)
+
 struct kyso_verify_params {
 	size_t struct_size;		/* sizeof(struct kyso_verify_params): KYSO_VERIFY_PARAMS_INIT */
 	enum kyso_format format;	/* of the signature: raw or CMS */
@@ -330,6 +346,10 @@ struct kyso_verify_params {
 	const char *certificate;
 	const unsigned char *certificate_der;
 	size_t certificate_der_len;
+	/* Since kyso 0.2 (zero: as before); CMS signatures only. */
+	const struct kyso_document_timestamp *document_timestamps;	/* at most 8, or NULL */
+	size_t n_document_timestamps;
+	int at_verification_time;	/* 1: judged at kysod's time, no timestamp used as proof */
 };
 
 #define KYSO_VERIFY_PARAMS_INIT KYSO_PARAMS_INIT_(struct kyso_verify_params)
@@ -401,6 +421,11 @@ struct kyso_verify_result {
 	struct kyso_verify_check **checks;	/* every check made, in kysod's order */
 	size_t nchecks;
 	char *json;			/* kysod's whole answer, JSON text */
+	/* Since kyso 0.2: the proof that the signature existed, when there is
+	 * one: its time and "signature_timestamp" or "document_timestamp";
+	 * both NULL when it was judged at verified_at. */
+	char *poe_time;
+	char *poe_source;
 };
 
 /*

@@ -15,6 +15,7 @@
 #include "common/log.h"
 #include "common/secure.h"
 #include "kyso-p11/admin.h"
+#include "kyso-p11/crash-report.h"
 #include "kyso-p11/worker.h"
 
 #define PROBE_INTERVAL_MS 500
@@ -184,6 +185,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	signal(SIGPIPE, SIG_IGN);
+	crash_report_install();
 	pthread_mutex_init(&h.send_lock, NULL);
 	pthread_mutex_init(&h.workers_lock, NULL);
 
@@ -206,6 +208,8 @@ int main(int argc, char **argv)
 		hello_error(&h, "module_unavailable", err);
 		goto out;
 	}
+	h.mod.before_release = workers_drop_keys;
+	h.mod.before_release_ctx = &h;
 	workers_sync(&h);
 	push_inventory(&h, KYSO_OP_HELLO);
 	next_probe = now_ms() + PROBE_INTERVAL_MS;

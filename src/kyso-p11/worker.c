@@ -347,8 +347,9 @@ out:
 		w->logged_in = 0;
 		reset_keys = 1;
 	}
-	pthread_rwlock_unlock(&m->lock);
+	/* freed while the slot list cannot be released (see before_release) */
 	EVP_PKEY_free(pkey);
+	pthread_rwlock_unlock(&m->lock);
 	if (reset || reset_keys ||
 	    (err && (!strcmp(err, "pin_required") || !strcmp(err, "key_not_found"))))
 		keys_forget(w);
@@ -611,6 +612,17 @@ void workers_forget_logins(struct helper *h)
 		h->workers[i]->logged_in = 0;
 		pthread_mutex_unlock(&h->workers[i]->lock);
 	}
+	pthread_mutex_unlock(&h->workers_lock);
+}
+
+void workers_drop_keys(void *ctx)
+{
+	struct helper *h = ctx;
+	unsigned int i;
+
+	pthread_mutex_lock(&h->workers_lock);
+	for (i = 0; i < h->nworkers; i++)
+		keys_forget(h->workers[i]);
 	pthread_mutex_unlock(&h->workers_lock);
 }
 

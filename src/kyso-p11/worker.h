@@ -49,6 +49,10 @@ void workers_forget_logins(struct helper *h);
 /* Stops every worker (helper shutdown). */
 void workers_stop_all(struct helper *h);
 
+/* Frees every key the workers keep (ctx: the struct helper). The module's
+ * before_release hook: no key may outlive libp11's slot list. */
+void workers_drop_keys(void *ctx);
+
 /* Queues msg (moved: the caller's copy is emptied) on token_id's worker.
  * Returns 0, or -1 when no such token is present. */
 int workers_submit(struct helper *h, const char *token_id, struct kyso_msg *msg);

@@ -3,8 +3,11 @@
  * kyso pdf verify: each signature of a PDF with its signer, the PAdES
  * level it reaches, what was changed after it (src/pdf/pdf-revisions.c),
  * DocMDP violations after a certification signature, and the verdict:
- * kysod's (POST /v1/verify) on its CMS over the hash of its ByteRange; a
- * document timestamp's imprint and signature are checked here.
+ * kysod's (POST /v1/verify) on its CMS over the hash of its ByteRange, at
+ * its proof of existence (its own signature timestamp, or the earliest later
+ * document timestamp, which covers it) and at the verification time. A
+ * document timestamp's imprint and signature are checked here, its
+ * authority's chain by kysod as the proof of a signature before it.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -28,8 +31,13 @@ static const char help[] =
 	"PAdES level reached (B-B, B-T, B-LT, B-LTA), whether it covers the whole\n"
 	"document or what was added after it (a /DSS and document timestamps are\n"
 	"harmless), changes a certification signature does not allow (DocMDP),\n"
-	"and kysod's verdict on the CMS over the bytes it covers. The exit status\n"
-	"is 0 when every signature is valid and no DocMDP permission is broken.\n";
+	"and kysod's verdict on the CMS over the bytes it covers: at the time a\n"
+	"timestamp proves it existed (its own, or a later document timestamp), and\n"
+	"now. The exit status is 0 when every signature is valid (at its proof of\n"
+	"existence) and no DocMDP permission is broken.\n";
+
+/* Document timestamps sent with one signature as its proof of existence. */
+#define POE_MAX 8
 
 struct sig_result {
 	const char *status;		/* valid, invalid, indeterminate */
@@ -38,6 +46,16 @@ struct sig_result {
 	char timestamp[40];		/* of a signature timestamp or the document timestamp */
 	const char *level;
 	int docmdp_violation;
+	/* a signature: kysod's verdict at the verification time, and the proof */
+	const char *status_now;
+	char reason_now[64];
+	char poe_time[40];
+	char poe_source[32];
+	/* a document timestamp whose imprint holds: the hash it covers, and what
+	 * kysod made of its authority (KYSO_CHECK_*; NONE: not asked) */
+	unsigned char hash[EVP_MAX_MD_SIZE];
+	unsigned int hash_len;
+	enum kyso_check_result tsa;
 };
 
 /* The md hash of the bytes the /ByteRange covers; -1 when it does not
@@ -113,14 +131,42 @@ static int in_dss(const struct pdf_revisions *r, X509 *cert)
 	return found;
 }
 
-/* A signature: kysod's verdict, signer and level. 0, or the exit code of
- * a failure to ask kysod (reported). */
+static const char *status_name(enum kyso_verify_status st)
+{
+	return st == KYSO_VERIFY_VALID ? "valid" : st == KYSO_VERIFY_INVALID ? "invalid" :
+	       "indeterminate";
+}
+
+/* What kysod made of the document timestamps sent (its "document_timestamp"
+ * checks come in the order they were sent): the worst seen for each. */
+static void note_tsa(const struct kyso_verify_result *vr, struct sig_result *all,
+		     const size_t *sent, size_t nsent)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < vr->nchecks && n < nsent; i++) {
+		struct sig_result *d;
+
+		if (strcmp(vr->checks[i]->check, "document_timestamp"))
+			continue;
+		d = &all[sent[n++]];
+		if (d->tsa == KYSO_CHECK_NONE || d->tsa == KYSO_CHECK_OK)
+			d->tsa = vr->checks[i]->result;
+	}
+}
+
+/* A signature: kysod's verdict at its proof of existence and now, signer and
+ * level. all holds every entry's result so far (the document timestamps are
+ * checked first). 0, or the exit code of a failure to ask kysod (reported). */
 static int check_signature(struct kyso_ctx *ctx, const char *path, const struct pdf_revisions *r,
-			   size_t k, struct sig_result *res)
+			   size_t k, struct sig_result *all)
 {
 	const struct pdf_sig_info *s = &r->sigs[k];
+	struct sig_result *res = &all[k];
 	struct kyso_verify_params p = KYSO_VERIFY_PARAMS_INIT;
-	struct kyso_verify_result *vr = NULL;
+	struct kyso_document_timestamp dts[POE_MAX];
+	struct kyso_verify_result *vr = NULL, *now = NULL;
+	size_t sent[POE_MAX], nsent = 0;
 	const unsigned char *der = s->contents;
 	CMS_ContentInfo *cms = NULL;
 	unsigned char md[EVP_MAX_MD_SIZE];
@@ -150,6 +196,19 @@ static int check_signature(struct kyso_ctx *ctx, const char *path, const struct 
 	p.hash = md;
 	p.hash_len = md_len;
 	p.hash_alg = alg_of(nid);
+	/* the later document timestamps (they cover this signature), earliest first */
+	for (j = k + 1; j < r->n && nsent < POE_MAX; j++) {
+		if (!r->sigs[j].doc_timestamp || strcmp(all[j].status, "valid"))
+			continue;
+		dts[nsent] = (struct kyso_document_timestamp)KYSO_DOCUMENT_TIMESTAMP_INIT;
+		dts[nsent].token = r->sigs[j].contents;
+		dts[nsent].token_len = r->sigs[j].contents_len;
+		dts[nsent].hash = all[j].hash;
+		dts[nsent].hash_len = all[j].hash_len;
+		sent[nsent++] = j;
+	}
+	p.document_timestamps = nsent ? dts : NULL;
+	p.n_document_timestamps = nsent;
 	if (kyso_verify(ctx->client, &p, &vr, &err) < 0) {
 		if (!strcmp(err.code, "signature_malformed") || !strcmp(err.code, "hash_length")) {
 			res->status = "invalid";
@@ -159,9 +218,24 @@ static int check_signature(struct kyso_ctx *ctx, const char *path, const struct 
 		ret = out_error(ctx->json, &err);
 		goto out;
 	}
-	res->status = vr->status == KYSO_VERIFY_VALID ? "valid" :
-		      vr->status == KYSO_VERIFY_INVALID ? "invalid" : "indeterminate";
+	res->status = status_name(vr->status);
 	snprintf(res->reason, sizeof(res->reason), "%s", vr->reason ? vr->reason : "");
+	note_tsa(vr, all, sent, nsent);
+	if (vr->poe_time) {
+		snprintf(res->poe_time, sizeof(res->poe_time), "%s", vr->poe_time);
+		snprintf(res->poe_source, sizeof(res->poe_source), "%s",
+			 vr->poe_source ? vr->poe_source : "");
+	}
+	/* and the verdict now, no timestamp taken as proof */
+	p.document_timestamps = NULL;
+	p.n_document_timestamps = 0;
+	p.at_verification_time = 1;
+	if (kyso_verify(ctx->client, &p, &now, &err) < 0) {
+		ret = out_error(ctx->json, &err);
+		goto out;
+	}
+	res->status_now = status_name(now->status);
+	snprintf(res->reason_now, sizeof(res->reason_now), "%s", now->reason ? now->reason : "");
 	if (vr->signer)
 		snprintf(res->signer, sizeof(res->signer), "%s",
 			 *vr->signer->subject_cn ? vr->signer->subject_cn : vr->signer->subject);
@@ -176,6 +250,7 @@ static int check_signature(struct kyso_ctx *ctx, const char *path, const struct 
 				res->level = "B-LTA";
 	}
 out:
+	kyso_verify_result_free(now);
 	kyso_verify_result_free(vr);
 	CMS_ContentInfo_free(cms);
 	ERR_clear_error();
@@ -215,6 +290,8 @@ static void check_doc_timestamp(const char *path, const struct pdf_sig_info *s,
 		snprintf(res->reason, sizeof(res->reason), "digest_mismatch");
 		goto out;
 	}
+	memcpy(res->hash, h, len);
+	res->hash_len = len;
 	der = s->contents;
 	cms = d2i_CMS_ContentInfo(NULL, &der, (long)s->contents_len);
 	if (!cms || CMS_verify(cms, NULL, NULL, NULL, NULL, CMS_NO_SIGNER_CERT_VERIFY) != 1) {
@@ -277,6 +354,12 @@ static void print_text(const struct pdf_revisions *r, size_t k, const struct sig
 		printf("  DocMDP:   violated: changes after it that P %d does not allow\n",
 		       s->docmdp);
 	printf("  verdict:  %s (%s)\n", res->status, res->reason);
+	if (*res->poe_time)
+		printf("  proof:    existed at %s (%s)\n", res->poe_time,
+		       !strcmp(res->poe_source, "document_timestamp") ? "a document timestamp" :
+		       "its signature timestamp");
+	if (res->status_now)
+		printf("  now:      %s (%s)\n", res->status_now, res->reason_now);
 }
 
 static json_t *result_json(const struct pdf_revisions *r, size_t k, const struct sig_result *res)
@@ -284,7 +367,9 @@ static json_t *result_json(const struct pdf_revisions *r, size_t k, const struct
 	const struct pdf_sig_info *s = &r->sigs[k];
 	unsigned harmless = PDF_CHANGE_DSS | PDF_CHANGE_DOC_TIMESTAMP;
 
-	return json_pack("{s:s, s:s, s:s, s:s?, s:s?, s:s?, s:s, s:b, s:I, s:o, s:b, s:o, s:b,"
+	json_t *o;
+
+	o = json_pack("{s:s, s:s, s:s, s:s?, s:s?, s:s?, s:s, s:b, s:I, s:o, s:b, s:o, s:b,"
 			 " s:s, s:s}",
 			 "field", s->field,
 			 "type", s->doc_timestamp ? "document_timestamp" : "signature",
@@ -300,6 +385,14 @@ static json_t *result_json(const struct pdf_revisions *r, size_t k, const struct
 			 "certification", s->docmdp ? json_integer(s->docmdp) : json_null(),
 			 "docmdp_violation", res->docmdp_violation,
 			 "status", res->status, "reason", res->reason);
+	if (o && *res->poe_time)
+		json_object_set_new(o, "proof_of_existence",
+				    json_pack("{s:s, s:s}", "time", res->poe_time, "source",
+					      res->poe_source));
+	if (o && res->status_now)
+		json_object_set_new(o, "now", json_pack("{s:s, s:s}", "status", res->status_now,
+							"reason", res->reason_now));
+	return o;
 }
 
 int cmd_pdf_verify(struct kyso_ctx *ctx, int argc, char **argv)
@@ -336,13 +429,28 @@ int cmd_pdf_verify(struct kyso_ctx *ctx, int argc, char **argv)
 		ret = out_fail(ctx->json, "out_of_memory", "out of memory");
 		goto out;
 	}
+	for (k = 0; k < r.n; k++)
+		if (r.sigs[k].doc_timestamp)
+			check_doc_timestamp(argv[optind], &r.sigs[k], &res[k]);
+	for (k = 0; k < r.n; k++)
+		if (!r.sigs[k].doc_timestamp &&
+		    (ret = check_signature(ctx, argv[optind], &r, k, res)))
+			goto out;
 	for (k = 0; k < r.n; k++) {
 		struct pdf_sig_info *s = &r.sigs[k];
 
-		if (s->doc_timestamp)
-			check_doc_timestamp(argv[optind], s, &res[k]);
-		else if ((ret = check_signature(ctx, argv[optind], &r, k, &res[k])))
-			goto out;
+		/* a document timestamp's authority, as kysod judged it */
+		if (s->doc_timestamp && !strcmp(res[k].status, "valid")) {
+			if (res[k].tsa == KYSO_CHECK_FAILED) {
+				res[k].status = "invalid";
+				snprintf(res[k].reason, sizeof(res[k].reason), "timestamp_untrusted");
+			} else if (res[k].tsa == KYSO_CHECK_UNKNOWN) {
+				res[k].status = "indeterminate";
+				snprintf(res[k].reason, sizeof(res[k].reason), "chain_not_checked");
+			} else if (res[k].tsa == KYSO_CHECK_OK) {
+				snprintf(res[k].reason, sizeof(res[k].reason), "trusted_timestamp");
+			}
+		}
 		res[k].docmdp_violation = s->docmdp &&
 					  (s->changes & ~pdf_docmdp_allowed(s->docmdp));
 		if (res[k].docmdp_violation) {

@@ -6,56 +6,6 @@
 #include "pcsc/reader-watch.h"
 #include "tokens/catalogue.h"
 
-/* ======================================================================
- * TEMPORARY, until "catalogue: provisioning facts" (branch catalogue) is
- * on main: a copy of the declarations that commit adds to
- * drivers/tokens/catalogue.h, and a stand-in for what it adds to
- * catalogue.c, which says what drivers/tokens/softhsm2.conf's
- * [provisioning] section says (every operation safe, PINs of 4 to 255
- * characters, no try counter, unblocked with the SO PIN) and, for every
- * other family, that it has no such section. Delete this whole block when
- * that commit is merged: the calls below use its API as it is.
- * ====================================================================== */
-enum kyso_prov_op { KYSO_PROV_INIT, KYSO_PROV_PIN_CHANGE, KYSO_PROV_PIN_UNBLOCK,
-	KYSO_PROV_PIN_SET, KYSO_PROV_KEYGEN, KYSO_PROV_IMPORT, KYSO_PROV_DELETE,
-	KYSO_PROV_WIPE, KYSO_PROV_OP_COUNT };
-struct kyso_prov_limits {
-	unsigned int pin_min, pin_max;	/* 0: unknown */
-	unsigned int puk_min, puk_max;
-	unsigned int pin_tries, puk_tries;
-	const char *unblock_with;	/* "puk", "so-pin", or "" unknown */
-	const char *mgmt_key;		/* "none", "3des", "aes128", "aes192", "aes256", "" */
-};
-int kyso_token_kind_prov_safe(const struct kyso_token_kind *kind, enum kyso_prov_op op);
-int kyso_token_kind_prov_limits(const struct kyso_token_kind *kind,
-				struct kyso_prov_limits *out);
-
-static int stand_in_softhsm(const struct kyso_token_kind *kind)
-{
-	return kind && !strcmp(kyso_token_kind_id(kind), "softhsm2");
-}
-
-int kyso_token_kind_prov_safe(const struct kyso_token_kind *kind, enum kyso_prov_op op)
-{
-	return op == KYSO_PROV_PIN_CHANGE || stand_in_softhsm(kind);
-}
-
-int kyso_token_kind_prov_limits(const struct kyso_token_kind *kind,
-				struct kyso_prov_limits *out)
-{
-	memset(out, 0, sizeof(*out));
-	out->unblock_with = "";
-	out->mgmt_key = "";
-	if (!stand_in_softhsm(kind))
-		return -1;
-	out->pin_min = 4;
-	out->pin_max = 255;
-	out->unblock_with = "so-pin";
-	out->mgmt_key = "none";
-	return 0;
-}
-/* ======================================================= end TEMPORARY */
-
 const char *admin_op_name(enum admin_op op)
 {
 	static const char *const names[] = {

@@ -200,7 +200,7 @@ void api_sign_batch(const struct kysod_request *req, const char *arg, struct kys
 			     rep))
 		goto out;
 	/* the certificate is checked before the user is asked anything */
-	if (cert_check_signing(d, run.req.certificate, NULL, NULL, rep))
+	if (cert_check_signing(d, run.req.certificate, NULL, NULL, NULL, rep))
 		goto out;
 	if (run.target.cert.per_signature) {
 		kyso_reply_error(rep, KE_PER_SIGNATURE_PIN,

@@ -16,6 +16,37 @@
 
 static const struct sign_consent consent = { .what = "a record" };
 
+/* The answer's "validation_data": the signer's certificate and the rest of
+ * its verified chain, and the CRLs and OCSP answers the check before the
+ * signature used (the material of a PDF's /DSS). Ownership of the evidence's
+ * arrays stays with ev. NULL when out of memory. */
+static json_t *validation_data(X509 *signer, STACK_OF(X509) *chain,
+			       const struct revocation_evidence *ev)
+{
+	json_t *certs = json_array(), *ret = NULL;
+	unsigned char *der;
+	char *b64;
+	int i, len;
+
+	for (i = -1; certs && i < sk_X509_num(chain); i++) {
+		der = NULL;
+		len = i2d_X509(i < 0 ? signer : sk_X509_value(chain, i), &der);
+		b64 = len > 0 ? kyso_b64_encode(der, (size_t)len) : NULL;
+		OPENSSL_free(der);
+		if (!b64 || json_array_append_new(certs, json_string(b64))) {
+			free(b64);
+			goto out;
+		}
+		free(b64);
+	}
+	if (certs)
+		ret = json_pack("{s:O, s:O, s:O}", "certificates", certs, "crls", ev->crls,
+				"ocsp_responses", ev->ocsp_responses);
+out:
+	json_decref(certs);
+	return ret;
+}
+
 /* A detached CMS SignedData over the record hash: OpenSSL builds it, the
  * token signs its signed attributes, the TSA (when asked) stamps the
  * signature value. Returns 0 with *der (OPENSSL_free) set, or -1 with rep set;
@@ -80,6 +111,7 @@ void api_sign(const struct kysod_request *req, const char *arg, struct kyso_repl
 	struct sign_target target;
 	struct sign_record rec = { 0 };
 	struct tsa_token_info ts = { 0 };
+	struct revocation_evidence ev = { 0 };
 	STACK_OF(X509) *chain = NULL;
 	X509 *signer = NULL;
 	unsigned char sig[SIGN_MAX_SIG], *der = NULL;
@@ -91,6 +123,10 @@ void api_sign(const struct kysod_request *req, const char *arg, struct kyso_repl
 	if (sign_request_parse(req->body, req->body_len, &sreq, rep))
 		goto out;
 	cms = sreq.format == FORMAT_CMS;
+	if (sreq.validation_data && revocation_evidence_init(&ev)) {
+		kyso_reply_error(rep, KE_INTERNAL_ERROR, "out of memory");
+		goto out;
+	}
 	if (sreq.timestamp && !d->cfg.tsa_url) {
 		kyso_reply_error(rep, KE_TIMESTAMP_UNAVAILABLE,
 				 "no time-stamp authority is configured (tsa_url)");
@@ -108,8 +144,10 @@ void api_sign(const struct kysod_request *req, const char *arg, struct kyso_repl
 	/* the certificate is checked before the user is asked anything; the
 	 * intent entry is written before the token is asked, and synced while
 	 * it signs */
-	if (found && cert_check_signing(d, sreq.certificate, cms ? &signer : NULL,
-					cms ? &chain : NULL, rep) == 0) {
+	if (found && cert_check_signing(d, sreq.certificate,
+					cms || sreq.validation_data ? &signer : NULL,
+					cms || sreq.validation_data ? &chain : NULL,
+					sreq.validation_data ? &ev : NULL, rep) == 0) {
 		if (sign_intent(d, &rec, &intent)) {
 			kyso_reply_error(rep, KE_AUDIT_FAILED,
 					 "the audit log cannot be written; nothing is signed");
@@ -163,10 +201,21 @@ void api_sign(const struct kysod_request *req, const char *arg, struct kyso_repl
 		json_object_set_new(rep->body, "timestamp",
 				    json_pack("{s:s, s:s}", "time", when, "tsa", ts.tsa));
 	}
+	if (sreq.validation_data) {
+		json_t *vd = validation_data(signer, chain, &ev);
+
+		if (!vd) {
+			kyso_reply_clear(rep);
+			kyso_reply_error(rep, KE_INTERNAL_ERROR, "out of memory");
+			goto out;
+		}
+		json_object_set_new(rep->body, "validation_data", vd);
+	}
 out:
 	free(sig_b64);
 	OPENSSL_free(der);
 	X509_free(signer);
 	sk_X509_pop_free(chain, X509_free);
+	revocation_evidence_free(&ev);
 	OPENSSL_cleanse(&sreq, sizeof(sreq));
 }

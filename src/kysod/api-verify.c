@@ -54,12 +54,63 @@ static int get_certificate(struct kysod *d, const char *s, struct verify_request
 	return 0;
 }
 
+/* "document_timestamps": up to VERIFY_MAX_POE objects {"token", "hash"}, both
+ * base64, the hash 32, 48 or 64 bytes. 0, or -1 with rep set. */
+static int get_document_timestamps(json_t *list, struct verify_request *r, struct kyso_reply *rep)
+{
+	static const char *const known[] = { "token", "hash" };
+	const char *token, *hash;
+	json_t *o;
+	size_t i;
+	long n;
+
+	if (!json_is_array(list))
+		return field_error(rep, KE_INVALID_TYPE, "document_timestamps",
+				   "must be an array of {\"token\", \"hash\"} objects");
+	if (json_array_size(list) > VERIFY_MAX_POE) {
+		kyso_reply_error(rep, KE_INVALID_VALUE, "document_timestamps: at most %d",
+				 VERIFY_MAX_POE);
+		kyso_reply_error_set(rep, "field", json_string("document_timestamps"));
+		return -1;
+	}
+	json_array_foreach(list, i, o) {
+		struct verify_poe *p = &r->poe[i];
+
+		if (!json_is_object(o))
+			return field_error(rep, KE_INVALID_TYPE, "document_timestamps",
+					   "must be an array of {\"token\", \"hash\"} objects");
+		if (field_known(o, known, sizeof(known) / sizeof(known[0]), rep) ||
+		    field_string(o, "token", 1, &token, rep) || field_string(o, "hash", 1, &hash, rep))
+			return -1;
+		n = kyso_b64_decode(hash, strlen(hash), p->hash, sizeof(p->hash));
+		if (n != 32 && n != 48 && n != 64)
+			return field_error(rep, n == -1 ? KE_HASH_ENCODING : KE_HASH_LENGTH,
+					   "document_timestamps",
+					   "a hash is the base64 of a SHA-256, -384 or -512 digest");
+		p->hash_len = (size_t)n;
+		p->token = malloc(strlen(token) + 1);
+		if (!p->token) {
+			kyso_reply_error(rep, KE_INTERNAL_ERROR, "out of memory");
+			return -1;
+		}
+		r->n_poe = i + 1;
+		n = kyso_b64_decode(token, strlen(token), p->token, strlen(token) + 1);
+		if (n <= 0)
+			return field_error(rep, KE_SIGNATURE_ENCODING, "document_timestamps",
+					   "a token is the base64 of a DER RFC 3161 timestamp token");
+		p->token_len = (size_t)n;
+	}
+	return 0;
+}
+
 int verify_request_parse(struct kysod *d, const char *body, size_t len, struct verify_request *r,
 			 struct kyso_reply *rep)
 {
 	static const char *const known[] = {
 		"format", "signature", "hash", "hash_algorithm", "certificate", "padding",
+		"document_timestamps", "at_verification_time",
 	};
+	json_t *dts, *avt;
 	const char *fmt, *sig, *hash, *cert, *pad;
 	json_t *root;
 	long n;
@@ -99,6 +150,20 @@ int verify_request_parse(struct kysod *d, const char *body, size_t len, struct v
 		field_error(rep, KE_INVALID_VALUE, "padding", "must be pkcs1 or pss");
 		goto out;
 	}
+	dts = json_object_get(root, "document_timestamps");
+	avt = json_object_get(root, "at_verification_time");
+	if (avt && !json_is_boolean(avt)) {
+		field_error(rep, KE_INVALID_TYPE, "at_verification_time", "must be true or false");
+		goto out;
+	}
+	r->at_verification_time = json_is_true(avt);
+	if ((dts || avt) && r->format != FORMAT_CMS) {
+		field_error(rep, KE_INVALID_VALUE, dts ? "document_timestamps" : "at_verification_time",
+			    "proof of existence is judged for CMS signatures only (format cms)");
+		goto out;
+	}
+	if (dts && get_document_timestamps(dts, r, rep))
+		goto out;
 	if (r->format == FORMAT_RAW && !cert) {
 		field_error(rep, KE_MISSING_FIELD, "certificate",
 			    "is required to verify a raw signature");
@@ -140,6 +205,10 @@ out:
 
 void verify_request_free(struct verify_request *r)
 {
+	size_t i;
+
+	for (i = 0; i < r->n_poe; i++)
+		free(r->poe[i].token);
 	free(r->signature);
 	X509_free(r->cert);
 	memset(r, 0, sizeof(*r));

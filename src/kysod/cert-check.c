@@ -138,11 +138,11 @@ void cert_check_basic(const struct kysod_config *cfg, struct trust *t, X509 *x, 
 }
 
 void cert_check_revocation(const struct kysod_config *cfg, struct trust *t,
-			   struct cert_status *st, json_t *trail)
+			   struct cert_status *st, json_t *trail, struct revocation_evidence *ev)
 {
 	const struct revocation *r = &st->revocation;
 
-	revocation_check(cfg, t, st->chain, &st->revocation, trail);
+	revocation_check_evidence(cfg, t, st->chain, &st->revocation, trail, ev);
 	if (r->status == REVOCATION_REVOKED && r->depth > 0)
 		problem(st, CERT_REVOKED, "the certificate's issuing CA \"%.160s\" (depth %d of the "
 			"chain) is revoked: %.200s", r->subject, r->depth,
@@ -176,7 +176,7 @@ static void refuse(const struct cert_status *st, struct kyso_reply *rep)
 }
 
 int cert_check_signing(struct kysod *d, const char *cert_id, X509 **cert, STACK_OF(X509) **chain,
-		       struct kyso_reply *rep)
+		       struct revocation_evidence *ev, struct kyso_reply *rep)
 {
 	struct cert_status st;
 	struct trust *t = NULL;
@@ -197,7 +197,7 @@ int cert_check_signing(struct kysod *d, const char *cert_id, X509 **cert, STACK_
 		t = trust_get(&d->cfg);
 		cert_check_basic(&d->cfg, t, x, time(NULL), &st);
 		if (!st.problems) {
-			cert_check_revocation(&d->cfg, t, &st, NULL);
+			cert_check_revocation(&d->cfg, t, &st, NULL, ev);
 			if (st.problems == CERT_REVOCATION_UNKNOWN && d->cfg.revocation_soft_fail) {
 				log_warn("certificate %.16s: %s; signing anyway (revocation_soft_fail)",
 					 cert_id, st.messages[problem_index(CERT_REVOCATION_UNKNOWN)]);

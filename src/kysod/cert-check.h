@@ -46,18 +46,20 @@ void cert_check_basic(const struct kysod_config *cfg, struct trust *t, X509 *x, 
 
 /* Revocation of every certificate of the chain below its anchor (now),
  * after cert_check_basic found a chain; each CRL and OCSP finding appended to
- * trail when it is not NULL (see revocation_check). */
+ * trail when it is not NULL (see revocation_check), and the CRLs and OCSP
+ * answers that decided kept in ev when it is not NULL. */
 void cert_check_revocation(const struct kysod_config *cfg, struct trust *t,
-			   struct cert_status *st, json_t *trail);
+			   struct cert_status *st, json_t *trail, struct revocation_evidence *ev);
 
 /* Before anything is asked of the user: every check of the certificate with
  * that id, unless check_certificates is off. Returns 0 and, when wanted, the
  * certificate (*cert, a new reference) and the certificates to send with a
  * CMS signature (*chain: the rest of the verified chain, or empty; the caller
- * frees both); or -1 with rep set to the first problem's error, the whole
- * list in the error's "problems". */
+ * frees both), with the CRLs and OCSP answers that decided the chain's
+ * revocation status added to ev when it is not NULL; or -1 with rep set to
+ * the first problem's error, the whole list in the error's "problems". */
 int cert_check_signing(struct kysod *d, const char *cert_id, X509 **cert, STACK_OF(X509) **chain,
-		       struct kyso_reply *rep);
+		       struct revocation_evidence *ev, struct kyso_reply *rep);
 
 /* GET /v1/certificates: {"certificates":[…]} with "usable" and "problems"
  * added to each (validity, key usage and chain now; revocation is checked at

@@ -12,13 +12,15 @@
  * the connection (its struct kyso_conn) when a %00 is met. */
 size_t http_strict_unescape(void *cls, struct MHD_Connection *conn, char *s);
 
-/* kysod's own bounds on a request's head, well inside the memory libmicrohttpd
- * is given per connection (HTTP_POOL_SIZE): a request over them is answered
- * with a JSON error; only a head past the pool itself gets the library's
- * short non-JSON answer. */
+/* kysod's own bounds on a request's head, inside the memory libmicrohttpd is
+ * given per connection (HTTP_POOL_SIZE): a request over them is answered with
+ * a JSON error; only a head past the pool itself gets the library's short
+ * non-JSON answer. The pool is cleared for every request (a memset of all of
+ * it), so it is kept at twice the header bound: at 256 KiB that clearing was
+ * most of kysod's work per signature (bench/notes.md). */
 #define HTTP_URI_MAX (8 * 1024)
 #define HTTP_HEADERS_MAX (16 * 1024)
-#define HTTP_POOL_SIZE (256 * 1024)
+#define HTTP_POOL_SIZE (32 * 1024)
 
 /* Checks the lengths of the request target (url and its query) and of the
  * header block. Returns 0 when within bounds, else 414 or 431. */

@@ -29,10 +29,10 @@ int sign_request_parse(const char *body, size_t len, struct sign_request *req,
 {
 	static const char *const known[] = {
 		"certificate", "hash", "hash_algorithm", "padding", "format", "timestamp",
-		"profile",
+		"profile", "validation_data",
 	};
 	const char *hash, *fmt, *profile;
-	json_t *root, *ts;
+	json_t *root, *ts, *vd;
 	long n;
 	int ret = -1;
 
@@ -62,6 +62,12 @@ int sign_request_parse(const char *body, size_t len, struct sign_request *req,
 		goto out;
 	}
 	req->timestamp = json_is_true(ts);
+	vd = json_object_get(root, "validation_data");
+	if (vd && !json_is_boolean(vd)) {
+		field_error(err, KE_INVALID_TYPE, "validation_data", "must be true or false");
+		goto out;
+	}
+	req->validation_data = json_is_true(vd);
 	if (!profile || !strcmp(profile, "cades")) {
 		req->profile = PROFILE_CADES;
 	} else if (!strcmp(profile, "pades")) {

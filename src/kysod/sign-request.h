@@ -41,6 +41,7 @@ struct sign_request {
 	enum kysod_format format;
 	int timestamp;			/* add an RFC 3161 timestamp (cms only) */
 	enum kysod_profile profile;	/* cms only */
+	int validation_data;		/* answer the chain and the revocation data used */
 };
 
 /* Parses body (len bytes). Returns 0, or -1 with an error set in err. */

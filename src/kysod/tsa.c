@@ -127,6 +127,13 @@ int tsa_check_token(struct trust *t, const unsigned char *token, size_t token_le
 	return check_token(t, token, token_len, data, len, NULL, NULL, 0, info, err, errlen);
 }
 
+int tsa_check_token_hash(struct trust *t, const unsigned char *token, size_t token_len,
+			 const EVP_MD *md, const unsigned char *hash, size_t hash_len,
+			 struct tsa_token_info *info, char *err, size_t errlen)
+{
+	return check_token(t, token, token_len, NULL, 0, md, hash, hash_len, info, err, errlen);
+}
+
 /* The request: imprint h (made with md), a random nonce, the TSA's certificate asked for. */
 static TS_REQ *make_request(const EVP_MD *md, const unsigned char *h, unsigned int hlen,
 			    ASN1_INTEGER **nonce_out)

@@ -37,4 +37,10 @@ int tsa_check_token(struct trust *t, const unsigned char *token, size_t token_le
 		    const unsigned char *data, size_t len, struct tsa_token_info *info, char *err,
 		    size_t errlen);
 
+/* The same over a hash made with md: the token's imprint must be that hash,
+ * made with that algorithm. */
+int tsa_check_token_hash(struct trust *t, const unsigned char *token, size_t token_len,
+			 const EVP_MD *md, const unsigned char *hash, size_t hash_len,
+			 struct tsa_token_info *info, char *err, size_t errlen);
+
 #endif

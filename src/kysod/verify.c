@@ -31,6 +31,7 @@ struct verdict {
 	const char *invalid;		/* the first reason it is invalid, or NULL */
 	const char *indeterminate;	/* the first reason nothing can be said, or NULL */
 	time_t poe;			/* proof of existence (a good timestamp's time), or 0 */
+	const char *poe_source;		/* "signature_timestamp" or "document_timestamp" */
 	int soft_fail;			/* an unknown revocation status does not count */
 };
 
@@ -196,7 +197,7 @@ static void check_certificate(struct kysod *d, struct trust *t, X509 *x, struct 
 			  "no CA bundle is configured: the issuer is not known");
 		goto out;
 	}
-	cert_check_revocation(&d->cfg, t, &st, v->list);
+	cert_check_revocation(&d->cfg, t, &st, v->list, NULL);
 	judge_revocation(v, &st.revocation);
 out:
 	cert_status_free(&st);
@@ -374,6 +375,49 @@ static void check_timestamp(struct trust *t, CMS_SignerInfo *si, struct verdict 
 	add_check(v, "timestamp", "ok", "time-stamped at %s by %s: the signature existed then",
 		  when, info.tsa[0] ? info.tsa : "an unnamed authority");
 	v->poe = info.time;
+	v->poe_source = "signature_timestamp";
+}
+
+/* The document timestamps the caller sent, each over the hash it gave (the
+ * caller, which reads the document, vouches that what they cover holds the
+ * signature: in a PDF, a later /DocTimeStamp whose ByteRange includes it).
+ * A good one whose authority chains to the CA bundle, earlier than any proof
+ * found so far, becomes the proof of existence. A bad one is reported and
+ * not used. */
+static void check_document_timestamps(struct trust *t, const struct verify_request *r,
+				      struct verdict *v)
+{
+	struct tsa_token_info info;
+	const EVP_MD *md;
+	char err[320], when[32];
+	size_t i;
+
+	for (i = 0; i < r->n_poe; i++) {
+		const struct verify_poe *p = &r->poe[i];
+
+		md = p->hash_len == 32 ? EVP_sha256() : p->hash_len == 48 ? EVP_sha384() :
+		     EVP_sha512();
+		if (tsa_check_token_hash(t, p->token, p->token_len, md, p->hash, p->hash_len,
+					 &info, err, sizeof(err))) {
+			add_check(v, "document_timestamp", "failed",
+				  "document_timestamps[%zu]: %s; not used", i, err);
+			continue;
+		}
+		ossl_time_text(info.time, when, sizeof(when));
+		if (!info.chain_checked) {
+			add_check(v, "document_timestamp", "unknown", "document_timestamps[%zu]: "
+				  "time-stamped at %s, but the authority's certificate is not checked "
+				  "(no CA bundle): not used as proof", i, when);
+			continue;
+		}
+		add_check(v, "document_timestamp", "ok", "document_timestamps[%zu]: the document "
+			  "holding the signature was time-stamped at %s by %s", i, when,
+			  info.tsa[0] ? info.tsa : "an unnamed authority");
+		if (!v->poe || info.time < v->poe) {
+			v->poe = info.time;
+			v->poe_source = "document_timestamp";
+		}
+	}
 }
 
 /* RFC 5652 11.1: the signed contentType attribute must be there and be the
@@ -568,6 +612,20 @@ static json_t *verify_cms(struct kysod *d, const struct verify_request *r, struc
 
 	t = trust_get(&d->cfg);
 	check_timestamp(t, si, v, answer);
+	check_document_timestamps(t, r, v);
+	if (r->at_verification_time && v->poe) {
+		add_check(v, "proof_of_existence", "skipped", "judged at the verification time, as "
+			  "asked: no timestamp is used as proof");
+		v->poe = 0;
+		v->poe_source = NULL;
+	}
+	if (v->poe) {
+		char when[32];
+
+		ossl_time_text(v->poe, when, sizeof(when));
+		json_object_set_new(answer, "proof_of_existence",
+				    json_pack("{s:s, s:s}", "time", when, "source", v->poe_source));
+	}
 	check_signing_time(signing_time(si), v, answer);
 	check_certificate(d, t, signer, v);
 	goto out;
@@ -583,7 +641,7 @@ out:
 
 json_t *verify_signature(struct kysod *d, const struct verify_request *r, struct kyso_reply *rep)
 {
-	struct verdict v = { json_array(), NULL, NULL, 0, d->cfg.revocation_soft_fail };
+	struct verdict v = { json_array(), NULL, NULL, 0, NULL, d->cfg.revocation_soft_fail };
 	const char *status, *reason;
 	json_t *answer;
 	char when[32];

@@ -11,6 +11,17 @@
 #include "kysod/reply.h"
 #include "kysod/sign-request.h"
 
+/* Document timestamps a caller sends as proof that a CMS signature existed:
+ * an RFC 3161 token and the hash of what it covers. */
+#define VERIFY_MAX_POE 8
+
+struct verify_poe {
+	unsigned char *token;		/* malloc'ed DER */
+	size_t token_len;
+	unsigned char hash[64];
+	size_t hash_len;
+};
+
 struct verify_request {
 	enum kysod_format format;
 	unsigned char *signature;	/* malloc'ed */
@@ -20,6 +31,9 @@ struct verify_request {
 	enum kysod_hash_alg hash_alg;
 	enum kysod_padding padding;	/* raw RSA only */
 	X509 *cert;			/* the signer's certificate when given, else NULL */
+	struct verify_poe poe[VERIFY_MAX_POE];	/* cms only */
+	size_t n_poe;
+	int at_verification_time;	/* no timestamp is used as proof of existence */
 };
 
 /* Parses body. Returns 0, or -1 with rep set. */

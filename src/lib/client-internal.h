@@ -37,7 +37,8 @@
 #define KYSO_SIGN_PARAMS_SIZE_1 48	/* up to and with timestamp */
 #define KYSO_BATCH_PARAMS_SIZE_1 sizeof(struct kyso_batch_params)
 #define KYSO_BATCH_ITEM_SIZE_1 sizeof(struct kyso_batch_item)
-#define KYSO_VERIFY_PARAMS_SIZE_1 sizeof(struct kyso_verify_params)
+#define KYSO_VERIFY_PARAMS_SIZE_1 offsetof(struct kyso_verify_params, document_timestamps)
+#define KYSO_DOCUMENT_TIMESTAMP_SIZE_1 sizeof(struct kyso_document_timestamp)
 
 /* Growing buffer collecting one response body. */
 struct kyso_buf {

@@ -25,6 +25,55 @@ static int set_b64(json_t *obj, const char *key, const unsigned char *data, size
 	return ret;
 }
 
+/* "document_timestamps" of the body: each caller item read through its
+ * struct_size (the array's stride is items[0]'s). 0, or -1 with the error set. */
+static int set_document_timestamps(struct kyso_client *c, json_t *obj,
+				   const struct kyso_verify_params *p)
+{
+	const unsigned char *base = (const unsigned char *)p->document_timestamps;
+	struct kyso_document_timestamp dt;
+	json_t *list, *o;
+	size_t i, stride, size;
+
+	if (!p->n_document_timestamps)
+		return 0;
+	if (!base || p->n_document_timestamps > 8 || p->format != KYSO_FORMAT_CMS) {
+		lk_set_error(c, 0, "invalid_argument", "document_timestamps: 1 to 8, with a CMS "
+			     "signature");
+		return -1;
+	}
+	list = json_array();
+	if (!list || json_object_set_new(obj, "document_timestamps", list)) {
+		lk_set_error(c, 0, "out_of_memory", "out of memory");
+		return -1;
+	}
+	memcpy(&stride, base, sizeof(stride));
+	for (i = 0; i < p->n_document_timestamps; i++) {
+		memcpy(&size, base + i * stride, sizeof(size));
+		if (size != stride) {
+			lk_set_error(c, 0, "invalid_argument", "document_timestamps[%zu]: struct_size "
+				     "is %zu, items[0]'s %zu", i, size, stride);
+			return -1;
+		}
+		if (lk_params_copy(c, "kyso_document_timestamp", &dt, sizeof(dt),
+				   KYSO_DOCUMENT_TIMESTAMP_SIZE_1, base + i * stride) < 0)
+			return -1;
+		if (!dt.token || !dt.token_len || !dt.hash ||
+		    (dt.hash_len != 32 && dt.hash_len != 48 && dt.hash_len != 64)) {
+			lk_set_error(c, 0, "invalid_argument", "document_timestamps[%zu]: a token "
+				     "and a 32, 48 or 64-byte hash are required", i);
+			return -1;
+		}
+		o = json_object();
+		if (!o || json_array_append_new(list, o) || set_b64(o, "token", dt.token, dt.token_len) ||
+		    set_b64(o, "hash", dt.hash, dt.hash_len)) {
+			lk_set_error(c, 0, "out_of_memory", "out of memory");
+			return -1;
+		}
+	}
+	return 0;
+}
+
 /* Builds the POST /v1/verify body; returns a new string or NULL. */
 static char *verify_body(struct kyso_client *c, const struct kyso_verify_params *p)
 {
@@ -58,6 +107,13 @@ static char *verify_body(struct kyso_client *c, const struct kyso_verify_params 
 	     set_b64(obj, "certificate", p->certificate_der, p->certificate_der_len))) {
 		lk_set_error(c, 0, "invalid_argument",
 			     "cannot encode the certificate (not UTF-8 text?)");
+		goto out;
+	}
+	if (set_document_timestamps(c, obj, p))
+		goto out;
+	if (p->at_verification_time &&
+	    json_object_set_new(obj, "at_verification_time", json_true())) {
+		lk_set_error(c, 0, "out_of_memory", "out of memory");
 		goto out;
 	}
 	body = lk_dump(c, obj);
@@ -246,6 +302,9 @@ static struct kyso_verify_result *parse_verify(struct kyso_client *c, const json
 	r->timestamp_time = dup_member(ts, "time", 0, &nomem);
 	r->timestamp_tsa = dup_member(ts, "tsa", 0, &nomem);
 	r->verified_at = dup_member(root, "verified_at", 1, &nomem);
+	r->poe_time = dup_member(json_object_get(root, "proof_of_existence"), "time", 0, &nomem);
+	r->poe_source = dup_member(json_object_get(root, "proof_of_existence"), "source", 0,
+				   &nomem);
 	if (json_array_size(checks)) {
 		r->checks = calloc(json_array_size(checks), sizeof(*r->checks));
 		if (!r->checks)
@@ -309,6 +368,8 @@ void kyso_verify_result_free(struct kyso_verify_result *result)
 	free(result->timestamp_time);
 	free(result->timestamp_tsa);
 	free(result->verified_at);
+	free(result->poe_time);
+	free(result->poe_source);
 	for (i = 0; i < result->nchecks; i++)
 		check_free(result->checks[i]);
 	free(result->checks);

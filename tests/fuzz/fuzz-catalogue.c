@@ -50,6 +50,8 @@ static void walk(const struct kyso_catalogue *cat)
 	const struct kyso_token_kind *k;
 	char module[PATH_MAX];
 	uint16_t vid, pid;
+	struct kyso_prov_limits lim;
+	unsigned int op;
 	size_t i, j;
 	long v;
 	int glob;
@@ -81,6 +83,12 @@ static void walk(const struct kyso_catalogue *cat)
 		kyso_token_kind_quirk(k, "touch", &v);
 		kyso_token_kind_quirk(k, "always_authenticate", NULL);
 		kyso_token_kind_quirk(k, "parallel_sessions", &v);
+		for (op = 0; op <= KYSO_PROV_OP_COUNT; op++)
+			kyso_token_kind_prov_safe(k, (enum kyso_prov_op)op);
+		if (kyso_token_kind_prov_limits(k, &lim) == 0 &&
+		    (!lim.unblock_with || !lim.mgmt_key || lim.pin_min > lim.pin_max ||
+		     lim.puk_min > lim.puk_max))
+			abort();
 	}
 	if (i != kyso_catalogue_count(cat))
 		abort();

@@ -41,6 +41,9 @@ wait_restarted "$P1"
 ok $? "crash-sign: helper restarted"
 is "$(helper_field restarts)" 1 "crash-sign: restarts counter 1"
 check "crash-sign: crashed helper reaped" reaped "$P1"
+# the helper said where it died: the signal, then its stack through the module
+like "$(grep -A 12 '^kyso-p11: fatal signal 6;' "$KYSOD_LOG")" 'mock-pkcs11[^ ]*\.so' \
+	"crash-sign: the helper's stack through the module is in kysod's log"
 sign_and_verify mock sha384 pss
 stop_kysod
 

@@ -66,17 +66,6 @@ card_in()
 	diag "${LAT[-1]}"
 }
 
-# A known problem, not solved yet: now and then the helper of OpenSC's module ends on SIGABRT
-# around a card's removal or pcscd's restart (seen about once in five runs of this test;
-# docs/architecture.md). kysod restarts it and signing goes on with a new login; the checks
-# that need the first helper alive are then reported as TODO, with kysod's words.
-helper_aborted()
-{
-	grep -Eo 'helper [0-9]+ killed by signal 6' "$KYSOD_LOG" | head -n 1 |
-		sed 's/^/known problem: OpenSC'"'"'s /'
-}
-TAP_KNOWN_PROBLEM=helper_aborted
-
 # same_helper DESC: the module still runs the helper of $HELPER_PID; when not, kysod's
 # lines about its helpers are shown, for the cause.
 same_helper()
@@ -345,5 +334,12 @@ stop_kysod
 diag "latencies:"
 for l in "${LAT[@]}"; do
 	diag "  $l"
+done
+# A helper that died: what it wrote as it died (glibc's message, its stack from
+# crash-report.c) and kysod's lines just before, for whoever reads the failure.
+for f in "$T"/kysod*.log; do
+	grep -B 8 -A 48 '^kyso-p11: fatal signal' "$f" 2>/dev/null | while IFS= read -r l; do
+		diag "  $l"
+	done
 done
 done_testing

@@ -4,7 +4,8 @@
 # written here byte by byte (classic xref table, with and without a form, a page of
 # generation 2), and by qpdf with object and xref streams; one signed first by poppler's
 # pdfsig with an NSS key (adbe.pkcs7.detached: poppler 22.12 has no -etsi for
-# -add-signature). Each is signed by kyso at B-B and B-T, then countersigned by a
+# -add-signature), and two PDFs Debian packages install (libtasn1-doc, shared-mime-info).
+# Each is signed by kyso at B-B and B-T (the Debian ones at every level), then countersigned by a
 # second teacher. pdfsig says every signature is valid and trusted (the test root in its
 # NSS db) and the last covers the whole document; qpdf --check passes; the /ByteRange
 # covers everything but /Contents; the CMS over the ByteRange verifies with openssl cms
@@ -338,6 +339,36 @@ isnt $? 0 "...and not over other data"
 api POST /v1/timestamp '{"hash":"AAAA","hash_algorithm":"sha256"}'
 is "$STATUS $(err_code)" "400 hash_length" "POST /v1/timestamp: a short hash: 400 hash_length"
 
+# POST /v1/sign with validation_data: the CAdES signature and, beside it, the chain and the
+# CRL and OCSP answer the check before signing used, for the app's own /DSS.
+make_hash sha256
+api POST /v1/sign "{\"certificate\":\"${CERT_ID[teacher]}\",\"hash\":\"$HASH_B64\",\"hash_algorithm\":\"sha256\",\"format\":\"cms\",\"profile\":\"pades\",\"validation_data\":true}"
+is "$STATUS" 200 "POST /v1/sign with validation_data: 200" || diag "$BODY"
+json_get 'j["signature"]' | base64 -d > "$T/vd.p7s"
+openssl cms -verify -binary -inform DER -in "$T/vd.p7s" -content "$T/data.bin" \
+	-CAfile "$CA_ROOT" -purpose any -out /dev/null >"$T/cms.out" 2>&1
+ok $? "...its CMS verifies with openssl cms over the record" || diag "$(cat "$T/cms.out")"
+is "$(json_get '[len(j["validation_data"]["certificates"]), len(j["validation_data"]["crls"]), len(j["validation_data"]["ocsp_responses"])]')" \
+	'[3, 1, 1]' "...validation_data: the chain (signer first), the root's CRL, one OCSP answer"
+json_get 'j["validation_data"]["certificates"][0]' | base64 -d |
+	openssl x509 -inform DER -noout -fingerprint -sha256 > "$T/vd-leaf.fp"
+is "$(cat "$T/vd-leaf.fp")" "$(openssl x509 -in "${CERT_PEM[teacher]}" -noout -fingerprint -sha256)" \
+	"...the first certificate is the signer's"
+json_get 'j["validation_data"]["crls"][0]' | base64 -d > "$T/vd.crl"
+openssl crl -inform DER -in "$T/vd.crl" -CAfile "$CA_ROOT" -noout >"$T/crl.out" 2>&1
+grep -q "verify OK" "$T/crl.out"
+ok $? "...the CRL verifies with openssl crl against the root" || diag "$(cat "$T/crl.out")"
+json_get 'j["validation_data"]["ocsp_responses"][0]' | base64 -d > "$T/vd.ocsp"
+openssl ocsp -respin "$T/vd.ocsp" -issuer "$CA_INT" -cert "${CERT_PEM[teacher]}" \
+	-CAfile "$CA_BUNDLE" -no_nonce >"$T/ocsp.out" 2>&1 && grep -q ": good" "$T/ocsp.out"
+ok $? "...the OCSP answer verifies with openssl ocsp and says good" || diag "$(cat "$T/ocsp.out")"
+api POST /v1/sign "{\"certificate\":\"${CERT_ID[teacher]}\",\"hash\":\"$HASH_B64\",\"hash_algorithm\":\"sha256\"}"
+is "$STATUS $(json_get '"validation_data" in j')" "200 false" "POST /v1/sign without it: no validation_data"
+PIN0=$(getpin_count)
+api POST /v1/sign "{\"certificate\":\"${CERT_ID[teacher]}\",\"hash\":\"$HASH_B64\",\"hash_algorithm\":\"sha256\",\"validation_data\":\"yes\"}"
+is "$STATUS $(err_code)" "400 invalid_type" "POST /v1/sign, validation_data a string: 400 invalid_type"
+is "$(getpin_count)" "$PIN0" "...and no PIN dialog"
+
 # Hostile and malformed input to both: a JSON error with its code, and kysod serves on.
 PIN0=$(getpin_count)
 evidence_bad()
@@ -511,10 +542,69 @@ is "$(json_get '[(s["type"], s["level"], s["status"], s["only_harmless_after"]) 
 	'[["signature", "B-LTA", "valid", true], ["document_timestamp", "document timestamp", "valid", true], ["document_timestamp", "document timestamp", "valid", true]]' \
 	"extend: pdf verify: B-LTA, two valid document timestamps, only harmless updates" ||
 	diag "$(cat "$T/verify.json")"
+# A B-B signature extended with a document timestamp: its proof of existence is that
+# timestamp; judged now, it rests on nothing but the verification time.
+"${KYSO[@]}" --socket "$SOCK" pdf extend "$T/plain-bb.pdf" -o "$T/bb-ext.pdf" >"$T/out" 2>&1
+is "$?" 0 "extend of a B-B record: exit 0" || diag "$(cat "$T/out")"
+"${KYSO[@]}" --socket "$SOCK" --json pdf verify "$T/bb-ext.pdf" >"$T/verify.json" 2>&1
+is "$(json_get '[(s["type"], s["status"], s["reason"], (s.get("proof_of_existence") or {}).get("source"), s.get("now")) for s in j["signatures"]]' "$(cat "$T/verify.json")")" \
+	'[["signature", "valid", "valid_at_timestamp", "document_timestamp", {"status": "valid", "reason": "valid_now"}], ["document_timestamp", "valid", "trusted_timestamp", null, null]]' \
+	"pdf verify: the B-B signature's proof of existence is the later document timestamp, whose authority kysod trusts; valid now too" ||
+	diag "$(cat "$T/verify.json")"
+"${KYSO[@]}" --socket "$SOCK" pdf verify "$T/bb-ext.pdf" >"$T/out" 2>&1
+like "$(cat "$T/out")" "proof: +existed at .* \(a document timestamp\)" "pdf verify's text names the proof"
+like "$(cat "$T/out")" "now: +valid \(valid_now\)" "...and the verdict now"
 "${KYSO[@]}" --socket "$SOCK" pdf extend "$T/objstm.pdf" -o "$T/unsigned-ext.pdf" >"$T/out" 2>&1
 isnt "$?" 0 "extend: a PDF without a signature is refused"
 [ ! -e "$T/unsigned-ext.pdf" ]
 ok $? "...and no output file is written"
+
+# ---------------------------------------------------------------- PDFs from Debian packages
+# Two PDFs no project code wrote, as Debian installs them (pdfTeX output with object and
+# xref streams): each signed at every level, then countersigned by a second teacher at the
+# same level.
+DEBIAN_PDFS=(/usr/share/doc/libtasn1-doc/libtasn1.pdf
+	/usr/share/doc/shared-mime-info/shared-mime-info-spec.pdf)
+for src in "${DEBIAN_PDFS[@]}"; do
+	pkg=$(dpkg -S "$src" 2>/dev/null | cut -d: -f1)
+	if [ ! -s "$src" ]; then
+		# dpkg may be told not to install /usr/share/doc (path-exclude); CI installs it
+		skip 41 "$src is not installed (package ${pkg:-?}; see dpkg's path-exclude)"
+		continue
+	fi
+	name=${pkg:-$(basename "$src" .pdf)}
+	for level in B-B B-T B-LT B-LTA; do
+		kyso_pdf "$src" "$T/deb-1.pdf" teacher --level "$level" --reason "Lưu trữ"
+		is "$?" 0 "$name ($level): kyso pdf sign: exit 0" || diag "$(cat "$T/out")"
+		kyso_pdf "$T/deb-1.pdf" "$T/deb-2.pdf" teacher2 --level "$level" --reason "Kiểm tra"
+		is "$?" 0 "$name ($level): countersigned by a second teacher: exit 0" ||
+			diag "$(cat "$T/out")"
+		case $level in
+		B-B|B-T)
+			check_pdf "$name $level + $level" "$T/deb-2.pdf" 2 ;;
+		B-LT)
+			check_pdf "$name $level + $level" "$T/deb-2.pdf" 2 0
+			check_dss "$T/deb-2.pdf" "$name $level + $level" teacher teacher2 ;;
+		B-LTA)
+			# poppler 22.12 does not check document timestamps: kyso pdf verify
+			# and openssl ts judge them
+			"${KYSO[@]}" --socket "$SOCK" --json pdf verify "$T/deb-2.pdf" >"$T/verify.json" 2>&1
+			is "$(json_get '[(s["type"], s["level"], s["status"]) for s in j["signatures"]]' "$(cat "$T/verify.json")")" \
+				'[["signature", "B-LTA", "valid"], ["document_timestamp", "document timestamp", "valid"], ["signature", "B-LTA", "valid"], ["document_timestamp", "document timestamp", "valid"]]' \
+				"$name B-LTA + B-LTA: pdf verify: two B-LTA signatures, two document timestamps, all valid" ||
+				diag "$(cat "$T/verify.json")"
+			"$PY" "$PDFCHECK" "$T/deb-2.pdf" "$T/last" >/dev/null 2>"$T/check.err" &&
+				openssl ts -verify -data "$T/last.signed" -in "$T/last.p7s" -token_in \
+					-CAfile "$CA_ROOT" -untrusted "$CA_INT" >"$T/ts.out" 2>&1
+			ok $? "$name B-LTA + B-LTA: openssl ts -verify of the last document timestamp" ||
+				diag "$(cat "$T/check.err" "$T/ts.out")"
+			qpdf --check "$T/deb-2.pdf" >"$T/qpdf.out" 2>&1
+			ok $? "$name B-LTA + B-LTA: qpdf --check passes" || diag "$(tail -5 "$T/qpdf.out")" ;;
+		esac
+		cmp -n "$(stat -c %s "$src")" "$src" "$T/deb-2.pdf" >/dev/null
+		ok $? "$name ($level): the package's bytes are the signed file's beginning"
+	done
+done
 
 # Without an OCSP responder, the signer's certificate cannot be shown good: no B-LT.
 ocsp_stop

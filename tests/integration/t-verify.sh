@@ -325,6 +325,24 @@ BES_HASH=$HASH_B64
 verify cms sha256
 is "$(json_get '[j["valid"], j["reason"], [c["result"] for c in j["checks"] if c["check"] == "timestamp"][0]]')" \
 	'[true, "valid_now", "skipped"]' "CAdES-BES: valid at the verification time, timestamp skipped"
+# A document timestamp over a document that holds the BES signature (here its own DER
+# stands for the document): the proof of existence a PDF's later /DocTimeStamp gives.
+doc_timestamp()
+{
+	printf '%s' "$1" | base64 -d > "$T/doc.$2"
+	DOC_HASH=$(openssl dgst -sha256 -binary "$T/doc.$2" | base64 -w0)
+	api POST /v1/timestamp "{\"hash\":\"$DOC_HASH\",\"hash_algorithm\":\"sha256\"}"
+	json_get 'j["token"]' | base64 -d > "$T/doc.$2.tst"
+	openssl ts -verify -data "$T/doc.$2" -in "$T/doc.$2.tst" -token_in -CAfile "$CA_ROOT" \
+		-untrusted "$CA_INT" > "$T/ts.out" 2>&1
+	ok $? "a document timestamp over the document holding the $2 signature (openssl ts verifies it)" ||
+		diag "$(cat "$T/ts.out")"
+	DOC_TST=$(base64 -w0 "$T/doc.$2.tst")
+}
+doc_timestamp "$BES_SIG" bes
+BES_DOC_TST=$DOC_TST BES_DOC_HASH=$DOC_HASH
+doc_timestamp "$BRIEF_BES_SIG" brief
+BRIEF_DOC_TST=$DOC_TST BRIEF_DOC_HASH=$DOC_HASH
 
 # single-bit flips: anything signed is never valid; unsigned fields as docs/api.md says
 "$PY" "$KYSO_SRCDIR/tests/lib/cms-flip.py" "$SOCK" "$T/ts.p7s" "$TS_HASH" sha256 > "$T/flip.json"
@@ -391,6 +409,46 @@ is "$(verdict)" "invalid revoked false" "revoked for keyCompromise after the tim
 like "$(message revocation)" "keyCompromise" "...saying keyCompromise"
 sign_as signer sha256 cms
 is_error 422 certificate_revoked "...and the certificate no longer signs"
+# verify_poe HASH SIG TOKEN DOC_HASH: POST /v1/verify of a CMS with one document timestamp.
+verify_poe()
+{
+	api POST /v1/verify "{\"format\":\"cms\",\"signature\":\"$2\",\"hash\":\"$1\",\"hash_algorithm\":\"sha256\",\"document_timestamps\":[{\"token\":\"$3\",\"hash\":\"$4\"}]}"
+}
+verify_poe "$BES_HASH" "$BES_SIG" "$BES_DOC_TST" "$BES_DOC_HASH"
+is "$(verdict)" "valid valid_at_timestamp true" \
+	"revoked (superseded) after a document timestamp that holds the signature: valid"
+is "$(json_get '[j["proof_of_existence"]["source"], [c["result"] for c in j["checks"] if c["check"] == "document_timestamp"]]')" \
+	'["document_timestamp", ["ok"]]' "...the proof of existence is the document timestamp"
+verify_poe "$BES_HASH" "$BES_SIG" "$BES_DOC_TST" "$BRIEF_DOC_HASH"
+is "$(verdict)" "indeterminate revoked_no_poe false" \
+	"a document timestamp over another document: not proof (revoked_no_poe)"
+is "$(result document_timestamp)" failed "...its check failed"
+api POST /v1/verify "{\"format\":\"cms\",\"signature\":\"$TS_SIG\",\"hash\":\"$TS_HASH\",\"hash_algorithm\":\"sha256\",\"at_verification_time\":true}"
+is "$(verdict) $(json_get '"proof_of_existence" in j')" "indeterminate revoked_no_poe false false" \
+	"at_verification_time: the CAdES-T signature judged now, its timestamp not used (revoked_no_poe)"
+is "$(result proof_of_existence)" skipped "...the check says so"
+# hostile and malformed document_timestamps: a JSON error, no PIN, kysod serves on
+PIN0=$(getpin_count)
+poe_bad()
+{
+	api POST /v1/verify "{\"format\":\"$1\",\"signature\":\"$BES_SIG\",\"hash\":\"$BES_HASH\",\"hash_algorithm\":\"sha256\",$2}"
+	is "$STATUS $(err_code)" "$3" "document_timestamps: $4"
+	status_ok "kysod serves after $4"
+}
+poe_bad cms '"document_timestamps":{}' "400 invalid_type" "an object, not an array"
+poe_bad cms '"document_timestamps":[5]' "400 invalid_type" "an entry that is a number"
+poe_bad cms '"document_timestamps":[{"token":"'"$BES_DOC_TST"'"}]' "400 missing_field" "an entry without its hash"
+poe_bad cms '"document_timestamps":[{"token":"'"$BES_DOC_TST"'","hash":"AAAA"}]' "400 hash_length" "a 3-byte hash"
+poe_bad cms '"document_timestamps":[{"token":"%%%","hash":"'"$BES_DOC_HASH"'"}]' "400 signature_encoding" "a token not base64"
+poe_bad cms '"document_timestamps":[{"token":"'"$BES_DOC_TST"'","hash":"'"$BES_DOC_HASH"'","x":1}]' "400 unknown_field" "an unknown field in an entry"
+poe_bad cms "\"document_timestamps\":[$(for i in $(seq 9); do printf '{"token":"%s","hash":"%s"},' "$BES_DOC_TST" "$BES_DOC_HASH"; done | sed 's/,$//')]" \
+	"400 invalid_value" "nine entries (at most 8)"
+poe_bad raw '"document_timestamps":[],"certificate":"'"${CERT_ID[signer]}"'"' "400 invalid_value" "with a raw signature"
+poe_bad cms '"at_verification_time":"yes"' "400 invalid_type" "at_verification_time a string"
+api POST /v1/verify "{\"format\":\"cms\",\"signature\":\"$BES_SIG\",\"hash\":\"$BES_HASH\",\"hash_algorithm\":\"sha256\",\"document_timestamps\":[{\"token\":\"$(printf 'not a token' | base64 -w0)\",\"hash\":\"$BES_DOC_HASH\"}]}"
+is "$STATUS $(verdict) $(result document_timestamp)" "200 indeterminate revoked_no_poe false failed" \
+	"a token that is not a timestamp: reported failed, not used"
+is "$(getpin_count)" "$PIN0" "no PIN dialog for any of them"
 
 # a timestamp token over another signature value is caught
 "$PY" - "$TS_SIG" > "$T/swapped.b64" <<'EOF'
@@ -420,6 +478,9 @@ cms_ok "$T/brief-ts.p7s" "$T/brief-ts.data" -CAfile "$CA_ROOT" -purpose any
 isnt $? 0 "...and, like kysod without the timestamp, not at the current time"
 verify cms sha256 "" "" "$BRIEF_BES_HASH" "$BRIEF_BES_SIG"
 is "$(verdict)" "indeterminate expired_no_poe false" "the same certificate without a timestamp: expired_no_poe"
+verify_poe "$BRIEF_BES_HASH" "$BRIEF_BES_SIG" "$BRIEF_DOC_TST" "$BRIEF_DOC_HASH"
+is "$(verdict)" "valid valid_at_timestamp true" \
+	"an expired certificate with a document timestamp from before its expiry: valid"
 stop_kysod
 
 # the chain is checked against the configured bundle: another bundle does not trust it

@@ -56,23 +56,11 @@ pass()
 	return 0
 }
 
-# TAP_KNOWN_PROBLEM: the name of a function a test may set; when a check fails and that
-# function prints something (a known, documented problem it saw happen, such as a third-party
-# module's crash in the logs), the failure is reported as "# TODO" with what it printed, and
-# does not fail the test. A check that passes is reported as it is.
-TAP_KNOWN_PROBLEM=
-
 fail()
 {
-	local known=
 	TAP_RUN=$((TAP_RUN + 1))
-	[ -n "$TAP_KNOWN_PROBLEM" ] && known=$("$TAP_KNOWN_PROBLEM" 2>/dev/null)
-	if [ -n "$known" ]; then
-		printf 'not ok %d - %s # TODO %s\n' "$TAP_RUN" "$*" "$known"
-	else
-		TAP_FAILED=$((TAP_FAILED + 1))
-		printf 'not ok %d - %s\n' "$TAP_RUN" "$*"
-	fi
+	TAP_FAILED=$((TAP_FAILED + 1))
+	printf 'not ok %d - %s\n' "$TAP_RUN" "$*"
 	# Where it failed: the caller of the TAP helper.
 	local i=1
 	while [ "$i" -lt "${#FUNCNAME[@]}" ]; do

@@ -406,9 +406,9 @@ struct bad_case {
 static const struct bad_case bad_cases[] = {
 	{ "name = x\n", "t.conf:1: 'name' is outside any section" },
 	{ "# hi\n[foo]\nname = x\n",
-	  "t.conf:2: unknown section [foo] (want [token] or [atr NAME])" },
+	  "t.conf:2: unknown section [foo] (want [token], [atr NAME] or [provisioning])" },
 	{ "[ token ]\nname = x\n",
-	  "t.conf:1: unknown section [ token ] (want [token] or [atr NAME])" },
+	  "t.conf:1: unknown section [ token ] (want [token], [atr NAME] or [provisioning])" },
 	{ "[token]\nname = x\nfoo = 1\n", "t.conf:3: unknown key 'foo' in [token]" },
 	{ "[token]\nname = x\nname = y\n", "t.conf:3: 'name' is set twice" },
 	{ "[token]\nname = x\n  continued\n", "t.conf:3: 'name' is set twice" },
@@ -477,7 +477,7 @@ static const struct bad_case bad_cases[] = {
 	{ "[token]\nname = x\n[atr b@d]\natr = 3b:01\n",
 	  "t.conf:3: [atr NAME]: NAME may hold letters, digits and ._+- only" },
 	{ "[token]\nname = x\n[atr]\natr = 3b:01\n",
-	  "t.conf:3: unknown section [atr] (want [token] or [atr NAME])" },
+	  "t.conf:3: unknown section [atr] (want [token], [atr NAME] or [provisioning])" },
 	{ "[token]\nname = x\n[atr a]\nname = y\n",
 	  "t.conf:4: unknown key 'name' in [atr a] (want atr or atr_mask)" },
 	{ "[token]\nname = x\n[atr a]\natr = 3b:01\natr = 3b:01\n",
@@ -509,6 +509,71 @@ static const struct bad_case bad_cases[] = {
 	  "t.conf: a software token has no usb or atr" },
 	{ "[token]\nname = x\nmatch = software\nmodule = /a.so\n[atr a]\natr = 3b:00\n",
 	  "t.conf: a software token has no usb or atr" },
+	/* [provisioning] */
+#define PROV_HEAD "[token]\nname = x\nmatch = software\nmodule = /a.so\n[provisioning]\n"
+	{ PROV_HEAD "safe = pin-change format\n",
+	  "t.conf:6: unknown operation 'format' (want init, pin-change, pin-unblock, pin-set, "
+	  "keygen, import, delete, wipe, or none alone)" },
+	{ PROV_HEAD "safe = Wipe\n",
+	  "t.conf:6: unknown operation 'Wipe' (want init, pin-change, pin-unblock, pin-set, "
+	  "keygen, import, delete, wipe, or none alone)" },
+	{ PROV_HEAD "safe = keygen\n  import keygen\n", "t.conf:7: operation 'keygen' is listed twice" },
+	{ PROV_HEAD "safe = keygen\nsafe = keygen\n", "t.conf:7: operation 'keygen' is listed twice" },
+	{ PROV_HEAD "safe = none keygen\n", "t.conf:6: 'none' must be the only word of 'safe'" },
+	{ PROV_HEAD "safe = keygen none\n", "t.conf:6: 'none' must be the only word of 'safe'" },
+	{ PROV_HEAD "safe = none\nsafe = none\n", "t.conf:7: 'none' must be the only word of 'safe'" },
+	{ PROV_HEAD "safe =\n", "t.conf:6: 'safe' has no value" },
+	{ PROV_HEAD "safe = init\npin_length = 4--\n",
+	  "t.conf:7: bad pin_length '4--' (want N, MIN-MAX or MIN-, from 1 to 255)" },
+	{ PROV_HEAD "safe = init\npin_length = 4-8-\n",
+	  "t.conf:7: bad pin_length '4-8-' (want N, MIN-MAX or MIN-, from 1 to 255)" },
+	{ PROV_HEAD "safe = init\npin_length = -\n",
+	  "t.conf:7: bad pin_length '-' (want N, MIN-MAX or MIN-, from 1 to 255)" },
+	{ PROV_HEAD "safe = init\npin_length = 256-\n",
+	  "t.conf:7: bad pin_length '256-' (want N, MIN-MAX or MIN-, from 1 to 255)" },
+	{ PROV_HEAD "safe = init\npin_length = 8-4\n",
+	  "t.conf:7: bad pin_length '8-4' (want N, MIN-MAX or MIN-, from 1 to 255)" },
+	{ PROV_HEAD "safe = init\npin_length = 0-8\n",
+	  "t.conf:7: bad pin_length '0-8' (want N, MIN-MAX or MIN-, from 1 to 255)" },
+	{ PROV_HEAD "safe = init\npin_length = 4-256\n",
+	  "t.conf:7: bad pin_length '4-256' (want N, MIN-MAX or MIN-, from 1 to 255)" },
+	{ PROV_HEAD "safe = init\npin_length = 99999999999999999999\n",
+	  "t.conf:7: bad pin_length '99999999999999999999' (want N, MIN-MAX or MIN-, from 1 to 255)" },
+	{ PROV_HEAD "safe = init\npin_length = -4\n",
+	  "t.conf:7: bad pin_length '-4' (want N, MIN-MAX or MIN-, from 1 to 255)" },
+	{ PROV_HEAD "safe = init\npin_length = 4 - 8\n",
+	  "t.conf:7: bad pin_length '4 - 8' (want N, MIN-MAX or MIN-, from 1 to 255)" },
+	{ PROV_HEAD "safe = init\npuk_length = 8x\n",
+	  "t.conf:7: bad puk_length '8x' (want N, MIN-MAX or MIN-, from 1 to 255)" },
+	{ PROV_HEAD "safe = init\npin_length = 4\npin_length = 4\n",
+	  "t.conf:8: 'pin_length' is set twice" },
+	{ PROV_HEAD "safe = init\npin_length = 4\n  8\n", "t.conf:8: 'pin_length' is set twice" },
+	{ PROV_HEAD "safe = init\npin_tries = 0\n",
+	  "t.conf:7: bad pin_tries '0' (want a number from 1 to 255)" },
+	{ PROV_HEAD "safe = init\npuk_tries = 3-5\n",
+	  "t.conf:7: bad puk_tries '3-5' (want a number from 1 to 255)" },
+	{ PROV_HEAD "safe = init\npuk_tries = 3\npuk_tries = 3\n",
+	  "t.conf:8: 'puk_tries' is set twice" },
+	{ PROV_HEAD "safe = init\nunblock = pin\n",
+	  "t.conf:7: unknown unblock 'pin' (want puk or so-pin)" },
+	{ PROV_HEAD "safe = init\nunblock = puk\nunblock = puk\n",
+	  "t.conf:8: 'unblock' is set twice" },
+	{ PROV_HEAD "safe = init\nmgmt_key = aes\n",
+	  "t.conf:7: unknown mgmt_key 'aes' (want none, 3des, aes128, aes192 or aes256)" },
+	{ PROV_HEAD "safe = init\nmgmt_key = 3des\nmgmt_key = 3des\n",
+	  "t.conf:8: 'mgmt_key' is set twice" },
+	{ PROV_HEAD "safe = init\npin_retries = 3\n",
+	  "t.conf:7: unknown key 'pin_retries' in [provisioning] (want safe, pin_length, "
+	  "puk_length, pin_tries, puk_tries, unblock or mgmt_key)" },
+	{ PROV_HEAD "safe = init\n[atr a]\natr = 3b:01\n[provisioning]\nsafe = wipe\n",
+	  "t.conf:9: section [provisioning] appears twice" },
+	{ "[token]\nname = x\n[provisioning]\nsafe = init\n",
+	  "t.conf: [token] has no module" },
+	{ PROV_HEAD "pin_length = 4-8\n",
+	  "t.conf: [provisioning] has no safe (list the operations, or none)" },
+	{ PROV_HEAD "safe = pin-change pin-unblock\npuk_length = 8\n",
+	  "t.conf: [provisioning] lists pin-unblock as safe but has no unblock" },
+#undef PROV_HEAD
 };
 
 static void test_malformed(void **state)
@@ -629,6 +694,135 @@ static void test_malformed_catalogue(void **state)
 	put(fx, "c.conf", "[token]\nname = C\natr = 3b:01:02\nmodule = opensc\n");
 	put(fx, "d.conf", "[token]\nname = D\natr = 3b:01:..\nmodule = opensc\n");
 	kyso_catalogue_free(load_ok(fx));
+}
+
+/* ---------------------------------------------------------------- provisioning */
+
+static void test_prov_ops(void **state)
+{
+	static const char *const names[KYSO_PROV_OP_COUNT] = {
+		"init", "pin-change", "pin-unblock", "pin-set", "keygen", "import", "delete", "wipe",
+	};
+	enum kyso_prov_op op;
+	unsigned int i;
+
+	for (i = 0; i < KYSO_PROV_OP_COUNT; i++) {
+		assert_string_equal(kyso_prov_op_name((enum kyso_prov_op)i), names[i]);
+		op = KYSO_PROV_OP_COUNT;
+		assert_int_equal(kyso_prov_op_parse(names[i], &op), 0);
+		assert_int_equal(op, i);
+	}
+	assert_int_equal(KYSO_PROV_PIN_CHANGE, 1);
+	assert_int_equal(KYSO_PROV_WIPE, 7);
+	assert_string_equal(kyso_prov_op_name(KYSO_PROV_OP_COUNT), "?");
+	assert_string_equal(kyso_prov_op_name((enum kyso_prov_op)-1), "?");
+	op = KYSO_PROV_WIPE;
+	assert_int_equal(kyso_prov_op_parse("PIN-CHANGE", &op), -1);
+	assert_int_equal(kyso_prov_op_parse("pin_change", &op), -1);
+	assert_int_equal(kyso_prov_op_parse("", &op), -1);
+	assert_int_equal(kyso_prov_op_parse("none", &op), -1);
+	assert_int_equal(kyso_prov_op_parse(NULL, &op), -1);
+	assert_int_equal(op, KYSO_PROV_WIPE);
+}
+
+static void test_prov_section(void **state)
+{
+	struct fixture *fx = *state;
+	struct kyso_catalogue *cat;
+	const struct kyso_token_kind *kind;
+	struct kyso_prov_limits lim;
+	unsigned int i;
+
+	put(fx, "full.conf",
+	    "[token]\nname = Full\nusb = 0001:0001\nmodule = opensc\n"
+	    "[provisioning]\n"
+	    "safe = pin-change pin-unblock  ; an inline comment\n"
+	    "  init keygen\n"
+	    "safe = import\n"
+	    "pin_length = 4-16\n"
+	    "puk_length = 8\n"
+	    "pin_tries = 3\n"
+	    "puk_tries = 255\n"
+	    "unblock = puk\n"
+	    "mgmt_key = aes192\n"
+	    "[atr x]\n"
+	    "atr = 3b:01\n");
+	put(fx, "none.conf", "[token]\nname = None\nusb = 0002:0002\nmodule = opensc\n"
+	    "[provisioning]\nsafe = none\npin_length = 6-8\nunblock = so-pin\n"
+	    "mgmt_key = none\npuk_length = 8-\n");
+	put(fx, "few.conf", "[provisioning]\nsafe = pin-change wipe\n"
+	    "[token]\nname = Few\nusb = 0003:0003\nmodule = opensc\n");
+	put(fx, "without.conf", "[token]\nname = Without\nusb = 0004:0004\nmodule = opensc\n");
+	cat = load_ok(fx);
+
+	kind = kyso_catalogue_find(cat, "full");
+	assert_non_null(kind);
+	for (i = 0; i < KYSO_PROV_OP_COUNT; i++)
+		assert_int_equal(kyso_token_kind_prov_safe(kind, (enum kyso_prov_op)i),
+				 i <= KYSO_PROV_PIN_UNBLOCK || i == KYSO_PROV_KEYGEN ||
+				 i == KYSO_PROV_IMPORT);
+	assert_int_equal(kyso_token_kind_prov_safe(kind, KYSO_PROV_OP_COUNT), 0);
+	assert_int_equal(kyso_token_kind_prov_limits(kind, &lim), 0);
+	assert_int_equal(lim.pin_min, 4);
+	assert_int_equal(lim.pin_max, 16);
+	assert_int_equal(lim.puk_min, 8);
+	assert_int_equal(lim.puk_max, 8);
+	assert_int_equal(lim.pin_tries, 3);
+	assert_int_equal(lim.puk_tries, 255);
+	assert_string_equal(lim.unblock_with, "puk");
+	assert_string_equal(lim.mgmt_key, "aes192");
+	/* the ATR section after it is still read */
+	assert_string_equal(match_atr_id(cat, "3b:01"), "full");
+
+	/* safe = none: not even pin-change */
+	kind = kyso_catalogue_find(cat, "none");
+	assert_non_null(kind);
+	for (i = 0; i < KYSO_PROV_OP_COUNT; i++)
+		assert_int_equal(kyso_token_kind_prov_safe(kind, (enum kyso_prov_op)i), 0);
+	assert_int_equal(kyso_token_kind_prov_limits(kind, &lim), 0);
+	assert_int_equal(lim.pin_min, 6);
+	assert_int_equal(lim.pin_max, 8);
+	assert_int_equal(lim.puk_min, 8);	/* "8-": the maximum is unknown */
+	assert_int_equal(lim.puk_max, 0);
+	assert_int_equal(lim.pin_tries, 0);
+	assert_int_equal(lim.puk_tries, 0);
+	assert_string_equal(lim.unblock_with, "so-pin");
+	assert_string_equal(lim.mgmt_key, "none");
+
+	/* the section may come first; unknown facts stay unknown */
+	kind = kyso_catalogue_find(cat, "few");
+	assert_non_null(kind);
+	assert_int_equal(kyso_token_kind_prov_safe(kind, KYSO_PROV_PIN_CHANGE), 1);
+	assert_int_equal(kyso_token_kind_prov_safe(kind, KYSO_PROV_WIPE), 1);
+	assert_int_equal(kyso_token_kind_prov_safe(kind, KYSO_PROV_PIN_UNBLOCK), 0);
+	assert_int_equal(kyso_token_kind_prov_limits(kind, &lim), 0);
+	assert_int_equal(lim.pin_min, 0);
+	assert_int_equal(lim.pin_tries, 0);
+	assert_string_equal(lim.unblock_with, "");
+	assert_string_equal(lim.mgmt_key, "");
+
+	/* no section, or no kind at all: only pin-change, and no limits */
+	kind = kyso_catalogue_find(cat, "without");
+	assert_non_null(kind);
+	for (i = 0; i < KYSO_PROV_OP_COUNT; i++) {
+		assert_int_equal(kyso_token_kind_prov_safe(kind, (enum kyso_prov_op)i),
+				 i == KYSO_PROV_PIN_CHANGE);
+		assert_int_equal(kyso_token_kind_prov_safe(NULL, (enum kyso_prov_op)i),
+				 i == KYSO_PROV_PIN_CHANGE);
+	}
+	assert_int_equal(kyso_token_kind_prov_safe(NULL, KYSO_PROV_OP_COUNT), 0);
+	memset(&lim, 0x55, sizeof(lim));
+	assert_int_equal(kyso_token_kind_prov_limits(kind, &lim), -1);
+	assert_int_equal(lim.pin_min, 0);
+	assert_int_equal(lim.pin_max, 0);
+	assert_int_equal(lim.puk_tries, 0);
+	assert_string_equal(lim.unblock_with, "");
+	assert_string_equal(lim.mgmt_key, "");
+	memset(&lim, 0x55, sizeof(lim));
+	assert_int_equal(kyso_token_kind_prov_limits(NULL, &lim), -1);
+	assert_int_equal(lim.pin_tries, 0);
+	assert_string_equal(lim.unblock_with, "");
+	kyso_catalogue_free(cat);
 }
 
 /* ---------------------------------------------------------------- matching */
@@ -886,6 +1080,7 @@ static void test_shipped_catalogue(void **state)
 	const char *srcdir = getenv("KYSO_SRCDIR");
 	struct kyso_catalogue *cat;
 	const struct kyso_token_kind *kind;
+	struct kyso_prov_limits lim;
 	char dir[1024], err[512] = "";
 	long v = 0;
 	size_t i;
@@ -955,9 +1150,52 @@ static void test_shipped_catalogue(void **state)
 	assert_string_equal(kyso_token_kind_id(kind), "softhsm2");
 	assert_int_equal(kyso_token_kind_quirk(kind, "parallel_sessions", &v), 1);
 	assert_int_equal(v, 4);
+	/* the software token: every provisioning operation is safe */
+	for (i = 0; i < KYSO_PROV_OP_COUNT; i++)
+		assert_int_equal(kyso_token_kind_prov_safe(kind, (enum kyso_prov_op)i), 1);
+	assert_int_equal(kyso_token_kind_prov_limits(kind, &lim), 0);
+	assert_int_equal(lim.pin_min, 4);
+	assert_int_equal(lim.pin_max, 255);
+	assert_string_equal(lim.unblock_with, "so-pin");
+	assert_string_equal(lim.mgmt_key, "none");
+
+	/* every shipped family says what is safe; pin-change always is */
+	for (i = 0; i < kyso_catalogue_count(cat); i++) {
+		kind = kyso_catalogue_kind(cat, i);
+		assert_int_equal(kyso_token_kind_prov_limits(kind, &lim), 0);
+		assert_int_equal(kyso_token_kind_prov_safe(kind, KYSO_PROV_PIN_CHANGE), 1);
+	}
+	/* the ePass2003: OpenSC's erase bricked tokens, init still fails */
+	kind = kyso_catalogue_find(cat, "feitian-epass2003");
+	assert_non_null(kind);
+	assert_int_equal(kyso_token_kind_prov_safe(kind, KYSO_PROV_WIPE), 0);
+	assert_int_equal(kyso_token_kind_prov_safe(kind, KYSO_PROV_INIT), 0);
+	assert_int_equal(kyso_token_kind_prov_limits(kind, &lim), 0);
+	assert_int_equal(lim.pin_min, 4);
+	assert_int_equal(lim.pin_max, 16);
+	assert_int_equal(lim.pin_tries, 0);	/* the issuer's: read from the token */
+	assert_string_equal(lim.unblock_with, "puk");
+	kind = kyso_catalogue_match_applet(cat, KYSO_TOKEN_MATCH_PIV);
+	assert_int_equal(kyso_token_kind_prov_limits(kind, &lim), 0);
+	assert_int_equal(lim.pin_min, 6);
+	assert_int_equal(lim.pin_max, 8);
+	assert_int_equal(lim.puk_min, 8);
+	assert_int_equal(lim.puk_max, 8);
+	assert_string_equal(lim.mgmt_key, "");
+	kind = kyso_catalogue_match_applet(cat, KYSO_TOKEN_MATCH_OPENPGP);
+	assert_int_equal(kyso_token_kind_prov_limits(kind, &lim), 0);
+	assert_int_equal(lim.pin_min, 6);
+	assert_int_equal(lim.pin_max, 0);
+	assert_string_equal(lim.unblock_with, "so-pin");
 
 	kind = kyso_catalogue_find(cat, "yubico-yubikey");
 	assert_non_null(kind);
+	assert_int_equal(kyso_token_kind_prov_safe(kind, KYSO_PROV_KEYGEN), 1);
+	assert_int_equal(kyso_token_kind_prov_safe(kind, KYSO_PROV_DELETE), 0);
+	assert_int_equal(kyso_token_kind_prov_limits(kind, &lim), 0);
+	assert_int_equal(lim.pin_tries, 3);
+	assert_int_equal(lim.puk_tries, 3);
+	assert_string_equal(lim.mgmt_key, "");	/* 3DES before 5.7, AES-192 from 5.7 */
 	assert_int_equal(kyso_token_kind_quirk(kind, "touch", NULL), 1);
 	assert_string_equal(kyso_token_kind_module(kind, kyso_token_kind_module_count(kind) - 1),
 			    "opensc");
@@ -978,6 +1216,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_malformed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_malformed_files, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_malformed_catalogue, setup, teardown),
+		cmocka_unit_test(test_prov_ops),
+		cmocka_unit_test_setup_teardown(test_prov_section, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_match_usb, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_match_atr_masks, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_match_atr_most_specific, setup, teardown),

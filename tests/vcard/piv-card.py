@@ -9,9 +9,11 @@ answered with the ATR); a longer one is a command APDU, answered with the respon
 
 Usage:
   piv-card.py [--host H] [--port P] [--state FILE] [--ready-file FILE] [--delay-ms MS]
-              [--hold-file FILE] [-v]
+              [--hold-file FILE] [--mgmt-alg ALG] [--mgmt-key HEX] [--pin-retries N]
+              [--puk-retries N] [--guid HEX] [-v]
               CONFIG
-  piv-card.py --make-demo DIR [--cn NAME] [--pin PIN]
+  piv-card.py --make-demo DIR [--blank] [--cn NAME] [--pin PIN] [--mgmt-alg ALG]
+              [--mgmt-key HEX] [--pin-retries N] [--puk-retries N] [--guid HEX]
 
 CONFIG is a directory (card.json plus 9a.key, 9a.crt, 9c.key, ... in PEM) or a JSON file
 naming the same things; see tests/vcard/README.
@@ -52,6 +54,7 @@ SW_COND_USE = 0x6985
 SW_WRONG_DATA = 0x6A80
 SW_FUNC_NOT_SUPP = 0x6A81
 SW_NOT_FOUND = 0x6A82
+SW_NO_MEMORY = 0x6A84
 SW_WRONG_P1P2 = 0x6A86
 SW_REF_NOT_FOUND = 0x6A88
 SW_INS_NOT_SUPP = 0x6D00
@@ -72,14 +75,20 @@ ALG_RSA_4096 = 0x16
 RSA_ALGS = {ALG_RSA_1024: 1024, ALG_RSA_2048: 2048, ALG_RSA_3072: 3072, ALG_RSA_4096: 4096}
 EC_ALGS = {ALG_ECC_P256: ec.SECP256R1, ALG_ECC_P384: ec.SECP384R1}
 SYM_ALGS = {ALG_3DES: 24, ALG_AES_128: 16, ALG_AES_192: 24, ALG_AES_256: 32}
+SYM_NAMES = {"3des": ALG_3DES, "aes128": ALG_AES_128, "aes192": ALG_AES_192,
+             "aes256": ALG_AES_256}
 
 # Key references and their certificate objects
 SLOT_OBJECTS = {0x9A: 0x5FC105, 0x9C: 0x5FC10A, 0x9D: 0x5FC10B, 0x9E: 0x5FC101}
 for _i in range(20):  # retired key management keys 82..95 -> 5FC10D..5FC120
     SLOT_OBJECTS[0x82 + _i] = 0x5FC10D + _i
 OBJ_CHUID = 0x5FC102
+OBJ_CCC = 0x5FC107
 OBJ_DISCOVERY = 0x7E
 OBJ_HISTORY = 0x5FC10C
+# Read only after the PIN (SP 800-73-4 table 3: fingerprints, facial image, printed
+# information, iris images)
+PIN_OBJECTS = {0x5FC103, 0x5FC108, 0x5FC109, 0x5FC121}
 KEY_MGMT = 0x9B
 KEY_CARD_AUTH = 0x9E
 KEY_SIGN = 0x9C
@@ -87,6 +96,8 @@ PIN_REF = 0x80
 PUK_REF = 0x81
 
 DEFAULT_MGMT_KEY = "010203040506070801020304050607080102030405060708"
+# the largest data object a YubiKey 5 stores (its 3072-byte buffer less 9); more is 6A84
+DEFAULT_MAX_OBJECT = 3063
 # FASC-N of the SP 800-73-4 test cards (agency 9999, system 9999, credential 999999)
 DEFAULT_FASCN = "D4E739DA739CED39CE739D836858210842108421C84210C3EB"
 # T=1, historical bytes: compact TLV with card capabilities (command chaining) and "KYSO"
@@ -260,10 +271,39 @@ def read_pem_key(path):
         return serialization.load_pem_private_key(f.read(), password=None)
 
 
-class Config:
-    """Everything the card is made of, read once at start."""
+def parse_mgmt_alg(value):
+    """A management key algorithm: a number (JSON: 3, 10), a name (3des, aes128, aes192,
+    aes256) or hex as piv-tool writes it (03, 0A, 0x0A)."""
+    if isinstance(value, int):
+        alg = value
+    else:
+        v = str(value).strip().lower()
+        if v in SYM_NAMES:
+            return SYM_NAMES[v]
+        try:
+            alg = int(v, 16)
+        except ValueError:
+            raise ValueError("unknown management key algorithm %r" % value)
+    if alg not in SYM_ALGS:
+        raise ValueError("unknown management key algorithm %r" % value)
+    return alg
 
-    def __init__(self, path):
+
+def ccc_object(guid):
+    """The Card Capability Container (SP 800-73-4 table 8) with a card identifier of
+    GSC-RID A0 00 00 01 16, manufacturer FF, card type 02 and 14 bytes made from the GUID."""
+    ident = bytes.fromhex("A000000116FF02") + hashlib.sha256(guid).digest()[:14]
+    return tlv(0x53, tlv(0xF0, ident) + tlv(0xF1, b"\x21") + tlv(0xF2, b"\x21") +
+               tlv(0xF3, b"") + tlv(0xF4, b"\x00") + tlv(0xF5, b"\x10") + tlv(0xF6, b"") +
+               tlv(0xF7, b"") + tlv(0xFA, b"") + tlv(0xFB, b"") + tlv(0xFC, b"") +
+               tlv(0xFD, b"") + tlv(0xFE, b""))
+
+
+class Config:
+    """Everything the card is made of, read once at start. over: settings that take the
+    place of card.json's (the command line's)."""
+
+    def __init__(self, path, over=None):
         path = os.path.abspath(path)
         if os.path.isdir(path):
             base = path
@@ -276,6 +316,7 @@ class Config:
             base = os.path.dirname(path)
             with open(path, encoding="utf-8") as f:
                 conf = json.load(f)
+        conf.update({k: v for k, v in (over or {}).items() if v is not None})
         self.pin = str(conf.get("pin", "123456"))
         self.puk = str(conf.get("puk", "12345678"))
         self.pin_retries = int(conf.get("pin_retries", 3))
@@ -286,10 +327,16 @@ class Config:
         self.expiry = str(conf.get("expiry", "20991231")).encode()
         self.label = str(conf.get("label", "kyso virtual PIV")).encode()
         self.atr = bytes.fromhex(conf["atr"]) if "atr" in conf else make_atr(DEFAULT_HIST)
-        self.mgmt_alg = int(conf.get("mgmt_alg", ALG_3DES))
+        self.mgmt_alg = parse_mgmt_alg(conf.get("mgmt_alg", ALG_3DES))
         self.mgmt_key = bytes.fromhex(conf.get("mgmt_key", DEFAULT_MGMT_KEY))
-        if self.mgmt_alg not in SYM_ALGS or len(self.mgmt_key) != SYM_ALGS[self.mgmt_alg]:
-            raise ValueError("bad management key or algorithm")
+        if len(self.mgmt_key) != SYM_ALGS[self.mgmt_alg]:
+            raise ValueError("a management key of algorithm %02X is %d bytes" %
+                             (self.mgmt_alg, SYM_ALGS[self.mgmt_alg]))
+        self.max_object = int(conf.get("max_object", DEFAULT_MAX_OBJECT))
+        if len(self.guid) != 16:
+            raise ValueError("the GUID is 16 bytes")
+        if not 1 <= self.pin_retries <= 15 or not 1 <= self.puk_retries <= 15:
+            raise ValueError("PIN and PUK retries are 1 to 15")
         for p in (self.pin, self.puk):
             if not 1 <= len(p) <= 8:
                 raise ValueError("PIN and PUK are 1 to 8 characters")
@@ -336,10 +383,14 @@ class PivCard:
         self.puk = conf.puk
         self.pin_tries = conf.pin_retries
         self.puk_tries = conf.puk_retries
+        self.mgmt_alg = conf.mgmt_alg
+        self.mgmt_key = conf.mgmt_key
+        self.mgmt_changed = False  # set with SET MANAGEMENT KEY: kept in the state file
         self.slots = {ref: Slot(k) for ref, k in conf.keys.items()}
         self.objects = dict(conf.objects)
         self.objects[OBJ_CHUID] = tlv(0x53, tlv(0x30, conf.fascn) + tlv(0x34, conf.guid) +
                                       tlv(0x35, conf.expiry) + tlv(0x3E, b"") + tlv(0xFE, b""))
+        self.objects[OBJ_CCC] = ccc_object(conf.guid)
         # PIN usage policy: PIV PIN only, PIV PIN primary
         self.objects[OBJ_DISCOVERY] = tlv(0x7E, tlv(0x4F, PIV_AID) + tlv(0x5F2F, b"\x40\x00"))
         self.changed_keys = set()  # provisioned on the card: kept in the state file
@@ -359,6 +410,10 @@ class PivCard:
         self.puk = st.get("puk", self.puk)
         self.pin_tries = int(st.get("pin_tries", self.pin_tries))
         self.puk_tries = int(st.get("puk_tries", self.puk_tries))
+        if "mgmt_key" in st:
+            self.mgmt_alg = parse_mgmt_alg(st["mgmt_alg"])
+            self.mgmt_key = bytes.fromhex(st["mgmt_key"])
+            self.mgmt_changed = True
         for name, pem in st.get("keys", {}).items():
             key = serialization.load_pem_private_key(pem.encode(), password=None)
             self.slots[int(name, 16)] = Slot(key)
@@ -382,8 +437,13 @@ class PivCard:
             "objects": {"%x" % t: (self.objects[t].hex() if t in self.objects else None)
                         for t in objs},
         }
+        if self.mgmt_changed:
+            st["mgmt_alg"] = self.mgmt_alg
+            st["mgmt_key"] = self.mgmt_key.hex()
+        # written whole and renamed: a card pulled while it writes keeps the state before
         tmp = self.state_path + ".tmp"
-        with open(tmp, "w", encoding="utf-8") as f:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
             json.dump(st, f, indent=1)
         os.replace(tmp, self.state_path)
 
@@ -483,6 +543,7 @@ class PivCard:
             0x87: self.cmd_general_authenticate,
             0x47: self.cmd_generate,
             0xDB: self.cmd_put_data,
+            0xFF: self.cmd_set_mgmt_key,
         }.get(ins)
         if handler is None:
             raise CardError(SW_INS_NOT_SUPP)
@@ -497,7 +558,8 @@ class PivCard:
         if p2 & 0x0C == 0x0C:
             return b""
         algs = b"".join(tlv(0x80, bytes([a]))
-                        for a in (ALG_3DES, ALG_RSA_2048, ALG_ECC_P256, ALG_ECC_P384))
+                        for a in sorted({self.mgmt_alg, ALG_RSA_2048, ALG_ECC_P256,
+                                         ALG_ECC_P384}))
         return tlv(0x61, tlv(0x4F, PIV_PIX) +
                    tlv(0x79, tlv(0x4F, PIV_AID[:7])) +
                    tlv(0x50, self.conf.label) +
@@ -513,6 +575,8 @@ class PivCard:
         obj = self.objects.get(tag)
         if obj is None:
             raise CardError(SW_NOT_FOUND)
+        if tag in PIN_OBJECTS and not self.pin_verified:
+            raise CardError(SW_SEC_STATUS)
         return obj
 
     def cmd_put_data(self, p1, p2, data):
@@ -530,8 +594,11 @@ class PivCard:
             tag, obj = int.from_bytes(items[0][1], "big"), tlv(0x53, items[1][1])
         else:
             raise CardError(SW_WRONG_DATA)
-        if tag >> 8 != 0x5FC1 and tag != OBJ_DISCOVERY:
+        # PIV objects 5FC1xx and 7E, and the vendor's 5FFFxx (YubiKey: admin data...)
+        if tag >> 8 not in (0x5FC1, 0x5FFF) and tag != OBJ_DISCOVERY:
             raise CardError(SW_NOT_FOUND)
+        if len(obj) > self.conf.max_object:
+            raise CardError(SW_NO_MEMORY)
         if obj[1:2] == b"\x00":  # an empty object deletes it
             self.objects.pop(tag, None)
         else:
@@ -671,10 +738,10 @@ class PivCard:
         return tlv(0x7C, tlv(0x82, out))
 
     def mgmt_cipher(self, encrypt, block):
-        if self.conf.mgmt_alg == ALG_3DES:
-            alg = TripleDES(self.conf.mgmt_key)
+        if self.mgmt_alg == ALG_3DES:
+            alg = TripleDES(self.mgmt_key)
         else:
-            alg = algorithms.AES(self.conf.mgmt_key)
+            alg = algorithms.AES(self.mgmt_key)
         c = Cipher(alg, modes.ECB())
         op = c.encryptor() if encrypt else c.decryptor()
         return op.update(block) + op.finalize()
@@ -683,10 +750,10 @@ class PivCard:
         # a challenge with no algorithm is a request for random bytes (GET CHALLENGE)
         if p1 == 0x00 and items == {0x81: b""}:
             return tlv(0x7C, tlv(0x81, secrets.token_bytes(8)))
-        if p1 != self.conf.mgmt_alg:
+        self.mgmt_authed = False  # any other attempt ends an authenticated session
+        if p1 != self.mgmt_alg:
             raise CardError(SW_WRONG_P1P2)
         bs = 8 if p1 == ALG_3DES else 16
-        self.mgmt_authed = False
         # external authenticate, step 1: the card gives a challenge
         if items.get(0x81) == b"" and len(items) == 1:
             self.mgmt_challenge = secrets.token_bytes(bs)
@@ -716,20 +783,44 @@ class PivCard:
         self.mgmt_challenge = self.mgmt_witness = None
         raise CardError(SW_WRONG_DATA)
 
+    # -- SET MANAGEMENT KEY (YubiKey: INS FF, P1 FF, P2 FF or FE for touch)
+
+    def cmd_set_mgmt_key(self, p1, p2, data):
+        """Data: algorithm, 9B, length, key. Needs the management key authenticated."""
+        if p1 != 0xFF or p2 not in (0xFF, 0xFE):
+            raise CardError(SW_WRONG_P1P2)
+        if not self.mgmt_authed:
+            raise CardError(SW_SEC_STATUS)
+        if len(data) < 3 or data[1] != KEY_MGMT or data[0] not in SYM_ALGS or \
+                data[2] != SYM_ALGS[data[0]] or len(data) != 3 + data[2]:
+            raise CardError(SW_WRONG_DATA)
+        self.mgmt_alg = data[0]
+        self.mgmt_key = bytes(data[3:])
+        self.mgmt_changed = True  # the session stays authenticated, as on a YubiKey
+        self.save_state()
+        log("management key changed (algorithm %02x)" % self.mgmt_alg)
+        return b""
+
     # -- GENERATE ASYMMETRIC KEY PAIR
 
     def cmd_generate(self, p1, p2, data):
+        """Data: AC { 80 algorithm [, AA PIN policy, AB touch policy (YubiKey, ignored)] }.
+        Answers 7F49 { 81 modulus, 82 exponent } (RSA) or 7F49 { 86 point } (ECC)."""
         if p1 != 0x00 or p2 not in SLOT_OBJECTS:
             raise CardError(SW_WRONG_P1P2)
         if not self.mgmt_authed:
             raise CardError(SW_SEC_STATUS)
         try:
-            outer = tlv_dict(data)
-            alg = tlv_dict(outer[0xAC])[0x80][0]
-        except (ValueError, KeyError, IndexError):
+            outer = parse_tlv(data)
+            if len(outer) != 1 or outer[0][0] != 0xAC:
+                raise ValueError("no AC template")
+            alg = tlv_dict(outer[0][1])[0x80]
+        except (ValueError, KeyError):
             raise CardError(SW_WRONG_DATA)
-        if alg not in RSA_ALGS and alg not in EC_ALGS:
-            raise CardError(SW_WRONG_P1P2)
+        if len(alg) != 1 or (alg[0] not in RSA_ALGS and alg[0] not in EC_ALGS):
+            raise CardError(SW_WRONG_DATA)
+        alg = alg[0]
+        log("generating a key of algorithm %02x in %02x" % (alg, p2))
         slot = Slot(generate_key(alg))
         self.slots[p2] = slot
         self.changed_keys = self.changed_keys | {p2}
@@ -761,7 +852,7 @@ def quickack(sock):
 
 
 def describe(apdu):
-    if len(apdu) >= 2 and apdu[1] in (0x20, 0x24, 0x2C) and len(apdu) > 5:
+    if len(apdu) >= 2 and apdu[1] in (0x20, 0x24, 0x2C, 0xFF) and len(apdu) > 5:
         return apdu[:5].hex() + " <secret>"
     return apdu.hex()
 
@@ -817,8 +908,10 @@ def serve(card, host, port, ready_file):
 
 # ---------------------------------------------------------------- demo card
 
-def make_demo(directory, cn, pin):
-    """Writes a demo card: a CA, keys and certificates for 9A, 9C, 9D, 9E, card.json."""
+def make_demo(directory, cn, pin, blank=False, over=None):
+    """Writes a demo card: a CA, keys and certificates for 9A, 9C, 9D, 9E, card.json; a
+    blank card (a token as it comes from the factory) has card.json alone. over: card.json
+    settings given on the command line."""
     os.makedirs(directory, exist_ok=True)
     now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
     start = now - datetime.timedelta(days=1)
@@ -836,6 +929,20 @@ def make_demo(directory, cn, pin):
         with open(p, "wb") as f:
             f.write(data)
         os.chmod(p, mode)
+
+    conf = {
+        "pin": pin,
+        "puk": "12345678",
+        "pin_retries": 3,
+        "puk_retries": 3,
+        "guid": secrets.token_bytes(16).hex(),
+        "label": "kyso virtual PIV",
+    }
+    conf.update({k: v for k, v in (over or {}).items() if v is not None})
+    if blank:
+        write("card.json", (json.dumps(conf, indent=1) + "\n").encode())
+        Config(directory)  # raises on a bad setting
+        return
 
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca_name = name("kyso test CA")
@@ -867,15 +974,8 @@ def make_demo(directory, cn, pin):
                 .sign(ca_key, hashes.SHA256()))
         write(slot + ".key", key_pem(key).encode(), 0o600)
         write(slot + ".crt", cert.public_bytes(serialization.Encoding.PEM))
-    conf = {
-        "pin": pin,
-        "puk": "12345678",
-        "pin_retries": 3,
-        "puk_retries": 3,
-        "guid": secrets.token_bytes(16).hex(),
-        "label": "kyso virtual PIV",
-    }
     write("card.json", (json.dumps(conf, indent=1) + "\n").encode())
+    Config(directory)
 
 
 # ---------------------------------------------------------------- main
@@ -895,18 +995,34 @@ def main():
                     help="answer private key operations (GENERAL AUTHENTICATE) MS later")
     ap.add_argument("--hold-file", metavar="FILE",
                     help="while FILE exists, private key operations wait (after --delay-ms)")
+    ap.add_argument("--blank", action="store_true",
+                    help="--make-demo: no keys, no certificates (a card to provision)")
+    ap.add_argument("--mgmt-alg", metavar="ALG",
+                    help="management key algorithm: 3des (03), aes128 (08), aes192 (0A), "
+                    "aes256 (0C); instead of card.json's mgmt_alg")
+    ap.add_argument("--mgmt-key", metavar="HEX", help="management key, instead of card.json's")
+    ap.add_argument("--pin-retries", type=int, metavar="N", help="PIN tries (card.json: 3)")
+    ap.add_argument("--puk-retries", type=int, metavar="N", help="PUK tries (card.json: 3)")
+    ap.add_argument("--guid", metavar="HEX", help="the CHUID's GUID (16 bytes): the serial")
     ap.add_argument("-v", "--verbose", action="store_true", help="log APDUs to stderr")
     args = ap.parse_args()
     VERBOSE = args.verbose
     HOLD_FILE = args.hold_file
+    over = {"mgmt_alg": args.mgmt_alg, "mgmt_key": args.mgmt_key,
+            "pin_retries": args.pin_retries, "puk_retries": args.puk_retries,
+            "guid": args.guid}
 
     if args.make_demo:
-        make_demo(args.make_demo, args.cn, args.pin)
+        try:
+            make_demo(args.make_demo, args.cn, args.pin, args.blank, over)
+        except ValueError as e:
+            sys.stderr.write("piv-card: %s: %s\n" % (args.make_demo, e))
+            return 1
         return 0
     if not args.config:
         ap.error("a card directory or JSON file is needed")
     try:
-        card = PivCard(Config(args.config), args.state, max(0, args.delay_ms))
+        card = PivCard(Config(args.config, over), args.state, max(0, args.delay_ms))
     except (OSError, ValueError, KeyError) as e:
         sys.stderr.write("piv-card: %s: %s\n" % (args.config, e))
         return 1
