@@ -59,7 +59,8 @@ void p11_module_close(struct p11_module *m);
  * infos of new tokens (of every token when full). Returns 2 when libp11's
  * slot list must be rebuilt (a token it does not know is there, or one it
  * knows has gone), 1 when tokens left or their flags changed, 0 when nothing
- * changed, -1 on error. */
+ * changed (or the module is held by p11_exclusive or p11_alone: nothing is
+ * read then), -1 on error. */
 int p11_probe(struct p11_module *m, int full);
 
 /* Rebuilds libp11's slot list; takes the write lock. libp11 0.4 cannot
@@ -76,6 +77,12 @@ int p11_refresh(struct p11_module *m);
  * result. */
 const char *p11_exclusive(struct p11_module *m, const char *(*fn)(struct p11_module *m, void *arg),
 			  void *arg);
+
+/* Runs fn(m, arg) under the write lock, libp11's slot list left as it is:
+ * no other operation or probe of the module runs meanwhile (a listing of
+ * its own that must not meet a probe). Returns fn's result. */
+const char *p11_alone(struct p11_module *m, const char *(*fn)(struct p11_module *m, void *arg),
+		      void *arg);
 
 /* The slot holding token id, or NULL. Caller holds the read lock. */
 PKCS11_SLOT *p11_find_slot(struct p11_module *m, const char *token_id);

@@ -140,6 +140,15 @@ static const char *exclusive_op(struct p11_module *m, void *arg)
 	return err;
 }
 
+/* The listing, alone in the module (p11_alone). */
+static const char *inventory_op(struct p11_module *m, void *arg)
+{
+	struct op_run *r = arg;
+
+	r->details = prov_inventory(m->handle.fl, kyso_msg_str(r->msg, KYSO_F_TOKEN));
+	return r->details ? NULL : "internal_error";
+}
+
 static void answer(struct admin *a, struct op_run *r, const char *err)
 {
 	struct kyso_out out;
@@ -180,8 +189,7 @@ static void run(struct admin *a, struct kyso_msg *msg)
 	r.msg = msg;
 	snprintf(r.token, sizeof(r.token), "%s", kyso_msg_str(msg, KYSO_F_TOKEN) ?: "");
 	if (msg->op == KYSO_OP_ADMIN_INVENTORY) {
-		r.details = prov_inventory(h->mod.handle.fl, kyso_msg_str(msg, KYSO_F_TOKEN));
-		answer(a, &r, r.details ? NULL : "internal_error");
+		answer(a, &r, p11_alone(&h->mod, inventory_op, &r));
 		json_decref(r.details);
 		return;
 	}
