@@ -14,6 +14,8 @@ set -u
 . "$KYSO_SRCDIR/tests/lib/kyso-cli.sh"
 . "$KYSO_SRCDIR/tests/lib/kyso-web.sh"
 . "$KYSO_SRCDIR/tests/lib/test-ca.sh"
+# (for its event stream reader: events_start, events_mark, wait_event)
+. "$KYSO_SRCDIR/tests/lib/kyso-pcsc.sh"
 require_build "$KYSO_CLI"
 require_softhsm
 
@@ -142,6 +144,8 @@ is "$(printf '%s\n' "$OUT" | head -n 1 | tr -d '\r' | cut -d, -f1-3)" "token,lab
 is "$(printf '%s\n' "$OUT" | wc -l)" 2 "CSV: the header and one line for the token"
 
 # ---------------------------------------------------------------- init
+events_start
+EV_MARK=$(events_mark)
 mark_log
 pins_say "pin $SO_PIN" "pin $PIN"
 kyso_ok "kyso admin init with a prefix of the token's id" \
@@ -157,6 +161,9 @@ like "$TEXTS" '/kyso' "the dialog names the program that asks"
 like "$TEXTS" '4 to 255 characters' "the dialog gives the PIN's length"
 api GET "/v1/tokens/$TOK"
 is "$STATUS $(json_get 'j["label"]')" "200 Trường Kyso 01" "kysod's token list has the new token with its label"
+wait_event "$EV_MARK" token-inserted "$TOK"
+ok $? "the event stream says the new token came (token-inserted)"
+events_stop
 is "$(last_admin 'j["operation"] + " " + j["result"] + " " + j["new_token"]')" "init ok $TOK" \
 	"audit: init, ok, the new token's id"
 mark_log
@@ -301,6 +308,13 @@ is "$(json_get '" ".join(sorted(c["id"] for c in j["certificates"] if c["token"]
 pinentry_says "pin $PIN"
 sign_and_verify an sha256
 sign_and_verify ngoc sha256
+printf 'Sổ điểm lớp 10A1\n' > "$T/record.txt"
+kyso_ok "kyso sign with the imported certificate" sign --cert "${CERT_ID[an]:0:12}" \
+	--file "$T/record.txt" --out "$T/record.sig"
+openssl x509 -in "${CERT_PEM[an]}" -noout -pubkey > "$T/an-cert.pub"
+openssl dgst -sha256 -verify "$T/an-cert.pub" -signature "$T/record.sig" "$T/record.txt" \
+	>"$T/dgst.out" 2>&1
+ok $? "openssl verifies kyso sign's signature with the certificate the CA issued"
 kyso_ok "kyso certs" certs --token "$TOK"
 like "$ERR" 'warning: the certificate of Nguyễn Văn An .* expires on' "kyso certs warns of the certificate that ends within 30 days"
 unlike "$ERR" 'Trần Thị Bích Ngọc' "not of the one valid for a year"
