@@ -46,6 +46,7 @@ static const struct {
 	[KYSO_F_REINIT] = { "reinit", T_BOOL, 1 },
 	[KYSO_F_OBJECT_CLASS] = { "object_class", T_U32, 4 },
 	[KYSO_F_DETAILS] = { "details", T_JSON, KYSO_IPC_MAX_FRAME },
+	[KYSO_F_FRESH] = { "fresh", T_BOOL, 1 },
 };
 
 #define B(f) (1u << (f))
@@ -72,8 +73,8 @@ static const struct op_schema ops[] = {
 	  B(KYSO_F_TOKEN) | B(KYSO_F_KEY_ID) | B(KYSO_F_MECH) | B(KYSO_F_HASH_BITS) |
 	  B(KYSO_F_HASH), 0, 0, 0, 1, 0 },
 	{ KYSO_OP_LOGOUT, "LOGOUT", B(KYSO_F_TOKEN), 0, 0, 0, 0, 0, 0 },
-	{ KYSO_OP_LOGIN, "LOGIN", B(KYSO_F_TOKEN) | B(KYSO_F_PINPAD), B(KYSO_F_TOKEN), 0, 0, 0, 1,
-	  0 },
+	{ KYSO_OP_LOGIN, "LOGIN", B(KYSO_F_TOKEN) | B(KYSO_F_PINPAD) | B(KYSO_F_FRESH),
+	  B(KYSO_F_TOKEN), 0, 0, 0, 1, 0 },
 	{ KYSO_OP_ADMIN_INVENTORY, "ADMIN_INVENTORY", B(KYSO_F_TOKEN), 0, 0, 0, 0, 0, 0 },
 	{ KYSO_OP_INIT_TOKEN, "INIT_TOKEN", B(KYSO_F_TOKEN) | B(KYSO_F_LABEL) | B(KYSO_F_REINIT),
 	  B(KYSO_F_TOKEN) | B(KYSO_F_LABEL), 0, 0, 1, 2, 0 },

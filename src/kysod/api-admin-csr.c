@@ -244,8 +244,9 @@ out:
 }
 
 /* The token signs hash with its key key_id, the user's PIN checked first:
- * the token is logged out, logged in with pin, signs, and is logged out
- * again, so that the PIN just entered is what allows it. */
+ * the token is logged in afresh with pin (a login kept from before is ended
+ * first, in the helper), signs, and is logged out again, so that the PIN
+ * just entered is what allows it. */
 static int token_sign(struct admin_ctx *c, const char *key_id, int rsa,
 		      const unsigned char *hash, size_t hash_len, unsigned char *sig, size_t *sig_len,
 		      const char *pin, struct kyso_reply *rep)
@@ -260,9 +261,7 @@ static int token_sign(struct admin_ctx *c, const char *key_id, int rsa,
 
 	kyso_out_init(&req);
 	kyso_out_str(&req, KYSO_F_TOKEN, c->tok.id);
-	helper_call(c->d, c->tok.module, KYSO_OP_LOGOUT, &req, NULL, 0, c->d->cfg.request_timeout,
-		    &ans, &err);
-	kyso_msg_clear(&ans);
+	kyso_out_bool(&req, KYSO_F_FRESH, 1);
 	if (admin_call(c, KYSO_OP_LOGIN, &req, pins, 1, 0, c->d->cfg.request_timeout, &ans, rep))
 		goto out;
 	kyso_msg_clear(&ans);
