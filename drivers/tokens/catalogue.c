@@ -14,8 +14,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <ini.h>
 
+#include "common/ini-reader.h"
 #include "tokens/catalogue.h"
 
 #define MAX_FILE_SIZE	(64 * 1024)	/* a token file is a dozen lines */
@@ -327,15 +327,6 @@ void kyso_catalogue_free(struct kyso_catalogue *cat)
 
 /* ---------------------------------------------------------------- one file */
 
-/* Feeds inih one line at a time, counting lines so that the handler knows where
- * it is, and noting the first line longer than inih's buffer. */
-struct text_stream {
-	const char *p, *end;
-	unsigned int lineno;
-	unsigned int long_line;
-	unsigned int section_line;	/* line of the last "[section]" read */
-};
-
 enum section_kind { SEC_NONE, SEC_TOKEN, SEC_ATR, SEC_PROV, SEC_BAD };
 
 #define SEEN_NAME	0x1
@@ -350,12 +341,11 @@ enum section_kind { SEC_NONE, SEC_TOKEN, SEC_ATR, SEC_PROV, SEC_BAD };
 
 struct parse_state {
 	struct kyso_token_kind *kind;
-	struct text_stream *ts;
+	struct kyso_ini *ini;		/* the reader, in its callbacks */
 	const char *file;
 	char *err;
 	size_t errlen;
-	unsigned int err_line;		/* line of the first error, 0 if none */
-	char section[INI_MAX_LINE];	/* the section as inih last reported it */
+	char section[KYSO_INI_LINE_MAX];	/* the section as inih last reported it */
 	enum section_kind sec;
 	char **seen_sections;
 	size_t n_seen_sections;
@@ -365,74 +355,13 @@ struct parse_state {
 	long cur_atr;			/* index of the current [atr NAME] pattern */
 };
 
-static char *read_line(char *str, int num, void *stream)
-{
-	struct text_stream *ts = stream;
-	const char *nl;
-	size_t len, take;
-
-	if (ts->p >= ts->end)
-		return NULL;
-	nl = memchr(ts->p, '\n', (size_t)(ts->end - ts->p));
-	len = nl ? (size_t)(nl - ts->p) + 1 : (size_t)(ts->end - ts->p);
-	ts->lineno++;
-	take = len;
-	if (take > (size_t)num - 1) {
-		if (!ts->long_line)
-			ts->long_line = ts->lineno;
-		take = (size_t)num - 1;
-	}
-	memcpy(str, ts->p, take);
-	str[take] = '\0';
-	ts->p += len;
-	if (str[strspn(str, " \t")] == '[')
-		ts->section_line = ts->lineno;
-	return str;
-}
-
-static int vfail(struct parse_state *st, unsigned int line, const char *fmt, va_list ap)
-	__attribute__((format(printf, 3, 0)));
-
-/* Keeps the first error, "file:line: what"; returns 0 for inih. */
-static int vfail(struct parse_state *st, unsigned int line, const char *fmt, va_list ap)
-{
-	char msg[256];
-
-	if (st->err_line)
-		return 0;
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	st->err_line = line;
-	set_err(st->err, st->errlen, "%s:%u: %s", st->file, line, msg);
-	return 0;
-}
-
-static int fail(struct parse_state *st, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-/* An error on the line being parsed. */
-static int fail(struct parse_state *st, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vfail(st, st->ts->lineno, fmt, ap);
-	va_end(ap);
-	return 0;
-}
-
-static int fail_section(struct parse_state *st, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+/* An error on the line being parsed; 0 for the reader. */
+#define fail(st, ...)	kyso_ini_fail((st)->ini, __VA_ARGS__)
 
 /* An error in the current section's header line. */
-static int fail_section(struct parse_state *st, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vfail(st, st->ts->section_line ? st->ts->section_line : st->ts->lineno, fmt, ap);
-	va_end(ap);
-	return 0;
-}
+#define fail_section(st, ...) \
+	kyso_ini_fail_at((st)->ini, kyso_ini_section_line((st)->ini) ? \
+			 kyso_ini_section_line((st)->ini) : kyso_ini_line((st)->ini), __VA_ARGS__)
 
 static int fail_oom(struct parse_state *st)
 {
@@ -862,12 +791,12 @@ static int finish_prov(struct parse_state *st)
 	return 0;
 }
 
-static int on_entry(void *user, const char *section, const char *name, const char *value)
+static int on_entry(struct kyso_ini *ini, void *user, const char *section, const char *name,
+		    const char *value)
 {
 	struct parse_state *st = user;
 
-	if (st->err_line)
-		return 1;	/* the first error is the one reported */
+	st->ini = ini;
 	if (strcmp(section, st->section) && !start_section(st, section))
 		return 0;
 	if (!*name)
@@ -912,7 +841,7 @@ static int finish_kind(struct parse_state *st)
 	}
 	for (i = 0; i < kind->n_atr; i++) {
 		struct atr_pattern *pat = &kind->atr[i];
-		char where[INI_MAX_LINE + 8];
+		char where[KYSO_INI_LINE_MAX + 8];
 
 		if (pat->label)
 			snprintf(where, sizeof(where), "[atr %s]", pat->label);
@@ -952,70 +881,32 @@ static int finish_kind(struct parse_state *st)
 	return finish_prov(st);
 }
 
-static int read_file(int fd, const char *file, char **text, size_t *len, char *err,
-		     size_t errlen)
-{
-	struct stat sb;
-	char *buf;
-	size_t got = 0;
-
-	if (fstat(fd, &sb)) {
-		set_err(err, errlen, "%s: %s", file, strerror(errno));
-		return -1;
-	}
-	if (!S_ISREG(sb.st_mode)) {
-		set_err(err, errlen, "%s: not a regular file", file);
-		return -1;
-	}
-	if (sb.st_size > MAX_FILE_SIZE) {
-		set_err(err, errlen, "%s: larger than %d bytes", file, MAX_FILE_SIZE);
-		return -1;
-	}
-	buf = malloc((size_t)sb.st_size + 1);
-	if (!buf) {
-		set_err(err, errlen, "%s: out of memory", file);
-		return -1;
-	}
-	while (got < (size_t)sb.st_size) {
-		ssize_t n = read(fd, buf + got, (size_t)sb.st_size - got);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			set_err(err, errlen, "%s: %s", file, n ? strerror(errno) : "short read");
-			free(buf);
-			return -1;
-		}
-		got += (size_t)n;
-	}
-	buf[got] = '\0';
-	*text = buf;
-	*len = got;
-	return 0;
-}
-
 /* Parses one file into a new kind (ownership passes to the caller), or returns
  * NULL with err set. */
 static struct kyso_token_kind *load_kind(int dfd, const char *file, const char *id, char *err,
 					 size_t errlen)
 {
-	struct kyso_token_kind *kind = NULL, *ret = NULL;
 	struct parse_state st;
-	struct text_stream ts;
-	char *text = NULL;
-	size_t len = 0, i;
-	int fd, rc;
+	const struct kyso_ini_parser parser = {
+		.file = file,
+		.syntax_error = "syntax error (want [section] or key = value)",
+		.max_size = MAX_FILE_SIZE,
+		.on_key = on_entry,
+		.user = &st,
+	};
+	struct kyso_token_kind *kind = NULL, *ret = NULL;
+	struct stat sb;
+	size_t i;
+	int fd;
 
 	memset(&st, 0, sizeof(st));
 	fd = openat(dfd, file, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
+	if (fd < 0 || fstat(fd, &sb)) {
 		set_err(err, errlen, "%s: %s", file, strerror(errno));
 		goto out;
 	}
-	if (read_file(fd, file, &text, &len, err, errlen))
-		goto out;
-	if (memchr(text, '\0', len)) {
-		set_err(err, errlen, "%s: holds a NUL byte", file);
+	if (!S_ISREG(sb.st_mode)) {
+		set_err(err, errlen, "%s: not a regular file", file);
 		goto out;
 	}
 	kind = calloc(1, sizeof(*kind));
@@ -1023,38 +914,14 @@ static struct kyso_token_kind *load_kind(int dfd, const char *file, const char *
 		set_err(err, errlen, "%s: out of memory", file);
 		goto out;
 	}
-
-	ts.p = text;
-	ts.end = text + len;
-	ts.lineno = 0;
-	ts.long_line = 0;
-	ts.section_line = 0;
 	st.kind = kind;
-	st.ts = &ts;
 	st.file = file;
 	st.err = err;
 	st.errlen = errlen;
 	st.sec = SEC_NONE;
 	st.token_atr = -1;
 	st.cur_atr = -1;
-	rc = ini_parse_stream(read_line, &ts, on_entry, &st);
-	if (ts.long_line && (!st.err_line || ts.long_line <= st.err_line)) {
-		set_err(err, errlen, "%s:%u: line longer than %d characters", file, ts.long_line,
-			INI_MAX_LINE - 2);
-		goto out;
-	}
-	if (rc > 0 && (!st.err_line || (unsigned int)rc < st.err_line)) {
-		set_err(err, errlen, "%s:%d: syntax error (want [section] or key = value)", file,
-			rc);
-		goto out;
-	}
-	if (st.err_line)
-		goto out;
-	if (rc < 0) {
-		set_err(err, errlen, "%s: cannot parse (%d)", file, rc);
-		goto out;
-	}
-	if (finish_kind(&st))
+	if (kyso_ini_parse_fd(&parser, fd, err, errlen) || finish_kind(&st))
 		goto out;
 	ret = kind;
 	kind = NULL;
@@ -1063,7 +930,6 @@ out:
 		free(st.seen_sections[i]);
 	free(st.seen_sections);
 	kind_free(kind);
-	free(text);
 	if (fd >= 0)
 		close(fd);
 	return ret;
