@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* The token catalogue (drivers/tokens/catalogue.c): loading good files, every
+/* The token catalogue (drivers/tokens/catalogue-*.c): loading good files, every
  * malformed case with its message, USB and ATR matching with masks, applets,
  * software tokens, quirks, module choice with fallbacks, and the catalogue that
  * ships in drivers/tokens. */

@@ -1,14 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* The token catalogue: loading drivers/tokens/NAME.conf with inih, matching a token
- * by USB id, ATR, applet or module path, and choosing its module. */
+/* The token catalogue: one NAME.conf file into a kind, through the INI reader
+ * (src/common/ini-reader.c): its [token], [atr NAME] and [provisioning] keys,
+ * ATR text, and the checks of the whole file. docs/tokens.md has the format. */
 #include <ctype.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <fnmatch.h>
-#include <glob.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,48 +13,13 @@
 #include <unistd.h>
 
 #include "common/ini-reader.h"
-#include "tokens/catalogue.h"
+#include "tokens/catalogue-internal.h"
 
 #define MAX_FILE_SIZE	(64 * 1024)	/* a token file is a dozen lines */
 #define MAX_TEXT	128		/* name, vendor */
-#define MAX_ID		64		/* file name without ".conf" */
-
-/* Debian's multiarch directory of this build, searched first when a module glob
- * matches in several architectures' directories. */
-#ifndef KYSO_MULTIARCH
-#if defined(__x86_64__) && defined(__LP64__)
-#define KYSO_MULTIARCH "x86_64-linux-gnu"
-#elif defined(__aarch64__)
-#define KYSO_MULTIARCH "aarch64-linux-gnu"
-#elif defined(__i386__)
-#define KYSO_MULTIARCH "i386-linux-gnu"
-#elif defined(__arm__) && defined(__ARM_PCS_VFP)
-#define KYSO_MULTIARCH "arm-linux-gnueabihf"
-#elif defined(__powerpc64__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-#define KYSO_MULTIARCH "powerpc64le-linux-gnu"
-#elif defined(__s390x__)
-#define KYSO_MULTIARCH "s390x-linux-gnu"
-#elif defined(__riscv) && __riscv_xlen == 64
-#define KYSO_MULTIARCH "riscv64-linux-gnu"
-#endif
-#endif
-
-/* What the module entry "opensc" stands for, in preference order. */
-static const char *const opensc_paths[] = {
-	"/usr/lib/*/pkcs11/opensc-pkcs11.so",	/* Debian, Ubuntu */
-	"/usr/lib/*/opensc-pkcs11.so",
-	"/usr/lib64/pkcs11/opensc-pkcs11.so",	/* Fedora, openSUSE */
-	"/usr/lib64/opensc-pkcs11.so",
-	"/usr/lib/pkcs11/opensc-pkcs11.so",	/* Arch, Alpine */
-	"/usr/lib/opensc-pkcs11.so",
-};
 
 /* The quirks kyso knows; docs/tokens.md says what each one changes. */
-static const struct quirk_def {
-	const char *key;
-	int numeric;		/* takes "=N" */
-	long min, max;
-} quirk_defs[] = {
+static const struct quirk_def quirk_defs[] = {
 	{ "always_authenticate", 0, 0, 0 },
 	{ "login_once", 0, 0, 0 },
 	{ "no_raw_rsa", 0, 0, 0 },
@@ -66,73 +28,6 @@ static const struct quirk_def {
 };
 
 #define N_QUIRK_DEFS (sizeof(quirk_defs) / sizeof(quirk_defs[0]))
-
-struct usb_id {
-	uint16_t vid, pid;
-};
-
-struct atr_pattern {
-	unsigned char atr[KYSO_ATR_MAX];
-	unsigned char mask[KYSO_ATR_MAX];
-	size_t len;
-	unsigned int weight;		/* bits set in mask: higher is more specific */
-	char *label;			/* NAME of [atr NAME], NULL for [token]'s own */
-	/* while parsing */
-	int has_atr, has_mask;
-	unsigned char user_mask[KYSO_ATR_MAX];
-	size_t user_mask_len;
-};
-
-struct quirk {
-	const struct quirk_def *def;
-	long value;
-};
-
-/* What [provisioning] says; all zero (unknown) without the section. */
-struct prov_facts {
-	int present;			/* the file has the section */
-	unsigned int safe;		/* 1 << enum kyso_prov_op, for each safe one */
-	int safe_none;			/* "safe = none" */
-	unsigned int pin_min, pin_max, puk_min, puk_max;
-	unsigned int pin_tries, puk_tries;
-	const char *unblock;		/* static: "puk", "so-pin", or NULL */
-	const char *mgmt_key;		/* static: "none", "3des"..., or NULL */
-};
-
-struct kyso_token_kind {
-	char *id;
-	char *name;
-	char *vendor;
-	enum kyso_token_match match;
-	struct usb_id *usb;
-	size_t n_usb;
-	struct atr_pattern *atr;
-	size_t n_atr;
-	char **modules;
-	size_t n_modules;
-	struct quirk *quirks;
-	size_t n_quirks;
-	struct prov_facts prov;
-};
-
-struct kyso_catalogue {
-	struct kyso_token_kind **kinds;
-	size_t n;
-};
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 /* ---------------------------------------------------------------- ATR text */
 
@@ -166,28 +61,28 @@ static int parse_bytes(const char *text, unsigned char *out, unsigned char *wild
 	while (end > p && is_blank(end[-1]))
 		end--;
 	if (p == end) {
-		set_err(err, errlen, "no bytes");
+		catalogue_set_err(err, errlen, "no bytes");
 		return -1;
 	}
 	separated = memchr(p, ':', end - p) || memchr(p, ' ', end - p) || memchr(p, '\t', end - p);
 	if (!separated && (end - p) % 2) {
-		set_err(err, errlen, "odd number of hex digits");
+		catalogue_set_err(err, errlen, "odd number of hex digits");
 		return -1;
 	}
 	while (p < end) {
 		int hi, lo;
 
 		if (n == KYSO_ATR_MAX) {
-			set_err(err, errlen, "more than %d bytes", KYSO_ATR_MAX);
+			catalogue_set_err(err, errlen, "more than %d bytes", KYSO_ATR_MAX);
 			return -1;
 		}
 		if (end - p < 2 || (separated && end - p > 2 && p[2] != ':' && !is_blank(p[2]))) {
-			set_err(err, errlen, "byte %d is not two hex digits", n + 1);
+			catalogue_set_err(err, errlen, "byte %d is not two hex digits", n + 1);
 			return -1;
 		}
 		if (p[0] == '.' && p[1] == '.') {
 			if (!wild) {
-				set_err(err, errlen, "byte %d: no wildcard allowed here", n + 1);
+				catalogue_set_err(err, errlen, "byte %d: no wildcard allowed here", n + 1);
 				return -1;
 			}
 			out[n] = 0;
@@ -196,7 +91,7 @@ static int parse_bytes(const char *text, unsigned char *out, unsigned char *wild
 			hi = hex_digit((unsigned char)p[0]);
 			lo = hex_digit((unsigned char)p[1]);
 			if (hi < 0 || lo < 0) {
-				set_err(err, errlen, "byte %d is not two hex digits", n + 1);
+				catalogue_set_err(err, errlen, "byte %d is not two hex digits", n + 1);
 				return -1;
 			}
 			out[n] = (unsigned char)(hi << 4 | lo);
@@ -213,7 +108,7 @@ static int parse_bytes(const char *text, unsigned char *out, unsigned char *wild
 			while (is_blank(*p))
 				p++;
 		if (p == end || *p == ':' || is_blank(*p)) {
-			set_err(err, errlen, "empty byte after byte %d", n);
+			catalogue_set_err(err, errlen, "empty byte after byte %d", n);
 			return -1;
 		}
 	}
@@ -228,11 +123,11 @@ int kyso_atr_parse(const char *text, unsigned char *atr, unsigned char *mask, ch
 	if (n < 0)
 		return -1;
 	if (n < 2) {
-		set_err(err, errlen, "an ATR has at least 2 bytes");
+		catalogue_set_err(err, errlen, "an ATR has at least 2 bytes");
 		return -1;
 	}
 	if ((mask && mask[0] != 0xff) || (atr[0] != 0x3b && atr[0] != 0x3f)) {
-		set_err(err, errlen, "an ATR starts with 3b or 3f");
+		catalogue_set_err(err, errlen, "an ATR starts with 3b or 3f");
 		return -1;
 	}
 	return n;
@@ -276,11 +171,6 @@ static const char *check_text(const char *s)
 	return NULL;
 }
 
-static int is_glob(const char *s)
-{
-	return strpbrk(s, "*?[") != NULL;
-}
-
 static const struct quirk_def *find_quirk_def(const char *key, size_t keylen)
 {
 	size_t i;
@@ -293,7 +183,7 @@ static const struct quirk_def *find_quirk_def(const char *key, size_t keylen)
 
 /* ---------------------------------------------------------------- freeing */
 
-static void kind_free(struct kyso_token_kind *kind)
+void catalogue_kind_free(struct kyso_token_kind *kind)
 {
 	size_t i;
 
@@ -311,18 +201,6 @@ static void kind_free(struct kyso_token_kind *kind)
 	free(kind->modules);
 	free(kind->quirks);
 	free(kind);
-}
-
-void kyso_catalogue_free(struct kyso_catalogue *cat)
-{
-	size_t i;
-
-	if (!cat)
-		return;
-	for (i = 0; i < cat->n; i++)
-		kind_free(cat->kinds[i]);
-	free(cat->kinds);
-	free(cat);
 }
 
 /* ---------------------------------------------------------------- one file */
@@ -631,17 +509,6 @@ static int on_token_key(struct parse_state *st, const char *name, const char *va
 
 /* ---------------------------------------------------------------- [provisioning] */
 
-static const char *const prov_op_names[KYSO_PROV_OP_COUNT] = {
-	[KYSO_PROV_INIT] = "init",
-	[KYSO_PROV_PIN_CHANGE] = "pin-change",
-	[KYSO_PROV_PIN_UNBLOCK] = "pin-unblock",
-	[KYSO_PROV_PIN_SET] = "pin-set",
-	[KYSO_PROV_KEYGEN] = "keygen",
-	[KYSO_PROV_IMPORT] = "import",
-	[KYSO_PROV_DELETE] = "delete",
-	[KYSO_PROV_WIPE] = "wipe",
-};
-
 static const char *const unblock_names[] = { "puk", "so-pin" };
 static const char *const mgmt_key_names[] = { "none", "3des", "aes128", "aes192", "aes256" };
 
@@ -779,12 +646,12 @@ static int finish_prov(struct parse_state *st)
 	if (!pv->present)
 		return 0;
 	if (!pv->safe && !pv->safe_none) {
-		set_err(st->err, st->errlen, "%s: [provisioning] has no safe (list the operations, "
+		catalogue_set_err(st->err, st->errlen, "%s: [provisioning] has no safe (list the operations, "
 			"or none)", st->file);
 		return -1;
 	}
 	if ((pv->safe & (1u << KYSO_PROV_PIN_UNBLOCK)) && !pv->unblock) {
-		set_err(st->err, st->errlen, "%s: [provisioning] lists pin-unblock as safe but "
+		catalogue_set_err(st->err, st->errlen, "%s: [provisioning] lists pin-unblock as safe but "
 			"has no unblock", st->file);
 		return -1;
 	}
@@ -828,15 +695,15 @@ static int finish_kind(struct parse_state *st)
 	size_t i, b;
 
 	if (!st->token_section) {
-		set_err(st->err, st->errlen, "%s: no [token] section (or it is empty)", st->file);
+		catalogue_set_err(st->err, st->errlen, "%s: no [token] section (or it is empty)", st->file);
 		return -1;
 	}
 	if (!kind->name) {
-		set_err(st->err, st->errlen, "%s: [token] has no name", st->file);
+		catalogue_set_err(st->err, st->errlen, "%s: [token] has no name", st->file);
 		return -1;
 	}
 	if (!kind->n_modules) {
-		set_err(st->err, st->errlen, "%s: [token] has no module", st->file);
+		catalogue_set_err(st->err, st->errlen, "%s: [token] has no module", st->file);
 		return -1;
 	}
 	for (i = 0; i < kind->n_atr; i++) {
@@ -848,13 +715,13 @@ static int finish_kind(struct parse_state *st)
 		else
 			snprintf(where, sizeof(where), "[token]");
 		if (!pat->has_atr) {
-			set_err(st->err, st->errlen, "%s: %s has atr_mask but no atr", st->file,
+			catalogue_set_err(st->err, st->errlen, "%s: %s has atr_mask but no atr", st->file,
 				where);
 			return -1;
 		}
 		if (pat->has_mask) {
 			if (pat->user_mask_len != pat->len) {
-				set_err(st->err, st->errlen,
+				catalogue_set_err(st->err, st->errlen,
 					"%s: %s: atr has %zu bytes but atr_mask %zu", st->file,
 					where, pat->len, pat->user_mask_len);
 				return -1;
@@ -869,11 +736,11 @@ static int finish_kind(struct parse_state *st)
 		}
 	}
 	if (kind->match == KYSO_TOKEN_MATCH_SOFTWARE && (kind->n_usb || kind->n_atr)) {
-		set_err(st->err, st->errlen, "%s: a software token has no usb or atr", st->file);
+		catalogue_set_err(st->err, st->errlen, "%s: a software token has no usb or atr", st->file);
 		return -1;
 	}
 	if (kind->match == KYSO_TOKEN_MATCH_DEVICE && !kind->n_usb && !kind->n_atr) {
-		set_err(st->err, st->errlen,
+		catalogue_set_err(st->err, st->errlen,
 			"%s: a device token needs usb or atr (or match = piv, openpgp, software)",
 			st->file);
 		return -1;
@@ -881,10 +748,8 @@ static int finish_kind(struct parse_state *st)
 	return finish_prov(st);
 }
 
-/* Parses one file into a new kind (ownership passes to the caller), or returns
- * NULL with err set. */
-static struct kyso_token_kind *load_kind(int dfd, const char *file, const char *id, char *err,
-					 size_t errlen)
+struct kyso_token_kind *catalogue_parse_file(int dfd, const char *file, const char *id, char *err,
+					     size_t errlen)
 {
 	struct parse_state st;
 	const struct kyso_ini_parser parser = {
@@ -902,16 +767,16 @@ static struct kyso_token_kind *load_kind(int dfd, const char *file, const char *
 	memset(&st, 0, sizeof(st));
 	fd = openat(dfd, file, O_RDONLY | O_CLOEXEC);
 	if (fd < 0 || fstat(fd, &sb)) {
-		set_err(err, errlen, "%s: %s", file, strerror(errno));
+		catalogue_set_err(err, errlen, "%s: %s", file, strerror(errno));
 		goto out;
 	}
 	if (!S_ISREG(sb.st_mode)) {
-		set_err(err, errlen, "%s: not a regular file", file);
+		catalogue_set_err(err, errlen, "%s: not a regular file", file);
 		goto out;
 	}
 	kind = calloc(1, sizeof(*kind));
 	if (!kind || !(kind->id = strdup(id))) {
-		set_err(err, errlen, "%s: out of memory", file);
+		catalogue_set_err(err, errlen, "%s: out of memory", file);
 		goto out;
 	}
 	st.kind = kind;
@@ -929,479 +794,8 @@ out:
 	for (i = 0; i < st.n_seen_sections; i++)
 		free(st.seen_sections[i]);
 	free(st.seen_sections);
-	kind_free(kind);
+	catalogue_kind_free(kind);
 	if (fd >= 0)
 		close(fd);
 	return ret;
-}
-
-/* ---------------------------------------------------------------- the directory */
-
-/* "<id>.conf" with id of [a-z0-9][a-z0-9._-]*; dot files are skipped. */
-static int conf_id(const char *file, char *id, size_t idlen)
-{
-	size_t len = strlen(file), i;
-
-	if (file[0] == '.' || len <= 5 || strcmp(file + len - 5, ".conf"))
-		return 0;
-	len -= 5;
-	if (len >= idlen)
-		return -1;
-	for (i = 0; i < len; i++) {
-		char c = file[i];
-
-		if (!(c >= 'a' && c <= 'z') && !(c >= '0' && c <= '9') &&
-		    (i == 0 || !strchr("._-", c)))
-			return -1;
-	}
-	memcpy(id, file, len);
-	id[len] = '\0';
-	return 1;
-}
-
-static int cmp_names(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static int same_pattern(const struct atr_pattern *a, const struct atr_pattern *b)
-{
-	return a->len == b->len && !memcmp(a->atr, b->atr, a->len) &&
-	       !memcmp(a->mask, b->mask, a->len);
-}
-
-/* USB ids and ATR patterns that kind a lists and kind b, read before it, already
- * listed. Returns 0 or -1 with err set. */
-static int check_pair(const struct kyso_token_kind *a, const struct kyso_token_kind *b,
-		      char *err, size_t errlen)
-{
-	size_t i, m;
-
-	for (i = 0; i < a->n_usb; i++)
-		for (m = 0; m < b->n_usb; m++)
-			if (a->usb[i].vid == b->usb[m].vid && a->usb[i].pid == b->usb[m].pid) {
-				set_err(err, errlen,
-					"%s.conf: usb id %04x:%04x is already listed by %s.conf",
-					a->id, a->usb[i].vid, a->usb[i].pid, b->id);
-				return -1;
-			}
-	for (i = 0; i < a->n_atr; i++)
-		for (m = 0; m < b->n_atr; m++)
-			if (same_pattern(&a->atr[i], &b->atr[m])) {
-				set_err(err, errlen, "%s.conf: an atr is already listed by %s.conf",
-					a->id, b->id);
-				return -1;
-			}
-	return 0;
-}
-
-/* Checks what no single file can: ids, ATRs and applets claimed twice. */
-static int check_catalogue(const struct kyso_catalogue *cat, char *err, size_t errlen)
-{
-	size_t k, j, i, m;
-
-	for (k = 0; k < cat->n; k++) {
-		const struct kyso_token_kind *a = cat->kinds[k];
-
-		for (j = 0; j < k; j++) {
-			const struct kyso_token_kind *b = cat->kinds[j];
-
-			if (a->match != KYSO_TOKEN_MATCH_DEVICE && a->match == b->match &&
-			    a->match != KYSO_TOKEN_MATCH_SOFTWARE) {
-				set_err(err, errlen,
-					"%s.conf: match = %s is already claimed by %s.conf", a->id,
-					kyso_token_match_name(a->match), b->id);
-				return -1;
-			}
-			if (check_pair(a, b, err, errlen))
-				return -1;
-		}
-		for (i = 0; i < a->n_atr; i++)
-			for (m = 0; m < i; m++)
-				if (same_pattern(&a->atr[i], &a->atr[m])) {
-					set_err(err, errlen, "%s.conf: an atr is listed twice",
-						a->id);
-					return -1;
-				}
-	}
-	return 0;
-}
-
-struct kyso_catalogue *kyso_catalogue_load(const char *dir, char *err, size_t errlen)
-{
-	struct kyso_catalogue *cat = NULL, *ret = NULL;
-	char **names = NULL;
-	size_t n_names = 0, i;
-	DIR *d = NULL;
-	struct dirent *de;
-	int dfd;
-
-	d = opendir(dir);
-	if (!d) {
-		set_err(err, errlen, "%s: %s", dir, strerror(errno));
-		goto out;
-	}
-	dfd = dirfd(d);
-	cat = calloc(1, sizeof(*cat));
-	if (!cat)
-		goto oom;
-	errno = 0;
-	while ((de = readdir(d))) {
-		char id[MAX_ID];
-		char **grown;
-		int r = conf_id(de->d_name, id, sizeof(id));
-
-		if (r < 0) {
-			set_err(err, errlen,
-				"%s: bad file name (want a lowercase name of letters, digits, "
-				"._- and .conf)", de->d_name);
-			goto out;
-		}
-		if (!r)
-			continue;
-		grown = realloc(names, (n_names + 1) * sizeof(*grown));
-		if (!grown)
-			goto oom;
-		names = grown;
-		names[n_names] = strdup(de->d_name);
-		if (!names[n_names])
-			goto oom;
-		n_names++;
-		errno = 0;
-	}
-	if (errno) {
-		set_err(err, errlen, "%s: %s", dir, strerror(errno));
-		goto out;
-	}
-	if (n_names)
-		qsort(names, n_names, sizeof(*names), cmp_names);
-	cat->kinds = calloc(n_names ? n_names : 1, sizeof(*cat->kinds));
-	if (!cat->kinds)
-		goto oom;
-	for (i = 0; i < n_names; i++) {
-		char id[MAX_ID];
-
-		conf_id(names[i], id, sizeof(id));
-		cat->kinds[cat->n] = load_kind(dfd, names[i], id, err, errlen);
-		if (!cat->kinds[cat->n])
-			goto out;
-		cat->n++;
-	}
-	if (check_catalogue(cat, err, errlen))
-		goto out;
-	ret = cat;
-	cat = NULL;
-	goto out;
-oom:
-	set_err(err, errlen, "%s: out of memory", dir);
-out:
-	for (i = 0; i < n_names; i++)
-		free(names[i]);
-	free(names);
-	kyso_catalogue_free(cat);
-	if (d)
-		closedir(d);
-	return ret;
-}
-
-/* ---------------------------------------------------------------- lookups */
-
-size_t kyso_catalogue_count(const struct kyso_catalogue *cat)
-{
-	return cat ? cat->n : 0;
-}
-
-const struct kyso_token_kind *kyso_catalogue_kind(const struct kyso_catalogue *cat, size_t i)
-{
-	return cat && i < cat->n ? cat->kinds[i] : NULL;
-}
-
-const struct kyso_token_kind *kyso_catalogue_find(const struct kyso_catalogue *cat,
-						  const char *id)
-{
-	size_t i;
-
-	for (i = 0; cat && i < cat->n; i++)
-		if (!strcmp(cat->kinds[i]->id, id))
-			return cat->kinds[i];
-	return NULL;
-}
-
-const struct kyso_token_kind *kyso_catalogue_match_usb(const struct kyso_catalogue *cat,
-						       uint16_t vid, uint16_t pid)
-{
-	size_t k, i;
-
-	for (k = 0; cat && k < cat->n; k++)
-		for (i = 0; i < cat->kinds[k]->n_usb; i++)
-			if (cat->kinds[k]->usb[i].vid == vid && cat->kinds[k]->usb[i].pid == pid)
-				return cat->kinds[k];
-	return NULL;
-}
-
-static int pattern_matches(const struct atr_pattern *pat, const unsigned char *atr, size_t len)
-{
-	size_t i;
-
-	if (pat->len != len)
-		return 0;
-	for (i = 0; i < len; i++)
-		if ((atr[i] & pat->mask[i]) != pat->atr[i])
-			return 0;
-	return 1;
-}
-
-const struct kyso_token_kind *kyso_catalogue_match_atr(const struct kyso_catalogue *cat,
-						       const unsigned char *atr, size_t len)
-{
-	const struct kyso_token_kind *best = NULL;
-	unsigned int best_weight = 0;
-	size_t k, i;
-
-	if (!cat || !atr || !len || len > KYSO_ATR_MAX)
-		return NULL;
-	for (k = 0; k < cat->n; k++)
-		for (i = 0; i < cat->kinds[k]->n_atr; i++) {
-			const struct atr_pattern *pat = &cat->kinds[k]->atr[i];
-
-			if (!pattern_matches(pat, atr, len))
-				continue;
-			if (!best || pat->weight > best_weight) {
-				best = cat->kinds[k];
-				best_weight = pat->weight;
-			}
-		}
-	return best;
-}
-
-const struct kyso_token_kind *kyso_catalogue_match_applet(const struct kyso_catalogue *cat,
-							  enum kyso_token_match which)
-{
-	size_t k;
-
-	if (which != KYSO_TOKEN_MATCH_PIV && which != KYSO_TOKEN_MATCH_OPENPGP)
-		return NULL;
-	for (k = 0; cat && k < cat->n; k++)
-		if (cat->kinds[k]->match == which)
-			return cat->kinds[k];
-	return NULL;
-}
-
-const struct kyso_token_kind *kyso_catalogue_match_software(const struct kyso_catalogue *cat,
-							    const char *path)
-{
-	size_t k, i;
-
-	for (k = 0; cat && path && k < cat->n; k++) {
-		const struct kyso_token_kind *kind = cat->kinds[k];
-
-		if (kind->match != KYSO_TOKEN_MATCH_SOFTWARE)
-			continue;
-		for (i = 0; i < kind->n_modules; i++) {
-			const char *m = kind->modules[i];
-
-			if (is_glob(m) ? !fnmatch(m, path, FNM_PATHNAME) : !strcmp(m, path))
-				return kind;
-		}
-	}
-	return NULL;
-}
-
-/* ---------------------------------------------------------------- accessors */
-
-const char *kyso_token_kind_id(const struct kyso_token_kind *kind)
-{
-	return kind->id;
-}
-
-const char *kyso_token_kind_name(const struct kyso_token_kind *kind)
-{
-	return kind->name;
-}
-
-const char *kyso_token_kind_vendor(const struct kyso_token_kind *kind)
-{
-	return kind->vendor ? kind->vendor : "";
-}
-
-enum kyso_token_match kyso_token_kind_match(const struct kyso_token_kind *kind)
-{
-	return kind->match;
-}
-
-const char *kyso_token_match_name(enum kyso_token_match match)
-{
-	switch (match) {
-	case KYSO_TOKEN_MATCH_DEVICE:
-		return "device";
-	case KYSO_TOKEN_MATCH_PIV:
-		return "piv";
-	case KYSO_TOKEN_MATCH_OPENPGP:
-		return "openpgp";
-	case KYSO_TOKEN_MATCH_SOFTWARE:
-		return "software";
-	}
-	return "?";
-}
-
-size_t kyso_token_kind_usb_count(const struct kyso_token_kind *kind)
-{
-	return kind->n_usb;
-}
-
-int kyso_token_kind_usb(const struct kyso_token_kind *kind, size_t i, uint16_t *vid,
-			uint16_t *pid)
-{
-	if (i >= kind->n_usb)
-		return -1;
-	*vid = kind->usb[i].vid;
-	*pid = kind->usb[i].pid;
-	return 0;
-}
-
-size_t kyso_token_kind_module_count(const struct kyso_token_kind *kind)
-{
-	return kind->n_modules;
-}
-
-const char *kyso_token_kind_module(const struct kyso_token_kind *kind, size_t i)
-{
-	return i < kind->n_modules ? kind->modules[i] : NULL;
-}
-
-int kyso_token_kind_quirk(const struct kyso_token_kind *kind, const char *key, long *value)
-{
-	size_t i;
-
-	for (i = 0; i < kind->n_quirks; i++)
-		if (!strcmp(kind->quirks[i].def->key, key)) {
-			if (value)
-				*value = kind->quirks[i].value;
-			return 1;
-		}
-	return 0;
-}
-
-const char *kyso_prov_op_name(enum kyso_prov_op op)
-{
-	if ((unsigned int)op >= KYSO_PROV_OP_COUNT)
-		return "?";
-	return prov_op_names[op];
-}
-
-int kyso_prov_op_parse(const char *name, enum kyso_prov_op *op)
-{
-	unsigned int i;
-
-	for (i = 0; name && i < KYSO_PROV_OP_COUNT; i++)
-		if (!strcmp(name, prov_op_names[i])) {
-			*op = (enum kyso_prov_op)i;
-			return 0;
-		}
-	return -1;
-}
-
-int kyso_token_kind_prov_safe(const struct kyso_token_kind *kind, enum kyso_prov_op op)
-{
-	if ((unsigned int)op >= KYSO_PROV_OP_COUNT)
-		return 0;
-	if (!kind || !kind->prov.present)
-		return op == KYSO_PROV_PIN_CHANGE;
-	return (kind->prov.safe >> op) & 1;
-}
-
-int kyso_token_kind_prov_limits(const struct kyso_token_kind *kind,
-				struct kyso_prov_limits *out)
-{
-	const struct prov_facts *pv;
-
-	memset(out, 0, sizeof(*out));
-	out->unblock_with = "";
-	out->mgmt_key = "";
-	if (!kind || !kind->prov.present)
-		return -1;
-	pv = &kind->prov;
-	out->pin_min = pv->pin_min;
-	out->pin_max = pv->pin_max;
-	out->puk_min = pv->puk_min;
-	out->puk_max = pv->puk_max;
-	out->pin_tries = pv->pin_tries;
-	out->puk_tries = pv->puk_tries;
-	if (pv->unblock)
-		out->unblock_with = pv->unblock;
-	if (pv->mgmt_key)
-		out->mgmt_key = pv->mgmt_key;
-	return 0;
-}
-
-/* ---------------------------------------------------------------- module choice */
-
-struct pick {
-	kyso_module_usable_fn usable;
-	void *ctx;
-	char *out;
-	size_t outlen;
-};
-
-static int try_path(struct pick *pk, const char *path)
-{
-	size_t len = strlen(path);
-
-	if (len >= pk->outlen || !pk->usable(path, pk->ctx))
-		return 0;
-	memcpy(pk->out, path, len + 1);
-	return 1;
-}
-
-static int is_native(const char *path)
-{
-#ifdef KYSO_MULTIARCH
-	return strstr(path, "/" KYSO_MULTIARCH "/") != NULL;
-#else
-	return 1;
-#endif
-}
-
-/* A literal path goes to the callback as is; a glob, for each existing match. */
-static int try_entry(struct pick *pk, const char *entry)
-{
-	glob_t g;
-	size_t i;
-	int pass, found = 0;
-
-	if (!is_glob(entry))
-		return try_path(pk, entry);
-	memset(&g, 0, sizeof(g));
-	if (glob(entry, 0, NULL, &g) == 0)
-		for (pass = 0; pass < 2 && !found; pass++)
-			for (i = 0; i < g.gl_pathc && !found; i++)
-				if (is_native(g.gl_pathv[i]) == !pass)
-					found = try_path(pk, g.gl_pathv[i]);
-	globfree(&g);
-	return found;
-}
-
-int kyso_catalogue_pick_module(const struct kyso_token_kind *kind, kyso_module_usable_fn usable,
-			       void *ctx, char *out, size_t outlen)
-{
-	struct pick pk = { usable, ctx, out, outlen };
-	size_t i, j;
-
-	if (!out || !outlen)
-		return -1;
-	out[0] = '\0';
-	if (!kind || !usable)
-		return -1;
-	for (i = 0; i < kind->n_modules; i++) {
-		if (strcmp(kind->modules[i], "opensc")) {
-			if (try_entry(&pk, kind->modules[i]))
-				return 0;
-			continue;
-		}
-		for (j = 0; j < sizeof(opensc_paths) / sizeof(opensc_paths[0]); j++)
-			if (try_entry(&pk, opensc_paths[j]))
-				return 0;
-	}
-	out[0] = '\0';
-	return -1;
 }
