@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <fnmatch.h>
 #include <limits.h>
 #include <stdio.h>
@@ -8,8 +9,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <ini.h>
 
+#include "common/ini-reader.h"
 #include "common/log.h"
 #include "kysod/config.h"
 
@@ -23,18 +24,14 @@ static const char *const opensc_paths[] = {
 	"/usr/lib/pkcs11/opensc-pkcs11.so",
 };
 
+#define MAX_CONFIG_SIZE	(1024 * 1024)
+
 struct load_state {
 	struct kysod_config *cfg;
-	char *err;
-	size_t errlen;
+	struct kyso_ini *ini;	/* the reader, in its callbacks */
 	int failed;
-	int err_line;		/* where the error in err is */
-	FILE *f;
-	int lines;		/* lines read so far: the one being parsed */
-	int indented;		/* it starts with blanks: a continued value, for inih */
-	int last_allow;		/* the previous key parsed was allow_modules */
 	char pending[64];	/* a [module NAME] header with no key after it yet */
-	int pending_line;
+	unsigned int pending_line;
 };
 
 static int set_str(char **dst, const char *value)
@@ -232,10 +229,8 @@ static struct kysod_module_conf *module_section(struct kysod_config *cfg, const 
 
 static int bad_key(struct load_state *st, const char *section, const char *name, const char *why)
 {
-	snprintf(st->err, st->errlen, "[%s] %s: %s", section, name, why);
 	st->failed = 1;
-	st->err_line = st->lines;
-	return 0;
+	return kyso_ini_fail(st->ini, "[%s] %s: %s", section, name, why);
 }
 
 /* The keys of the certificate checks and of timestamps, in [kysod]. */
@@ -350,7 +345,8 @@ static int listen_key(struct load_state *st, const char *name, const char *value
 	return 0;
 }
 
-/* continued: this line is an indented continuation of the key above it. */
+/* continued: this line is an indented continuation of the key above it (inih
+ * then passes that key's name). */
 static int kysod_key(struct load_state *st, const char *name, const char *value, int continued)
 {
 	struct kysod_config *cfg = st->cfg;
@@ -373,7 +369,6 @@ static int kysod_key(struct load_state *st, const char *name, const char *value,
 		/* an indented line goes on with the list of the line above it */
 		if (set_allow(cfg, value, continued))
 			return bad_key(st, "kysod", name, "out of memory");
-		st->last_allow = 1;
 		return 1;
 	}
 	if (!strcmp(name, "log_level")) {
@@ -457,18 +452,16 @@ static int kysod_key(struct load_state *st, const char *name, const char *value,
 	return checks_key(st, name, value);
 }
 
-static int config_line(void *user, const char *section, const char *name, const char *value)
+static int config_line(struct kyso_ini *ini, void *user, const char *section, const char *name,
+		       const char *value)
 {
 	struct load_state *st = user;
 	struct kysod_module_conf *mod;
-	int after_allow = st->last_allow;
 
+	st->ini = ini;
 	st->pending[0] = '\0';
-	st->last_allow = 0;
-	if (st->failed)
-		return 0;
 	if (!strcmp(section, "kysod"))
-		return kysod_key(st, name, value, st->indented && after_allow);
+		return kysod_key(st, name, value, kyso_ini_continued(ini));
 	if (!strncmp(section, "module ", 7) && section[7]) {
 		unsigned long v;
 
@@ -493,91 +486,56 @@ static int config_line(void *user, const char *section, const char *name, const 
 	return bad_key(st, section, name, "unknown section");
 }
 
-static void check_pending(struct load_state *st)
+/* inih gives keys, never sections: a [module NAME] header is noted as it is
+ * read, and when the next header or the end of the file (section NULL) comes
+ * before any key (config_line clears the note), that module has no path. */
+static int config_section(struct kyso_ini *ini, void *user, const char *section)
 {
-	if (st->pending[0] && !st->failed) {
-		snprintf(st->err, st->errlen, "[module %s] has no path", st->pending);
-		st->failed = 1;
-		st->err_line = st->pending_line;
-	}
-	st->pending[0] = '\0';
-}
+	struct load_state *st = user;
 
-/* Feeds inih one line at a time and sees what it cannot report:
- * - inih gives keys, never sections: a [module NAME] header is noted as it is
- *   read, and when the next header or the end of the file comes before any key
- *   (config_line clears the note), that module has no path;
- * - whether a line is indented (a continued value);
- * - a line longer than inih's buffer, which it would split in two. */
-static char *read_line(char *str, int num, void *stream)
-{
-	struct load_state *st = stream;
-	const char *p = str, *end;
-	size_t len;
-	int c;
-
-	if (st->failed || !fgets(str, num, st->f)) {
-		check_pending(st);
-		return NULL;
-	}
-	len = strlen(str);
-	if (len == (size_t)num - 1 && str[len - 1] != '\n' && (c = getc(st->f)) != EOF) {
-		ungetc(c, st->f);
-		snprintf(st->err, st->errlen, "line longer than %d characters", num - 2);
+	st->ini = ini;
+	if (st->pending[0]) {
 		st->failed = 1;
-		st->err_line = st->lines + 1;
-		return NULL;
+		return kyso_ini_fail_at(ini, st->pending_line, "[module %s] has no path",
+					st->pending);
 	}
-	if (st->lines++ == 0 && !strncmp(p, "\xef\xbb\xbf", 3))
-		p += 3;
-	st->indented = *p == ' ' || *p == '\t';
-	p += strspn(p, " \t\n\v\f\r");
-	if (*p != '[')
-		return str;
-	check_pending(st);
-	st->last_allow = 0;
-	if (!strncmp(p, "[module ", 8) && (end = strchr(p + 8, ']')) && end > p + 8) {
-		snprintf(st->pending, sizeof(st->pending), "%.*s", (int)(end - (p + 8)), p + 8);
-		st->pending_line = st->lines;
+	if (section && !strncmp(section, "module ", 7) && section[7]) {
+		snprintf(st->pending, sizeof(st->pending), "%s", section + 7);
+		st->pending_line = kyso_ini_line(ini);
 	}
-	return str;
+	return 1;
 }
 
 int kysod_config_load(struct kysod_config *cfg, const char *path, char *err, size_t errlen)
 {
-	struct load_state st = { .cfg = cfg, .err = err, .errlen = errlen };
+	struct load_state st = { .cfg = cfg };
+	const struct kyso_ini_parser parser = {
+		.file = path,
+		.max_size = MAX_CONFIG_SIZE,
+		.on_key = config_line,
+		.on_section = config_section,
+		.user = &st,
+	};
 	struct stat sb;
-	FILE *f;
 	size_t i;
-	int line;
+	int fd, rc;
 
-	f = fopen(path, "r");
-	if (!f) {
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return -1;
 	}
-	if (fstat(fileno(f), &sb) || (sb.st_uid != 0 && sb.st_uid != getuid()) ||
+	if (fstat(fd, &sb) || (sb.st_uid != 0 && sb.st_uid != getuid()) ||
 	    (sb.st_mode & (S_IWGRP | S_IWOTH))) {
 		snprintf(err, errlen, "%s: must be owned by root or you, and writable by neither group nor others (chmod go-w)",
 			 path);
-		fclose(f);
+		close(fd);
 		return -1;
 	}
-	st.f = f;
-	line = ini_parse_stream(read_line, &st, config_line, &st);
-	fclose(f);
-	/* inih gives the first line in error, whether or not config_line saw it */
-	if (line != 0 && (!st.failed || line < st.err_line)) {
-		snprintf(err, errlen, "%s:%d: syntax error", path, line);
+	rc = kyso_ini_parse_fd(&parser, fd, err, errlen);
+	close(fd);
+	if (rc)
 		return -1;
-	}
-	if (st.failed) {
-		char reason[256];
-
-		snprintf(reason, sizeof(reason), "%s", err);
-		snprintf(err, errlen, "%s:%d: %s", path, st.err_line, reason);
-		return -1;
-	}
 	for (i = 0; i < cfg->n_modules; i++) {
 		if (!cfg->modules[i].path) {
 			snprintf(err, errlen, "%s: [module %s] has no path", path,

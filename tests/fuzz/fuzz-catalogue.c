@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* The token catalogue (drivers/tokens/catalogue.c): the input is one or two
+/* The token catalogue (drivers/tokens/catalogue-*.c): the input is one or two
  * catalogue files (split at the first NUL byte, which no file may hold) in a
  * directory of their own, loaded as kysod loads drivers/tokens; a loaded
  * catalogue is then walked and matched as autoload and udev/gen-rules do.

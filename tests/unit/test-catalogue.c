@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* The token catalogue (drivers/tokens/catalogue.c): loading good files, every
+/* The token catalogue (drivers/tokens/catalogue-*.c): loading good files, every
  * malformed case with its message, USB and ATR matching with masks, applets,
  * software tokens, quirks, module choice with fallbacks, and the catalogue that
  * ships in drivers/tokens. */
@@ -474,6 +474,9 @@ static const struct bad_case bad_cases[] = {
 	  "t.conf:5: section [token] appears twice" },
 	{ "[token]\nname = x\n[atr a]\natr = 3b:01\n[atr b]\natr = 3b:02\n[atr a]\natr = 3b:03\n",
 	  "t.conf:7: section [atr a] appears twice" },
+	/* the header's own line, BOM or not */
+	{ "\xef\xbb\xbf[ token ]\nname = x\n",
+	  "t.conf:1: unknown section [ token ] (want [token], [atr NAME] or [provisioning])" },
 	{ "[token]\nname = x\n[atr b@d]\natr = 3b:01\n",
 	  "t.conf:3: [atr NAME]: NAME may hold letters, digits and ._+- only" },
 	{ "[token]\nname = x\n[atr]\natr = 3b:01\n",

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* kysod's configuration (src/kysod/config.c): defaults, the INI file, its
  * errors, and the module allowlist. */
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -403,6 +404,26 @@ static void test_crl_fetch(void **state)
 	expect_error("[kysod]\ncrl_fetch_timeout = 5\n", "crl_fetch_timeout", "unknown key");
 }
 
+/* The provisioning routes: off unless the file turns them on. */
+static void test_admin(void **state)
+{
+	struct kysod_config cfg;
+	char err[512];
+
+	assert_int_equal(kysod_config_defaults(&cfg), 0);
+	assert_int_equal(cfg.admin, 0);
+	kysod_config_free(&cfg);
+	assert_int_equal(load_text(&cfg, "[kysod]\nadmin = yes\n", err, sizeof(err)), 0);
+	assert_int_equal(cfg.admin, 1);
+	kysod_config_free(&cfg);
+	assert_int_equal(load_text(&cfg, "[kysod]\nadmin = off\n", err, sizeof(err)), 0);
+	assert_int_equal(cfg.admin, 0);
+	kysod_config_free(&cfg);
+	expect_error("[kysod]\nadmin = maybe\n", "[kysod] admin", "must be yes or no");
+	expect_error("[kysod]\nadmin =\n", "[kysod] admin", "must be yes or no");
+	expect_error("[module a]\npath = /x.so\nadmin = yes\n", "[module a] admin", "unknown key");
+}
+
 /* ------------------------------------------------------------ errors */
 
 static void test_unknown_key(void **state)
@@ -582,6 +603,34 @@ static void test_long_line(void **state)
 	assert_int_equal(load_text(&cfg, text, err, sizeof(err)), 0);
 	assert_int_equal(strlen(cfg.allow[0]), 198 - 16);
 	kysod_config_free(&cfg);
+}
+
+/* The file is read whole: a NUL byte refuses it, a BOM is skipped. */
+static void test_nul_and_bom(void **state)
+{
+	static const char nul[] = "[kysod]\nlogin_ttl = 7\0\nmax_body = 2048\n";
+	struct kysod_config cfg;
+	char err[512], *path;
+	int fd;
+
+	path = write_conf("", 0600);
+	fd = open(path, O_WRONLY | O_TRUNC);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, nul, sizeof(nul) - 1), (ssize_t)sizeof(nul) - 1);
+	close(fd);
+	assert_int_equal(kysod_config_defaults(&cfg), 0);
+	assert_int_equal(kysod_config_load(&cfg, path, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, path));
+	assert_non_null(strstr(err, ": holds a NUL byte"));
+	assert_int_equal(cfg.login_ttl, 600);
+	kysod_config_free(&cfg);
+	unlink(path);
+	free(path);
+
+	assert_int_equal(load_text(&cfg, "\xef\xbb\xbf[kysod]\nlogin_ttl = 7\n", err, sizeof(err)), 0);
+	assert_int_equal(cfg.login_ttl, 7);
+	kysod_config_free(&cfg);
+	expect_error("\xef\xbb\xbf[module a]\n[kysod]\n", ":1: [module a]", "no path");
 }
 
 static void test_missing_file(void **state)
@@ -839,6 +888,7 @@ int main(void)
 		cmocka_unit_test(test_log_levels),
 		cmocka_unit_test(test_module_sections),
 		cmocka_unit_test(test_crl_fetch),
+		cmocka_unit_test(test_admin),
 		cmocka_unit_test(test_unknown_key),
 		cmocka_unit_test(test_unknown_section),
 		cmocka_unit_test(test_bad_numbers),
@@ -849,6 +899,7 @@ int main(void)
 		cmocka_unit_test(test_continued_allow_modules),
 		cmocka_unit_test(test_long_line),
 		cmocka_unit_test(test_missing_file),
+		cmocka_unit_test(test_nul_and_bom),
 		cmocka_unit_test(test_writable_file_refused),
 		cmocka_unit_test(test_foreign_owner_refused),
 		TREE_TEST(test_allow_matching),
