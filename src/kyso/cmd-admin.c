@@ -137,7 +137,7 @@ static const char inventory_help[] =
 	"Usage: kyso admin inventory [--json | --csv]\n"
 	"\n"
 	"Lists every token the modules of kysod see, initialised or not: its\n"
-	"family in the token catalogue, reader, serial, firmware, the state of\n"
+	"family in the token catalogue, model, serial, firmware, reader, the state of\n"
 	"its user PIN and SO PIN (tries left where the family's count is known),\n"
 	"the operations kyso admin may do to it, and its keys and certificates:\n"
 	"subject, issuer, serial, key type, days until the certificate expires, a\n"
@@ -189,12 +189,12 @@ static const char *family_of(const json_t *t)
 static void print_tokens(const json_t *list)
 {
 	static const char *const headers[] = {
-		"ID", "LABEL", "FAMILY", "SERIAL", "FIRMWARE", "USER PIN", "SO PIN",
+		"ID", "LABEL", "FAMILY", "MODEL", "SERIAL", "FIRMWARE", "USER PIN", "SO PIN", "READER",
 	};
-	const char *cells[7];
+	const char *cells[9];
 	char id[SHORT_ID + 1], user[64], so[64];
 	const json_t *t;
-	struct table *tab = table_new(7, headers);
+	struct table *tab = table_new(9, headers);
 	size_t i;
 
 	if (!tab)
@@ -207,10 +207,12 @@ static void print_tokens(const json_t *list)
 		cells[1] = json_is_true(json_object_get(t, "initialized")) ?
 			   cmd_str(t, "label") : "(not initialised)";
 		cells[2] = family_of(t);
-		cells[3] = cmd_str(t, "serial");
-		cells[4] = cmd_str(t, "firmware");
-		cells[5] = user;
-		cells[6] = so;
+		cells[3] = cmd_str(t, "model");
+		cells[4] = cmd_str(t, "serial");
+		cells[5] = cmd_str(t, "firmware");
+		cells[6] = user;
+		cells[7] = so;
+		cells[8] = cmd_str(t, "reader");
 		table_add(tab, cells);
 	}
 	table_print(tab);

@@ -92,11 +92,13 @@ int admin_find(struct admin_ctx *c, struct kyso_reply *rep)
 	if (admin_token_find(c->d, c->token_id, &c->tok, rep))
 		return -1;
 	if (!admin_op_safe(&c->tok.family, c->op)) {
-		kyso_reply_error(rep, KE_OPERATION_UNSAFE,
-				 "the token catalogue does not list %s as safe for %s%s%s; kyso does not do it",
-				 admin_op_name(c->op), c->tok.family.name[0] ? "the family " : "",
-				 c->tok.family.name[0] ? c->tok.family.name :
-				 "a token it does not know", "");
+		if (c->tok.family.name[0])
+			kyso_reply_error(rep, KE_OPERATION_UNSAFE, "the token catalogue does not list "
+					 "%s as safe for the family %s; kyso does not do it",
+					 admin_op_name(c->op), c->tok.family.name);
+		else
+			kyso_reply_error(rep, KE_OPERATION_UNSAFE, "the token catalogue does not know "
+					 "this token's family: kyso only changes its PINs");
 		kyso_reply_error_set(rep, "family", c->tok.family.id[0] ?
 				     json_string(c->tok.family.id) : json_null());
 		return -1;
@@ -121,7 +123,7 @@ int admin_tries_ok(struct admin_ctx *c, int so, struct kyso_reply *rep)
 				 "the token's %s has one try left: a wrong entry locks it%s. Ask again "
 				 "with force (kyso admin … --force) to go on",
 				 so ? "SO PIN (PUK)" : "user PIN",
-				 so ? " for good" : "");
+				 so ? " (on many tokens for good)" : "");
 		kyso_reply_error_set(rep, "pin", json_pack("{s:s, s:s, s:i}", "which",
 							   so ? "so" : "user", "state", state,
 							   "tries_left", 1));
