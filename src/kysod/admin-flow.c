@@ -164,8 +164,8 @@ static void describe(struct admin_ctx *c, const char *action, const char *instru
 	kyso_text_oneline(c->tok.serial[0] ? c->tok.serial : "none", 0, SHOWN_NAME_MAX, serial,
 			  sizeof(serial));
 	snprintf(out, outlen,
-		 "kyso admin: %s%s asks to %s\n"
-		 "on the token %s (%s, serial %s).\n\n"
+		 "kyso admin: %s%s asks to %s.\n\n"
+		 "Token: %s (%s, serial %s).\n\n"
 		 "%s",
 		 who, pid, action, label, kind, serial, instruction);
 }

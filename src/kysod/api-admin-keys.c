@@ -166,7 +166,7 @@ void api_admin_keygen(const struct kysod_request *req, const char *arg, struct k
 		goto out;
 	}
 	kyso_text_oneline(label, 1, 64, shown, sizeof(shown));
-	snprintf(action, sizeof(action), "generate an %s key pair %s on it", key_types[i].shown, shown);
+	snprintf(action, sizeof(action), "generate an %s key pair %s on a token", key_types[i].shown, shown);
 	if (admin_dialog_take(&c, rep) || admin_ask_pin(&c, action, "PIN:", 0, 0, &pin, rep))
 		goto out;
 	pins[0] = pin;
@@ -342,7 +342,7 @@ void api_admin_import(const struct kysod_request *req, const char *arg, struct k
 		goto out;
 	}
 	kyso_text_oneline(facts.holder, 0, 64, who, sizeof(who));
-	snprintf(action, sizeof(action), "store the certificate of %s on it, next to its key%s", who,
+	snprintf(action, sizeof(action), "store the certificate of %s next to its key%s", who,
 		 nchain ? ", with the certificates of its CAs" : "");
 	len = i2d_X509(cert[0], &der);
 	if (len <= 0 || chain_der(chain, nchain, &out)) {
@@ -463,9 +463,9 @@ void api_admin_delete(const struct kysod_request *req, const char *arg, struct k
 	}
 	if (cert) {
 		cert_holder(&c.tok, cert_id, who, sizeof(who));
-		snprintf(action, sizeof(action), "delete the certificate of %s from it", who);
+		snprintf(action, sizeof(action), "delete the certificate of %s", who);
 	} else {
-		snprintf(action, sizeof(action), "delete the key pair with id %.128s from it", key_id);
+		snprintf(action, sizeof(action), "delete the key pair with id %.128s", key_id);
 	}
 	if (admin_dialog_take(&c, rep) || admin_ask_pin(&c, action, "PIN:", 0, 0, &pin, rep))
 		goto out;

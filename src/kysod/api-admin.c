@@ -85,7 +85,7 @@ void api_admin_init(const struct kysod_request *req, const char *arg, struct kys
 		goto out;
 	}
 	kyso_text_oneline(label, 1, 32, shown, sizeof(shown));
-	snprintf(action, sizeof(action), "initialise it as %s, with a new SO PIN and user PIN",
+	snprintf(action, sizeof(action), "initialise a token as %s, with a new SO PIN and user PIN",
 		 shown);
 	if (admin_dialog_take(&c, rep) ||
 	    admin_ask_pin(&c, action, "New SO PIN:", 1, 1, &so, rep) ||
@@ -125,8 +125,8 @@ void api_admin_wipe(const struct kysod_request *req, const char *arg, struct kys
 	if (!label)
 		label = c.tok.label[0] ? c.tok.label : "kyso";
 	if (admin_dialog_take(&c, rep) ||
-	    admin_ask_pin(&c, "wipe it: every key and certificate on it is deleted, and its user "
-			  "PIN with them", "SO PIN:", 0, 1, &so, rep))
+	    admin_ask_pin(&c, "wipe a token: every key and certificate on it is deleted, and its "
+			  "user PIN with them", "SO PIN:", 0, 1, &so, rep))
 		goto out;
 	pins[0] = so;
 	kyso_out_str(&out, KYSO_F_TOKEN, c.tok.id);
@@ -168,9 +168,9 @@ void api_admin_pin_change(const struct kysod_request *req, const char *arg,
 	if (admin_find(&c, rep) || need_initialized(&c, !so, rep) || admin_tries_ok(&c, so, rep))
 		goto out;
 	if (admin_dialog_take(&c, rep) ||
-	    admin_ask_pin(&c, so ? "change its SO PIN (PUK)" : "change its user PIN",
+	    admin_ask_pin(&c, so ? "change a token's SO PIN (PUK)" : "change a token's user PIN",
 			  so ? "Current SO PIN:" : "Current PIN:", 0, so, &old, rep) ||
-	    admin_ask_pin(&c, so ? "change its SO PIN (PUK)" : "change its user PIN",
+	    admin_ask_pin(&c, so ? "change a token's SO PIN (PUK)" : "change a token's user PIN",
 			  so ? "New SO PIN:" : "New PIN:", 1, so, &new, rep))
 		goto out;
 	pins[0] = old;
@@ -200,7 +200,8 @@ static void init_pin(const struct kysod_request *req, enum admin_op op, struct k
 	const char *pins[2];
 	char *so = NULL, *new = NULL;
 	const char *action = op == ADMIN_PIN_UNBLOCK ?
-			     "unblock its user PIN, giving it a new one" : "set a new user PIN";
+			     "unblock a token's user PIN, giving it a new one" :
+			     "set a token's user PIN";
 	json_t *root;
 
 	kyso_out_init(&out);

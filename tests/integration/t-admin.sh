@@ -155,8 +155,8 @@ is "${#TOK}" 32 "the new token id is printed"
 is "$(new_getpins)" 2 "two PIN dialogs: the SO PIN and the user PIN"
 is "$(new_log | grep -c '^SETREPEAT ')" 2 "each new PIN is typed twice (SETREPEAT)"
 TEXTS=$(new_texts)
-like "$TEXTS" 'initialise it as "Trường Kyso 01"' "the dialog says which operation"
-like "$TEXTS" 'SoftHSM v2' "the dialog says which token"
+like "$TEXTS" 'initialise a token as "Trường Kyso 01"' "the dialog says which operation"
+like "$TEXTS" 'Token: "\(no label\)" \(SoftHSM v2, serial none\)' "the dialog says which token"
 like "$TEXTS" '/kyso' "the dialog names the program that asks"
 like "$TEXTS" '4 to 255 characters' "the dialog gives the PIN's length"
 api GET "/v1/tokens/$TOK"
@@ -346,7 +346,7 @@ pins_say "pin $PIN" "pin $PIN2"
 kyso_ok "kyso admin pin change" admin pin change --token "$TOK"
 like "$OUT" 'user PIN of token .* is changed' "pin change says so"
 is "$(new_getpins)" 2 "pin change: the current PIN, then the new one"
-like "$(new_texts)" 'change its user PIN' "the dialog says what"
+like "$(new_texts)" "change a token's user PIN" "the dialog says what"
 pinentry_says "pin $PIN2"
 sign_and_verify ngoc sha384
 pinentry_says "pin $PIN"
@@ -363,7 +363,7 @@ is "$(json_get 'j["error"]["pin"]["which"] + " " + j["error"]["pin"]["state"]')"
 mark_log
 pins_say "pin $SO_PIN" "pin $SO_PIN2"
 kyso_ok "kyso admin pin change --so" admin pin change --token "$TOK" --so
-like "$(new_texts)" 'change its SO PIN' "the dialog says it is the SO PIN"
+like "$(new_texts)" "change a token's SO PIN" "the dialog says it is the SO PIN"
 
 # SoftHSM2 counts no tries: wrong PINs leave its user PIN at count_low, never final_try nor
 # locked. What is checked of a lock is therefore checked with the mock module below.
@@ -422,7 +422,7 @@ is "$(inv_token "$TOK" '["keys"]' | "$PY" -c 'import json,sys; print(len(json.lo
 mark_log
 pinentry_says "pin $SO_PIN2"
 kyso_ok "kyso admin wipe" admin wipe --token "$TOK" --label "Trường Kyso 02"
-like "$(new_texts)" 'wipe it: every key and certificate on it is deleted' "the wipe dialog warns"
+like "$(new_texts)" 'wipe a token: every key and certificate on it is deleted' "the wipe dialog warns"
 is "$(inv_token "$TOK" '["label"]')" "Trường Kyso 02" "the wiped token has its new label"
 is "$(inv_token "$TOK" '["keys"]') $(inv_token "$TOK" '["certificates"]')" "[] []" \
 	"no key or certificate is left"
