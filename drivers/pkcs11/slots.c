@@ -91,7 +91,8 @@ static int known_token(struct p11_module *m, CK_SLOT_ID slot, struct p11_token_s
 	return ret;
 }
 
-int p11_probe(struct p11_module *m, int full)
+/* The probe itself; see p11_probe. */
+static int probe(struct p11_module *m, int full)
 {
 	CK_SLOT_ID ids[P11_MAX_TOKENS];
 	CK_ULONG n = 0, i, j;
@@ -156,6 +157,21 @@ int p11_probe(struct p11_module *m, int full)
 	return changed;
 }
 
+int p11_probe(struct p11_module *m, int full)
+{
+	int changed;
+
+	/* Not while a provisioning operation has the module alone: it reads
+	 * token infos of its own from another thread, and a module need not
+	 * take two C_GetTokenInfo at once (SoftHSM2's fills utcTime with
+	 * gmtime()). That operation probes when it is done. */
+	if (pthread_rwlock_tryrdlock(&m->lock))
+		return 0;
+	changed = probe(m, full);
+	pthread_rwlock_unlock(&m->lock);
+	return changed;
+}
+
 int p11_refresh(struct p11_module *m)
 {
 	int ret;
@@ -173,6 +189,48 @@ int p11_refresh(struct p11_module *m)
 	memcpy(m->enumerated, m->tokens, sizeof(m->tokens));
 	m->nenumerated = ret ? 0 : m->ntokens;
 	pthread_mutex_unlock(&m->tokens_lock);
+	pthread_rwlock_unlock(&m->lock);
+	return ret;
+}
+
+const char *p11_exclusive(struct p11_module *m, const char *(*fn)(struct p11_module *m, void *arg),
+			  void *arg)
+{
+	const char *ret;
+
+	pthread_rwlock_wrlock(&m->lock);
+	/* the keys kept from the list go first (see before_release) */
+	if (m->slots && m->before_release)
+		m->before_release(m->before_release_ctx);
+	if (m->slots)
+		PKCS11_release_all_slots(m->ctx, m->slots, m->nslots);
+	m->slots = NULL;
+	m->nslots = 0;
+	ret = fn(m, arg);
+	/* the token may have moved to another slot, or become another token:
+	 * the probe sees it as it is now, and the list is made for that */
+	probe(m, 1);
+	if (PKCS11_enumerate_slots(m->ctx, &m->slots, &m->nslots) < 0) {
+		m->slots = NULL;
+		m->nslots = 0;
+	}
+	m->generation++;
+	pthread_mutex_lock(&m->tokens_lock);
+	memcpy(m->enumerated, m->tokens, sizeof(m->tokens));
+	m->nenumerated = m->slots ? m->ntokens : 0;
+	m->flags_changed = 1;
+	pthread_mutex_unlock(&m->tokens_lock);
+	pthread_rwlock_unlock(&m->lock);
+	return ret;
+}
+
+const char *p11_alone(struct p11_module *m, const char *(*fn)(struct p11_module *m, void *arg),
+		      void *arg)
+{
+	const char *ret;
+
+	pthread_rwlock_wrlock(&m->lock);
+	ret = fn(m, arg);
 	pthread_rwlock_unlock(&m->lock);
 	return ret;
 }

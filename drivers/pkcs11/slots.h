@@ -59,13 +59,30 @@ void p11_module_close(struct p11_module *m);
  * infos of new tokens (of every token when full). Returns 2 when libp11's
  * slot list must be rebuilt (a token it does not know is there, or one it
  * knows has gone), 1 when tokens left or their flags changed, 0 when nothing
- * changed, -1 on error. */
+ * changed (or the module is held by p11_exclusive or p11_alone: nothing is
+ * read then), -1 on error. */
 int p11_probe(struct p11_module *m, int full);
 
 /* Rebuilds libp11's slot list; takes the write lock. libp11 0.4 cannot
  * update a slot list in place, so the list is released and enumerated again,
  * which ends the logins of the module's tokens. Returns 0 or -1. */
 int p11_refresh(struct p11_module *m);
+
+/* Runs fn(m, arg) alone: under the write lock, with libp11's slot list
+ * released, so no other operation of the module runs meanwhile and no
+ * session of libp11's is open (its tokens are logged out, libp11's copy of
+ * their PINs is wiped). Then probes the slots and enumerates them again.
+ * For what changes a token (provisioning): libp11 would otherwise keep
+ * sessions, logins and object lists that no longer hold. Returns fn's
+ * result. */
+const char *p11_exclusive(struct p11_module *m, const char *(*fn)(struct p11_module *m, void *arg),
+			  void *arg);
+
+/* Runs fn(m, arg) under the write lock, libp11's slot list left as it is:
+ * no other operation or probe of the module runs meanwhile (a listing of
+ * its own that must not meet a probe). Returns fn's result. */
+const char *p11_alone(struct p11_module *m, const char *(*fn)(struct p11_module *m, void *arg),
+		      void *arg);
 
 /* The slot holding token id, or NULL. Caller holds the read lock. */
 PKCS11_SLOT *p11_find_slot(struct p11_module *m, const char *token_id);

@@ -28,6 +28,7 @@
 	X(ORIGIN_REQUIRED, "origin_required", 403, "a request on the loopback listener needs an Origin header") \
 	X(ORIGIN_NOT_ALLOWED, "origin_not_allowed", 403, "this web site is not allowed to use kyso") \
 	X(NOT_FOR_BROWSERS, "not_for_browsers", 403, "web pages may not do this") \
+	X(ADMIN_DISABLED, "admin_disabled", 403, "administration is off in kysod.conf") \
 	X(REQUEST_TIMEOUT, "request_timeout", 408, "the request did not arrive in time") \
 	X(PIN_CANCELLED, "pin_cancelled", 403, "the user cancelled the dialog, or it timed out") \
 	X(PIN_INCORRECT, "pin_incorrect", 403, "the PIN is incorrect") \
@@ -35,6 +36,7 @@
 	X(NOT_FOUND, "not_found", 404, "no such resource") \
 	X(CERTIFICATE_NOT_FOUND, "certificate_not_found", 404, "no certificate with this id") \
 	X(TOKEN_NOT_FOUND, "token_not_found", 404, "no token with this id") \
+	X(OBJECT_NOT_FOUND, "object_not_found", 404, "the token has no such object") \
 	X(BATCH_NOT_FOUND, "batch_not_found", 404, "no batch with this id is being signed") \
 	X(METHOD_NOT_ALLOWED, "method_not_allowed", 405, "this method is not allowed here") \
 	X(TOKEN_NOT_PRESENT, "token_not_present", 409, "the token is not inserted") \
@@ -42,6 +44,11 @@
 	X(PER_SIGNATURE_PIN, "per_signature_pin", 409, "this key needs the PIN for each signature") \
 	X(PAIRING_BUSY, "pairing_busy", 409, "another web site's pairing dialog is open") \
 	X(KEY_NOT_FOUND, "key_not_found", 409, "the token has no private key for this certificate") \
+	X(LAST_TRY, "last_try", 409, "this would spend the last try of a PIN; confirm with force") \
+	X(TOKEN_INITIALIZED, "token_initialized", 409, "the token is initialised already") \
+	X(TOKEN_NOT_INITIALIZED, "token_not_initialized", 409, "the token or its user PIN is not initialised") \
+	X(OBJECT_EXISTS, "object_exists", 409, "the token holds this already") \
+	X(TOKEN_READ_ONLY, "token_read_only", 409, "the token is write-protected") \
 	X(BODY_TOO_LARGE, "body_too_large", 413, "the request body is too large") \
 	X(URI_TOO_LONG, "uri_too_long", 414, "the request target is too long") \
 	X(UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", 415, "send the body as application/json") \
@@ -52,6 +59,10 @@
 	X(CERTIFICATE_USAGE, "certificate_usage", 422, "the certificate is not for signing") \
 	X(CERTIFICATE_UNTRUSTED, "certificate_untrusted", 422, "the certificate does not chain to a trusted CA") \
 	X(CERTIFICATE_REVOKED, "certificate_revoked", 422, "the certificate is revoked") \
+	X(OPERATION_UNSAFE, "operation_unsafe", 422, "the token catalogue does not list this operation as safe for this token") \
+	X(OPERATION_UNSUPPORTED, "operation_unsupported", 422, "the token or its module cannot do this") \
+	X(PIN_REJECTED, "pin_rejected", 422, "the new PIN does not meet the token's rules") \
+	X(PIN_MISMATCH, "pin_mismatch", 422, "the two entries of the new PIN differ") \
 	X(PIN_LOCKED, "pin_locked", 423, "the token's PIN is locked") \
 	X(HEADERS_TOO_LARGE, "headers_too_large", 431, "the request headers are too large") \
 	X(INTERNAL_ERROR, "internal_error", 500, "an internal error") \
@@ -67,7 +78,8 @@
 	X(TOO_MANY_CONNECTIONS, "too_many_connections", 503, "too many connections") \
 	X(SERVER_BUSY, "server_busy", 503, "kysod is busy; retry shortly") \
 	X(TOKEN_REMOVED, "token_removed", 503, "the token was removed") \
-	X(MODULE_TIMEOUT, "module_timeout", 504, "the token's module did not answer in time")
+	X(MODULE_TIMEOUT, "module_timeout", 504, "the token's module did not answer in time") \
+	X(TOKEN_FULL, "token_full", 507, "the token has no room left")
 
 enum kyso_err {
 #define KYSO_ERR_ENUM(name, code, status, message) KE_##name,

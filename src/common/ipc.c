@@ -36,6 +36,17 @@ static const struct {
 	[KYSO_F_PER_SIGNATURE] = { "per_signature", T_BOOL, 1 },
 	[KYSO_F_LOGGED_OUT] = { "logged_out", T_U32, 4 },
 	[KYSO_F_INVENTORY] = { "inventory", T_JSON, KYSO_IPC_MAX_FRAME },
+	[KYSO_F_LABEL] = { "label", T_STR, 256 },
+	[KYSO_F_KEY_TYPE] = { "key_type", T_U32, 4 },
+	[KYSO_F_PUBLIC_KEY] = { "public_key", T_BYTES, 2048 },
+	[KYSO_F_CERTIFICATE] = { "certificate", T_BYTES, 64u << 10 },
+	[KYSO_F_CHAIN] = { "chain", T_BYTES, 512u << 10 },
+	[KYSO_F_CERT_ID] = { "cert_id", T_STR, 65 },
+	[KYSO_F_SO] = { "so", T_BOOL, 1 },
+	[KYSO_F_REINIT] = { "reinit", T_BOOL, 1 },
+	[KYSO_F_OBJECT_CLASS] = { "object_class", T_U32, 4 },
+	[KYSO_F_DETAILS] = { "details", T_JSON, KYSO_IPC_MAX_FRAME },
+	[KYSO_F_FRESH] = { "fresh", T_BOOL, 1 },
 };
 
 #define B(f) (1u << (f))
@@ -47,25 +58,40 @@ struct op_schema {
 	uint32_t required;		/* always */
 	uint32_t required_ok;		/* without KYSO_IPC_F_ERROR */
 	uint32_t required_err;		/* with it */
-	int secret;			/* may carry a secret */
+	unsigned int pins_min, pins_max;	/* PINs in the secret part */
 	int lenient;			/* fields it does not know are skipped (HELLO,
 					 * so that another version's can be read) */
 };
 
 static const struct op_schema ops[] = {
 	{ KYSO_OP_HELLO, "HELLO", B(KYSO_F_PROTOCOL) | B(KYSO_F_INVENTORY) | B(KYSO_F_CODE) |
-	  B(KYSO_F_MESSAGE), B(KYSO_F_PROTOCOL), B(KYSO_F_INVENTORY), B(KYSO_F_CODE), 0, 1 },
-	{ KYSO_OP_INVENTORY, "INVENTORY", B(KYSO_F_INVENTORY), B(KYSO_F_INVENTORY), 0, 0, 0, 0 },
-	{ KYSO_OP_RESCAN, "RESCAN", 0, 0, 0, 0, 0, 0 },
+	  B(KYSO_F_MESSAGE), B(KYSO_F_PROTOCOL), B(KYSO_F_INVENTORY), B(KYSO_F_CODE), 0, 0, 1 },
+	{ KYSO_OP_INVENTORY, "INVENTORY", B(KYSO_F_INVENTORY), B(KYSO_F_INVENTORY), 0, 0, 0, 0, 0 },
+	{ KYSO_OP_RESCAN, "RESCAN", 0, 0, 0, 0, 0, 0, 0 },
 	{ KYSO_OP_SIGN, "SIGN", B(KYSO_F_TOKEN) | B(KYSO_F_KEY_ID) | B(KYSO_F_MECH) |
 	  B(KYSO_F_HASH_BITS) | B(KYSO_F_HASH) | B(KYSO_F_KEEP_LOGIN),
 	  B(KYSO_F_TOKEN) | B(KYSO_F_KEY_ID) | B(KYSO_F_MECH) | B(KYSO_F_HASH_BITS) |
-	  B(KYSO_F_HASH), 0, 0, 1, 0 },
-	{ KYSO_OP_LOGOUT, "LOGOUT", B(KYSO_F_TOKEN), 0, 0, 0, 0, 0 },
-	{ KYSO_OP_LOGIN, "LOGIN", B(KYSO_F_TOKEN) | B(KYSO_F_PINPAD), B(KYSO_F_TOKEN), 0, 0, 1, 0 },
+	  B(KYSO_F_HASH), 0, 0, 0, 1, 0 },
+	{ KYSO_OP_LOGOUT, "LOGOUT", B(KYSO_F_TOKEN), 0, 0, 0, 0, 0, 0 },
+	{ KYSO_OP_LOGIN, "LOGIN", B(KYSO_F_TOKEN) | B(KYSO_F_PINPAD) | B(KYSO_F_FRESH),
+	  B(KYSO_F_TOKEN), 0, 0, 0, 1, 0 },
+	{ KYSO_OP_ADMIN_INVENTORY, "ADMIN_INVENTORY", B(KYSO_F_TOKEN), 0, 0, 0, 0, 0, 0 },
+	{ KYSO_OP_INIT_TOKEN, "INIT_TOKEN", B(KYSO_F_TOKEN) | B(KYSO_F_LABEL) | B(KYSO_F_REINIT),
+	  B(KYSO_F_TOKEN) | B(KYSO_F_LABEL), 0, 0, 1, 2, 0 },
+	{ KYSO_OP_SET_PIN, "SET_PIN", B(KYSO_F_TOKEN) | B(KYSO_F_SO), B(KYSO_F_TOKEN), 0, 0, 2, 2,
+	  0 },
+	{ KYSO_OP_INIT_PIN, "INIT_PIN", B(KYSO_F_TOKEN), B(KYSO_F_TOKEN), 0, 0, 2, 2, 0 },
+	{ KYSO_OP_KEYGEN, "KEYGEN", B(KYSO_F_TOKEN) | B(KYSO_F_KEY_TYPE) | B(KYSO_F_KEY_ID) |
+	  B(KYSO_F_LABEL), B(KYSO_F_TOKEN) | B(KYSO_F_KEY_TYPE) | B(KYSO_F_LABEL), 0, 0, 1, 1, 0 },
+	{ KYSO_OP_STORE_CERT, "STORE_CERT", B(KYSO_F_TOKEN) | B(KYSO_F_CERTIFICATE) |
+	  B(KYSO_F_CHAIN) | B(KYSO_F_LABEL), B(KYSO_F_TOKEN) | B(KYSO_F_CERTIFICATE), 0, 0, 1, 1,
+	  0 },
+	{ KYSO_OP_DELETE, "DELETE", B(KYSO_F_TOKEN) | B(KYSO_F_OBJECT_CLASS) | B(KYSO_F_KEY_ID) |
+	  B(KYSO_F_CERT_ID), B(KYSO_F_TOKEN) | B(KYSO_F_OBJECT_CLASS), 0, 0, 1, 1, 0 },
 	{ KYSO_OP_REPLY, "REPLY", B(KYSO_F_CODE) | B(KYSO_F_MESSAGE) | B(KYSO_F_PIN_STATE) |
-	  B(KYSO_F_PER_SIGNATURE) | B(KYSO_F_SIGNATURE) | B(KYSO_F_LOGGED_OUT), 0, 0,
-	  B(KYSO_F_CODE), 0, 0 },
+	  B(KYSO_F_PER_SIGNATURE) | B(KYSO_F_SIGNATURE) | B(KYSO_F_LOGGED_OUT) |
+	  B(KYSO_F_DETAILS) | B(KYSO_F_PUBLIC_KEY) | B(KYSO_F_KEY_ID), 0, 0, B(KYSO_F_CODE), 0, 0,
+	  0 },
 };
 
 static const struct op_schema *schema_of(uint16_t op)
@@ -140,18 +166,44 @@ static int good_text(const unsigned char *p, uint32_t len)
 	return i == len - 1;
 }
 
+/* How many PINs a secret part of len bytes at p holds: NUL-separated,
+ * none empty; -1 when one is. */
+static int count_pins(const unsigned char *p, size_t len)
+{
+	size_t i, start = 0;
+	int n = 0;
+
+	if (!len)
+		return 0;
+	for (i = 0; i <= len; i++) {
+		if (i < len && p[i])
+			continue;
+		if (i == start)
+			return -1;
+		n++;
+		start = i + 1;
+	}
+	return n;
+}
+
 /* Checks the fields part (len bytes at p) of a message of this opcode and
- * flags against the schema; fills msg's fields when it is not NULL. Returns
- * 0 or -1. */
+ * flags against the schema, and that the secret part (secret_len bytes at
+ * secret) holds as many PINs as the opcode takes; fills msg's fields when it
+ * is not NULL. Returns 0 or -1. */
 static int decode_fields(uint16_t op, uint16_t flags, const unsigned char *p, size_t len,
-			 size_t secret_len, struct kyso_msg *msg)
+			 const unsigned char *secret, size_t secret_len, struct kyso_msg *msg)
 {
 	const struct op_schema *s = schema_of(op);
 	uint32_t present = 0, need, vlen;
 	size_t off = 0;
 	unsigned int tag, type;
+	int pins;
 
-	if (!s || (secret_len && !s->secret))
+	if (!s)
+		return -1;
+	pins = count_pins(secret, secret_len);
+	if (pins < 0 || (unsigned int)pins > s->pins_max ||
+	    (!(flags & KYSO_IPC_F_ERROR) && (unsigned int)pins < s->pins_min))
 		return -1;
 	while (off < len) {
 		if (len - off < FIELD_HDR)
@@ -359,7 +411,7 @@ int kyso_ipc_send(int fd, uint32_t id, uint16_t op, uint16_t flags, struct kyso_
 
 	if ((out && out->failed) || secret_len > KYSO_IPC_MAX_SECRET ||
 	    fields_len > KYSO_IPC_MAX_FRAME - (HDR_LEN - 4) - secret_len ||
-	    decode_fields(op, flags, out ? out->buf + HDR_LEN : NULL, fields_len, secret_len,
+	    decode_fields(op, flags, out ? out->buf + HDR_LEN : NULL, fields_len, secret, secret_len,
 			  NULL))
 		return -1;
 	total = HDR_LEN + fields_len + secret_len;
@@ -415,7 +467,8 @@ int kyso_ipc_recv(int fd, struct kyso_msg *msg)
 		goto out;
 	}
 	msg->body[body_len] = '\0';
-	if (decode_fields(msg->op, msg->flags, msg->body, fields_len, msg->secret_len, msg))
+	if (decode_fields(msg->op, msg->flags, msg->body, fields_len, msg->body + fields_len,
+			  msg->secret_len, msg))
 		goto out;
 	if (msg->secret_len)
 		msg->secret = msg->body + fields_len;
@@ -435,6 +488,53 @@ void kyso_msg_clear(struct kyso_msg *msg)
 		free(msg->body);
 	}
 	memset(msg, 0, sizeof(*msg));
+}
+
+size_t kyso_msg_pins(const struct kyso_msg *m, const char **pins, size_t max)
+{
+	const char *p = (const char *)m->secret;
+	size_t n = 0;
+
+	if (!p)
+		return 0;
+	/* the schema checked the shape: NUL-separated, none empty */
+	while (n < max && p < (const char *)m->secret + m->secret_len) {
+		pins[n++] = p;
+		p += strlen(p) + 1;
+	}
+	return n;
+}
+
+int kyso_ipc_pins_join(const char *const *pins, size_t n, unsigned char **out, size_t *len)
+{
+	size_t i, total = 0, l;
+	unsigned char *buf;
+
+	*out = NULL;
+	*len = 0;
+	if (n == 0 || n > KYSO_IPC_MAX_PINS)
+		return -1;
+	for (i = 0; i < n; i++) {
+		l = pins[i] ? strlen(pins[i]) : 0;
+		if (!l || l > KYSO_IPC_MAX_SECRET)
+			return -1;
+		total += l + (i ? 1 : 0);
+	}
+	if (total > KYSO_IPC_MAX_SECRET)
+		return -1;
+	buf = kyso_secret_alloc(total + 1);
+	if (!buf)
+		return -1;
+	for (i = 0, l = 0; i < n; i++) {
+		if (i)
+			buf[l++] = '\0';
+		memcpy(buf + l, pins[i], strlen(pins[i]));
+		l += strlen(pins[i]);
+	}
+	buf[l] = '\0';
+	*out = buf;
+	*len = total;
+	return 0;
 }
 
 /* ------------------------------------------------------------ reading fields */

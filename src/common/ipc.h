@@ -8,8 +8,14 @@
  * length, then its value: a u32, a bool (one byte, 0 or 1), bytes, a string
  * (UTF-8 with its NUL, no NUL inside), or a JSON document (as a string). Which
  * fields a message may and must carry is fixed per opcode (ipc.c's schema);
- * a frame that breaks it is refused. The secret part carries a PIN and
+ * a frame that breaks it is refused. The secret part carries PINs and
  * nothing else; it is never encoded and every buffer that held it is wiped.
+ * It holds one PIN, or for the provisioning operations that need more (an
+ * old and a new PIN, the SO PIN and a new user PIN) up to KYSO_IPC_MAX_PINS
+ * PINs, each ended by one NUL but the last (whose NUL the receiver adds):
+ * "OLD\0NEW". A PIN is never empty and holds no NUL; how many an opcode
+ * takes is in the schema, and the whole part is at most KYSO_IPC_MAX_SECRET
+ * bytes.
  *
  * The helper's first message, HELLO, names its protocol version, and kysod
  * passes its own on the helper's command line (--protocol): a kysod and a
@@ -23,6 +29,7 @@
 #define KYSO_IPC_PROTOCOL 2
 #define KYSO_IPC_MAX_FRAME (4u << 20)
 #define KYSO_IPC_MAX_SECRET 256u
+#define KYSO_IPC_MAX_PINS 2
 
 enum kyso_ipc_op {
 	KYSO_OP_HELLO = 1,	/* helper -> kysod: protocol, module info and first inventory */
@@ -31,6 +38,16 @@ enum kyso_ipc_op {
 	KYSO_OP_SIGN = 4,	/* kysod -> helper: sign a hash; secret = PIN, if any */
 	KYSO_OP_LOGOUT = 5,	/* kysod -> helper: end kept logins */
 	KYSO_OP_LOGIN = 6,	/* kysod -> helper: log a token in; secret = PIN, if any */
+	/* Provisioning (kysod's /v1/admin routes). Each one but ADMIN_INVENTORY
+	 * runs with the module's other sessions closed (its tokens are logged
+	 * out) and is followed by a new INVENTORY. */
+	KYSO_OP_ADMIN_INVENTORY = 7,	/* every token with its objects; token? filters */
+	KYSO_OP_INIT_TOKEN = 8,	/* C_InitToken; secret = SO PIN [, new user PIN] */
+	KYSO_OP_SET_PIN = 9,	/* C_SetPIN of the user (or so); secret = old, new */
+	KYSO_OP_INIT_PIN = 10,	/* C_InitPIN as the SO; secret = SO PIN, new user PIN */
+	KYSO_OP_KEYGEN = 11,	/* C_GenerateKeyPair; secret = user PIN */
+	KYSO_OP_STORE_CERT = 12,	/* a certificate (and chain) by its key; secret = user PIN */
+	KYSO_OP_DELETE = 13,	/* one key pair or certificate; secret = user PIN */
 	KYSO_OP_REPLY = 0x80,	/* helper -> kysod: answer to request id */
 };
 
@@ -53,7 +70,30 @@ enum kyso_field {
 	KYSO_F_PER_SIGNATURE,	/* bool: the key needs the PIN for each signature */
 	KYSO_F_LOGGED_OUT,	/* u32: how many tokens were logged out */
 	KYSO_F_INVENTORY,	/* json: the tokens and their certificates */
-	KYSO_F_COUNT
+	KYSO_F_LABEL,		/* str: a token's or an object's label */
+	KYSO_F_KEY_TYPE,	/* u32: enum kyso_ipc_key_type */
+	KYSO_F_PUBLIC_KEY,	/* bytes: a SubjectPublicKeyInfo, DER */
+	KYSO_F_CERTIFICATE,	/* bytes: a certificate, DER */
+	KYSO_F_CHAIN,		/* bytes: CA certificates, DER one after the other */
+	KYSO_F_CERT_ID,		/* str: a certificate id (lowercase hex SHA-256 of the DER) */
+	KYSO_F_SO,		/* bool: the SO PIN (PUK) rather than the user PIN */
+	KYSO_F_REINIT,		/* bool: INIT_TOKEN of an initialised token (a wipe) */
+	KYSO_F_OBJECT_CLASS,	/* u32: enum kyso_ipc_object */
+	KYSO_F_DETAILS,		/* json: what a provisioning operation found or did */
+	KYSO_F_FRESH,		/* bool: LOGIN even when logged in, so that the PIN is checked */
+	KYSO_F_COUNT		/* at most 32: fields are a bit set */
+};
+
+enum kyso_ipc_key_type {
+	KYSO_KEY_RSA2048 = 1,
+	KYSO_KEY_RSA3072 = 2,
+	KYSO_KEY_P256 = 3,
+	KYSO_KEY_P384 = 4,
+};
+
+enum kyso_ipc_object {
+	KYSO_OBJ_CERTIFICATE = 1,	/* by KYSO_F_CERT_ID */
+	KYSO_OBJ_KEY = 2,		/* the key pair of KYSO_F_KEY_ID */
 };
 
 enum kyso_ipc_mech {
@@ -115,6 +155,15 @@ int kyso_ipc_recv(int fd, struct kyso_msg *msg);
 
 /* Frees the body, wiping it (and the secret). */
 void kyso_msg_clear(struct kyso_msg *msg);
+
+/* The PINs of the secret part: points each of pins[0..max) at one (in the
+ * message's body, NUL-terminated). Returns how many (0 for no secret). */
+size_t kyso_msg_pins(const struct kyso_msg *m, const char **pins, size_t max);
+
+/* The secret part for n PINs (1..KYSO_IPC_MAX_PINS), each non-empty: into
+ * *out (locked memory; release with kyso_secret_free(*out, *len)). Returns
+ * 0, or -1 (an empty PIN, too long together, out of memory). */
+int kyso_ipc_pins_join(const char *const *pins, size_t n, unsigned char **out, size_t *len);
 
 /* Field accessors: NULL / 0 / -1 when the field is absent. */
 const char *kyso_msg_str(const struct kyso_msg *m, enum kyso_field f);

@@ -14,6 +14,7 @@
 
 #include "common/log.h"
 #include "common/secure.h"
+#include "kyso-p11/admin.h"
 #include "kyso-p11/crash-report.h"
 #include "kyso-p11/worker.h"
 
@@ -86,6 +87,11 @@ static void handle(struct helper *h, struct kyso_msg *msg)
 	const char *token = kyso_msg_str(msg, KYSO_F_TOKEN);
 	struct kyso_out out;
 
+	if (admin_op(msg->op)) {
+		if (admin_submit(h, msg))
+			helper_send_error(h, msg->id, "internal_error", "out of memory", NULL);
+		return;
+	}
 	switch (msg->op) {
 	case KYSO_OP_SIGN:
 	case KYSO_OP_LOGIN:
@@ -231,6 +237,7 @@ int main(int argc, char **argv)
 	 * logins) alive: SIGALRM's default action ends the process */
 	alarm(STOP_GRACE_S);
 	workers_stop_all(&h);
+	admin_stop(&h);
 out:
 	p11_module_close(&h.mod);
 	return ret;

@@ -379,16 +379,26 @@ static void run_login(struct worker *w, struct kyso_msg *msg)
 	struct p11_token_state ts;
 	const char *err, *pin_state = NULL;
 	PKCS11_SLOT *slot;
-	int was_logged_in;
+	int was_logged_in, logged_in = 0, forgot = 0;
 
 	pthread_rwlock_rdlock(&m->lock);
 	was_logged_in = w->logged_in;
 	slot = p11_find_slot(m, w->token_id);
+	/* fresh: a login kept from before would let any PIN through; the one
+	 * sent must be checked (kyso admin's certificate requests) */
+	if (slot && msg->secret && kyso_msg_bool(msg, KYSO_F_FRESH) &&
+	    PKCS11_is_logged_in(slot, 0, &logged_in) == 0 && logged_in) {
+		PKCS11_logout(slot);
+		w->logged_in = 0;
+		forgot = 1;
+	}
 	if (!slot || p11_token_state(m, w->token_id, &ts))
 		err = "token_removed";
 	else
 		err = ensure_login(w, slot, &ts, msg, &pin_state);
 	pthread_rwlock_unlock(&m->lock);
+	if (forgot)
+		keys_forget(w);
 	clock_gettime(CLOCK_MONOTONIC, &w->last_use);
 	if (was_logged_in != w->logged_in)
 		push_inventory(w);

@@ -10,6 +10,7 @@
 #include "pkcs11/slots.h"
 
 struct worker;
+struct admin;
 
 /* Threads per token: 1 for hardware tokens (a serial device); a few for
  * tokens that serve parallel sessions well (SoftHSM2, network HSMs). */
@@ -25,6 +26,7 @@ struct helper {
 	pthread_mutex_t workers_lock;
 	struct worker *workers[P11_MAX_TOKENS];
 	unsigned int nworkers;
+	struct admin *admin;		/* provisioning (admin.c); NULL until first used */
 };
 
 /* Sends a frame with the fields of out (NULL: none), which the caller frees. */

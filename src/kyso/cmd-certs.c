@@ -4,6 +4,7 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include <jansson.h>
 
@@ -138,6 +139,33 @@ static void usable_cell(const json_t *cert, char *buf, size_t size)
 	}
 }
 
+#define EXPIRY_WARN_DAYS 30
+
+void cmd_warn_expiring(const json_t *root)
+{
+	const json_t *cert;
+	const char *until, *who;
+	struct tm tm;
+	time_t end, now = time(NULL);
+	long days;
+	size_t i;
+
+	json_array_foreach(json_object_get(root, "certificates"), i, cert) {
+		until = cmd_str(cert, "not_after");
+		memset(&tm, 0, sizeof(tm));
+		if (!until || !strptime(until, "%Y-%m-%dT%H:%M:%SZ", &tm))
+			continue;
+		end = timegm(&tm);
+		if (end < now || end - now >= (time_t)EXPIRY_WARN_DAYS * 86400)
+			continue;
+		days = (long)((end - now) / 86400);
+		who = cmd_str(cert, "subject_cn") ? cmd_str(cert, "subject_cn") : "?";
+		fprintf(stderr, "kyso: warning: the certificate of %s (%.16s) expires on %.10s, %s%ld "
+			"day%s from now: ask for a new one\n", who, cmd_str(cert, "id") ?: "?", until,
+			days ? "" : "less than ", days ? days : 1L, days == 1 || !days ? "" : "s");
+	}
+}
+
 static void print_certs(const json_t *root)
 {
 	static const char *const headers[] = {
@@ -179,6 +207,7 @@ static void print_certs(const json_t *root)
 	}
 	table_print(t);
 	table_free(t);
+	cmd_warn_expiring(root);
 }
 
 int cmd_certs(struct kyso_ctx *ctx, int argc, char **argv)

@@ -74,13 +74,24 @@ int cmd_tokens(struct kyso_ctx *ctx, int argc, char **argv)
 {
 	struct kyso_error err;
 	char *text = NULL;
+	json_t *certs;
 	int ret;
 
 	ret = cmd_plain_options(ctx, argc, argv, tokens_help);
 	if (ret >= 0)
 		return ret;
 	ret = kyso_tokens(ctx->client, &text, &err);
-	return cmd_print_answer(ctx, ret, text, &err, print_tokens);
+	ret = cmd_print_answer(ctx, ret, text, &err, print_tokens);
+	/* a teacher sees here too when a certificate is about to end */
+	text = NULL;
+	if (ret == KYSO_EXIT_OK && !ctx->json &&
+	    kyso_certificates(ctx->client, NULL, &text, &err) == 0) {
+		certs = json_loads(text, 0, NULL);
+		cmd_warn_expiring(certs);
+		json_decref(certs);
+	}
+	kyso_free(text);
+	return ret;
 }
 
 int cmd_logout(struct kyso_ctx *ctx, int argc, char **argv)

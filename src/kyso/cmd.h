@@ -32,6 +32,14 @@ int cmd_pdf(struct kyso_ctx *ctx, int argc, char **argv);
 /* kyso pdf verify (cmd-pdf-verify.c); argv[0] is "verify". */
 int cmd_pdf_verify(struct kyso_ctx *ctx, int argc, char **argv);
 int cmd_xml(struct kyso_ctx *ctx, int argc, char **argv);
+/*
+ * Warns on stderr of each certificate in root ({"certificates":[…]}) whose
+ * end of validity is less than 30 days away (cmd-certs.c).
+ */
+void cmd_warn_expiring(const json_t *root);
+
+/* kyso admin (cmd-admin.c, cmd-admin-ops.c): provisioning through kysod. */
+int cmd_admin(struct kyso_ctx *ctx, int argc, char **argv);
 /* kyso dev-setup: needs no kysod; runs the dev-setup script (does not return on success). */
 int cmd_dev_setup(int argc, char **argv);
 

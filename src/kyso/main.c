@@ -34,6 +34,7 @@ static const struct command commands[] = {
 	{ "origins", cmd_origins },
 	{ "pdf", cmd_pdf },
 	{ "xml", cmd_xml },
+	{ "admin", cmd_admin },
 };
 
 static void usage(void)
@@ -78,6 +79,9 @@ static void usage(void)
 	      "                             list the signatures in the audit log\n"
 	      "  origins [list] | allow ORIGIN | revoke ORIGIN\n"
 	      "                             web sites that may use the loopback listener\n"
+	      "  admin inventory|init|pin|keygen|csr|import|delete|wipe ...\n"
+	      "                             provision tokens (kysod with admin = yes;\n"
+	      "                             kyso admin --help)\n"
 	      "  dev-setup DIR [--pinentry scripted|terminal|PROGRAM] [--force]\n"
 	      "                             a test token with certificates, a kysod.conf\n"
 	      "                             and a PIN dialog in DIR, for developing an\n"

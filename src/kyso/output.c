@@ -133,6 +133,43 @@ void table_free(struct table *t)
 	free(t);
 }
 
+/* Whether a spreadsheet would read the cell as a formula: it starts with =,
+ * + or @, or with - not followed by a digit (a negative number is data). */
+static int formula_like(const char *c)
+{
+	return c[0] == '=' || c[0] == '+' || c[0] == '@' ||
+	       (c[0] == '-' && !(c[1] >= '0' && c[1] <= '9'));
+}
+
+void out_csv_row(const char *const *cells, size_t n)
+{
+	const char *c, *p;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		c = cells[i] ? cells[i] : "";
+		if (i)
+			putchar(',');
+		/* RFC 4180: a field with a comma, a quote or a line break is
+		 * quoted, its quotes doubled; one a spreadsheet would take for a
+		 * formula is quoted too, behind a ' */
+		if (!strpbrk(c, ",\"\r\n") && !formula_like(c)) {
+			fputs(c, stdout);
+			continue;
+		}
+		putchar('"');
+		if (formula_like(c))
+			putchar('\'');
+		for (p = c; *p; p++) {
+			if (*p == '"')
+				putchar('"');
+			putchar(*p);
+		}
+		putchar('"');
+	}
+	fputs("\r\n", stdout);
+}
+
 void out_json(const json_t *obj)
 {
 	json_dumpf(obj, stdout, JSON_INDENT(2));

@@ -29,6 +29,9 @@ size_t table_rows(const struct table *t);
 void table_print(const struct table *t);
 void table_free(struct table *t);
 
+/* One CSV record (RFC 4180, CRLF-ended) of n cells (NULL: empty). */
+void out_csv_row(const char *const *cells, size_t n);
+
 /* Prints obj, or the JSON text, indented, with a final newline. */
 void out_json(const json_t *obj);
 int out_json_text(const char *text);

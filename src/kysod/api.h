@@ -23,5 +23,16 @@ void api_pair(const struct kysod_request *req, const char *arg, struct kyso_repl
 void api_pair_status(const struct kysod_request *req, const char *arg, struct kyso_reply *rep);
 void api_origins(const struct kysod_request *req, const char *arg, struct kyso_reply *rep);
 void api_origins_change(const struct kysod_request *req, const char *arg, struct kyso_reply *rep);
+/* provisioning (admin-inventory.c, api-admin*.c) */
+void api_admin_tokens(const struct kysod_request *req, const char *arg, struct kyso_reply *rep);
+void api_admin_init(const struct kysod_request *req, const char *arg, struct kyso_reply *rep);
+void api_admin_wipe(const struct kysod_request *req, const char *arg, struct kyso_reply *rep);
+void api_admin_pin_change(const struct kysod_request *req, const char *arg, struct kyso_reply *rep);
+void api_admin_pin_unblock(const struct kysod_request *req, const char *arg, struct kyso_reply *rep);
+void api_admin_pin_set(const struct kysod_request *req, const char *arg, struct kyso_reply *rep);
+void api_admin_keygen(const struct kysod_request *req, const char *arg, struct kyso_reply *rep);
+void api_admin_csr(const struct kysod_request *req, const char *arg, struct kyso_reply *rep);
+void api_admin_import(const struct kysod_request *req, const char *arg, struct kyso_reply *rep);
+void api_admin_delete(const struct kysod_request *req, const char *arg, struct kyso_reply *rep);
 
 #endif

@@ -414,6 +414,14 @@ static int kysod_key(struct load_state *st, const char *name, const char *value,
 			return bad_key(st, "kysod", name, "must be yes or no");
 		return 1;
 	}
+	if (!strcmp(name, "admin")) {
+		cfg->admin = parse_bool(value);
+		if (cfg->admin < 0) {
+			cfg->admin = 0;
+			return bad_key(st, "kysod", name, "must be yes or no");
+		}
+		return 1;
+	}
 	if (!strcmp(name, "audit_max_size")) {
 		if (parse_uint(value, 1UL << 40, &v) || (v && v < 4096))
 			return bad_key(st, "kysod", name, "must be 0 or at least 4096 bytes");

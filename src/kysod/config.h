@@ -17,6 +17,7 @@ struct kysod_config {
 	char *audit_log;
 	char *catalogue;		/* token catalogue directory; "" for none */
 	int auto_modules;		/* start the catalogue's module for inserted cards */
+	int admin;			/* the /v1/admin routes (provisioning) are served */
 	size_t audit_max_size;		/* bytes; 0 = never rotate */
 	size_t max_batch_body;		/* bytes, for POST /v1/sign/batch */
 	unsigned int max_batch_items;

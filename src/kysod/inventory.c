@@ -317,7 +317,10 @@ json_t *inventory_certs_json(struct inventory *inv, const char *token, const cha
 		t = find_token(inv, c->token);
 		if (!t || !t->present)
 			continue;
-		json_array_append(list, c->api);
+		/* a copy: the answer is written after the lock is let go, while a
+		 * new report may free the inventory's object (jansson's last
+		 * json_decref does not acquire what other threads read) */
+		json_array_append_new(list, json_deep_copy(c->api));
 	}
 	pthread_mutex_unlock(&inv->lock);
 	return json_pack("{s:o}", "certificates", list);

@@ -79,7 +79,17 @@ struct pin_buf {
 	size_t len;
 	int overflow;
 	int nul;		/* the answer held a NUL: it would cut the PIN short */
+	int repeated;		/* the dialog said PIN_REPEATED: both entries matched */
 };
+
+static gpg_error_t pin_status(void *opaque, const char *line)
+{
+	struct pin_buf *pb = opaque;
+
+	if (!strncmp(line, "PIN_REPEATED", 12) && (!line[12] || line[12] == ' '))
+		pb->repeated = 1;
+	return 0;
+}
 
 static gpg_error_t pin_data(void *opaque, const void *buf, size_t len)
 {
@@ -259,6 +269,8 @@ static int session_open(struct session *ss, const char *program, const struct pi
 	    (rc = command(ss->ctx, "SETKEYINFO", p->keyinfo)) ||
 	    (rc = command(ss->ctx, "SETOK", p->ok_label)) ||
 	    (rc = command(ss->ctx, "SETERROR", p->error)) ||
+	    (rc = command(ss->ctx, "SETREPEAT", p->repeat)) ||
+	    (rc = command(ss->ctx, "SETREPEATERROR", p->repeat ? p->repeat_error : NULL)) ||
 	    (rc = command(ss->ctx, "SETTIMEOUT", p->timeout ? timeout : NULL))) {
 		log_error("the PIN dialog refused a command: %s", gpg_strerror(rc));
 		return -1;
@@ -304,15 +316,18 @@ static const char *dialog_failure(gpg_error_t rc)
 	return "pinentry_failed";
 }
 
-int pinentry_getpin(const char *program, const struct pin_prompt *p, char **pin,
-		    const char **err)
+/* One GETPIN dialog; *repeated says whether the dialog had the PIN typed
+ * twice (p->repeat set and PIN_REPEATED said). */
+static int getpin(const char *program, const struct pin_prompt *p, char **pin, int *repeated,
+		  const char **err)
 {
-	struct pin_buf pb = { NULL, 0, 0, 0 };
+	struct pin_buf pb = { NULL, 0, 0, 0, 0 };
 	struct session ss;
 	gpg_error_t rc;
 	int ret = -1;
 
 	*pin = NULL;
+	*repeated = 0;
 	*err = "pinentry_failed";
 	if (session_open(&ss, program, p))
 		goto out;
@@ -320,7 +335,7 @@ int pinentry_getpin(const char *program, const struct pin_prompt *p, char **pin,
 	if (!pb.data)
 		goto out;
 	pb.data[0] = '\0';
-	rc = assuan_transact(ss.ctx, "GETPIN", pin_data, &pb, NULL, NULL, NULL, NULL);
+	rc = assuan_transact(ss.ctx, "GETPIN", pin_data, &pb, NULL, NULL, pin_status, &pb);
 	if (pb.nul) {
 		log_warn("the PIN dialog answered a PIN holding a NUL character; refused, the token was not asked");
 		goto out;
@@ -334,12 +349,53 @@ int pinentry_getpin(const char *program, const struct pin_prompt *p, char **pin,
 		goto out;
 	}
 	*pin = pb.data;
+	*repeated = p->repeat && pb.repeated;
 	pb.data = NULL;
 	ret = 0;
 out:
 	wiped_free(pb.data);
 	session_close(&ss, ret, err);
 	return ret;
+}
+
+int pinentry_getpin(const char *program, const struct pin_prompt *p, char **pin,
+		    const char **err)
+{
+	struct pin_prompt once = *p;
+	int repeated;
+
+	once.repeat = NULL;
+	return getpin(program, &once, pin, &repeated, err);
+}
+
+int pinentry_getpin_new(const char *program, const struct pin_prompt *p, char **pin,
+			const char **err)
+{
+	struct pin_prompt again = *p;
+	char *second = NULL;
+	int repeated;
+
+	if (getpin(program, p, pin, &repeated, err))
+		return -1;
+	if (repeated || !p->repeat)
+		return 0;
+	/* a pinentry without SETREPEAT: the PIN once more, in a dialog of its own */
+	log_info("the PIN dialog did not ask twice; asking for the new PIN again");
+	again.repeat = NULL;
+	again.prompt = p->repeat;
+	again.error = NULL;
+	if (getpin(program, &again, &second, &repeated, err)) {
+		pinentry_free_pin(*pin);
+		*pin = NULL;
+		return -1;
+	}
+	if (strcmp(*pin, second)) {
+		pinentry_free_pin(*pin);
+		*pin = NULL;
+		*err = "pin_mismatch";
+	}
+	pinentry_free_pin(second);
+	return *pin ? 0 : -1;
 }
 
 int pinentry_confirm(const char *program, const struct pin_prompt *p, const char **err)

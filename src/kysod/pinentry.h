@@ -12,6 +12,11 @@ struct pin_prompt {
 	const char *keyinfo;		/* identifies the token to the pinentry */
 	const char *error;		/* shown above the entry, or NULL */
 	const char *ok_label;
+	/* A new PIN (pinentry_getpin_new): the prompt of the second entry
+	 * (SETREPEAT), and the error shown when the two differ
+	 * (SETREPEATERROR). */
+	const char *repeat;
+	const char *repeat_error;
 	unsigned int timeout;		/* seconds, 0 for none */
 	/* Polled while the dialog is open (several times a second): non-zero
 	 * ends the dialog, as when the request was cancelled or kysod stops.
@@ -27,6 +32,14 @@ struct pin_prompt {
  * includes an answer holding a NUL character: the token is not asked). */
 int pinentry_getpin(const char *program, const struct pin_prompt *p, char **pin,
 		    const char **err);
+
+/* Asks for a new PIN, to be typed twice: pinentry's SETREPEAT (the dialog
+ * compares the two entries itself and says PIN_REPEATED). A pinentry that
+ * does not say so gets a second dialog asking for the PIN again, which must
+ * match. As pinentry_getpin; *err may also be "pin_mismatch" (the second
+ * dialog's PIN differs). */
+int pinentry_getpin_new(const char *program, const struct pin_prompt *p, char **pin,
+			const char **err);
 
 /* Asks the user to confirm (CONFIRM): 0 when allowed, else -1 and *err =
  * "pin_cancelled" (declined or timed out), "dialog_aborted" or

@@ -32,6 +32,16 @@ static const struct route routes[] = {
 	{ "POST", "/v1/pair", api_pair },
 	{ "GET", "/v1/origins", api_origins },
 	{ "POST", "/v1/origins", api_origins_change },
+	{ "GET", "/v1/admin/tokens", api_admin_tokens },
+	{ "POST", "/v1/admin/init", api_admin_init },
+	{ "POST", "/v1/admin/pin/change", api_admin_pin_change },
+	{ "POST", "/v1/admin/pin/unblock", api_admin_pin_unblock },
+	{ "POST", "/v1/admin/pin/set", api_admin_pin_set },
+	{ "POST", "/v1/admin/keygen", api_admin_keygen },
+	{ "POST", "/v1/admin/csr", api_admin_csr },
+	{ "POST", "/v1/admin/import", api_admin_import },
+	{ "POST", "/v1/admin/delete", api_admin_delete },
+	{ "POST", "/v1/admin/wipe", api_admin_wipe },
 };
 
 /* Returns the captured segment ("" for exact routes) or NULL. */

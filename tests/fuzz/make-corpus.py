@@ -39,7 +39,10 @@ F = {"protocol": (1, "u32"), "code": (2, "str"), "message": (3, "str"), "pin_sta
      "token": (5, "str"), "key_id": (6, "str"), "mech": (7, "u32"), "hash_bits": (8, "u32"),
      "hash": (9, "bytes"), "keep_login": (10, "bool"), "pinpad": (11, "bool"),
      "signature": (12, "bytes"), "per_signature": (13, "bool"), "logged_out": (14, "u32"),
-     "inventory": (15, "json")}
+     "inventory": (15, "json"), "label": (16, "str"), "key_type": (17, "u32"),
+     "public_key": (18, "bytes"), "certificate": (19, "bytes"), "chain": (20, "bytes"),
+     "cert_id": (21, "str"), "so": (22, "bool"), "reinit": (23, "bool"),
+     "object_class": (24, "u32"), "details": (25, "json"), "fresh": (26, "bool")}
 TYPES = {"u32": 1, "bool": 2, "bytes": 3, "str": 4, "json": 5}
 PROTOCOL = 2
 MECH = {"pkcs1": 1, "pss": 2, "ecdsa": 3}
@@ -120,6 +123,12 @@ route("verify", "POST", "/v1/verify", ctype="application/json",
       body=js({"signature": "AAAA", "hash": H256, "hash_algorithm": "sha256", "certificate": CERT}))
 route("wrong-method", "PUT", "/v1/sign")
 route("wrong-type", "POST", "/v1/verify", ctype="text/plain", body="{}")
+route("admin-tokens", "GET", "/v1/admin/tokens")
+route("admin-keygen", "POST", "/v1/admin/keygen", ctype="application/json",
+      body=js({"token": TOKEN, "key_type": "p256", "label": "Chữ ký", "key_id": "0b"}))
+route("admin-csr", "POST", "/v1/admin/csr", ctype="application/json",
+      body=js({"token": TOKEN, "key_id": "0b", "subject": {"CN": "Nguyễn Văn An", "C": "VN",
+                                                        "OU": ["Tổ Toán", "10A1"]}}))
 
 # kysod's side: what a helper writes (HELLO, INVENTORY, REPLY)
 inv = {"tokens": [{"id": TOKEN, "label": "token", "manufacturer": "kyso", "model": "fuzz",
@@ -131,7 +140,9 @@ put("ipc-kysod", "inventory-reply", frame(0, 2, {"inventory": {"tokens": []}}) +
     frame(7, 0x80, {"signature": bytes(64)}) +
     frame(8, 0x80, {"code": "pin_incorrect", "message": "wrong PIN", "pin_state": "count_low"},
           flags=1) +
-    frame(9, 0x80, {"logged_out": 1}) + frame(10, 0x80, {}))
+    frame(9, 0x80, {"logged_out": 1}) + frame(10, 0x80, {}) +
+    frame(11, 0x80, {"details": {"token": TOKEN, "flags": 1036}, "key_id": "0b",
+                     "public_key": bytes(91)}))
 put("ipc-kysod", "hello-error", frame(0, 1, {"protocol": PROTOCOL, "code": "module_unavailable",
                                              "message": "no"}, flags=1))
 
@@ -143,6 +154,16 @@ put("ipc-helper", "sign", frame(1, 4, {"token": TOKEN, "key_id": "01", "mech": M
 put("ipc-helper", "login-logout", frame(2, 6, {"token": TOKEN, "pinpad": False}, secret=b"0000") +
     frame(3, 5, {"token": TOKEN}) + frame(4, 5, {}))
 put("ipc-helper", "rescan", frame(5, 3, {}))
+# provisioning: several PINs in the secret part, NUL-separated
+put("ipc-helper", "admin", frame(6, 7, {"token": TOKEN}) +
+    frame(7, 8, {"token": TOKEN, "label": "Trường Kyso"}, secret=b"so-pin\0user-pin") +
+    frame(8, 9, {"token": TOKEN, "so": True}, secret=b"old\0new") +
+    frame(9, 10, {"token": TOKEN}, secret=b"so-pin\0new") +
+    frame(10, 11, {"token": TOKEN, "key_type": 3, "label": "ec", "key_id": "0b"}, secret=b"1234") +
+    frame(11, 12, {"token": TOKEN, "certificate": base64.b64decode(EC_DER), "label": "x"},
+          secret=b"1234") +
+    frame(12, 13, {"token": TOKEN, "object_class": 2, "key_id": "0b"}, secret=b"1234") +
+    frame(13, 6, {"token": TOKEN, "fresh": True}, secret=b"1234"))
 
 # kysod.conf
 put("config", "full", """# kysod.conf
@@ -160,6 +181,7 @@ audit_log = /tmp/kyso-audit.log
 audit_max_size = 1048576
 allow_modules = /usr/lib/*/pkcs11/*.so /usr/lib/softhsm/*.so
 auto_modules = yes
+admin = yes
 check_certificates = strict
 ca_bundle = /etc/ssl/certs/ca-certificates.crt
 crl = /etc/kyso/crl

@@ -404,6 +404,26 @@ static void test_crl_fetch(void **state)
 	expect_error("[kysod]\ncrl_fetch_timeout = 5\n", "crl_fetch_timeout", "unknown key");
 }
 
+/* The provisioning routes: off unless the file turns them on. */
+static void test_admin(void **state)
+{
+	struct kysod_config cfg;
+	char err[512];
+
+	assert_int_equal(kysod_config_defaults(&cfg), 0);
+	assert_int_equal(cfg.admin, 0);
+	kysod_config_free(&cfg);
+	assert_int_equal(load_text(&cfg, "[kysod]\nadmin = yes\n", err, sizeof(err)), 0);
+	assert_int_equal(cfg.admin, 1);
+	kysod_config_free(&cfg);
+	assert_int_equal(load_text(&cfg, "[kysod]\nadmin = off\n", err, sizeof(err)), 0);
+	assert_int_equal(cfg.admin, 0);
+	kysod_config_free(&cfg);
+	expect_error("[kysod]\nadmin = maybe\n", "[kysod] admin", "must be yes or no");
+	expect_error("[kysod]\nadmin =\n", "[kysod] admin", "must be yes or no");
+	expect_error("[module a]\npath = /x.so\nadmin = yes\n", "[module a] admin", "unknown key");
+}
+
 /* ------------------------------------------------------------ errors */
 
 static void test_unknown_key(void **state)
@@ -868,6 +888,7 @@ int main(void)
 		cmocka_unit_test(test_log_levels),
 		cmocka_unit_test(test_module_sections),
 		cmocka_unit_test(test_crl_fetch),
+		cmocka_unit_test(test_admin),
 		cmocka_unit_test(test_unknown_key),
 		cmocka_unit_test(test_unknown_section),
 		cmocka_unit_test(test_bad_numbers),

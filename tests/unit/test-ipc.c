@@ -18,6 +18,7 @@
 #include <cmocka.h>
 
 #include "common/ipc.h"
+#include "common/secure.h"
 
 #define TOKEN "0123456789abcdef0123456789abcdef"
 
@@ -487,6 +488,75 @@ static void test_names(void **state)
 	assert_string_equal(kyso_ipc_field_name(KYSO_F_COUNT), "?");
 }
 
+/* The provisioning opcodes' secret part: two PINs separated by a NUL, read
+ * back as two strings; how many each opcode takes is the schema's. */
+static void test_admin_pins(void **state)
+{
+	struct pair *p = *state;
+	const char *const two[] = { "so-12345678", "u-123456" };
+	const char *got[KYSO_IPC_MAX_PINS + 1];
+	unsigned char *secret = NULL;
+	size_t len = 0;
+	struct kyso_out o;
+	struct kyso_msg msg;
+
+	assert_int_equal(kyso_ipc_pins_join(two, 2, &secret, &len), 0);
+	assert_int_equal(len, strlen(two[0]) + 1 + strlen(two[1]));
+	kyso_out_init(&o);
+	kyso_out_str(&o, KYSO_F_TOKEN, TOKEN);
+	assert_int_equal(kyso_ipc_send(p->fd[1], 3, KYSO_OP_INIT_PIN, 0, &o, secret, len), 0);
+	assert_int_equal(kyso_ipc_recv(p->fd[0], &msg), 0);
+	assert_int_equal(msg.op, KYSO_OP_INIT_PIN);
+	assert_true(msg.body_secure);
+	assert_int_equal(kyso_msg_pins(&msg, got, KYSO_IPC_MAX_PINS + 1), 2);
+	assert_string_equal(got[0], two[0]);
+	assert_string_equal(got[1], two[1]);
+	kyso_msg_clear(&msg);
+
+	/* one PIN where the opcode takes two, two where it takes one: refused
+	 * by the sender, as the receiver would */
+	assert_int_equal(kyso_ipc_send(p->fd[1], 4, KYSO_OP_INIT_PIN, 0, &o,
+				       (const unsigned char *)"123456", 6), -1);
+	assert_int_equal(kyso_ipc_send(p->fd[1], 5, KYSO_OP_LOGIN, 0, &o, secret, len), -1);
+	/* an empty PIN: at the start, at the end, or two NULs in a row */
+	assert_int_equal(kyso_ipc_send(p->fd[1], 6, KYSO_OP_INIT_PIN, 0, &o,
+				       (const unsigned char *)"\0ab", 3), -1);
+	assert_int_equal(kyso_ipc_send(p->fd[1], 7, KYSO_OP_INIT_PIN, 0, &o,
+				       (const unsigned char *)"ab\0", 3), -1);
+	assert_int_equal(kyso_ipc_send(p->fd[1], 8, KYSO_OP_SET_PIN, 0, &o,
+				       (const unsigned char *)"a\0\0b", 4), -1);
+	/* no secret at all where one is required */
+	assert_int_equal(kyso_ipc_send(p->fd[1], 9, KYSO_OP_KEYGEN, 0, &o, NULL, 0), -1);
+	kyso_out_free(&o);
+	kyso_secret_free(secret, len + 1);
+
+	/* the receiver refuses such a frame written by hand, too */
+	{
+		unsigned char body[128];
+		size_t n = raw_field(body, KYSO_F_TOKEN, 4, TOKEN, sizeof(TOKEN));
+
+		memcpy(body + n, "1234\0\0" "5678", 10);
+		write_raw(p->fd[1], (uint32_t)(12 + n + 10), 1, KYSO_OP_SET_PIN, 0, (uint32_t)n,
+			  body, n + 10);
+		expect_recv(p->fd[0], -2);
+	}
+
+	/* joining refuses an empty PIN, too many, and too long together */
+	{
+		const char *const empty[] = { "1234", "" };
+		const char *const three[] = { "1", "2", "3" };
+		char big[200];
+		const char *const long2[] = { big, big };
+
+		memset(big, 'x', sizeof(big) - 1);
+		big[sizeof(big) - 1] = '\0';
+		assert_int_equal(kyso_ipc_pins_join(empty, 2, &secret, &len), -1);
+		assert_int_equal(kyso_ipc_pins_join(three, 3, &secret, &len), -1);
+		assert_int_equal(kyso_ipc_pins_join(long2, 2, &secret, &len), -1);
+		assert_null(secret);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -501,6 +571,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_schema_refusals, pair_setup, pair_teardown),
 		cmocka_unit_test_setup_teardown(test_hello_of_another_version, pair_setup,
 						pair_teardown),
+		cmocka_unit_test_setup_teardown(test_admin_pins, pair_setup, pair_teardown),
 		cmocka_unit_test(test_names),
 	};
 

@@ -150,6 +150,18 @@ _CODES = [
     ("not_for_browsers", "NotForBrowsers", KysoError),
     ("pairing_busy", "PairingBusy", KysoError),
     ("host_not_allowed", "HostNotAllowed", KysoError),
+    ("admin_disabled", "AdminDisabled", KysoError),
+    ("object_not_found", "ObjectNotFound", TokenError),
+    ("last_try", "LastTry", PinError),
+    ("token_initialized", "TokenInitialized", TokenError),
+    ("token_not_initialized", "TokenNotInitialized", TokenError),
+    ("object_exists", "ObjectExists", TokenError),
+    ("token_read_only", "TokenReadOnly", TokenError),
+    ("operation_unsafe", "OperationUnsafe", TokenError),
+    ("operation_unsupported", "OperationUnsupported", TokenError),
+    ("pin_rejected", "PinRejected", PinError),
+    ("pin_mismatch", "PinMismatch", PinError),
+    ("token_full", "TokenFull", TokenError),
 ]
 
 BY_CODE = {}
