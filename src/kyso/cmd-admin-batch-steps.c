@@ -591,6 +591,8 @@ static void step_line(enum batch_step s, const json_t *e, const struct step_resu
 		printf("FAILED: ");
 		batch_put(res->message);
 		printf(" (%s)", res->code);
+		if (!strcmp(res->code, "last_try"))
+			printf("; a batch never goes on at a last try: do this step by hand");
 	}
 	putchar('\n');
 	fflush(stdout);

@@ -419,8 +419,31 @@ static enum look consider(struct batch *b, const json_t *tok)
 	return LOOK_RAN;
 }
 
+/*
+ * A token-inserted whose token the admin inventory does not list yet (its
+ * module's helper is still starting: kysod leaves such a module out): the
+ * inventory is read again shortly, as after a card event.
+ */
+static void missing(struct batch *b, const json_t *inserted, const json_t *list)
+{
+	const json_t *id, *t;
+	size_t i, j;
+
+	json_array_foreach(inserted, i, id) {
+		json_array_foreach(list, j, t)
+			if (!strcmp(cmd_str(t, "id") ?: "", json_string_value(id) ?: ""))
+				break;
+		if (j < json_array_size(list))
+			continue;
+		pthread_mutex_lock(&b->lock);
+		b->settle_until = now_ms() + SETTLE_MS;
+		pthread_mutex_unlock(&b->lock);
+		return;
+	}
+}
+
 /* Reads the inventory and runs the first token that has something to do. */
-static enum look look(struct batch *b)
+static enum look look(struct batch *b, const json_t *inserted)
 {
 	json_t *root = NULL, *list;
 	const json_t *tok;
@@ -434,6 +457,7 @@ static enum look look(struct batch *b)
 		return LOOK_FATAL;
 	}
 	list = json_object_get(root, "tokens");
+	missing(b, inserted, list);
 	if (adopt(b, list)) {
 		json_decref(root);
 		return LOOK_FATAL;
@@ -499,8 +523,9 @@ static void wait_event(struct batch *b, unsigned long seen)
 	pthread_mutex_unlock(&b->lock);
 }
 
-/* The token ids inserted since the last look are taken again if they were removed. */
-static void take_inserted(struct batch *b)
+/* The token ids inserted since the last look (a new reference): those that
+ * were removed in a step are taken again. */
+static json_t *take_inserted(struct batch *b)
 {
 	json_t *ids;
 	const json_t *id;
@@ -513,13 +538,14 @@ static void take_inserted(struct batch *b)
 	json_array_foreach(ids, i, id)
 		if (!strcmp(held(b, json_string_value(id)) ?: "", "removed"))
 			json_object_del(b->held, json_string_value(id));
-	json_decref(ids);
+	return ids;
 }
 
 static int run_loop(struct batch *b)
 {
 	unsigned long seen;
 	int stop, ended, left;
+	json_t *inserted;
 	enum look l;
 
 	for (;;) {
@@ -538,8 +564,9 @@ static int run_loop(struct batch *b)
 		}
 		if (!any_open(b))
 			return KYSO_EXIT_OK;
-		take_inserted(b);
-		l = look(b);
+		inserted = take_inserted(b);
+		l = look(b, inserted);
+		json_decref(inserted);
 		if (l == LOOK_FATAL)
 			return KYSO_EXIT_ERROR;
 		if (l == LOOK_END)
@@ -669,8 +696,9 @@ static void check_only(struct batch *b)
 
 	for (i = 0; i < b->manifest.nrows; i++)
 		taken += batch_report_by_row(&b->report, b->manifest.rows[i].index) != NULL;
-	printf("The manifest %s is good: %zu rows; the report %s has %zu of them.\n",
-	       b->manifest.path, b->manifest.nrows, b->report.json_path, taken);
+	printf("The manifest %s is good: %zu row%s; the report %s has %zu of them.\n",
+	       b->manifest.path, b->manifest.nrows, b->manifest.nrows == 1 ? "" : "s",
+	       b->report.json_path, taken);
 }
 
 struct batch_cmd_opts {
