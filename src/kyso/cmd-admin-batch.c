@@ -826,11 +826,6 @@ int admin_batch(struct kyso_ctx *ctx, int argc, char **argv)
 		check_only(&b);
 		goto out;
 	}
-	if (mkdir(csr_dir, 0700) && errno != EEXIST) {
-		ret = out_fail(0, "file_error", "cannot make the directory %s: %s", csr_dir,
-			       strerror(errno));
-		goto out;
-	}
 	/* progress goes to stderr while the report is to be stdout's JSON */
 	if (ctx->json) {
 		fflush(stdout);
@@ -840,16 +835,12 @@ int admin_batch(struct kyso_ctx *ctx, int argc, char **argv)
 			goto out;
 		}
 	}
-	/* a report that cannot be written is found before a token is touched */
-	if (batch_report_save(&b.report, &b.manifest)) {
-		ret = KYSO_EXIT_ERROR;
-		goto out;
-	}
 	sw = sigwatch_start(on_signal, &b);
 	if (!sw) {
 		ret = out_fail(0, "internal_error", "cannot start the signal thread");
 		goto out;
 	}
+	/* the stream first: a token coming after the first look is not missed */
 	ret = start_events(&b);
 	if (ret)
 		goto out;
@@ -859,8 +850,18 @@ int admin_batch(struct kyso_ctx *ctx, int argc, char **argv)
 			ret = KYSO_EXIT_UNREACHABLE;
 		goto out;
 	}
-	printf("kyso admin batch %s: %zu rows; report %s; requests in %s/\n", b.manifest.path,
-	       b.manifest.nrows, b.report.json_path, csr_dir);
+	if (mkdir(csr_dir, 0700) && errno != EEXIST) {
+		ret = out_fail(0, "file_error", "cannot make the directory %s: %s", csr_dir,
+			       strerror(errno));
+		goto out;
+	}
+	/* a report that cannot be written is found before a token is touched */
+	if (batch_report_save(&b.report, &b.manifest)) {
+		ret = KYSO_EXIT_ERROR;
+		goto out;
+	}
+	printf("kyso admin batch %s: %zu row%s; report %s; requests in %s/\n", b.manifest.path,
+	       b.manifest.nrows, b.manifest.nrows == 1 ? "" : "s", b.report.json_path, csr_dir);
 	fflush(stdout);
 	ret = run_loop(&b);
 	if (ret == KYSO_EXIT_OK && stopping(&b.run))

@@ -211,8 +211,21 @@ privkeys()
 		--type privkey 2>/dev/null | grep -c '^Private Key Object'
 }
 
-# ---------------------------------------------------------------- bad manifests
+# ---------------------------------------------------------------- kysod without admin
 _softhsm_conf
+write_conf --module "softhsm=$SOFTHSM" "$CATALOGUE"
+start_kysod
+printf 'steps,label\ninit,Trường 01\n' > "$T/off.csv"
+kyso_exit "kysod without admin = yes" 1 admin batch "$T/off.csv"
+like "$ERR" 'admin = yes.*\(admin_disabled\)' "the batch says provisioning is off (admin_disabled)"
+if [ -e "$T/off-report.json" ] || [ -e "$T/off-csr" ]; then
+	fail "nothing written when kysod does not provision"
+else
+	pass "nothing written when kysod does not provision"
+fi
+stop_kysod
+
+# ---------------------------------------------------------------- bad manifests
 write_conf --module "softhsm=$SOFTHSM" "$CATALOGUE" admin=yes pin_timeout=20
 start_kysod
 
@@ -408,8 +421,10 @@ for i in 1 2; do
 	ok $? "row $i: the signature verifies with openssl against the certificate"
 done
 D0=$(dialogs)
-batch_run "run 6, everything done" 0 run6 "$T/teachers.csv"
-like "$OUT" 'Batch .*: 5 rows: 5 done\.' "run 6: every row is done already"
+batch_run "run 6, everything done, --json" 0 run6 --json "$T/teachers.csv"
+like "$ERR" 'Batch .*: 5 rows: 5 done\.' "run 6: every row is done already (progress on stderr)"
+is "$(json_get '" ".join(e["status"] for e in j["tokens"])' "$OUT")" "done done done done done" \
+	"run 6 --json: the report on stdout"
 is "$(dialogs)" "$D0" "run 6 asks nothing"
 
 # The report binds the manifest's rows: a row changed after the batch began it is refused.
@@ -515,6 +530,31 @@ for s in "$SERIAL_A" "$SERIAL_B" "$SERIAL_C"; do
 	openssl req -in "$T/spares-csr/$s.csr" -verify -noout >/dev/null 2>&1
 	ok $? "the request of token $s verifies"
 done
+
+# A batch killed in a PIN change: whether the PIN changed cannot be seen on the token, so the
+# next run does not repeat the step; it says so, and goes on once told the token was checked.
+spare "Dự phòng E" "$SPARE_PIN"
+SERIAL_E=$SPARE_SERIAL
+printf 'serial,steps,cn,key_type\n%s,pin-change keygen,Trịnh Văn Sơn,p256\n' "$SERIAL_E" > "$T/e.csv"
+helper_restart
+pins $SPARE_PIN $PIN2 $PIN2
+act_signal $(($(dialogs) + 1)) KILL
+N0=$(admin_count pin-change ok)
+batch_run "killed in a PIN change's dialog" 137 e1 "$T/e.csv"
+wait_admin pin-change ok $((N0 + 1))
+ok $? "kysod finished the PIN change"
+D0=$(dialogs)
+batch_run "the next run" 1 e2 "$T/e.csv"
+like "$OUT" 'pin-change: FAILED: an earlier run was stopped in this step.*--checked.*\(outcome_unknown\)' \
+	"it does not repeat the PIN change, and says why"
+is "$(dialogs)" "$D0" "no dialog"
+is "$(entry "$T/e-report" 1 '["status"]')" check "the report marks the token to be checked"
+batch_run "--checked with the token's serial" 0 e3 "$T/e.csv" --checked "$SERIAL_E"
+like "$OUT" 'pin-change: checked by hand' "the PIN change is taken as checked"
+is "$(entry "$T/e-report" 1 '["steps"]["keygen"]["result"] + " " + e["status"]')" "ok done" \
+	"the row goes on with its keygen"
+is "$(privkeys "Dự phòng E" "$PIN2") $(queue_left)" "1 0" \
+	"the PIN was changed once: the new PIN logs in, and the key is there"
 stop_kysod
 
 # ---------------------------------------------------------------- a token that refuses
