@@ -151,7 +151,7 @@ static int next_record(struct parse *ps, struct record *rec)
 {
 	char *cell = NULL;
 	size_t len = 0, cap = 0;
-	int quoted, ret = -2;
+	int quoted, ret = -2, skip = 0;
 	char c, *p;
 
 	memset(rec, 0, sizeof(*rec));
@@ -184,7 +184,8 @@ static int next_record(struct parse *ps, struct record *rec)
 						problem(ps, ps->line,
 							"text after the closing \" of a quoted value");
 						ret = -1;
-						goto skip;
+						skip = 1;
+						goto out;
 					}
 					continue;
 				}
@@ -221,14 +222,14 @@ static int next_record(struct parse *ps, struct record *rec)
 	}
 	free(cell);
 	return 1;
-skip:
-	while (ps->p < ps->end && *ps->p != '\n')
+out:
+	/* a record that cannot be read: the rest of its line is skipped */
+	while (skip && ps->p < ps->end && *ps->p != '\n')
 		ps->p++;
-	if (ps->p < ps->end) {
+	if (skip && ps->p < ps->end) {
 		ps->p++;
 		ps->line++;
 	}
-out:
 	free(cell);
 	record_free(rec);
 	return ret;
@@ -579,13 +580,44 @@ out:
 	return rc == -2 || rc == -1 ? -1 : 0;
 }
 
+/*
+ * The file's text (len bytes at data) into m's rows; its problems counted
+ * in ps.  0, or -1 when out of memory.
+ */
+static int parse_text(struct parse *ps, struct batch_manifest *m, const char *data, size_t len)
+{
+	const char *bad, *p;
+	unsigned long line;
+
+	if (strlen(data) != len) {
+		for (line = 1, p = data; *p; p++)
+			line += *p == '\n';
+		problem(ps, line, "a NUL byte: this is not a text file");
+		return 0;
+	}
+	ps->p = data;
+	ps->end = data + len;
+	ps->line = 1;
+	if (len >= 3 && !memcmp(data, "\xef\xbb\xbf", 3))
+		ps->p += 3;
+	bad = bad_utf8(ps->p, ps->end);
+	if (bad) {
+		for (line = 1, p = data; p < bad; p++)
+			line += *p == '\n';
+		problem(ps, line, "byte 0x%02x is not UTF-8: save the file as \"CSV UTF-8\" "
+			"(a Vietnamese Windows code page, such as 1258, is not read)",
+			(unsigned char)*bad);
+		return 0;
+	}
+	ps->sep = separator(ps->p, ps->end);
+	return parse_all(ps, m);
+}
+
 int batch_manifest_load(const char *path, struct batch_manifest *m)
 {
 	struct parse ps = { .name = path };
-	const char *bad, *p;
 	char *data = NULL, *slash;
 	size_t len = 0;
-	unsigned long line;
 	struct stat st;
 	int ret;
 
@@ -614,39 +646,16 @@ int batch_manifest_load(const char *path, struct batch_manifest *m)
 	else
 		strcpy(m->dir, ".");
 	sha256_hex(data, len, m->sha256);
-	if (strlen(data) != len) {
-		for (line = 1, p = data; *p; p++)
-			line += *p == '\n';
-		problem(&ps, line, "a NUL byte: this is not a text file");
-		goto out_problems;
-	}
-	ps.p = data;
-	ps.end = data + len;
-	ps.line = 1;
-	if (len >= 3 && !memcmp(data, "\xef\xbb\xbf", 3))
-		ps.p += 3;
-	bad = bad_utf8(ps.p, ps.end);
-	if (bad) {
-		for (line = 1, p = data; p < bad; p++)
-			line += *p == '\n';
-		problem(&ps, line, "byte 0x%02x is not UTF-8: save the file as \"CSV UTF-8\" "
-			"(a Vietnamese Windows code page, such as 1258, is not read)",
-			(unsigned char)*bad);
-		goto out_problems;
-	}
-	ps.sep = separator(ps.p, ps.end);
-	if (parse_all(&ps, m)) {
+	if (parse_text(&ps, m, data, len)) {
 		ret = out_fail(0, "internal_error", "out of memory");
 		goto out;
 	}
-out_problems:
-	if (ps.problems) {
-		if (ps.problems > PROBLEMS_SHOWN)
-			fprintf(stderr, "kyso: %s: %u more problems not shown\n", path,
-				ps.problems - PROBLEMS_SHOWN);
+	if (ps.problems > PROBLEMS_SHOWN)
+		fprintf(stderr, "kyso: %s: %u more problems not shown\n", path,
+			ps.problems - PROBLEMS_SHOWN);
+	if (ps.problems)
 		ret = out_fail(0, "manifest_invalid", "the manifest %s has %u problem%s; nothing was "
 			       "done", path, ps.problems, ps.problems == 1 ? "" : "s");
-	}
 out:
 	free(data);
 	if (ret)

@@ -795,10 +795,10 @@ int admin_batch(struct kyso_ctx *ctx, int argc, char **argv)
 	pthread_cond_init(&b.cond, NULL);
 	ret = parse(ctx, argc, argv, &o);
 	if (ret >= 0)
-		goto out_early;
+		goto out;
 	ret = batch_manifest_load(o.manifest, &b.manifest);
 	if (ret)
-		goto out_early;
+		goto out;
 	report = o.report ? strdup(o.report) : beside(o.manifest, "-report");
 	csr_dir = o.csr_dir ? strdup(o.csr_dir) : beside(o.manifest, "-csr");
 	b.held = json_object();
@@ -894,7 +894,6 @@ out:
 	free(csr_dir);
 	batch_report_close(&b.report);
 	batch_manifest_free(&b.manifest);
-out_early:
 	pthread_cond_destroy(&b.cond);
 	pthread_mutex_destroy(&b.lock);
 	return ret;
