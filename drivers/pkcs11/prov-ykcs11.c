@@ -14,6 +14,7 @@
 #include <string.h>
 #include <openssl/crypto.h>
 
+#include "common/log.h"
 #include "pkcs11/provision.h"
 
 /* "puk:" and a PIN of at most 8 bytes (a PIV PUK or PIN), NUL-terminated. */
@@ -53,6 +54,18 @@ static CK_RV set_pin(CK_FUNCTION_LIST_PTR fl, const struct prov_token *t, const 
 	return rv;
 }
 
+/* A login with pin and a logout: what VERIFY answers becomes ykcs11's count. */
+static int refresh_pin(CK_FUNCTION_LIST_PTR fl, const struct prov_token *t, const char *pin)
+{
+	CK_SESSION_HANDLE s;
+	char msg[PROV_MSG];
+
+	if (prov_open(fl, t, 0, CKU_USER, pin, &s, msg))
+		return -1;
+	prov_close(fl, s, 1);
+	return 0;
+}
+
 const char *prov_ykcs11_puk(CK_FUNCTION_LIST_PTR fl, const struct prov_token *t, const char *puk,
 			    const char *new_pin, int new_puk, char *msg)
 {
@@ -74,9 +87,15 @@ const char *prov_ykcs11_puk(CK_FUNCTION_LIST_PTR fl, const struct prov_token *t,
 	}
 	rv = set_pin(fl, t, old, new);
 	/* a wrong PUK is "incorrect"; the card checks it before the new value */
-	if (rv != CKR_OK)
+	if (rv != CKR_OK) {
 		err = prov_ckr(rv, rv == CKR_PIN_INCORRECT || rv == CKR_PIN_LOCKED ? 1 : 2,
 			       new_puk ? "change the PUK" : "unblock the PIN with the PUK", msg);
+		goto out;
+	}
+	/* ykcs11 still says the PIN is locked (the last VERIFY it saw): one
+	 * with the new PIN, which the card takes, makes its flags true again */
+	if (!new_puk && refresh_pin(fl, t, new_pin))
+		log_warn("the PIN was unblocked, but ykcs11 does not take the new one");
 out:
 	OPENSSL_cleanse(old, sizeof(old));
 	OPENSSL_cleanse(new, sizeof(new));

@@ -363,7 +363,8 @@ int admin_call(struct admin_ctx *c, uint16_t op, struct kyso_out *req, const cha
 	if (so == ADMIN_MGMT_KEY && e == KE_PIN_INCORRECT) {
 		/* a YubiKey counts no tries of its management key */
 		kyso_reply_error(rep, e, "the management key is incorrect; nothing was changed");
-		kyso_reply_error_set(rep, "pin", json_pack("{s:s}", "which", "management_key"));
+		kyso_reply_error_set(rep, "pin", json_pack("{s:s, s:s}", "which", "management_key",
+							   "state", "ok"));
 	} else if (e == KE_PIN_INCORRECT || e == KE_PIN_LOCKED) {
 		state = admin_pin_state(answer_flags(c, ans), so);
 		/* what the module said of the PIN just given stands, whatever

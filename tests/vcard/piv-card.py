@@ -125,6 +125,16 @@ def log(msg):
         sys.stderr.flush()
 
 
+def hold(what):
+    """Waits while --hold-file exists (logged, -v or not, for tests to wait on)."""
+    if not HOLD_FILE or not os.path.exists(HOLD_FILE):
+        return
+    sys.stderr.write("piv-card[%d]: %s: held while %s exists\n" % (os.getpid(), what, HOLD_FILE))
+    sys.stderr.flush()
+    while os.path.exists(HOLD_FILE):
+        time.sleep(0.02)
+
+
 # ---------------------------------------------------------------- BER-TLV
 
 def tlv(tag, value):
@@ -505,6 +515,7 @@ class PivCard:
 
     def power_reset(self):
         self.pin_verified = False
+        self.fresh_verify = False
         self.mgmt_authed = False
         self.mgmt_challenge = None
         self.mgmt_witness = None
@@ -521,6 +532,8 @@ class PivCard:
             return e.sw.to_bytes(2, "big")
         if ins != 0xC0:
             self.pending = b""
+        # whether the command before this one was a VERIFY that took the PIN
+        fresh, self.fresh_verify = self.fresh_verify, False
         try:
             if cla & 0xEF != 0x00:
                 raise CardError(SW_CLA_NOT_SUPP)
@@ -535,11 +548,16 @@ class PivCard:
                     data = self.chain[3] + data
                 self.chain = None
             if ins == 0xC0:
+                self.fresh_verify = fresh
                 return self.get_response(le)
+            self.fresh_verify = fresh
             resp = self.dispatch(ins, p1, p2, data)
+            if ins != 0x20 or not data:
+                self.fresh_verify = False
             sw = SW_OK
         except CardError as e:
             resp, sw = b"", e.sw
+            self.fresh_verify = False
         if ext or len(resp) <= min(le, 256):
             return resp + sw.to_bytes(2, "big")
         self.pending = resp
@@ -709,6 +727,7 @@ class PivCard:
             raise CardError(0x63C0 | min(self.pin_tries, 15))
         self.check_ref(PIN_REF, data)
         self.pin_verified = True
+        self.fresh_verify = True
         return b""
 
     @staticmethod
@@ -775,13 +794,13 @@ class PivCard:
             raise CardError(SW_WRONG_P1P2)
         if p2 != KEY_CARD_AUTH and not self.pin_verified:
             raise CardError(SW_SEC_STATUS)
+        # a YubiKey's PIN policy "always" (9C): the PIN verified by the command right before
+        if p2 == KEY_SIGN and self.conf.yubikey and not self.fresh_verify:
+            raise CardError(SW_SEC_STATUS)
         if self.delay_ms:
             log("general authenticate with key %02x: waiting %d ms" % (p2, self.delay_ms))
             time.sleep(self.delay_ms / 1000.0)
-        if HOLD_FILE and os.path.exists(HOLD_FILE):
-            log("general authenticate with key %02x: held while %s exists" % (p2, HOLD_FILE))
-            while os.path.exists(HOLD_FILE):
-                time.sleep(0.02)
+        hold("general authenticate with key %02x" % p2)
         try:
             if 0x82 in items and 0x81 in items and not items[0x82]:
                 challenge = items[0x81]
@@ -798,8 +817,9 @@ class PivCard:
         except ValueError:
             raise CardError(SW_WRONG_DATA)
         finally:
-            # The digital signature key needs the PIN right before each use.
-            if p2 == KEY_SIGN:
+            # The digital signature key needs the PIN right before each use; a YubiKey
+            # keeps the PIN verified for the other keys.
+            if p2 == KEY_SIGN and not self.conf.yubikey:
                 self.pin_verified = False
         return tlv(0x7C, tlv(0x82, out))
 
@@ -958,6 +978,8 @@ class PivCard:
         self.slots[p2] = slot
         self.changed_keys = self.changed_keys | {p2}
         self.save_state()
+        # the key is made and kept: a card pulled now leaves it without its certificate
+        hold("key generation in %02x" % p2)
         return slot.public_template()
 
 
