@@ -67,6 +67,7 @@ static const char *generate(CK_FUNCTION_LIST_PTR fl, CK_SESSION_HANDLE s, struct
 	};
 	CK_ULONG npub = 4, nprv = 6;
 	CK_RV rv;
+	int extractable;
 
 	if (rsa) {
 		pub_t[npub++] = (CK_ATTRIBUTE){ CKA_MODULUS_BITS, &bits, sizeof(bits) };
@@ -80,6 +81,24 @@ static const char *generate(CK_FUNCTION_LIST_PTR fl, CK_SESSION_HANDLE s, struct
 		prv_t[nprv++] = (CK_ATTRIBUTE){ CKA_ID, k->id, k->id_len };
 	}
 	rv = fl->C_GenerateKeyPair(s, &mech, pub_t, npub, prv_t, nprv, pub, prv);
+	if (rv == CKR_ATTRIBUTE_TYPE_INVALID) {
+		/* ykcs11 2.2 takes no CKA_EXTRACTABLE (mechanisms.c
+		 * check_pvtkey_template): asked again without it, the key
+		 * it makes must say it is not extractable */
+		prv_t[3] = prv_t[--nprv];
+		rv = fl->C_GenerateKeyPair(s, &mech, pub_t, npub, prv_t, nprv, pub, prv);
+		if (rv == CKR_OK && (prov_attr_bool(fl, s, *prv, CKA_EXTRACTABLE, &extractable) ||
+				     extractable)) {
+			fl->C_DestroyObject(s, *prv);
+			fl->C_DestroyObject(s, *pub);
+			snprintf(msg, PROV_MSG, "the token made a private key that can be exported; "
+				 "it was deleted again");
+			return "token_error";
+		}
+	}
+	/* ykcs11 answers a key size or curve it does not make so */
+	if (rv == CKR_ATTRIBUTE_VALUE_INVALID)
+		rv = CKR_KEY_SIZE_RANGE;
 	return rv == CKR_OK ? NULL : prov_ckr(rv, 0, "generate the key pair", msg);
 }
 
@@ -115,8 +134,8 @@ static const char *set_id(CK_FUNCTION_LIST_PTR fl, CK_SESSION_HANDLE s, CK_OBJEC
 	return NULL;
 }
 
-const char *prov_keygen(CK_FUNCTION_LIST_PTR fl, const struct prov_token *t, const char *pin,
-			struct prov_keygen *k, char *msg)
+const char *prov_keygen(CK_FUNCTION_LIST_PTR fl, const struct prov_token *t, int so,
+			const char *pin, struct prov_keygen *k, char *msg)
 {
 	CK_OBJECT_HANDLE pub = CK_INVALID_HANDLE, prv = CK_INVALID_HANDLE;
 	CK_SESSION_HANDLE s;
@@ -127,7 +146,7 @@ const char *prov_keygen(CK_FUNCTION_LIST_PTR fl, const struct prov_token *t, con
 
 	k->spki = NULL;
 	k->spki_len = 0;
-	err = prov_open(fl, t, 1, CKU_USER, pin, &s, msg);
+	err = prov_open(fl, t, 1, so ? CKU_SO : CKU_USER, pin, &s, msg);
 	if (err)
 		return err;
 	if (k->id_len && id_taken(fl, s, k->id, k->id_len)) {
@@ -257,6 +276,14 @@ static CK_RV create_cert(CK_FUNCTION_LIST_PTR fl, CK_SESSION_HANDLE s, X509 *x,
 
 	if (slen > 0 && ilen > 0 && nlen > 0)
 		rv = fl->C_CreateObject(s, templ, sizeof(templ) / sizeof(templ[0]), &o);
+	/* ykcs11 2.2 takes no CKA_CERTIFICATE_CATEGORY (objects.c
+	 * check_create_cert); the token user's certificate is stored without it.
+	 * Not an authority's: ykcs11 would read the first byte of its CKA_ID as
+	 * the PIV slot to write. */
+	if (rv == CKR_ATTRIBUTE_TYPE_INVALID && category == 1) {
+		templ[4] = templ[sizeof(templ) / sizeof(templ[0]) - 1];
+		rv = fl->C_CreateObject(s, templ, sizeof(templ) / sizeof(templ[0]) - 1, &o);
+	}
 	OPENSSL_free(subject);
 	OPENSSL_free(issuer);
 	OPENSSL_free(serial);
@@ -265,10 +292,10 @@ static CK_RV create_cert(CK_FUNCTION_LIST_PTR fl, CK_SESSION_HANDLE s, X509 *x,
 
 /* The CA certificates of chain, while the token has room. */
 static void store_chain(CK_FUNCTION_LIST_PTR fl, CK_SESSION_HANDLE s, const unsigned char *chain,
-			size_t chain_len, json_t *details)
+			size_t chain_len, int no_room, json_t *details)
 {
 	const unsigned char *p = chain, *start;
-	int stored = 0, present = 0, skipped = 0, full = 0;
+	int stored = 0, present = 0, skipped = 0, full = no_room;
 	unsigned char sha1[20];
 	char label[128];
 	X509 *x;
@@ -347,7 +374,7 @@ static const char *key_id(CK_FUNCTION_LIST_PTR fl, CK_SESSION_HANDLE s, CK_OBJEC
 	return NULL;
 }
 
-const char *prov_store_cert(CK_FUNCTION_LIST_PTR fl, const struct prov_token *t,
+const char *prov_store_cert(CK_FUNCTION_LIST_PTR fl, const struct prov_token *t, int so,
 			    const char *pin, const unsigned char *der, size_t der_len,
 			    const unsigned char *chain, size_t chain_len, const char *label,
 			    json_t **details, char *msg)
@@ -368,7 +395,7 @@ const char *prov_store_cert(CK_FUNCTION_LIST_PTR fl, const struct prov_token *t,
 		X509_free(x);
 		return "certificate_malformed";
 	}
-	err = prov_open(fl, t, 1, CKU_USER, pin, &s, msg);
+	err = prov_open(fl, t, 1, so ? CKU_SO : CKU_USER, pin, &s, msg);
 	if (err)
 		goto out_cert;
 	if (cert_present(fl, s, der, der_len)) {
@@ -405,8 +432,9 @@ const char *prov_store_cert(CK_FUNCTION_LIST_PTR fl, const struct prov_token *t,
 	if (hex)
 		kyso_hex_encode(id, id_len, hex);
 	*details = json_pack("{s:s, s:s}", "key_id", hex ? hex : "", "label", name);
+	/* a PIV card (ykcs11) keeps certificates only in its key slots */
 	if (*details && chain && chain_len)
-		store_chain(fl, s, chain, chain_len, *details);
+		store_chain(fl, s, chain, chain_len, t->mgmt_key, *details);
 out:
 	prov_close(fl, s, 1);
 out_cert:
@@ -443,8 +471,8 @@ static int certs_by_hash(CK_FUNCTION_LIST_PTR fl, CK_SESSION_HANDLE s, const cha
 	return found;
 }
 
-const char *prov_delete(CK_FUNCTION_LIST_PTR fl, const struct prov_token *t, const char *pin,
-			enum kyso_ipc_object cls, const unsigned char *key_id, size_t key_id_len,
+const char *prov_delete(CK_FUNCTION_LIST_PTR fl, const struct prov_token *t, int so,
+			const char *pin, enum kyso_ipc_object cls, const unsigned char *key_id, size_t key_id_len,
 			const char *cert_id, char *msg)
 {
 	CK_OBJECT_HANDLE objs[MAX_OBJECTS];
@@ -453,7 +481,7 @@ const char *prov_delete(CK_FUNCTION_LIST_PTR fl, const struct prov_token *t, con
 	int n = 0, i;
 	CK_RV rv = CKR_OK;
 
-	err = prov_open(fl, t, 1, CKU_USER, pin, &s, msg);
+	err = prov_open(fl, t, 1, so ? CKU_SO : CKU_USER, pin, &s, msg);
 	if (err)
 		return err;
 	if (cls == KYSO_OBJ_KEY && key_id_len) {

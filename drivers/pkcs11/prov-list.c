@@ -39,6 +39,7 @@ static int read_token(CK_FUNCTION_LIST_PTR fl, CK_SLOT_ID slot, struct prov_toke
 	p11_field_trim(model, t->info.model, sizeof(t->info.model));
 	p11_field_trim(serial, t->info.serialNumber, sizeof(t->info.serialNumber));
 	kyso_token_id(manufacturer, model, serial, t->id);
+	t->mgmt_key = prov_is_ykcs11(fl);
 	return 0;
 }
 
@@ -214,6 +215,8 @@ static json_t *token_json(CK_FUNCTION_LIST_PTR fl, const struct prov_token *t)
 			"public_total", memory_json(i->ulTotalPublicMemory),
 			"private_free", memory_json(i->ulFreePrivateMemory),
 			"private_total", memory_json(i->ulTotalPrivateMemory));
+	if (obj && t->mgmt_key)
+		json_object_set_new(obj, "management_key", json_true());
 	if (obj && (i->flags & CKF_TOKEN_INITIALIZED))
 		objects_json(fl, t, obj);
 	return obj;

@@ -107,6 +107,9 @@ const char *prov_set_pin(CK_FUNCTION_LIST_PTR fl, const struct prov_token *t, in
 	const char *err;
 	CK_RV rv;
 
+	if (t->mgmt_key)
+		return so ? prov_ykcs11_puk(fl, t, old_pin, new_pin, 1, msg) :
+		       prov_ykcs11_user_pin(fl, t, old_pin, new_pin, msg);
 	/* The user's PIN is changed from a public R/W session (the old PIN is
 	 * checked by C_SetPIN itself: one try); the SO's once logged in. */
 	err = prov_open(fl, t, 1, CKU_SO, so ? old_pin : NULL, &s, msg);
@@ -130,6 +133,9 @@ const char *prov_init_pin(CK_FUNCTION_LIST_PTR fl, const struct prov_token *t,
 	const char *err;
 	CK_RV rv;
 
+	/* ykcs11's SO is the management key, and C_InitPIN is not there */
+	if (t->mgmt_key)
+		return prov_ykcs11_puk(fl, t, so_pin, new_pin, 0, msg);
 	err = prov_open(fl, t, 1, CKU_SO, so_pin, &s, msg);
 	if (err)
 		return err;

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <openssl/core_names.h>
+#include <openssl/ec.h>
 #include <openssl/evp.h>
 #include <openssl/objects.h>
 #include <openssl/param_build.h>
@@ -108,6 +109,18 @@ out:
 	return pkey;
 }
 
+/* The named curve that ECParameters spelt out in full are (ykcs11 2.2 gives
+ * its public key objects' CKA_EC_PARAMS so), or NULL. */
+static const char *explicit_curve(const unsigned char *der, CK_ULONG len)
+{
+	const unsigned char *p = der;
+	EC_GROUP *g = d2i_ECPKParameters(NULL, &p, (long)len);
+	int nid = g && p == der + len ? EC_GROUP_check_named_curve(g, 0, NULL) : NID_undef;
+
+	EC_GROUP_free(g);
+	return nid != NID_undef ? OBJ_nid2sn(nid) : NULL;
+}
+
 static EVP_PKEY *ec_pubkey(CK_FUNCTION_LIST_PTR fl, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE o)
 {
 	CK_ULONG plen = 0, qlen = 0;
@@ -125,8 +138,9 @@ static EVP_PKEY *ec_pubkey(CK_FUNCTION_LIST_PTR fl, CK_SESSION_HANDLE s, CK_OBJE
 	if (!point)
 		goto out;
 	oid = d2i_ASN1_OBJECT(NULL, &p, (long)plen);
-	group = oid ? OBJ_nid2sn(OBJ_obj2nid(oid)) : NULL;
-	if (!group || OBJ_obj2nid(oid) == NID_undef)
+	group = oid && OBJ_obj2nid(oid) != NID_undef ? OBJ_nid2sn(OBJ_obj2nid(oid)) :
+		explicit_curve(params, plen);
+	if (!group)
 		goto out;
 	/* the point as PKCS#11 says, a DER OCTET STRING; some modules give it bare */
 	p = point;

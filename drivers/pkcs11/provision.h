@@ -30,6 +30,8 @@ struct prov_token {
 	CK_SLOT_ID slot;
 	char id[KYSO_TOKEN_ID_LEN + 1];
 	CK_TOKEN_INFO info;
+	int mgmt_key;		/* the module is ykcs11: the SO's secret is the PIV
+				 * management key (prov-ykcs11.c) */
 };
 
 /* The token with this id in any slot, initialised or not. Returns 0, or -1
@@ -49,12 +51,14 @@ const char *prov_init_token(CK_FUNCTION_LIST_PTR fl, const struct prov_token *t,
 			    const char *so_pin, const char *label, const char *user_pin,
 			    char *new_id, char *msg);
 
-/* C_SetPIN: the user PIN (so 0, in a public R/W session) or the SO PIN. */
+/* C_SetPIN: the user PIN (so 0, in a public R/W session) or the SO PIN; on
+ * a management key token (ykcs11), so is the PUK. */
 const char *prov_set_pin(CK_FUNCTION_LIST_PTR fl, const struct prov_token *t, int so,
 			 const char *old_pin, const char *new_pin, char *msg);
 
 /* The SO logs in and sets a new user PIN (C_InitPIN): an unblock, or a
- * first user PIN. */
+ * first user PIN; on a management key token (ykcs11), so_pin is the PUK,
+ * which unblocks the PIN (prov_ykcs11_puk). */
 const char *prov_init_pin(CK_FUNCTION_LIST_PTR fl, const struct prov_token *t,
 			  const char *so_pin, const char *new_pin, char *msg);
 
@@ -69,9 +73,11 @@ struct prov_keygen {
 
 /* A key pair generated on the token (the private key sensitive and not
  * extractable, for signing); without an id, CKA_ID becomes the SHA-1 of the
- * public key's bits (as a certificate's subjectKeyIdentifier). */
-const char *prov_keygen(CK_FUNCTION_LIST_PTR fl, const struct prov_token *t, const char *pin,
-			struct prov_keygen *k, char *msg);
+ * public key's bits (as a certificate's subjectKeyIdentifier). The session
+ * logs in as the SO with pin when so (a management key token), else as the
+ * user; so for prov_store_cert and prov_delete too. */
+const char *prov_keygen(CK_FUNCTION_LIST_PTR fl, const struct prov_token *t, int so,
+			const char *pin, struct prov_keygen *k, char *msg);
 
 /* Stores the certificate (DER) next to the private key whose public key it
  * holds, with that key's CKA_ID and one label on all three objects (label,
@@ -79,16 +85,30 @@ const char *prov_keygen(CK_FUNCTION_LIST_PTR fl, const struct prov_token *t, con
  * (DER one after the other) while the token has room. *details (a new
  * reference) says what was done: key_id, label, chain_stored,
  * chain_present, chain_skipped. */
-const char *prov_store_cert(CK_FUNCTION_LIST_PTR fl, const struct prov_token *t,
+const char *prov_store_cert(CK_FUNCTION_LIST_PTR fl, const struct prov_token *t, int so,
 			    const char *pin, const unsigned char *der, size_t der_len,
 			    const unsigned char *chain, size_t chain_len, const char *label,
 			    json_t **details, char *msg);
 
 /* Deletes the key pair with this CKA_ID (its private and public objects),
  * or the certificate with this id (SHA-256 of its DER, lowercase hex). */
-const char *prov_delete(CK_FUNCTION_LIST_PTR fl, const struct prov_token *t, const char *pin,
-			enum kyso_ipc_object cls, const unsigned char *key_id, size_t key_id_len,
+const char *prov_delete(CK_FUNCTION_LIST_PTR fl, const struct prov_token *t, int so,
+			const char *pin, enum kyso_ipc_object cls, const unsigned char *key_id, size_t key_id_len,
 			const char *cert_id, char *msg);
+
+/* ---------------------------------------------------------------- ykcs11 (prov-ykcs11.c) */
+
+/* Whether fl is Yubico's ykcs11 (C_GetInfo's manufacturer). */
+int prov_is_ykcs11(CK_FUNCTION_LIST_PTR fl);
+
+/* With the PUK: unblocks the user PIN, giving it new_pin, or (new_puk) sets
+ * a new PUK. */
+const char *prov_ykcs11_puk(CK_FUNCTION_LIST_PTR fl, const struct prov_token *t, const char *puk,
+			    const char *new_pin, int new_puk, char *msg);
+
+/* Changes the user PIN, logged in with the old one first. */
+const char *prov_ykcs11_user_pin(CK_FUNCTION_LIST_PTR fl, const struct prov_token *t,
+				 const char *old_pin, const char *new_pin, char *msg);
 
 /* ---------------------------------------------------------------- shared by prov-*.c */
 

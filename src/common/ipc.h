@@ -45,9 +45,11 @@ enum kyso_ipc_op {
 	KYSO_OP_INIT_TOKEN = 8,	/* C_InitToken; secret = SO PIN [, new user PIN] */
 	KYSO_OP_SET_PIN = 9,	/* C_SetPIN of the user (or so); secret = old, new */
 	KYSO_OP_INIT_PIN = 10,	/* C_InitPIN as the SO; secret = SO PIN, new user PIN */
-	KYSO_OP_KEYGEN = 11,	/* C_GenerateKeyPair; secret = user PIN */
-	KYSO_OP_STORE_CERT = 12,	/* a certificate (and chain) by its key; secret = user PIN */
-	KYSO_OP_DELETE = 13,	/* one key pair or certificate; secret = user PIN */
+	KYSO_OP_KEYGEN = 11,	/* C_GenerateKeyPair; secret = user PIN (with so: SO PIN) */
+	KYSO_OP_STORE_CERT = 12,	/* a certificate (and chain) by its key; secret = user PIN
+				 * (with so: SO PIN) */
+	KYSO_OP_DELETE = 13,	/* one key pair or certificate; secret = user PIN (with so:
+				 * SO PIN) */
 	KYSO_OP_REPLY = 0x80,	/* helper -> kysod: answer to request id */
 };
 
@@ -76,7 +78,8 @@ enum kyso_field {
 	KYSO_F_CERTIFICATE,	/* bytes: a certificate, DER */
 	KYSO_F_CHAIN,		/* bytes: CA certificates, DER one after the other */
 	KYSO_F_CERT_ID,		/* str: a certificate id (lowercase hex SHA-256 of the DER) */
-	KYSO_F_SO,		/* bool: the SO PIN (PUK) rather than the user PIN */
+	KYSO_F_SO,		/* bool: the SO PIN (PUK; a PIV management key for
+				 * KEYGEN, STORE_CERT, DELETE) rather than the user PIN */
 	KYSO_F_REINIT,		/* bool: INIT_TOKEN of an initialised token (a wipe) */
 	KYSO_F_OBJECT_CLASS,	/* u32: enum kyso_ipc_object */
 	KYSO_F_DETAILS,		/* json: what a provisioning operation found or did */

@@ -65,7 +65,8 @@ static const char *run_keygen(CK_FUNCTION_LIST_PTR fl, struct op_run *r, const s
 	r->keygen.type = (enum kyso_ipc_key_type)type;
 	r->keygen.id_len = (size_t)n;
 	r->keygen.label = kyso_msg_str(r->msg, KYSO_F_LABEL);
-	return prov_keygen(fl, t, r->pins[0], &r->keygen, r->msg_text);
+	return prov_keygen(fl, t, kyso_msg_bool(r->msg, KYSO_F_SO), r->pins[0], &r->keygen,
+			   r->msg_text);
 }
 
 static const char *run_delete(CK_FUNCTION_LIST_PTR fl, struct op_run *r, const struct prov_token *t)
@@ -83,7 +84,8 @@ static const char *run_delete(CK_FUNCTION_LIST_PTR fl, struct op_run *r, const s
 		snprintf(r->msg_text, sizeof(r->msg_text), "malformed delete request");
 		return "internal_error";
 	}
-	return prov_delete(fl, t, r->pins[0], (enum kyso_ipc_object)cls, id, (size_t)n,
+	return prov_delete(fl, t, kyso_msg_bool(r->msg, KYSO_F_SO), r->pins[0],
+			   (enum kyso_ipc_object)cls, id, (size_t)n,
 			   kyso_msg_str(r->msg, KYSO_F_CERT_ID), r->msg_text);
 }
 
@@ -122,7 +124,8 @@ static const char *exclusive_op(struct p11_module *m, void *arg)
 	case KYSO_OP_STORE_CERT:
 		der = kyso_msg_bytes(r->msg, KYSO_F_CERTIFICATE, &der_len);
 		chain = kyso_msg_bytes(r->msg, KYSO_F_CHAIN, &chain_len);
-		err = prov_store_cert(fl, &t, r->pins[0], der, der_len, chain, chain_len,
+		err = prov_store_cert(fl, &t, kyso_msg_bool(r->msg, KYSO_F_SO), r->pins[0], der,
+				      der_len, chain, chain_len,
 				      kyso_msg_str(r->msg, KYSO_F_LABEL), &r->details, r->msg_text);
 		break;
 	case KYSO_OP_DELETE:
@@ -137,6 +140,14 @@ static const char *exclusive_op(struct p11_module *m, void *arg)
 		r->flags = after.info.flags;
 		r->flags_known = 1;
 	}
+	/* a token that failed in the middle of a change (pulled out, or its
+	 * module lost it) may hold part of it: a key made without its
+	 * certificate, a certificate written but not confirmed */
+	if (err && r->msg->op != KYSO_OP_SET_PIN && r->msg->op != KYSO_OP_INIT_PIN &&
+	    (!strcmp(err, "token_error") || !strcmp(err, "token_removed")))
+		snprintf(r->msg_text + strlen(r->msg_text), sizeof(r->msg_text) - strlen(r->msg_text),
+			 "; the token may have been changed in part: look at it with kyso admin "
+			 "inventory once it is back");
 	return err;
 }
 

@@ -140,12 +140,17 @@ int admin_dialog_take(struct admin_ctx *c, struct kyso_reply *rep)
 	return 0;
 }
 
+const char *admin_so_word(const struct admin_ctx *c)
+{
+	return c->tok.mgmt_key || !strcmp(c->tok.limits.unblock_with, "puk") ? "PUK" : "SO PIN";
+}
+
 /* "the user PIN" / "the SO PIN" / "the PUK" */
 static const char *pin_name(const struct admin_ctx *c, int so)
 {
 	if (!so)
 		return "the user PIN";
-	return !strcmp(c->tok.limits.unblock_with, "puk") ? "the PUK" : "the SO PIN";
+	return !strcmp(admin_so_word(c), "PUK") ? "the PUK" : "the SO PIN";
 }
 
 static void describe(struct admin_ctx *c, const char *action, const char *instruction,
@@ -240,6 +245,9 @@ int admin_ask_pin(struct admin_ctx *c, const char *action, const char *prompt, i
 		p.error = "This is the last try: a wrong entry locks it.";
 	else if (!is_new && !strcmp(state, "count_low"))
 		p.error = "A wrong PIN was entered before; few tries may be left.";
+	else if (!is_new && so && c->tok.mgmt_key)
+		p.error = "The token does not tell how many PUK tries are left: a wrong PUK on "
+			  "the last one blocks the PUK for good.";
 	if (is_new) {
 		p.repeat = "Repeat:";
 		p.repeat_error = "The two entries differ.";
@@ -264,6 +272,47 @@ int admin_ask_pin(struct admin_ctx *c, const char *action, const char *prompt, i
 		return -1;
 	}
 	return 0;
+}
+
+int admin_ask_mgmt_key(struct admin_ctx *c, const char *action, char **key,
+		       struct kyso_reply *rep)
+{
+	struct pin_prompt p = { 0 };
+	char desc[2048], keyinfo[64], title[64];
+	const char *err;
+	size_t len, i;
+
+	*key = NULL;
+	describe(c, action, "Enter the token's management key to allow it: the administrator's "
+		 "key of a PIV token, 48 hexadecimal digits (a 3DES key), not its PIN or PUK.",
+		 desc, sizeof(desc));
+	snprintf(title, sizeof(title), "kyso admin: %s", admin_op_name(c->op));
+	snprintf(keyinfo, sizeof(keyinfo), "s/kyso-admin-%s", c->tok.id);
+	p.title = title;
+	p.description = desc;
+	p.prompt = "Management key:";
+	p.keyinfo = keyinfo;
+	p.ok_label = "OK";
+	p.timeout = c->d->cfg.pin_timeout;
+	p.aborted = stopping;
+	p.abort_opaque = c->d;
+	log_info("asking the management key for %s on token %.12s for %s (pid %d)",
+		 admin_op_name(c->op), c->tok.id, kyso_peer_shown(c->peer), (int)c->peer->pid);
+	if (pinentry_getpin(c->d->cfg.pinentry, &p, key, &err)) {
+		dialog_error(c->d, err, rep);
+		return -1;
+	}
+	len = strlen(*key);
+	for (i = 0; i < len && isxdigit((unsigned char)(*key)[i]); i++)
+		;
+	if (len == 48 && i == len)
+		return 0;
+	pinentry_free_pin(*key);
+	*key = NULL;
+	kyso_reply_error(rep, KE_PIN_REJECTED, "the management key entered is not 48 hexadecimal "
+			 "digits (a 3DES key, the only kind Yubico's module takes); nothing was sent "
+			 "to the token");
+	return -1;
 }
 
 unsigned int admin_long_timeout(struct kysod *d)
@@ -311,8 +360,20 @@ int admin_call(struct admin_ctx *c, uint16_t op, struct kyso_out *req, const cha
 	e = kyso_err_from_helper(kyso_msg_str(ans, KYSO_F_CODE));
 	msg = kyso_msg_str(ans, KYSO_F_MESSAGE);
 	kyso_reply_error(rep, e, "%s", msg ? msg : kyso_err_message(e));
-	if (e == KE_PIN_INCORRECT || e == KE_PIN_LOCKED) {
+	if (so == ADMIN_MGMT_KEY && e == KE_PIN_INCORRECT) {
+		/* a YubiKey counts no tries of its management key */
+		kyso_reply_error(rep, e, "the management key is incorrect; nothing was changed");
+		kyso_reply_error_set(rep, "pin", json_pack("{s:s, s:s}", "which", "management_key",
+							   "state", "ok"));
+	} else if (e == KE_PIN_INCORRECT || e == KE_PIN_LOCKED) {
 		state = admin_pin_state(answer_flags(c, ans), so);
+		/* what the module said of the PIN just given stands, whatever
+		 * flags it keeps (ykcs11 keeps none for the PUK): a locked one
+		 * is locked, and after a wrong one the count is low at least */
+		if (e == KE_PIN_LOCKED)
+			state = "locked";
+		else if (!strcmp(state, "ok"))
+			state = "count_low";
 		kyso_reply_error_set(rep, "pin", json_pack("{s:s, s:s}", "which", so ? "so" : "user",
 							   "state", state));
 	}

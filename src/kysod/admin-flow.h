@@ -63,10 +63,28 @@ int admin_dialog_take(struct admin_ctx *c, struct kyso_reply *rep);
 int admin_ask_pin(struct admin_ctx *c, const char *action, const char *prompt, int is_new,
 		  int so, char **pin, struct kyso_reply *rep);
 
+/* "PUK" or "SO PIN": what the token calls the PIN that unblocks the user's
+ * (a management key token's, and a family's whose catalogue says unblock =
+ * puk, is the PUK). */
+const char *admin_so_word(const struct admin_ctx *c);
+
+/* The management key of a token that has one (c->tok.mgmt_key), from a
+ * dialog saying what is to be done (action) to which token: 48 hex digits,
+ * a 3DES key, the only kind ykcs11 2.2 authenticates with; anything else is
+ * refused here (pin_rejected), before the token sees it. *key is freed with
+ * pinentry_free_pin. Returns 0, or -1 with rep set. */
+int admin_ask_mgmt_key(struct admin_ctx *c, const char *action, char **key,
+		       struct kyso_reply *rep);
+
+/* admin_call's so for a management key. */
+#define ADMIN_MGMT_KEY 2
+
 /* Sends op with req's fields and the PINs to the token's helper and waits
  * (timeout seconds). A helper error sets rep (the PIN state of the SO PIN
- * when so, else of the user PIN, added to a PIN error). Returns 0, or -1;
- * ans holds the helper's answer, if any, either way (clear it). */
+ * when so is 1, else of the user PIN, added to a PIN error; with so
+ * ADMIN_MGMT_KEY, the secret was a management key, which has no state).
+ * Returns 0, or -1; ans holds the helper's answer, if any, either way
+ * (clear it). */
 int admin_call(struct admin_ctx *c, uint16_t op, struct kyso_out *req, const char *const *pins,
 	       size_t npins, int so, unsigned int timeout, struct kyso_msg *ans,
 	       struct kyso_reply *rep);

@@ -224,6 +224,7 @@ json_t *admin_token_json(const struct admin_token *t)
 			"safe_operations", safe);
 	if (!obj)
 		return NULL;
+	json_object_set_new(obj, "management_key", json_boolean(t->mgmt_key));
 	if (f & P11F_TOKEN_INITIALIZED)
 		return objects_json(info, obj);
 	json_object_set_new(obj, "keys", json_array());

@@ -50,6 +50,7 @@ void admin_token_fill(struct kysod *d, size_t module, const char *name, const ch
 	t->flags = (unsigned long)json_integer_value(json_object_get(info, "flags"));
 	t->pin_min = (unsigned int)json_integer_value(json_object_get(info, "pin_min"));
 	t->pin_max = (unsigned int)json_integer_value(json_object_get(info, "pin_max"));
+	t->mgmt_key = json_is_true(json_object_get(info, "management_key"));
 	/* CK_UNAVAILABLE_INFORMATION, or nonsense, is "not known" */
 	if (t->pin_max > 4096)
 		t->pin_max = 0;
@@ -133,7 +134,7 @@ json_t *admin_pin_json(const struct admin_token *t, int so)
 		left = json_integer(0);
 	else if (!strcmp(state, "final_try"))
 		left = json_integer(1);
-	else if (!strcmp(state, "ok") && tries)
+	else if (!strcmp(state, "ok") && tries && !(so && t->mgmt_key))
 		left = json_integer(tries);
 	else
 		left = json_null();

@@ -40,6 +40,10 @@ struct admin_token {
 	char model[64];
 	char reader[128];
 	unsigned int pin_min, pin_max;	/* the token's word (C_GetTokenInfo); 0 unknown */
+	int mgmt_key;			/* the module (ykcs11) makes the SO a PIV card's
+					 * management key: keygen, import, delete and wipe
+					 * ask for it; the PUK is the "SO PIN" of PIN changes
+					 * and unblocking, and its tries are not reported */
 	struct admin_family family;
 	struct admin_limits limits;	/* the catalogue's word */
 };
@@ -68,7 +72,8 @@ const char *admin_pin_state(unsigned long flags, int so);
 
 /* {state, count_low, final_try, locked, must_change, tries_left} for the API;
  * tries_left from the catalogue's count where the flags allow (null when
- * not known). */
+ * not known: always for the PUK of a management key token, whose module
+ * does not report its tries). */
 json_t *admin_pin_json(const struct admin_token *t, int so);
 
 #endif

@@ -115,6 +115,9 @@ static int shows_cert(const struct admin_token *t, const char *id)
 	return found;
 }
 
+/* The token can be asked for the secret a change of its keys needs: the
+ * user PIN (not locked, its last try only with force), or the management
+ * key of a token that has one (which counts no tries). */
 static int need_user_pin(struct admin_ctx *c, struct kyso_reply *rep)
 {
 	if (!(c->tok.flags & P11F_TOKEN_INITIALIZED) || !(c->tok.flags & P11F_USER_PIN_INITIALIZED)) {
@@ -123,7 +126,45 @@ static int need_user_pin(struct admin_ctx *c, struct kyso_reply *rep)
 				 "the token has no user PIN yet (kyso admin pin set)");
 		return -1;
 	}
-	return admin_tries_ok(c, 0, rep);
+	return c->tok.mgmt_key ? 0 : admin_tries_ok(c, 0, rep);
+}
+
+/* That secret, from a dialog saying action; *so is admin_call's (and the
+ * helper is told to log in as the SO in out). *secret is freed with
+ * pinentry_free_pin. */
+static int ask_secret(struct admin_ctx *c, const char *action, struct kyso_out *out,
+		      char **secret, int *so, struct kyso_reply *rep)
+{
+	*so = 0;
+	if (admin_dialog_take(c, rep))
+		return -1;
+	if (!c->tok.mgmt_key)
+		return admin_ask_pin(c, action, "PIN:", 0, 0, secret, rep);
+	*so = ADMIN_MGMT_KEY;
+	kyso_out_bool(out, KYSO_F_SO, 1);
+	return admin_ask_mgmt_key(c, action, secret, rep);
+}
+
+/* A management key token (ykcs11) keeps its keys in PIV slots, each its
+ * CKA_ID: 01 9A, 02 9C, 03 9D, 04 9E, 05 to 18 the retired 82 to 95
+ * (ykcs11's objects.c); a key pair is made in one of them. */
+static int piv_slot_id(const char *key_id, struct kyso_reply *rep)
+{
+#define PIV_SLOTS "01 (9a, PIV authentication), 02 (9c, digital signature), 03 (9d, key " \
+	"management), 04 (9e, card authentication) or 05 to 18 (retired key management slots " \
+	"82 to 95)"
+	unsigned long n;
+	char *end;
+
+	if (!key_id[0])
+		return field_error(rep, KE_MISSING_FIELD, "key_id", "this token keeps its keys in "
+				   "PIV slots: say which, " PIV_SLOTS);
+	n = strtoul(key_id, &end, 16);
+	if (strlen(key_id) != 2 || *end || n < 1 || n > 0x18)
+		return field_error(rep, KE_INVALID_VALUE, "key_id", "on this token a key's id is "
+				   "its PIV slot: " PIV_SLOTS);
+#undef PIV_SLOTS
+	return 0;
 }
 
 void api_admin_keygen(const struct kysod_request *req, const char *arg, struct kyso_reply *rep)
@@ -137,6 +178,7 @@ void api_admin_keygen(const struct kysod_request *req, const char *arg, struct k
 	char *pin = NULL, action[256], shown[300], key_id[129];
 	size_t i, n = 0;
 	json_t *root;
+	int so;
 	BIO *bio = NULL;
 	EVP_PKEY *pkey = NULL;
 	char *pem;
@@ -157,7 +199,8 @@ void api_admin_keygen(const struct kysod_request *req, const char *arg, struct k
 		goto out;
 	snprintf(c.key_type, sizeof(c.key_type), "%s", type);
 	snprintf(c.key_id, sizeof(c.key_id), "%s", key_id);
-	if (admin_find(&c, rep) || need_user_pin(&c, rep))
+	if (admin_find(&c, rep) || need_user_pin(&c, rep) ||
+	    (c.tok.mgmt_key && piv_slot_id(key_id, rep)))
 		goto out;
 	/* no PIN is asked for what cannot be done */
 	if (key_id[0] && shows_key_id(&c.tok, key_id)) {
@@ -167,7 +210,7 @@ void api_admin_keygen(const struct kysod_request *req, const char *arg, struct k
 	}
 	kyso_text_oneline(label, 1, 64, shown, sizeof(shown));
 	snprintf(action, sizeof(action), "generate an %s key pair %s on a token", key_types[i].shown, shown);
-	if (admin_dialog_take(&c, rep) || admin_ask_pin(&c, action, "PIN:", 0, 0, &pin, rep))
+	if (ask_secret(&c, action, &out, &pin, &so, rep))
 		goto out;
 	pins[0] = pin;
 	kyso_out_str(&out, KYSO_F_TOKEN, c.tok.id);
@@ -175,7 +218,7 @@ void api_admin_keygen(const struct kysod_request *req, const char *arg, struct k
 	kyso_out_str(&out, KYSO_F_LABEL, label);
 	if (key_id[0])
 		kyso_out_str(&out, KYSO_F_KEY_ID, key_id);
-	if (admin_call(&c, KYSO_OP_KEYGEN, &out, pins, 1, 0, admin_long_timeout(c.d), &ans, rep))
+	if (admin_call(&c, KYSO_OP_KEYGEN, &out, pins, 1, so, admin_long_timeout(c.d), &ans, rep))
 		goto out;
 	spki = kyso_msg_bytes(&ans, KYSO_F_PUBLIC_KEY, &n);
 	id = kyso_msg_str(&ans, KYSO_F_KEY_ID);
@@ -316,7 +359,7 @@ void api_admin_import(const struct kysod_request *req, const char *arg, struct k
 	struct cert_facts facts;
 	unsigned char *der = NULL;
 	json_t *root, *details = NULL, *api = NULL;
-	int nchain = 0, len, i;
+	int nchain = 0, len, i, so;
 
 	kyso_out_init(&out);
 	root = admin_begin(&c, req, ADMIN_IMPORT, known, 5, rep);
@@ -349,14 +392,14 @@ void api_admin_import(const struct kysod_request *req, const char *arg, struct k
 		kyso_reply_error(rep, KE_INTERNAL_ERROR, "the certificates cannot be encoded");
 		goto out;
 	}
-	if (admin_dialog_take(&c, rep) || admin_ask_pin(&c, action, "PIN:", 0, 0, &pin, rep))
+	if (ask_secret(&c, action, &out, &pin, &so, rep))
 		goto out;
 	pins[0] = pin;
 	kyso_out_str(&out, KYSO_F_TOKEN, c.tok.id);
 	kyso_out_bytes(&out, KYSO_F_CERTIFICATE, der, (size_t)len);
 	if (label)
 		kyso_out_str(&out, KYSO_F_LABEL, label);
-	if (admin_call(&c, KYSO_OP_STORE_CERT, &out, pins, 1, 0, c.d->cfg.request_timeout, &ans,
+	if (admin_call(&c, KYSO_OP_STORE_CERT, &out, pins, 1, so, c.d->cfg.request_timeout, &ans,
 		       rep))
 		goto out;
 	details = kyso_msg_json(&ans, KYSO_F_DETAILS);
@@ -423,6 +466,7 @@ void api_admin_delete(const struct kysod_request *req, const char *arg, struct k
 	const char *cert, *pins[1];
 	char *pin = NULL, action[512], who[300], key_id[129], cert_id[65];
 	json_t *root;
+	int so;
 
 	kyso_out_init(&out);
 	root = admin_begin(&c, req, ADMIN_DELETE, known, 4, rep);
@@ -467,7 +511,7 @@ void api_admin_delete(const struct kysod_request *req, const char *arg, struct k
 	} else {
 		snprintf(action, sizeof(action), "delete the key pair with id %.128s", key_id);
 	}
-	if (admin_dialog_take(&c, rep) || admin_ask_pin(&c, action, "PIN:", 0, 0, &pin, rep))
+	if (ask_secret(&c, action, &out, &pin, &so, rep))
 		goto out;
 	pins[0] = pin;
 	kyso_out_str(&out, KYSO_F_TOKEN, c.tok.id);
@@ -476,7 +520,7 @@ void api_admin_delete(const struct kysod_request *req, const char *arg, struct k
 		kyso_out_str(&out, KYSO_F_CERT_ID, cert_id);
 	else
 		kyso_out_str(&out, KYSO_F_KEY_ID, key_id);
-	if (admin_call(&c, KYSO_OP_DELETE, &out, pins, 1, 0, c.d->cfg.request_timeout, &ans,
+	if (admin_call(&c, KYSO_OP_DELETE, &out, pins, 1, so, c.d->cfg.request_timeout, &ans,
 		       rep) == 0)
 		kyso_reply_ok(rep, 200, cert ?
 			      json_pack("{s:s, s:s, s:s}", "token", c.tok.id, "operation", "delete",

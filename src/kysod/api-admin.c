@@ -124,16 +124,21 @@ void api_admin_wipe(const struct kysod_request *req, const char *arg, struct kys
 		goto out;
 	if (!label)
 		label = c.tok.label[0] ? c.tok.label : "kyso";
+	/* ykcs11's C_InitToken takes the management key, keeps it, and puts
+	 * the PIN and PUK back to the factory's */
 	if (admin_dialog_take(&c, rep) ||
-	    admin_ask_pin(&c, "wipe a token: every key and certificate on it is deleted, and its "
-			  "user PIN with them", "SO PIN:", 0, 1, &so, rep))
+	    (c.tok.mgmt_key ?
+	     admin_ask_mgmt_key(&c, "wipe a token: every key and certificate on it is deleted, "
+				"and its PIN and PUK go back to the factory's", &so, rep) :
+	     admin_ask_pin(&c, "wipe a token: every key and certificate on it is deleted, and its "
+			   "user PIN with them", "SO PIN:", 0, 1, &so, rep)))
 		goto out;
 	pins[0] = so;
 	kyso_out_str(&out, KYSO_F_TOKEN, c.tok.id);
 	kyso_out_str(&out, KYSO_F_LABEL, label);
 	kyso_out_bool(&out, KYSO_F_REINIT, 1);
-	if (admin_call(&c, KYSO_OP_INIT_TOKEN, &out, pins, 1, 1, admin_long_timeout(c.d), &ans,
-		       rep) == 0)
+	if (admin_call(&c, KYSO_OP_INIT_TOKEN, &out, pins, 1, c.tok.mgmt_key ? ADMIN_MGMT_KEY : 1,
+		       admin_long_timeout(c.d), &ans, rep) == 0)
 		answer(&c, &ans, json_pack("{s:s}", "label", label), rep);
 out:
 	admin_finish(&c, rep);
@@ -151,7 +156,7 @@ void api_admin_pin_change(const struct kysod_request *req, const char *arg,
 	struct kyso_msg ans = { 0 };
 	struct kyso_out out;
 	const char *pins[2];
-	char *old = NULL, *new = NULL;
+	char *old = NULL, *new = NULL, cur_prompt[32], new_prompt[32];
 	json_t *root, *v;
 	int so;
 
@@ -167,11 +172,13 @@ void api_admin_pin_change(const struct kysod_request *req, const char *arg,
 	so = json_is_true(v);
 	if (admin_find(&c, rep) || need_initialized(&c, !so, rep) || admin_tries_ok(&c, so, rep))
 		goto out;
+	snprintf(cur_prompt, sizeof(cur_prompt), "Current %s:", so ? admin_so_word(&c) : "PIN");
+	snprintf(new_prompt, sizeof(new_prompt), "New %s:", so ? admin_so_word(&c) : "PIN");
 	if (admin_dialog_take(&c, rep) ||
 	    admin_ask_pin(&c, so ? "change a token's SO PIN (PUK)" : "change a token's user PIN",
-			  so ? "Current SO PIN:" : "Current PIN:", 0, so, &old, rep) ||
+			  cur_prompt, 0, so, &old, rep) ||
 	    admin_ask_pin(&c, so ? "change a token's SO PIN (PUK)" : "change a token's user PIN",
-			  so ? "New SO PIN:" : "New PIN:", 1, so, &new, rep))
+			  new_prompt, 1, so, &new, rep))
 		goto out;
 	pins[0] = old;
 	pins[1] = new;
@@ -198,7 +205,7 @@ static void init_pin(const struct kysod_request *req, enum admin_op op, struct k
 	struct kyso_msg ans = { 0 };
 	struct kyso_out out;
 	const char *pins[2];
-	char *so = NULL, *new = NULL;
+	char *so = NULL, *new = NULL, prompt[32];
 	const char *action = op == ADMIN_PIN_UNBLOCK ?
 			     "unblock a token's user PIN, giving it a new one" :
 			     "set a token's user PIN";
@@ -209,8 +216,9 @@ static void init_pin(const struct kysod_request *req, enum admin_op op, struct k
 	if (!root || admin_find(&c, rep) || need_initialized(&c, 0, rep) ||
 	    admin_tries_ok(&c, 1, rep))
 		goto out;
+	snprintf(prompt, sizeof(prompt), "%s:", admin_so_word(&c));
 	if (admin_dialog_take(&c, rep) ||
-	    admin_ask_pin(&c, action, "SO PIN:", 0, 1, &so, rep) ||
+	    admin_ask_pin(&c, action, prompt, 0, 1, &so, rep) ||
 	    admin_ask_pin(&c, action, "New user PIN:", 1, 0, &new, rep))
 		goto out;
 	pins[0] = so;

@@ -39,7 +39,8 @@
 #   PCSC_DIR         work directory (pcscd.log, card-NAME.{log,pid,state}); default a new
 #                    directory under $TMPDIR, removed on exit unless KYSO_KEEP_TMP=1
 #   PCSC_PORT0, PCSC_PORT1   vpcd ports of the two readers (35963, 35964)
-#   PCSC_READER0, PCSC_READER1   their reader names
+#   PCSC_READER0, PCSC_READER1   their reader names: "$PCSC_FRIENDLYNAME 00 00" and "… 00 01"
+#   PCSC_FRIENDLYNAME   set before sourcing: the readers' name (default "Virtual PCD")
 #   OPENSC_P11       OpenSC's PKCS#11 module
 #   PCSC_PY          Python 3 with the cryptography package
 #   PIV_CARD         tests/vcard/piv-card.py
@@ -60,8 +61,11 @@ fi
 PIV_CARD=$KYSO_SRCDIR/tests/vcard/piv-card.py
 PCSC_PORT0=${PCSC_PORT0:-35963}
 PCSC_PORT1=$((PCSC_PORT0 + 1))
-PCSC_READER0="Virtual PCD 00 00"
-PCSC_READER1="Virtual PCD 00 01"
+# The readers' name in pcscd (FRIENDLYNAME of the vpcd entry); set before sourcing, e.g.
+# "Yubico YubiKey OTP+FIDO+CCID" for a module that serves only readers named so (ykcs11)
+PCSC_FRIENDLYNAME=${PCSC_FRIENDLYNAME:-Virtual PCD}
+PCSC_READER0="$PCSC_FRIENDLYNAME 00 00"
+PCSC_READER1="$PCSC_FRIENDLYNAME 00 01"
 PCSC_PCSCD_PID=
 PCSC_TRAP_SET=
 declare -A PCSC_CARD_PID PCSC_CARD_PORT
@@ -214,8 +218,9 @@ pcsc_start()
 	fi
 	_pcsc_set_trap
 	mkdir -p "$PCSC_DIR/reader.conf.d"
-	printf 'FRIENDLYNAME "Virtual PCD"\nDEVICENAME   /dev/null:0x%X\nLIBPATH      %s\nCHANNELID    0x%X\n' \
-		"$PCSC_PORT0" "$PCSC_VPCD_LIB" "$PCSC_PORT0" >"$PCSC_DIR/reader.conf.d/vpcd"
+	printf 'FRIENDLYNAME "%s"\nDEVICENAME   /dev/null:0x%X\nLIBPATH      %s\nCHANNELID    0x%X\n' \
+		"$PCSC_FRIENDLYNAME" "$PCSC_PORT0" "$PCSC_VPCD_LIB" "$PCSC_PORT0" \
+		>"$PCSC_DIR/reader.conf.d/vpcd"
 	"$PCSC_PCSCD" --foreground --info --config "$PCSC_DIR/reader.conf.d" \
 		>>"$PCSC_DIR/pcscd.log" 2>&1 </dev/null &
 	PCSC_PCSCD_PID=$!

@@ -102,6 +102,18 @@ DEFAULT_MAX_OBJECT = 3063
 DEFAULT_FASCN = "D4E739DA739CED39CE739D836858210842108421C84210C3EB"
 # T=1, historical bytes: compact TLV with card capabilities (command chaining) and "KYSO"
 DEFAULT_HIST = bytes.fromhex("8073C0218054") + b"KYSO"
+# A YubiKey 5 over USB ("Yubico YubiKey 5 NFC (PKI)" in smartcard_list.txt; libykpiv's
+# YKPIV_ATR_YK5, by which ykcs11 names the model "YubiKey YK5")
+YUBIKEY5_ATR = "3BFD1300008131FE158073C021C057597562694B657940"
+# What a YubiKey's PIV application answers besides SP 800-73-4 (yubico-piv-tool 2.2.0,
+# lib/ykpiv.h): GET VERSION, GET SERIAL, GET METADATA (firmware 5.3), ATTEST, RESET
+INS_GET_VERSION = 0xFD
+INS_GET_SERIAL = 0xF8
+INS_GET_METADATA = 0xF7
+INS_ATTEST = 0xF9
+INS_RESET = 0xFB
+YK_FACTORY_PIN = "123456"
+YK_FACTORY_PUK = "12345678"
 
 VERBOSE = False
 HOLD_FILE = None  # --hold-file
@@ -111,6 +123,16 @@ def log(msg):
     if VERBOSE:
         sys.stderr.write("piv-card[%d]: %s\n" % (os.getpid(), msg))
         sys.stderr.flush()
+
+
+def hold(what):
+    """Waits while --hold-file exists (logged, -v or not, for tests to wait on)."""
+    if not HOLD_FILE or not os.path.exists(HOLD_FILE):
+        return
+    sys.stderr.write("piv-card[%d]: %s: held while %s exists\n" % (os.getpid(), what, HOLD_FILE))
+    sys.stderr.flush()
+    while os.path.exists(HOLD_FILE):
+        time.sleep(0.02)
 
 
 # ---------------------------------------------------------------- BER-TLV
@@ -271,6 +293,17 @@ def read_pem_key(path):
         return serialization.load_pem_private_key(f.read(), password=None)
 
 
+def parse_version(value):
+    """A YubiKey firmware version, "5.4.3", as a tuple of three numbers."""
+    try:
+        v = tuple(int(x) for x in str(value).split("."))
+    except ValueError:
+        v = ()
+    if len(v) != 3 or not all(0 <= x <= 255 for x in v):
+        raise ValueError("a YubiKey version is three numbers, e.g. 5.4.3: %r" % value)
+    return v
+
+
 def parse_mgmt_alg(value):
     """A management key algorithm: a number (JSON: 3, 10), a name (3des, aes128, aes192,
     aes256) or hex as piv-tool writes it (03, 0A, 0x0A)."""
@@ -326,8 +359,18 @@ class Config:
         self.fascn = bytes.fromhex(conf.get("fascn", DEFAULT_FASCN))
         self.expiry = str(conf.get("expiry", "20991231")).encode()
         self.label = str(conf.get("label", "kyso virtual PIV")).encode()
-        self.atr = bytes.fromhex(conf["atr"]) if "atr" in conf else make_atr(DEFAULT_HIST)
-        self.mgmt_alg = parse_mgmt_alg(conf.get("mgmt_alg", ALG_3DES))
+        # "yubikey": "5.4.3" answers the YubiKey's own commands as that firmware does
+        self.yubikey = parse_version(conf["yubikey"]) if conf.get("yubikey") else None
+        # the YubiKey's serial number (GET SERIAL): by default from the GUID, so that two
+        # cards have two
+        self.serial = int(conf.get("serial", int.from_bytes(self.guid[-4:], "big") % 10**8))
+        if not 0 <= self.serial < 2**32:
+            raise ValueError("the serial number is 0 to 4294967295")
+        default_atr = YUBIKEY5_ATR if self.yubikey else make_atr(DEFAULT_HIST).hex()
+        self.atr = bytes.fromhex(conf.get("atr", default_atr))
+        # a YubiKey's default management key is AES-192 from firmware 5.7, 3DES before
+        default_alg = ALG_AES_192 if self.yubikey and self.yubikey >= (5, 7, 0) else ALG_3DES
+        self.mgmt_alg = parse_mgmt_alg(conf.get("mgmt_alg", default_alg))
         self.mgmt_key = bytes.fromhex(conf.get("mgmt_key", DEFAULT_MGMT_KEY))
         if len(self.mgmt_key) != SYM_ALGS[self.mgmt_alg]:
             raise ValueError("a management key of algorithm %02X is %d bytes" %
@@ -388,16 +431,24 @@ class PivCard:
         self.mgmt_changed = False  # set with SET MANAGEMENT KEY: kept in the state file
         self.slots = {ref: Slot(k) for ref, k in conf.keys.items()}
         self.objects = dict(conf.objects)
-        self.objects[OBJ_CHUID] = tlv(0x53, tlv(0x30, conf.fascn) + tlv(0x34, conf.guid) +
-                                      tlv(0x35, conf.expiry) + tlv(0x3E, b"") + tlv(0xFE, b""))
-        self.objects[OBJ_CCC] = ccc_object(conf.guid)
-        # PIN usage policy: PIV PIN only, PIV PIN primary
-        self.objects[OBJ_DISCOVERY] = tlv(0x7E, tlv(0x4F, PIV_AID) + tlv(0x5F2F, b"\x40\x00"))
+        self.objects.update(self.base_objects())
         self.changed_keys = set()  # provisioned on the card: kept in the state file
         self.changed_objects = set()
+        self.wiped = False  # YubiKey RESET: the keys and objects of the card directory gone
         self.load_state()
         self.update_history()
         self.power_reset()
+
+    def base_objects(self):
+        """CHUID, CCC and Discovery object: what every card has, even after a RESET."""
+        conf = self.conf
+        return {
+            OBJ_CHUID: tlv(0x53, tlv(0x30, conf.fascn) + tlv(0x34, conf.guid) +
+                           tlv(0x35, conf.expiry) + tlv(0x3E, b"") + tlv(0xFE, b"")),
+            OBJ_CCC: ccc_object(conf.guid),
+            # PIN usage policy: PIV PIN only, PIV PIN primary
+            OBJ_DISCOVERY: tlv(0x7E, tlv(0x4F, PIV_AID) + tlv(0x5F2F, b"\x40\x00")),
+        }
 
     # -- persistent state
 
@@ -406,6 +457,10 @@ class PivCard:
             return
         with open(self.state_path, encoding="utf-8") as f:
             st = json.load(f)
+        if st.get("wiped"):
+            self.wiped = True
+            self.slots = {}
+            self.objects = self.base_objects()
         self.pin = st.get("pin", self.pin)
         self.puk = st.get("puk", self.puk)
         self.pin_tries = int(st.get("pin_tries", self.pin_tries))
@@ -437,6 +492,8 @@ class PivCard:
             "objects": {"%x" % t: (self.objects[t].hex() if t in self.objects else None)
                         for t in objs},
         }
+        if self.wiped:
+            st["wiped"] = True
         if self.mgmt_changed:
             st["mgmt_alg"] = self.mgmt_alg
             st["mgmt_key"] = self.mgmt_key.hex()
@@ -458,6 +515,7 @@ class PivCard:
 
     def power_reset(self):
         self.pin_verified = False
+        self.fresh_verify = False
         self.mgmt_authed = False
         self.mgmt_challenge = None
         self.mgmt_witness = None
@@ -474,6 +532,8 @@ class PivCard:
             return e.sw.to_bytes(2, "big")
         if ins != 0xC0:
             self.pending = b""
+        # whether the command before this one was a VERIFY that took the PIN
+        fresh, self.fresh_verify = self.fresh_verify, False
         try:
             if cla & 0xEF != 0x00:
                 raise CardError(SW_CLA_NOT_SUPP)
@@ -488,11 +548,16 @@ class PivCard:
                     data = self.chain[3] + data
                 self.chain = None
             if ins == 0xC0:
+                self.fresh_verify = fresh
                 return self.get_response(le)
+            self.fresh_verify = fresh
             resp = self.dispatch(ins, p1, p2, data)
+            if ins != 0x20 or not data:
+                self.fresh_verify = False
             sw = SW_OK
         except CardError as e:
             resp, sw = b"", e.sw
+            self.fresh_verify = False
         if ext or len(resp) <= min(le, 256):
             return resp + sw.to_bytes(2, "big")
         self.pending = resp
@@ -544,7 +609,15 @@ class PivCard:
             0x47: self.cmd_generate,
             0xDB: self.cmd_put_data,
             0xFF: self.cmd_set_mgmt_key,
-        }.get(ins)
+        }
+        if self.conf.yubikey:
+            handler.update({
+                INS_GET_VERSION: self.cmd_get_version,
+                INS_GET_SERIAL: self.cmd_get_serial,
+                INS_GET_METADATA: self.cmd_get_metadata,
+                INS_RESET: self.cmd_reset,
+            })
+        handler = handler.get(ins)
         if handler is None:
             raise CardError(SW_INS_NOT_SUPP)
         return handler(p1, p2, data)
@@ -654,6 +727,7 @@ class PivCard:
             raise CardError(0x63C0 | min(self.pin_tries, 15))
         self.check_ref(PIN_REF, data)
         self.pin_verified = True
+        self.fresh_verify = True
         return b""
 
     @staticmethod
@@ -663,13 +737,25 @@ class PivCard:
             raise CardError(SW_WRONG_DATA)
         return s.decode("latin-1")
 
+    def checked_new_secret(self, ref, data):
+        """The new PIN or PUK of CHANGE REFERENCE DATA or RESET RETRY COUNTER (data: the
+        current reference data, then the new, 8 bytes each), once the current one is
+        checked against ref's counter. A PIV card refuses a malformed new value before
+        counting; a YubiKey counts first: libykpiv blocks the PUK before a RESET with
+        RESET RETRY COUNTER and empty values (ykcs11's C_InitToken)."""
+        if self.conf.yubikey:
+            self.check_ref(ref, data[:8])
+            return self.new_secret(data[8:])
+        new = self.new_secret(data[8:])
+        self.check_ref(ref, data[:8])
+        return new
+
     def cmd_change_reference(self, p1, p2, data):
         if p1 != 0x00 or p2 not in (PIN_REF, PUK_REF):
             raise CardError(SW_REF_NOT_FOUND)
         if len(data) != 16:
             raise CardError(SW_WRONG_DATA)
-        new = self.new_secret(data[8:])
-        self.check_ref(p2, data[:8])
+        new = self.checked_new_secret(p2, data)
         if p2 == PIN_REF:
             self.pin = new
             self.pin_verified = True
@@ -683,8 +769,7 @@ class PivCard:
             raise CardError(SW_REF_NOT_FOUND)
         if len(data) != 16:
             raise CardError(SW_WRONG_DATA)
-        new = self.new_secret(data[8:])
-        self.check_ref(PUK_REF, data[:8])
+        new = self.checked_new_secret(PUK_REF, data)
         self.pin = new
         self.pin_tries = self.conf.pin_retries
         self.save_state()
@@ -709,13 +794,13 @@ class PivCard:
             raise CardError(SW_WRONG_P1P2)
         if p2 != KEY_CARD_AUTH and not self.pin_verified:
             raise CardError(SW_SEC_STATUS)
+        # a YubiKey's PIN policy "always" (9C): the PIN verified by the command right before
+        if p2 == KEY_SIGN and self.conf.yubikey and not self.fresh_verify:
+            raise CardError(SW_SEC_STATUS)
         if self.delay_ms:
             log("general authenticate with key %02x: waiting %d ms" % (p2, self.delay_ms))
             time.sleep(self.delay_ms / 1000.0)
-        if HOLD_FILE and os.path.exists(HOLD_FILE):
-            log("general authenticate with key %02x: held while %s exists" % (p2, HOLD_FILE))
-            while os.path.exists(HOLD_FILE):
-                time.sleep(0.02)
+        hold("general authenticate with key %02x" % p2)
         try:
             if 0x82 in items and 0x81 in items and not items[0x82]:
                 challenge = items[0x81]
@@ -732,8 +817,9 @@ class PivCard:
         except ValueError:
             raise CardError(SW_WRONG_DATA)
         finally:
-            # The digital signature key needs the PIN right before each use.
-            if p2 == KEY_SIGN:
+            # The digital signature key needs the PIN right before each use; a YubiKey
+            # keeps the PIN verified for the other keys.
+            if p2 == KEY_SIGN and not self.conf.yubikey:
                 self.pin_verified = False
         return tlv(0x7C, tlv(0x82, out))
 
@@ -801,6 +887,73 @@ class PivCard:
         log("management key changed (algorithm %02x)" % self.mgmt_alg)
         return b""
 
+    # -- the YubiKey's own commands (yubico-piv-tool 2.2.0 lib/ykpiv.c)
+
+    def cmd_get_version(self, p1, p2, data):
+        """GET VERSION (FD): the firmware version, three bytes."""
+        return bytes(self.conf.yubikey)
+
+    def cmd_get_serial(self, p1, p2, data):
+        """GET SERIAL (F8, firmware 5): the serial number, four bytes big-endian."""
+        if self.conf.yubikey < (5, 0, 0):
+            raise CardError(SW_INS_NOT_SUPP)
+        return self.conf.serial.to_bytes(4, "big")
+
+    def cmd_get_metadata(self, p1, p2, data):
+        """GET METADATA (F7, firmware 5.3), P2 the key: 01 algorithm, 02 PIN and touch
+        policy, 03 origin (01 generated, 02 imported), 04 the public key (as in the 7F49
+        template) for a private key; 05 whether the factory value is still set and 06 the
+        tries (total, left) for the PIN and the PUK."""
+        if self.conf.yubikey < (5, 3, 0):
+            raise CardError(SW_INS_NOT_SUPP)
+        if p1 != 0x00:
+            raise CardError(SW_WRONG_P1P2)
+        if p2 in (PIN_REF, PUK_REF):
+            pin = p2 == PIN_REF
+            default = self.pin == YK_FACTORY_PIN if pin else self.puk == YK_FACTORY_PUK
+            total = self.conf.pin_retries if pin else self.conf.puk_retries
+            left = self.pin_tries if pin else self.puk_tries
+            return (tlv(0x01, b"\xFF") + tlv(0x02, b"\x00\x00") +
+                    tlv(0x05, bytes([default])) + tlv(0x06, bytes([total, left])))
+        if p2 == KEY_MGMT:
+            default = self.mgmt_key == bytes.fromhex(DEFAULT_MGMT_KEY)
+            return (tlv(0x01, bytes([self.mgmt_alg])) + tlv(0x02, b"\x00\x01") +
+                    tlv(0x05, bytes([default])))
+        if p2 not in SLOT_OBJECTS:
+            raise CardError(SW_WRONG_P1P2)
+        slot = self.slots.get(p2)
+        if slot is None:
+            raise CardError(SW_REF_NOT_FOUND)
+        # the PIN policy a YubiKey gives each slot by default: 9C always, 9E never,
+        # the others once; touch never
+        policy = {KEY_SIGN: 3, KEY_CARD_AUTH: 1}.get(p2, 2)
+        origin = 1 if p2 in self.changed_keys else 2
+        template = parse_tlv(slot.public_template())[0][1]
+        return (tlv(0x01, bytes([slot.alg])) + tlv(0x02, bytes([policy, 1])) +
+                tlv(0x03, bytes([origin])) + tlv(0x04, template))
+
+    def cmd_reset(self, p1, p2, data):
+        """RESET (FB): once the PIN and the PUK are both blocked, the PIV application as
+        it left the factory: PIN 123456, PUK 12345678, the default management key, no
+        keys, no objects but CHUID, CCC and Discovery. Otherwise 69 85."""
+        if self.pin_tries > 0 or self.puk_tries > 0:
+            raise CardError(SW_COND_USE)
+        self.pin, self.puk = YK_FACTORY_PIN, YK_FACTORY_PUK
+        self.pin_tries, self.puk_tries = self.conf.pin_retries, self.conf.puk_retries
+        self.mgmt_alg = ALG_AES_192 if self.conf.yubikey >= (5, 7, 0) else ALG_3DES
+        self.mgmt_key = bytes.fromhex(DEFAULT_MGMT_KEY)
+        self.mgmt_changed = True
+        self.slots = {}
+        self.objects = self.base_objects()
+        self.changed_keys = set()
+        self.changed_objects = set()
+        self.wiped = True
+        self.update_history()
+        self.save_state()
+        self.power_reset()
+        log("PIV application reset")
+        return b""
+
     # -- GENERATE ASYMMETRIC KEY PAIR
 
     def cmd_generate(self, p1, p2, data):
@@ -825,6 +978,8 @@ class PivCard:
         self.slots[p2] = slot
         self.changed_keys = self.changed_keys | {p2}
         self.save_state()
+        # the key is made and kept: a card pulled now leaves it without its certificate
+        hold("key generation in %02x" % p2)
         return slot.public_template()
 
 
@@ -1004,13 +1159,18 @@ def main():
     ap.add_argument("--pin-retries", type=int, metavar="N", help="PIN tries (card.json: 3)")
     ap.add_argument("--puk-retries", type=int, metavar="N", help="PUK tries (card.json: 3)")
     ap.add_argument("--guid", metavar="HEX", help="the CHUID's GUID (16 bytes): the serial")
+    ap.add_argument("--yubikey", metavar="VERSION",
+                    help="answer a YubiKey's own commands as firmware VERSION (5.4.3) does, "
+                    "with a YubiKey 5's ATR; instead of card.json's yubikey")
+    ap.add_argument("--serial", type=int, metavar="N",
+                    help="the YubiKey's serial number (default from the GUID)")
     ap.add_argument("-v", "--verbose", action="store_true", help="log APDUs to stderr")
     args = ap.parse_args()
     VERBOSE = args.verbose
     HOLD_FILE = args.hold_file
     over = {"mgmt_alg": args.mgmt_alg, "mgmt_key": args.mgmt_key,
             "pin_retries": args.pin_retries, "puk_retries": args.puk_retries,
-            "guid": args.guid}
+            "guid": args.guid, "yubikey": args.yubikey, "serial": args.serial}
 
     if args.make_demo:
         try:
