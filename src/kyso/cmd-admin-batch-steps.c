@@ -269,6 +269,14 @@ static int step_pin(struct batch_run *run, enum batch_step s, json_t *e, int was
 
 /* ---------------------------------------------------------------- keys */
 
+/* What keygen and import ask for: a PIV token driven by ykcs11 wants its
+ * card management key (kysod says so in the inventory). */
+static const char *secret_asked(const json_t *tok)
+{
+	return json_is_true(json_object_get(tok, "management_key")) ?
+	       "the token's management key" : "the user PIN";
+}
+
 /* The key pair of the row on the token: by key_id when the row gives one, else by label. */
 static const json_t *find_key(const struct batch_row *row, const json_t *tok)
 {
@@ -302,11 +310,11 @@ static int step_keygen(struct batch_run *run, const struct batch_row *row, json_
 		res->result = "present";
 		return 0;
 	}
-	json_decref(tok);
 	printf("  keygen %s \"", row->v[COL_KEY_TYPE]);
 	batch_put(label);
-	printf("\": kysod asks for the user PIN\n");
+	printf("\": kysod asks for %s\n", secret_asked(tok));
 	fflush(stdout);
+	json_decref(tok);
 	body = json_pack("{s:s, s:s, s:s}", "token", cmd_str(e, "token"), "key_type",
 			 row->v[COL_KEY_TYPE], "label", label);
 	if (row->v[COL_KEY_ID])
@@ -504,7 +512,7 @@ static int step_import(struct batch_run *run, const struct batch_row *row, json_
 			ret = 0;
 			goto out;
 		}
-	printf("  import %s: kysod asks for the user PIN\n", path);
+	printf("  import %s: kysod asks for %s\n", path, secret_asked(tok));
 	fflush(stdout);
 	body = json_pack("{s:s, s:O}", "token", cmd_str(e, "token"), "certificate", cert);
 	if (run->chain)
