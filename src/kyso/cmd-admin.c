@@ -35,6 +35,8 @@ static const char help[] =
 	"       kyso admin import --token ID --cert FILE [--chain FILE]... [--label LABEL]\n"
 	"       kyso admin delete --token ID (--cert ID | --key HEX)\n"
 	"       kyso admin wipe --token ID [--label LABEL] [--force]\n"
+	"       kyso admin batch MANIFEST.csv [--report BASE] [--csr-dir DIR]\n"
+	"                        [--chain FILE]... [--checked SERIAL]... [--check]\n"
 	"\n"
 	"Provisions tokens for a school's teachers through kysod, which must be\n"
 	"started with admin = yes in kysod.conf. Every PIN is asked in kysod's PIN\n"
@@ -54,6 +56,8 @@ static const char help[] =
 	"  import      store a certificate next to its key (and its CA certificates)\n"
 	"  delete      delete a certificate, or a key pair\n"
 	"  wipe        delete everything on the token (its user PIN too)\n"
+	"  batch       provision a class of tokens from a manifest, one after the\n"
+	"              other as they are inserted, with a report to go on from\n"
 	"\n"
 	"Run kyso admin COMMAND --help for a command's options.\n";
 
@@ -452,6 +456,7 @@ int cmd_admin(struct kyso_ctx *ctx, int argc, char **argv)
 		{ "csr", admin_csr },
 		{ "import", admin_import },
 		{ "delete", admin_delete },
+		{ "batch", admin_batch },
 	};
 	size_t i;
 
@@ -461,7 +466,7 @@ int cmd_admin(struct kyso_ctx *ctx, int argc, char **argv)
 			return KYSO_EXIT_OK;
 		}
 		return out_usage_error("admin", "a command is needed: inventory, init, pin, keygen, "
-				       "csr, import, delete or wipe");
+				       "csr, import, delete, wipe or batch");
 	}
 	for (i = 0; i < sizeof(subs) / sizeof(subs[0]); i++)
 		if (!strcmp(argv[1], subs[i].name)) {

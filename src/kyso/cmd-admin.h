@@ -18,6 +18,8 @@ int admin_keygen(struct kyso_ctx *ctx, int argc, char **argv);
 int admin_csr(struct kyso_ctx *ctx, int argc, char **argv);
 int admin_import(struct kyso_ctx *ctx, int argc, char **argv);
 int admin_delete(struct kyso_ctx *ctx, int argc, char **argv);
+/* kyso admin batch (cmd-admin-batch*.c) */
+int admin_batch(struct kyso_ctx *ctx, int argc, char **argv);
 
 /*
  * method path to kysod with body (a JSON object, consumed; NULL for none);

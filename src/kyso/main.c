@@ -79,7 +79,7 @@ static void usage(void)
 	      "                             list the signatures in the audit log\n"
 	      "  origins [list] | allow ORIGIN | revoke ORIGIN\n"
 	      "                             web sites that may use the loopback listener\n"
-	      "  admin inventory|init|pin|keygen|csr|import|delete|wipe ...\n"
+	      "  admin inventory|init|pin|keygen|csr|import|delete|wipe|batch ...\n"
 	      "                             provision tokens (kysod with admin = yes;\n"
 	      "                             kyso admin --help)\n"
 	      "  dev-setup DIR [--pinentry scripted|terminal|PROGRAM] [--force]\n"
