@@ -334,7 +334,9 @@ static const char keygen_help[] =
 	"asks for the user PIN. Without --id the key's id (CKA_ID) is the SHA-1\n"
 	"of its public key, as a certificate's subjectKeyIdentifier.\n"
 	"\n"
-	"  --id HEX    the key's id: 1 to 64 bytes in hex\n"
+	"  --id HEX    the key's id: 1 to 64 bytes in hex; on a PIV token (ykcs11)\n"
+	"              the slot, and required: 01 = 9a, 02 = 9c, 03 = 9d, 04 = 9e,\n"
+	"              05 to 18 = the retired slots 82 to 95\n"
 	"  --out FILE  the public key, PEM, to FILE\n";
 
 static int print_keygen(struct kyso_ctx *ctx, const json_t *a, const struct admin_opts *o)
