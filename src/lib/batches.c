@@ -35,19 +35,8 @@ item_error(struct kyso_client *c, size_t i, const char *code, const char *fmt, .
 static int get_item(struct kyso_client *c, const struct kyso_batch_params *p, size_t i,
 		    struct kyso_batch_item *it)
 {
-	const unsigned char *base = (const unsigned char *)p->items;
-	size_t stride, size;
-
-	memcpy(&stride, base, sizeof(stride));
-	if (i > 0) {
-		memcpy(&size, base + i * stride, sizeof(size));
-		if (size != stride)
-			return item_error(c, i, "invalid_argument",
-					  "items[%zu]: struct_size is %zu, items[0]'s %zu", i, size,
-					  stride);
-	}
-	if (lk_params_copy(c, "kyso_batch_item", it, sizeof(*it), KYSO_BATCH_ITEM_SIZE_1,
-			   base + i * stride) < 0) {
+	if (lk_params_item(c, "items", "kyso_batch_item", p->items, i, it, sizeof(*it),
+			   KYSO_BATCH_ITEM_SIZE_1) < 0) {
 		c->last_error.index = (long)i;
 		return -1;
 	}

@@ -115,6 +115,15 @@ int lk_params_copy(struct kyso_client *c, const char *name, void *dst, size_t si
 		   size_t min, const void *src);
 
 /*
+ * Item i of the caller's array of parameter structures, copied as
+ * lk_params_copy() does: the array's stride is the struct_size of its
+ * first item, which every item must repeat (else "invalid_argument",
+ * naming array[i]).  Returns 0, or -1 with the error set on c.
+ */
+int lk_params_item(struct kyso_client *c, const char *array, const char *name, const void *items,
+		   size_t i, void *dst, size_t size, size_t min);
+
+/*
  * The start of a typed call with a parameter structure: c, params and
  * out (the caller's output pointer) must be given; clears the client's
  * error and copies params into dst as lk_params_copy() does.  Returns 0

@@ -39,6 +39,24 @@ int lk_params_copy(struct kyso_client *c, const char *name, void *dst, size_t si
 	return 0;
 }
 
+int lk_params_item(struct kyso_client *c, const char *array, const char *name, const void *items,
+		   size_t i, void *dst, size_t size, size_t min)
+{
+	const unsigned char *base = items;
+	size_t stride, given;
+
+	memcpy(&stride, base, sizeof(stride));
+	if (i > 0) {
+		memcpy(&given, base + i * stride, sizeof(given));
+		if (given != stride) {
+			lk_set_error(c, 0, "invalid_argument", "%s[%zu]: struct_size is %zu, %s[0]'s %zu",
+				     array, i, given, array, stride);
+			return -1;
+		}
+	}
+	return lk_params_copy(c, name, dst, size, min, base + i * stride);
+}
+
 int lk_begin(struct kyso_client *c, struct kyso_error *err, const void *params, const void *out,
 	     const char *name, void *dst, size_t size, size_t min)
 {

@@ -30,14 +30,13 @@ static int set_b64(json_t *obj, const char *key, const unsigned char *data, size
 static int set_document_timestamps(struct kyso_client *c, json_t *obj,
 				   const struct kyso_verify_params *p)
 {
-	const unsigned char *base = (const unsigned char *)p->document_timestamps;
 	struct kyso_document_timestamp dt;
 	json_t *list, *o;
-	size_t i, stride, size;
+	size_t i;
 
 	if (!p->n_document_timestamps)
 		return 0;
-	if (!base || p->n_document_timestamps > 8 || p->format != KYSO_FORMAT_CMS) {
+	if (!p->document_timestamps || p->n_document_timestamps > 8 || p->format != KYSO_FORMAT_CMS) {
 		lk_set_error(c, 0, "invalid_argument", "document_timestamps: 1 to 8, with a CMS "
 			     "signature");
 		return -1;
@@ -47,16 +46,10 @@ static int set_document_timestamps(struct kyso_client *c, json_t *obj,
 		lk_set_error(c, 0, "out_of_memory", "out of memory");
 		return -1;
 	}
-	memcpy(&stride, base, sizeof(stride));
 	for (i = 0; i < p->n_document_timestamps; i++) {
-		memcpy(&size, base + i * stride, sizeof(size));
-		if (size != stride) {
-			lk_set_error(c, 0, "invalid_argument", "document_timestamps[%zu]: struct_size "
-				     "is %zu, items[0]'s %zu", i, size, stride);
-			return -1;
-		}
-		if (lk_params_copy(c, "kyso_document_timestamp", &dt, sizeof(dt),
-				   KYSO_DOCUMENT_TIMESTAMP_SIZE_1, base + i * stride) < 0)
+		if (lk_params_item(c, "document_timestamps", "kyso_document_timestamp",
+				   p->document_timestamps, i, &dt, sizeof(dt),
+				   KYSO_DOCUMENT_TIMESTAMP_SIZE_1) < 0)
 			return -1;
 		if (!dt.token || !dt.token_len || !dt.hash ||
 		    (dt.hash_len != 32 && dt.hash_len != 48 && dt.hash_len != 64)) {
