@@ -367,6 +367,10 @@ is "$STATUS $(json_get '"validation_data" in j')" "200 false" "POST /v1/sign wit
 PIN0=$(getpin_count)
 api POST /v1/sign "{\"certificate\":\"${CERT_ID[teacher]}\",\"hash\":\"$HASH_B64\",\"hash_algorithm\":\"sha256\",\"validation_data\":\"yes\"}"
 is "$STATUS $(err_code)" "400 invalid_type" "POST /v1/sign, validation_data a string: 400 invalid_type"
+status_ok "kysod serves after a validation_data that is a string"
+api POST /v1/sign "{\"certificate\":\"${CERT_ID[teacher]}\",\"hash\":\"$HASH_B64\",\"hash_algorithm\":\"sha256\",\"validation_data\":{\"a\":[1,2,3]}}"
+is "$STATUS $(err_code)" "400 invalid_type" "POST /v1/sign, validation_data an object: 400 invalid_type"
+status_ok "kysod serves after a validation_data that is an object"
 is "$(getpin_count)" "$PIN0" "...and no PIN dialog"
 
 # Hostile and malformed input to both: a JSON error with its code, and kysod serves on.
