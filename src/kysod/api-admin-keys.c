@@ -34,19 +34,7 @@ static const struct {
 /* An object label: 1 to 64 bytes, no control characters. */
 static int object_label(json_t *root, int required, const char **label, struct kyso_reply *rep)
 {
-	const unsigned char *p;
-
-	if (field_string(root, "label", required, label, rep))
-		return -1;
-	if (!*label)
-		return 0;
-	if (!**label || strlen(*label) > 64)
-		return field_error(rep, KE_INVALID_VALUE, "label", "must be 1 to 64 bytes");
-	for (p = (const unsigned char *)*label; *p; p++)
-		if (*p < 0x20 || *p == 0x7f)
-			return field_error(rep, KE_INVALID_VALUE, "label",
-					   "must not hold control characters");
-	return 0;
+	return admin_label_field(root, required, 64, "must be 1 to 64 bytes", label, rep);
 }
 
 /* A CKA_ID in hex: 1 to 64 bytes, lowercased into out (129 bytes). */
@@ -120,12 +108,8 @@ static int shows_cert(const struct admin_token *t, const char *id)
  * key of a token that has one (which counts no tries). */
 static int need_user_pin(struct admin_ctx *c, struct kyso_reply *rep)
 {
-	if (!(c->tok.flags & P11F_TOKEN_INITIALIZED) || !(c->tok.flags & P11F_USER_PIN_INITIALIZED)) {
-		kyso_reply_error(rep, KE_TOKEN_NOT_INITIALIZED, !(c->tok.flags & P11F_TOKEN_INITIALIZED) ?
-				 "the token is not initialised (kyso admin init)" :
-				 "the token has no user PIN yet (kyso admin pin set)");
+	if (admin_need_initialized(c, 1, rep))
 		return -1;
-	}
 	return c->tok.mgmt_key ? 0 : admin_tries_ok(c, 0, rep);
 }
 
