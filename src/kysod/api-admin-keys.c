@@ -77,8 +77,8 @@ static int shows_key_id(const struct admin_token *t, const char *key_id)
 	return 0;
 }
 
-/* Whether the token shows a certificate with this id. */
-static int shows_cert(const struct admin_token *t, const char *id)
+/* The certificate with this id the token shows, or NULL (X509_free it). */
+static X509 *token_cert(const struct admin_token *t, const char *id)
 {
 	json_t *c;
 	size_t i, len;
@@ -86,7 +86,6 @@ static int shows_cert(const struct admin_token *t, const char *id)
 	const unsigned char *p;
 	char cid[65];
 	X509 *x;
-	int found = 0;
 
 	json_array_foreach(json_object_get(t->info, "certs"), i, c) {
 		const char *b64 = json_string_value(json_object_get(c, "der"));
@@ -94,12 +93,21 @@ static int shows_cert(const struct admin_token *t, const char *id)
 		der = b64 ? kyso_b64_decode_alloc(b64, strlen(b64), &len) : NULL;
 		p = der;
 		x = der ? d2i_X509(NULL, &p, (long)len) : NULL;
-		found = x && !cert_info_id(x, cid) && !strcmp(cid, id);
-		X509_free(x);
 		free(der);
-		if (found)
-			break;
+		if (x && !cert_info_id(x, cid) && !strcmp(cid, id))
+			return x;
+		X509_free(x);
 	}
+	return NULL;
+}
+
+/* Whether the token shows a certificate with this id. */
+static int shows_cert(const struct admin_token *t, const char *id)
+{
+	X509 *x = token_cert(t, id);
+	int found = x != NULL;
+
+	X509_free(x);
 	return found;
 }
 
@@ -415,30 +423,15 @@ out:
 /* What the dialog calls the certificate with this id: its holder. */
 static void cert_holder(const struct admin_token *t, const char *id, char *out, size_t outlen)
 {
-	json_t *c;
-	size_t i, len;
-	unsigned char *der;
-	const unsigned char *p;
 	struct cert_facts facts;
-	char cid[65];
-	X509 *x;
+	X509 *x = token_cert(t, id);
 
 	snprintf(out, outlen, "%.16s…", id);
-	json_array_foreach(json_object_get(t->info, "certs"), i, c) {
-		const char *b64 = json_string_value(json_object_get(c, "der"));
-
-		der = b64 ? kyso_b64_decode_alloc(b64, strlen(b64), &len) : NULL;
-		p = der;
-		x = der ? d2i_X509(NULL, &p, (long)len) : NULL;
-		free(der);
-		if (x && !cert_info_id(x, cid) && !strcmp(cid, id)) {
-			json_decref(cert_info_json(x, &facts));
-			kyso_text_oneline(facts.holder, 0, 64, out, outlen);
-			X509_free(x);
-			return;
-		}
-		X509_free(x);
-	}
+	if (!x)
+		return;
+	json_decref(cert_info_json(x, &facts));
+	kyso_text_oneline(facts.holder, 0, 64, out, outlen);
+	X509_free(x);
 }
 
 void api_admin_delete(const struct kysod_request *req, const char *arg, struct kyso_reply *rep)
