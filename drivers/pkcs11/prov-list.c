@@ -27,7 +27,7 @@ static int token_slots(CK_FUNCTION_LIST_PTR fl, CK_SLOT_ID *ids)
 	return (int)n;
 }
 
-static int read_token(CK_FUNCTION_LIST_PTR fl, CK_SLOT_ID slot, struct prov_token *t)
+int prov_read_token(CK_FUNCTION_LIST_PTR fl, CK_SLOT_ID slot, struct prov_token *t)
 {
 	char manufacturer[33], model[17], serial[17];
 
@@ -49,7 +49,7 @@ int prov_find(CK_FUNCTION_LIST_PTR fl, const char *token_id, struct prov_token *
 	int n = token_slots(fl, ids), i;
 
 	for (i = 0; i < n; i++)
-		if (read_token(fl, ids[i], out) == 0 && !strcmp(out->id, token_id))
+		if (prov_read_token(fl, ids[i], out) == 0 && !strcmp(out->id, token_id))
 			return 0;
 	return -1;
 }
@@ -230,7 +230,7 @@ json_t *prov_inventory(CK_FUNCTION_LIST_PTR fl, const char *only_id)
 	int n = token_slots(fl, ids), i;
 
 	for (i = 0; i < n; i++) {
-		if (read_token(fl, ids[i], &t) || (only_id && strcmp(t.id, only_id)))
+		if (prov_read_token(fl, ids[i], &t) || (only_id && strcmp(t.id, only_id)))
 			continue;
 		json_array_append_new(list, token_json(fl, &t));
 	}

@@ -12,21 +12,16 @@ static int initialised_ids(CK_FUNCTION_LIST_PTR fl, char (*ids)[KYSO_TOKEN_ID_LE
 			   CK_SLOT_ID *slots)
 {
 	CK_SLOT_ID all[MAX_SLOTS];
-	CK_TOKEN_INFO info;
-	char manufacturer[33], model[17], serial[17];
+	struct prov_token t;
 	CK_ULONG n = MAX_SLOTS, i;
 	int count = 0;
 
 	if (fl->C_GetSlotList(CK_TRUE, all, &n) != CKR_OK)
 		return 0;
 	for (i = 0; i < n; i++) {
-		if (fl->C_GetTokenInfo(all[i], &info) != CKR_OK ||
-		    !(info.flags & CKF_TOKEN_INITIALIZED))
+		if (prov_read_token(fl, all[i], &t) || !(t.info.flags & CKF_TOKEN_INITIALIZED))
 			continue;
-		p11_field_trim(manufacturer, info.manufacturerID, sizeof(info.manufacturerID));
-		p11_field_trim(model, info.model, sizeof(info.model));
-		p11_field_trim(serial, info.serialNumber, sizeof(info.serialNumber));
-		kyso_token_id(manufacturer, model, serial, ids[count]);
+		snprintf(ids[count], KYSO_TOKEN_ID_LEN + 1, "%s", t.id);
 		slots[count++] = all[i];
 	}
 	return count;
@@ -66,7 +61,6 @@ const char *prov_init_token(CK_FUNCTION_LIST_PTR fl, const struct prov_token *t,
 	CK_SLOT_ID old_slots[MAX_SLOTS];
 	CK_UTF8CHAR padded[32];
 	struct prov_token now;
-	const char *err;
 	CK_RV rv;
 	int nold;
 
@@ -96,8 +90,7 @@ const char *prov_init_token(CK_FUNCTION_LIST_PTR fl, const struct prov_token *t,
 	snprintf(new_id, KYSO_TOKEN_ID_LEN + 1, "%s", now.id);
 	if (!user_pin)
 		return NULL;
-	err = prov_init_pin(fl, &now, so_pin, user_pin, msg);
-	return err;
+	return prov_init_pin(fl, &now, so_pin, user_pin, msg);
 }
 
 const char *prov_set_pin(CK_FUNCTION_LIST_PTR fl, const struct prov_token *t, int so,

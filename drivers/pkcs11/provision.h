@@ -34,6 +34,10 @@ struct prov_token {
 				 * management key (prov-ykcs11.c) */
 };
 
+/* The token in slot, as prov_find gives it. Returns 0, or -1 when its
+ * token info cannot be read. */
+int prov_read_token(CK_FUNCTION_LIST_PTR fl, CK_SLOT_ID slot, struct prov_token *t);
+
 /* The token with this id in any slot, initialised or not. Returns 0, or -1
  * when no slot holds it. */
 int prov_find(CK_FUNCTION_LIST_PTR fl, const char *token_id, struct prov_token *out);

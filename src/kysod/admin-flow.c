@@ -106,6 +106,39 @@ int admin_find(struct admin_ctx *c, struct kyso_reply *rep)
 	return 0;
 }
 
+int admin_need_initialized(struct admin_ctx *c, int user_pin, struct kyso_reply *rep)
+{
+	if (!(c->tok.flags & P11F_TOKEN_INITIALIZED)) {
+		kyso_reply_error(rep, KE_TOKEN_NOT_INITIALIZED,
+				 "the token is not initialised (kyso admin init)");
+		return -1;
+	}
+	if (user_pin && !(c->tok.flags & P11F_USER_PIN_INITIALIZED)) {
+		kyso_reply_error(rep, KE_TOKEN_NOT_INITIALIZED,
+				 "the token has no user PIN yet (kyso admin pin set)");
+		return -1;
+	}
+	return 0;
+}
+
+int admin_label_field(json_t *root, int required, size_t max, const char *too_long,
+		      const char **label, struct kyso_reply *rep)
+{
+	const unsigned char *p;
+
+	if (field_string(root, "label", required, label, rep))
+		return -1;
+	if (!*label)
+		return 0;
+	if (!**label || strlen(*label) > max)
+		return field_error(rep, KE_INVALID_VALUE, "label", too_long);
+	for (p = (const unsigned char *)*label; *p; p++)
+		if (*p < 0x20 || *p == 0x7f)
+			return field_error(rep, KE_INVALID_VALUE, "label",
+					   "must not hold control characters");
+	return 0;
+}
+
 int admin_tries_ok(struct admin_ctx *c, int so, struct kyso_reply *rep)
 {
 	const char *state = admin_pin_state(c->tok.flags, so);

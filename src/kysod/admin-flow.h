@@ -46,6 +46,16 @@ json_t *admin_begin(struct admin_ctx *c, const struct kysod_request *req, enum a
  * allowed on its family (operation_unsafe). Returns 0, or -1 with rep set. */
 int admin_find(struct admin_ctx *c, struct kyso_reply *rep);
 
+/* The token is initialised and, when user_pin, has a user PIN. Returns 0,
+ * or -1 with rep set (token_not_initialized). */
+int admin_need_initialized(struct admin_ctx *c, int user_pin, struct kyso_reply *rep);
+
+/* A label in field "label": 1 to max bytes, no control characters; *label
+ * is NULL when it is absent and not required. too_long is the message when
+ * it is empty or longer. Returns 0, or -1 with rep set. */
+int admin_label_field(json_t *root, int required, size_t max, const char *too_long,
+		      const char **label, struct kyso_reply *rep);
+
 /* Whether the user PIN (so 0) or the SO PIN may be presented: refused when
  * it is locked, or when it is at its last try and the request did not say
  * force. Returns 0, or -1 with rep set. */

@@ -34,19 +34,7 @@ static const struct {
 /* An object label: 1 to 64 bytes, no control characters. */
 static int object_label(json_t *root, int required, const char **label, struct kyso_reply *rep)
 {
-	const unsigned char *p;
-
-	if (field_string(root, "label", required, label, rep))
-		return -1;
-	if (!*label)
-		return 0;
-	if (!**label || strlen(*label) > 64)
-		return field_error(rep, KE_INVALID_VALUE, "label", "must be 1 to 64 bytes");
-	for (p = (const unsigned char *)*label; *p; p++)
-		if (*p < 0x20 || *p == 0x7f)
-			return field_error(rep, KE_INVALID_VALUE, "label",
-					   "must not hold control characters");
-	return 0;
+	return admin_label_field(root, required, 64, "must be 1 to 64 bytes", label, rep);
 }
 
 /* A CKA_ID in hex: 1 to 64 bytes, lowercased into out (129 bytes). */
@@ -89,8 +77,8 @@ static int shows_key_id(const struct admin_token *t, const char *key_id)
 	return 0;
 }
 
-/* Whether the token shows a certificate with this id. */
-static int shows_cert(const struct admin_token *t, const char *id)
+/* The certificate with this id the token shows, or NULL (X509_free it). */
+static X509 *token_cert(const struct admin_token *t, const char *id)
 {
 	json_t *c;
 	size_t i, len;
@@ -98,7 +86,6 @@ static int shows_cert(const struct admin_token *t, const char *id)
 	const unsigned char *p;
 	char cid[65];
 	X509 *x;
-	int found = 0;
 
 	json_array_foreach(json_object_get(t->info, "certs"), i, c) {
 		const char *b64 = json_string_value(json_object_get(c, "der"));
@@ -106,12 +93,21 @@ static int shows_cert(const struct admin_token *t, const char *id)
 		der = b64 ? kyso_b64_decode_alloc(b64, strlen(b64), &len) : NULL;
 		p = der;
 		x = der ? d2i_X509(NULL, &p, (long)len) : NULL;
-		found = x && !cert_info_id(x, cid) && !strcmp(cid, id);
-		X509_free(x);
 		free(der);
-		if (found)
-			break;
+		if (x && !cert_info_id(x, cid) && !strcmp(cid, id))
+			return x;
+		X509_free(x);
 	}
+	return NULL;
+}
+
+/* Whether the token shows a certificate with this id. */
+static int shows_cert(const struct admin_token *t, const char *id)
+{
+	X509 *x = token_cert(t, id);
+	int found = x != NULL;
+
+	X509_free(x);
 	return found;
 }
 
@@ -120,12 +116,8 @@ static int shows_cert(const struct admin_token *t, const char *id)
  * key of a token that has one (which counts no tries). */
 static int need_user_pin(struct admin_ctx *c, struct kyso_reply *rep)
 {
-	if (!(c->tok.flags & P11F_TOKEN_INITIALIZED) || !(c->tok.flags & P11F_USER_PIN_INITIALIZED)) {
-		kyso_reply_error(rep, KE_TOKEN_NOT_INITIALIZED, !(c->tok.flags & P11F_TOKEN_INITIALIZED) ?
-				 "the token is not initialised (kyso admin init)" :
-				 "the token has no user PIN yet (kyso admin pin set)");
+	if (admin_need_initialized(c, 1, rep))
 		return -1;
-	}
 	return c->tok.mgmt_key ? 0 : admin_tries_ok(c, 0, rep);
 }
 
@@ -431,30 +423,15 @@ out:
 /* What the dialog calls the certificate with this id: its holder. */
 static void cert_holder(const struct admin_token *t, const char *id, char *out, size_t outlen)
 {
-	json_t *c;
-	size_t i, len;
-	unsigned char *der;
-	const unsigned char *p;
 	struct cert_facts facts;
-	char cid[65];
-	X509 *x;
+	X509 *x = token_cert(t, id);
 
 	snprintf(out, outlen, "%.16s…", id);
-	json_array_foreach(json_object_get(t->info, "certs"), i, c) {
-		const char *b64 = json_string_value(json_object_get(c, "der"));
-
-		der = b64 ? kyso_b64_decode_alloc(b64, strlen(b64), &len) : NULL;
-		p = der;
-		x = der ? d2i_X509(NULL, &p, (long)len) : NULL;
-		free(der);
-		if (x && !cert_info_id(x, cid) && !strcmp(cid, id)) {
-			json_decref(cert_info_json(x, &facts));
-			kyso_text_oneline(facts.holder, 0, 64, out, outlen);
-			X509_free(x);
-			return;
-		}
-		X509_free(x);
-	}
+	if (!x)
+		return;
+	json_decref(cert_info_json(x, &facts));
+	kyso_text_oneline(facts.holder, 0, 64, out, outlen);
+	X509_free(x);
 }
 
 void api_admin_delete(const struct kysod_request *req, const char *arg, struct kyso_reply *rep)

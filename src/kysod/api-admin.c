@@ -14,20 +14,8 @@
 /* A token label: 1 to 32 bytes (PKCS#11's field), no control characters. */
 static int label_field(json_t *root, int required, const char **label, struct kyso_reply *rep)
 {
-	const unsigned char *p;
-
-	if (field_string(root, "label", required, label, rep))
-		return -1;
-	if (!*label)
-		return 0;
-	if (!**label || strlen(*label) > 32)
-		return field_error(rep, KE_INVALID_VALUE, "label",
-				   "must be 1 to 32 bytes (a PKCS#11 token label)");
-	for (p = (const unsigned char *)*label; *p; p++)
-		if (*p < 0x20 || *p == 0x7f)
-			return field_error(rep, KE_INVALID_VALUE, "label",
-					   "must not hold control characters");
-	return 0;
+	return admin_label_field(root, required, 32, "must be 1 to 32 bytes (a PKCS#11 token label)",
+				 label, rep);
 }
 
 /* The answer of a successful operation: the token (its id now), the
@@ -48,21 +36,6 @@ static void answer(struct admin_ctx *c, const struct kyso_msg *ans, json_t *extr
 	json_decref(extra);
 	json_decref(details);
 	kyso_reply_ok(rep, 200, body);
-}
-
-static int need_initialized(struct admin_ctx *c, int user_pin, struct kyso_reply *rep)
-{
-	if (!(c->tok.flags & P11F_TOKEN_INITIALIZED)) {
-		kyso_reply_error(rep, KE_TOKEN_NOT_INITIALIZED,
-				 "the token is not initialised (kyso admin init)");
-		return -1;
-	}
-	if (user_pin && !(c->tok.flags & P11F_USER_PIN_INITIALIZED)) {
-		kyso_reply_error(rep, KE_TOKEN_NOT_INITIALIZED,
-				 "the token has no user PIN yet (kyso admin pin set)");
-		return -1;
-	}
-	return 0;
 }
 
 void api_admin_init(const struct kysod_request *req, const char *arg, struct kyso_reply *rep)
@@ -120,7 +93,7 @@ void api_admin_wipe(const struct kysod_request *req, const char *arg, struct kys
 	kyso_out_init(&out);
 	root = admin_begin(&c, req, ADMIN_WIPE, known, 3, rep);
 	if (!root || label_field(root, 0, &label, rep) || admin_find(&c, rep) ||
-	    need_initialized(&c, 0, rep) || admin_tries_ok(&c, 1, rep))
+	    admin_need_initialized(&c, 0, rep) || admin_tries_ok(&c, 1, rep))
 		goto out;
 	if (!label)
 		label = c.tok.label[0] ? c.tok.label : "kyso";
@@ -170,7 +143,7 @@ void api_admin_pin_change(const struct kysod_request *req, const char *arg,
 		goto out;
 	}
 	so = json_is_true(v);
-	if (admin_find(&c, rep) || need_initialized(&c, !so, rep) || admin_tries_ok(&c, so, rep))
+	if (admin_find(&c, rep) || admin_need_initialized(&c, !so, rep) || admin_tries_ok(&c, so, rep))
 		goto out;
 	snprintf(cur_prompt, sizeof(cur_prompt), "Current %s:", so ? admin_so_word(&c) : "PIN");
 	snprintf(new_prompt, sizeof(new_prompt), "New %s:", so ? admin_so_word(&c) : "PIN");
@@ -213,7 +186,7 @@ static void init_pin(const struct kysod_request *req, enum admin_op op, struct k
 
 	kyso_out_init(&out);
 	root = admin_begin(&c, req, op, known, 2, rep);
-	if (!root || admin_find(&c, rep) || need_initialized(&c, 0, rep) ||
+	if (!root || admin_find(&c, rep) || admin_need_initialized(&c, 0, rep) ||
 	    admin_tries_ok(&c, 1, rep))
 		goto out;
 	snprintf(prompt, sizeof(prompt), "%s:", admin_so_word(&c));
