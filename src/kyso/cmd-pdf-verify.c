@@ -21,6 +21,7 @@
 #include <openssl/x509.h>
 
 #include "pdf/pdf-revisions.h"
+#include "pdf/pdf-sign.h"
 #include "cmd.h"
 #include "output.h"
 
@@ -63,33 +64,15 @@ struct sig_result {
 static int hash_ranges(const char *path, const struct pdf_sig_info *s, const EVP_MD *md,
 		       unsigned char *out, unsigned int *len)
 {
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
 	FILE *f = fopen(path, "rb");
-	char buf[65536];
-	long long left;
-	int i, ret = -1, c1, c2;
-	size_t n;
+	int ret = -1;
 
-	if (!ctx || !f || !EVP_DigestInit_ex(ctx, md, NULL))
-		goto out;
-	if (fseeko(f, (off_t)s->range[1], SEEK_SET) || (c1 = fgetc(f)) != '<' ||
-	    fseeko(f, (off_t)s->range[2] - 1, SEEK_SET) || (c2 = fgetc(f)) != '>')
-		goto out;
-	for (i = 0; i < 4; i += 2) {
-		if (fseeko(f, (off_t)s->range[i], SEEK_SET))
-			goto out;
-		for (left = s->range[i + 1]; left > 0; left -= (long long)n) {
-			n = fread(buf, 1, left < (long long)sizeof(buf) ? (size_t)left : sizeof(buf), f);
-			if (!n || !EVP_DigestUpdate(ctx, buf, n))
-				goto out;
-		}
-	}
-	if (EVP_DigestFinal_ex(ctx, out, len))
-		ret = 0;
-out:
-	if (f)
-		fclose(f);
-	EVP_MD_CTX_free(ctx);
+	if (!f)
+		return -1;
+	if (!fseeko(f, (off_t)s->range[1], SEEK_SET) && fgetc(f) == '<' &&
+	    !fseeko(f, (off_t)s->range[2] - 1, SEEK_SET) && fgetc(f) == '>')
+		ret = pdf_hash_ranges(f, s->range, md, out, len);
+	fclose(f);
 	return ret;
 }
 

@@ -204,28 +204,14 @@ static int timestamp(struct kyso_ctx *ctx, struct xades *x)
 	unsigned char md[EVP_MAX_MD_SIZE], *token = NULL;
 	unsigned int md_len = 0;
 	size_t len = 0;
-	json_t *answer = NULL;
-	const char *tok;
-	char *b64 = NULL;
 	int ret;
 
-	if (xades_signature_value_digest(x, md, &md_len) || !(b64 = kyso_b64_encode(md, md_len)))
+	if (xades_signature_value_digest(x, md, &md_len))
 		return out_fail(ctx->json, "xml_error", "SignatureValue cannot be canonicalised");
-	ret = cmd_post_json(ctx, "/v1/timestamp",
-			    json_pack("{s:s, s:s}", "hash", b64, "hash_algorithm", "sha256"),
-			    &answer);
-	if (ret)
-		goto out;
-	tok = json_string_value(json_object_get(answer, "token"));
-	token = tok ? kyso_b64_decode_alloc(tok, strlen(tok), &len) : NULL;
-	if (!token)
-		ret = out_fail(ctx->json, "protocol_error", "kysod's timestamp token is not base64");
-	else if (xades_put_timestamp(x, token, len))
+	ret = cmd_timestamp(ctx, md, md_len, &token, &len);
+	if (!ret && xades_put_timestamp(x, token, len))
 		ret = out_fail(ctx->json, "out_of_memory", "out of memory");
-out:
-	json_decref(answer);
 	free(token);
-	free(b64);
 	return ret;
 }
 

@@ -63,6 +63,14 @@ int cmd_sign_batch(struct kyso_ctx *ctx, const struct batch_opts *o);
  */
 int cmd_post_json(struct kyso_ctx *ctx, const char *path, json_t *body, json_t **answer);
 
+/*
+ * A time-stamp token from kysod (POST /v1/timestamp) over the SHA-256
+ * digest md: its DER into *token (free) and *len. Failures are reported;
+ * returns 0 or the exit code (post-json.c).
+ */
+int cmd_timestamp(struct kyso_ctx *ctx, const unsigned char *md, size_t md_len,
+		  unsigned char **token, size_t *len);
+
 /* What the commands read (input.c). */
 
 /* sha256, sha384 or sha512 (any case) into *alg; -1 for another name. */

@@ -198,9 +198,7 @@ int pdf_ltv_doc_timestamp(struct kyso_ctx *ctx, const char *path)
 	unsigned char md[EVP_MAX_MD_SIZE], *token = NULL;
 	unsigned int md_len = 0;
 	size_t token_len = 0;
-	json_t *answer = NULL;
-	char msg[512], *b64 = NULL;
-	const char *tok;
+	char msg[512];
 	int ret;
 
 	o.doc_timestamp = 1;
@@ -208,21 +206,13 @@ int pdf_ltv_doc_timestamp(struct kyso_ctx *ctx, const char *path)
 	o.when = time(NULL);
 	if (pdf_sig_prepare(path, &o, &s, msg, sizeof(msg)))
 		return out_fail(ctx->json, "pdf_error", "%s", msg);
-	if (pdf_sig_digest(&s, EVP_sha256(), md, &md_len) ||
-	    !(b64 = kyso_b64_encode(md, md_len))) {
+	if (pdf_sig_digest(&s, EVP_sha256(), md, &md_len)) {
 		ret = out_fail(ctx->json, "io_error", "%s cannot be read back", path);
 		goto out;
 	}
-	ret = cmd_post_json(ctx, "/v1/timestamp",
-		   json_pack("{s:s, s:s}", "hash", b64, "hash_algorithm", "sha256"), &answer);
+	ret = cmd_timestamp(ctx, md, md_len, &token, &token_len);
 	if (ret)
 		goto out;
-	tok = json_string_value(json_object_get(answer, "token"));
-	token = tok ? kyso_b64_decode_alloc(tok, strlen(tok), &token_len) : NULL;
-	if (!token) {
-		ret = out_fail(ctx->json, "protocol_error", "kysod's timestamp token is not base64");
-		goto out;
-	}
 	if (pdf_sig_put(&s, token, token_len, msg, sizeof(msg))) {
 		ret = out_fail(ctx->json, "pdf_error", "%s", msg);
 		goto out;
@@ -231,8 +221,6 @@ int pdf_ltv_doc_timestamp(struct kyso_ctx *ctx, const char *path)
 		ret = out_fail(ctx->json, "io_error", "%s cannot be written", path);
 out:
 	pdf_sig_close(&s);
-	json_decref(answer);
 	free(token);
-	free(b64);
 	return ret;
 }

@@ -24,21 +24,11 @@ static json_t *validation_data(X509 *signer, STACK_OF(X509) *chain,
 			       const struct revocation_evidence *ev)
 {
 	json_t *certs = json_array(), *ret = NULL;
-	unsigned char *der;
-	char *b64;
-	int i, len;
+	int i;
 
-	for (i = -1; certs && i < sk_X509_num(chain); i++) {
-		der = NULL;
-		len = i2d_X509(i < 0 ? signer : sk_X509_value(chain, i), &der);
-		b64 = len > 0 ? kyso_b64_encode(der, (size_t)len) : NULL;
-		OPENSSL_free(der);
-		if (!b64 || json_array_append_new(certs, json_string(b64))) {
-			free(b64);
+	for (i = -1; certs && i < sk_X509_num(chain); i++)
+		if (revocation_evidence_add_cert(certs, i < 0 ? signer : sk_X509_value(chain, i)))
 			goto out;
-		}
-		free(b64);
-	}
 	if (certs)
 		ret = json_pack("{s:O, s:O, s:O}", "certificates", certs, "crls", ev->crls,
 				"ocsp_responses", ev->ocsp_responses);

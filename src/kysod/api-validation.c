@@ -6,7 +6,6 @@
  * revoked. The certificates given may complete each other's chains.
  */
 #include <stdlib.h>
-#include <string.h>
 #include <time.h>
 #include <openssl/err.h>
 #include <openssl/x509.h>
@@ -30,28 +29,6 @@ static int chain_cb(int ok, X509_STORE_CTX *ctx)
 	if (!ok && (err == X509_V_ERR_CERT_HAS_EXPIRED || err == X509_V_ERR_CERT_NOT_YET_VALID))
 		return 1;
 	return ok;
-}
-
-/* Appends x's DER as base64 to list unless it is there. 0, or -1 when out of memory. */
-static int add_cert(json_t *list, X509 *x)
-{
-	unsigned char *der = NULL;
-	char *b64 = NULL;
-	size_t i;
-	json_t *v;
-	int len = i2d_X509(x, &der), ret = -1;
-
-	if (len <= 0 || !(b64 = kyso_b64_encode(der, (size_t)len)))
-		goto out;
-	ret = 0;
-	json_array_foreach(list, i, v)
-		if (!strcmp(json_string_value(v), b64))
-			goto out;
-	ret = json_array_append_new(list, json_string(b64));
-out:
-	free(b64);
-	OPENSSL_free(der);
-	return ret;
 }
 
 /* The "certificates" of the request. 0, or -1 with rep set. */
@@ -166,7 +143,7 @@ void api_validation(const struct kysod_request *req, const char *arg, struct kys
 			goto out;
 		}
 		for (j = 0; j < sk_X509_num(chain); j++)
-			if (add_cert(all, sk_X509_value(chain, j))) {
+			if (revocation_evidence_add_cert(all, sk_X509_value(chain, j))) {
 				kyso_reply_error(rep, KE_INTERNAL_ERROR, "out of memory");
 				goto out;
 			}

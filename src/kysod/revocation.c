@@ -67,24 +67,35 @@ void revocation_evidence_free(struct revocation_evidence *ev)
 	ev->crls = ev->ocsp_responses = NULL;
 }
 
-/* Appends der as base64 to list unless it is there already. */
-static void evidence_add(json_t *list, const unsigned char *der, size_t len)
+int revocation_evidence_add(json_t *list, const unsigned char *der, size_t len)
 {
 	char *b64;
 	size_t i;
 	json_t *v;
+	int ret = 0;
 
 	if (!list || !der || !len)
-		return;
+		return 0;
 	b64 = kyso_b64_encode(der, len);
 	if (!b64)
-		return;
+		return -1;
 	json_array_foreach(list, i, v)
 		if (!strcmp(json_string_value(v), b64))
 			goto out;
-	json_array_append_new(list, json_string(b64));
+	ret = json_array_append_new(list, json_string(b64));
 out:
 	free(b64);
+	return ret;
+}
+
+int revocation_evidence_add_cert(json_t *list, X509 *x)
+{
+	unsigned char *der = NULL;
+	int len = i2d_X509(x, &der), ret;
+
+	ret = len > 0 ? revocation_evidence_add(list, der, (size_t)len) : -1;
+	OPENSSL_free(der);
+	return ret;
 }
 
 static void evidence_add_crl(struct revocation_evidence *ev, X509_CRL *crl)
@@ -96,7 +107,7 @@ static void evidence_add_crl(struct revocation_evidence *ev, X509_CRL *crl)
 		return;
 	len = i2d_X509_CRL(crl, &der);
 	if (len > 0)
-		evidence_add(ev->crls, der, (size_t)len);
+		revocation_evidence_add(ev->crls, der, (size_t)len);
 	OPENSSL_free(der);
 }
 
@@ -481,7 +492,7 @@ static int by_ocsp(const struct kysod_config *cfg, struct trust *t, X509 *x, X50
 	}
 out:
 	if (decided && ev)
-		evidence_add(ev->ocsp_responses, answer, answer_len);
+		revocation_evidence_add(ev->ocsp_responses, answer, answer_len);
 	ERR_clear_error();
 	OCSP_BASICRESP_free(bs);
 	OCSP_RESPONSE_free(resp);

@@ -72,6 +72,12 @@ struct revocation_evidence {
 int revocation_evidence_init(struct revocation_evidence *ev);
 void revocation_evidence_free(struct revocation_evidence *ev);
 
+/* Appends der (_cert: x's DER) as base64 to list, one of those arrays or a
+ * list of certificates, unless it is there already. 0, or -1 when out of
+ * memory. */
+int revocation_evidence_add(json_t *list, const unsigned char *der, size_t len);
+int revocation_evidence_add_cert(json_t *list, X509 *x);
+
 /* revocation_check, keeping in ev (when not NULL) every CRL and OCSP answer
  * that decided a level. */
 void revocation_check_evidence(const struct kysod_config *cfg, struct trust *t,

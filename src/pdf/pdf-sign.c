@@ -328,7 +328,8 @@ out:
 	return ret;
 }
 
-int pdf_sig_digest(struct pdf_sig *s, const EVP_MD *md, unsigned char *out, unsigned int *len)
+int pdf_hash_ranges(FILE *f, const long long range[4], const EVP_MD *md, unsigned char *out,
+		    unsigned int *len)
 {
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
 	unsigned char buf[65536];
@@ -339,11 +340,11 @@ int pdf_sig_digest(struct pdf_sig *s, const EVP_MD *md, unsigned char *out, unsi
 	if (!ctx || !EVP_DigestInit_ex(ctx, md, NULL))
 		goto out;
 	for (i = 0; i < 4; i += 2) {
-		if (fseeko(s->f, (off_t)s->range[i], SEEK_SET))
+		if (fseeko(f, (off_t)range[i], SEEK_SET))
 			goto out;
-		for (left = s->range[i + 1]; left > 0; left -= (long long)n) {
+		for (left = range[i + 1]; left > 0; left -= (long long)n) {
 			n = fread(buf, 1, left < (long long)sizeof(buf) ? (size_t)left : sizeof(buf),
-				  s->f);
+				  f);
 			if (!n || !EVP_DigestUpdate(ctx, buf, n))
 				goto out;
 		}
@@ -352,6 +353,11 @@ int pdf_sig_digest(struct pdf_sig *s, const EVP_MD *md, unsigned char *out, unsi
 out:
 	EVP_MD_CTX_free(ctx);
 	return ret;
+}
+
+int pdf_sig_digest(struct pdf_sig *s, const EVP_MD *md, unsigned char *out, unsigned int *len)
+{
+	return pdf_hash_ranges(s->f, s->range, md, out, len);
 }
 
 int pdf_sig_put(struct pdf_sig *s, const unsigned char *der, size_t len, char *err,

@@ -45,6 +45,10 @@ struct pdf_sig {
 int pdf_sig_prepare(const char *path, const struct pdf_sign_opts *o, struct pdf_sig *s,
 		    char *err, size_t errlen);
 
+/* The md hash of the bytes range (a /ByteRange) covers in f. 0 or -1. */
+int pdf_hash_ranges(FILE *f, const long long range[4], const EVP_MD *md, unsigned char *out,
+		    unsigned int *len);
+
 /* The md hash of the bytes the /ByteRange covers, read from the file. */
 int pdf_sig_digest(struct pdf_sig *s, const EVP_MD *md, unsigned char *out, unsigned int *len);
 
