@@ -16,6 +16,7 @@
 
 #include <openssl/evp.h>
 
+#include "common/hex.h"
 #include "common/utf8.h"
 #include "cmd.h"
 #include "cmd-admin-batch.h"
@@ -391,13 +392,11 @@ static void check_row(struct parse *ps, struct batch_row *r)
 static void sha256_hex(const void *data, size_t len, char *out)
 {
 	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int n = 0, i;
+	unsigned int n = 0;
 
 	out[0] = '\0';
-	if (!EVP_Digest(data, len, md, &n, EVP_sha256(), NULL))
-		return;
-	for (i = 0; i < n; i++)
-		sprintf(out + 2 * i, "%02x", md[i]);
+	if (EVP_Digest(data, len, md, &n, EVP_sha256(), NULL))
+		kyso_hex_encode(md, n, out);
 }
 
 /* A row's hash: its cells by column name, so that moving columns changes nothing. */
@@ -405,7 +404,7 @@ static void row_hash(struct batch_row *r)
 {
 	EVP_MD_CTX *md = EVP_MD_CTX_new();
 	unsigned char out[EVP_MAX_MD_SIZE];
-	unsigned int n = 0, i;
+	unsigned int n = 0;
 	size_t c;
 
 	r->sha256[0] = '\0';
@@ -417,8 +416,7 @@ static void row_hash(struct batch_row *r)
 		EVP_DigestUpdate(md, r->v[c] ? r->v[c] : "", (r->v[c] ? strlen(r->v[c]) : 0) + 1);
 	}
 	if (EVP_DigestFinal_ex(md, out, &n))
-		for (i = 0; i < n; i++)
-			sprintf(r->sha256 + 2 * i, "%02x", out[i]);
+		kyso_hex_encode(out, n, r->sha256);
 	EVP_MD_CTX_free(md);
 }
 

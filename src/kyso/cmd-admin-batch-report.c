@@ -265,32 +265,6 @@ fail:
 	return -1;
 }
 
-/* One CSV cell as out_csv_row() writes them (quoted when it must be, and
- * behind a ' when a spreadsheet would take it for a formula). */
-static void csv_cell(FILE *f, const char *c, int first)
-{
-	int formula;
-
-	c = c ? c : "";
-	formula = c[0] == '=' || c[0] == '+' || c[0] == '@' ||
-		  (c[0] == '-' && !(c[1] >= '0' && c[1] <= '9'));
-	if (!first)
-		fputc(',', f);
-	if (!strpbrk(c, ",\"\r\n") && !formula) {
-		fputs(c, f);
-		return;
-	}
-	fputc('"', f);
-	if (formula)
-		fputc('\'', f);
-	for (; *c; c++) {
-		if (*c == '"')
-			fputc('"', f);
-		fputc(*c, f);
-	}
-	fputc('"', f);
-}
-
 static const char *const csv_headers[] = {
 	"serial", "token", "row", "line", "label", "cn", "status", "steps", "init", "so_pin_change",
 	"pin_unblock", "pin_change", "keygen", "csr", "import", "key_id", "csr_file",
@@ -305,7 +279,7 @@ static void csv_entry(FILE *f, const json_t *e, const struct batch_manifest *m)
 	char row[24], line[24];
 	const json_t *err = json_object_get(e, "error");
 	json_int_t n = json_integer_value(json_object_get(e, "row"));
-	size_t i, s;
+	size_t s;
 
 	snprintf(row, sizeof(row), "%" JSON_INTEGER_FORMAT, n);
 	snprintf(line, sizeof(line), "%" JSON_INTEGER_FORMAT,
@@ -328,9 +302,7 @@ static void csv_entry(FILE *f, const json_t *e, const struct batch_manifest *m)
 	c[20] = cmd_str(err, "code");
 	c[21] = cmd_str(err, "message");
 	c[22] = cmd_str(e, "updated");
-	for (i = 0; i < CSV_COLS; i++)
-		csv_cell(f, c[i], i == 0);
-	fputs("\r\n", f);
+	out_csv_row_to(f, c, CSV_COLS);
 }
 
 static char *csv_text(const struct batch_report *r, const struct batch_manifest *m, size_t *len)
@@ -342,9 +314,7 @@ static char *csv_text(const struct batch_report *r, const struct batch_manifest 
 
 	if (!f)
 		return NULL;
-	for (i = 0; i < CSV_COLS; i++)
-		csv_cell(f, csv_headers[i], i == 0);
-	fputs("\r\n", f);
+	out_csv_row_to(f, csv_headers, CSV_COLS);
 	json_array_foreach(json_object_get(r->root, "tokens"), i, e)
 		csv_entry(f, e, m);
 	if (fclose(f)) {

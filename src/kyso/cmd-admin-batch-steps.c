@@ -29,6 +29,7 @@
 #include <openssl/x509.h>
 
 #include "common/b64.h"
+#include "common/hex.h"
 #include "kyso/kyso.h"
 #include "cmd.h"
 #include "cmd-admin-batch.h"
@@ -437,7 +438,7 @@ static json_t *cert_load(const char *path, char *id, struct step_result *res)
 	char *data = NULL, *b64 = NULL;
 	unsigned char *der = NULL, md[EVP_MAX_MD_SIZE];
 	const unsigned char *p;
-	unsigned int n = 0, i;
+	unsigned int n = 0;
 	size_t len = 0;
 	X509 *x = NULL;
 	BIO *bio = NULL;
@@ -465,8 +466,7 @@ static json_t *cert_load(const char *path, char *id, struct step_result *res)
 		fail_with(res, "certificate_malformed", "the file is no certificate (PEM or DER)");
 		goto out;
 	}
-	for (i = 0; i < n; i++)
-		sprintf(id + 2 * i, "%02x", md[i]);
+	kyso_hex_encode(md, n, id);
 out:
 	OPENSSL_free(der);
 	X509_free(x);

@@ -154,7 +154,7 @@ static int post(struct kyso_ctx *ctx, const char *path, json_t *body,
 		const struct admin_opts *o)
 {
 	json_t *answer = NULL;
-	int ret = admin_request(ctx, "POST", path, body, &answer);
+	int ret = cmd_request_json(ctx, "POST", path, body, &answer);
 
 	if (ret)
 		return ret;

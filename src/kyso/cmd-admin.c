@@ -63,32 +63,6 @@ static const char help[] =
 
 /* ---------------------------------------------------------------- shared */
 
-int admin_request(struct kyso_ctx *ctx, const char *method, const char *path, json_t *body,
-		  json_t **answer)
-{
-	char *text = NULL, *req = NULL;
-	int rc;
-
-	*answer = NULL;
-	if (body) {
-		req = json_dumps(body, JSON_COMPACT);
-		json_decref(body);
-		if (!req)
-			return out_fail(ctx->json, "out_of_memory", "out of memory");
-	}
-	rc = kyso_request(ctx->client, method, path, req, NULL, &text);
-	free(req);
-	if (rc) {
-		kyso_free(text);
-		return out_error(ctx->json, kyso_client_last_error(ctx->client));
-	}
-	*answer = text ? json_loads(text, 0, NULL) : NULL;
-	kyso_free(text);
-	if (!*answer)
-		return out_fail(ctx->json, "protocol_error", "kysod's answer to %s is not JSON", path);
-	return 0;
-}
-
 int admin_token(struct kyso_ctx *ctx, const char *cmd, const char *arg, char *out)
 {
 	json_t *root = NULL, *t;
@@ -111,7 +85,7 @@ int admin_token(struct kyso_ctx *ctx, const char *cmd, const char *arg, char *ou
 		memcpy(out, prefix, len + 1);
 		return 0;
 	}
-	ret = admin_request(ctx, "GET", "/v1/admin/tokens", NULL, &root);
+	ret = cmd_request_json(ctx, "GET", "/v1/admin/tokens", NULL, &root);
 	if (ret)
 		return ret;
 	json_array_foreach(json_object_get(root, "tokens"), i, t) {
@@ -421,7 +395,7 @@ static int inventory(struct kyso_ctx *ctx, int argc, char **argv)
 		return KYSO_EXIT_USAGE;
 	if (csv && ctx->json)
 		return out_usage_error("admin inventory", "--csv and --json exclude each other");
-	ret = admin_request(ctx, "GET", "/v1/admin/tokens", NULL, &root);
+	ret = cmd_request_json(ctx, "GET", "/v1/admin/tokens", NULL, &root);
 	if (ret)
 		return ret;
 	list = json_object_get(root, "tokens");

@@ -7,8 +7,6 @@
 #ifndef KYSO_CLI_CMD_ADMIN_H
 #define KYSO_CLI_CMD_ADMIN_H
 
-#include <jansson.h>
-
 #include "cmd.h"
 
 int admin_init(struct kyso_ctx *ctx, int argc, char **argv);
@@ -20,14 +18,6 @@ int admin_import(struct kyso_ctx *ctx, int argc, char **argv);
 int admin_delete(struct kyso_ctx *ctx, int argc, char **argv);
 /* kyso admin batch (cmd-admin-batch*.c) */
 int admin_batch(struct kyso_ctx *ctx, int argc, char **argv);
-
-/*
- * method path to kysod with body (a JSON object, consumed; NULL for none);
- * the answer parsed into *answer (json_decref).  Failures are reported;
- * returns 0 or the exit code.
- */
-int admin_request(struct kyso_ctx *ctx, const char *method, const char *path, json_t *body,
-		  json_t **answer);
 
 /*
  * The token named by arg (a full id, or a unique prefix of at least 8 hex

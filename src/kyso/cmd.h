@@ -57,10 +57,15 @@ struct batch_opts {
 int cmd_sign_batch(struct kyso_ctx *ctx, const struct batch_opts *o);
 
 /*
- * POST path to kysod with body (a JSON object, consumed; NULL is reported
- * as out of memory); the answer parsed into *answer (json_decref).
- * Failures are reported; returns 0 or the exit code (post-json.c).
+ * method path to kysod with body (a JSON object, consumed; NULL for none);
+ * the answer parsed into *answer (json_decref).  Failures are reported;
+ * returns 0 or the exit code (post-json.c).
  */
+int cmd_request_json(struct kyso_ctx *ctx, const char *method, const char *path, json_t *body,
+		     json_t **answer);
+
+/* cmd_request_json() for a POST, where a NULL body (a failed json_pack())
+ * is reported as out of memory. */
 int cmd_post_json(struct kyso_ctx *ctx, const char *path, json_t *body, json_t **answer);
 
 /*

@@ -141,7 +141,7 @@ static int formula_like(const char *c)
 	       (c[0] == '-' && !(c[1] >= '0' && c[1] <= '9'));
 }
 
-void out_csv_row(const char *const *cells, size_t n)
+void out_csv_row_to(FILE *f, const char *const *cells, size_t n)
 {
 	const char *c, *p;
 	size_t i;
@@ -149,25 +149,30 @@ void out_csv_row(const char *const *cells, size_t n)
 	for (i = 0; i < n; i++) {
 		c = cells[i] ? cells[i] : "";
 		if (i)
-			putchar(',');
+			fputc(',', f);
 		/* RFC 4180: a field with a comma, a quote or a line break is
 		 * quoted, its quotes doubled; one a spreadsheet would take for a
 		 * formula is quoted too, behind a ' */
 		if (!strpbrk(c, ",\"\r\n") && !formula_like(c)) {
-			fputs(c, stdout);
+			fputs(c, f);
 			continue;
 		}
-		putchar('"');
+		fputc('"', f);
 		if (formula_like(c))
-			putchar('\'');
+			fputc('\'', f);
 		for (p = c; *p; p++) {
 			if (*p == '"')
-				putchar('"');
-			putchar(*p);
+				fputc('"', f);
+			fputc(*p, f);
 		}
-		putchar('"');
+		fputc('"', f);
 	}
-	fputs("\r\n", stdout);
+	fputs("\r\n", f);
+}
+
+void out_csv_row(const char *const *cells, size_t n)
+{
+	out_csv_row_to(stdout, cells, n);
 }
 
 void out_json(const json_t *obj)

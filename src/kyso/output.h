@@ -6,6 +6,7 @@
 #define KYSO_CLI_OUTPUT_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include <jansson.h>
 
@@ -29,7 +30,9 @@ size_t table_rows(const struct table *t);
 void table_print(const struct table *t);
 void table_free(struct table *t);
 
-/* One CSV record (RFC 4180, CRLF-ended) of n cells (NULL: empty). */
+/* One CSV record (RFC 4180, CRLF-ended) of n cells (NULL: empty), to f. */
+void out_csv_row_to(FILE *f, const char *const *cells, size_t n);
+/* The same to standard output. */
 void out_csv_row(const char *const *cells, size_t n);
 
 /* Prints obj, or the JSON text, indented, with a final newline. */

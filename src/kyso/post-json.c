@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* A POST to kysod with a JSON body, for the commands with no libkyso call of their own. */
+/* A request to kysod with a JSON body, for the commands with no libkyso call of their own. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -7,30 +7,40 @@
 #include "cmd.h"
 #include "output.h"
 
-/* POST path with body (consumed); the answer parsed into *answer. 0, or the
- * exit code (reported). */
-int cmd_post_json(struct kyso_ctx *ctx, const char *path, json_t *body, json_t **answer)
+int cmd_request_json(struct kyso_ctx *ctx, const char *method, const char *path, json_t *body,
+		     json_t **answer)
 {
-	char *text = NULL, *req = body ? json_dumps(body, JSON_COMPACT) : NULL;
-	json_error_t jerr;
+	char *text = NULL, *req = NULL;
 	int rc;
 
-	json_decref(body);
 	*answer = NULL;
-	if (!req)
-		return out_fail(ctx->json, "out_of_memory", "out of memory");
-	rc = kyso_request(ctx->client, "POST", path, req, NULL, &text);
+	if (body) {
+		req = json_dumps(body, JSON_COMPACT);
+		json_decref(body);
+		if (!req)
+			return out_fail(ctx->json, "out_of_memory", "out of memory");
+	}
+	rc = kyso_request(ctx->client, method, path, req, NULL, &text);
 	free(req);
 	if (rc) {
 		kyso_free(text);
 		return out_error(ctx->json, kyso_client_last_error(ctx->client));
 	}
-	*answer = text ? json_loads(text, 0, &jerr) : NULL;
+	*answer = text ? json_loads(text, 0, NULL) : NULL;
 	kyso_free(text);
 	if (!*answer)
 		return out_fail(ctx->json, "protocol_error", "kysod's answer to %s is not JSON",
 				path);
 	return 0;
+}
+
+int cmd_post_json(struct kyso_ctx *ctx, const char *path, json_t *body, json_t **answer)
+{
+	if (!body) {
+		*answer = NULL;
+		return out_fail(ctx->json, "out_of_memory", "out of memory");
+	}
+	return cmd_request_json(ctx, "POST", path, body, answer);
 }
 
 int cmd_timestamp(struct kyso_ctx *ctx, const unsigned char *md, size_t md_len,
