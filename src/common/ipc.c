@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 #include <openssl/crypto.h>
 
@@ -61,37 +62,39 @@ struct op_schema {
 	unsigned int pins_min, pins_max;	/* PINs in the secret part */
 	int lenient;			/* fields it does not know are skipped (HELLO,
 					 * so that another version's can be read) */
+	int passes_fd;			/* one descriptor comes with the frame */
 };
 
 static const struct op_schema ops[] = {
 	{ KYSO_OP_HELLO, "HELLO", B(KYSO_F_PROTOCOL) | B(KYSO_F_INVENTORY) | B(KYSO_F_CODE) |
-	  B(KYSO_F_MESSAGE), B(KYSO_F_PROTOCOL), B(KYSO_F_INVENTORY), B(KYSO_F_CODE), 0, 0, 1 },
-	{ KYSO_OP_INVENTORY, "INVENTORY", B(KYSO_F_INVENTORY), B(KYSO_F_INVENTORY), 0, 0, 0, 0, 0 },
-	{ KYSO_OP_RESCAN, "RESCAN", 0, 0, 0, 0, 0, 0, 0 },
+	  B(KYSO_F_MESSAGE), B(KYSO_F_PROTOCOL), B(KYSO_F_INVENTORY), B(KYSO_F_CODE), 0, 0, 1, 0 },
+	{ KYSO_OP_INVENTORY, "INVENTORY", B(KYSO_F_INVENTORY), B(KYSO_F_INVENTORY), 0, 0, 0, 0, 0, 0 },
+	{ KYSO_OP_RESCAN, "RESCAN", 0, 0, 0, 0, 0, 0, 0, 0 },
 	{ KYSO_OP_SIGN, "SIGN", B(KYSO_F_TOKEN) | B(KYSO_F_KEY_ID) | B(KYSO_F_MECH) |
 	  B(KYSO_F_HASH_BITS) | B(KYSO_F_HASH) | B(KYSO_F_KEEP_LOGIN),
 	  B(KYSO_F_TOKEN) | B(KYSO_F_KEY_ID) | B(KYSO_F_MECH) | B(KYSO_F_HASH_BITS) |
-	  B(KYSO_F_HASH), 0, 0, 0, 1, 0 },
-	{ KYSO_OP_LOGOUT, "LOGOUT", B(KYSO_F_TOKEN), 0, 0, 0, 0, 0, 0 },
+	  B(KYSO_F_HASH), 0, 0, 0, 1, 0, 0 },
+	{ KYSO_OP_LOGOUT, "LOGOUT", B(KYSO_F_TOKEN), 0, 0, 0, 0, 0, 0, 0 },
 	{ KYSO_OP_LOGIN, "LOGIN", B(KYSO_F_TOKEN) | B(KYSO_F_PINPAD) | B(KYSO_F_FRESH),
-	  B(KYSO_F_TOKEN), 0, 0, 0, 1, 0 },
-	{ KYSO_OP_ADMIN_INVENTORY, "ADMIN_INVENTORY", B(KYSO_F_TOKEN), 0, 0, 0, 0, 0, 0 },
+	  B(KYSO_F_TOKEN), 0, 0, 0, 1, 0, 0 },
+	{ KYSO_OP_ADMIN_INVENTORY, "ADMIN_INVENTORY", B(KYSO_F_TOKEN), 0, 0, 0, 0, 0, 0, 0 },
 	{ KYSO_OP_INIT_TOKEN, "INIT_TOKEN", B(KYSO_F_TOKEN) | B(KYSO_F_LABEL) | B(KYSO_F_REINIT),
-	  B(KYSO_F_TOKEN) | B(KYSO_F_LABEL), 0, 0, 1, 2, 0 },
+	  B(KYSO_F_TOKEN) | B(KYSO_F_LABEL), 0, 0, 1, 2, 0, 0 },
 	{ KYSO_OP_SET_PIN, "SET_PIN", B(KYSO_F_TOKEN) | B(KYSO_F_SO), B(KYSO_F_TOKEN), 0, 0, 2, 2,
-	  0 },
-	{ KYSO_OP_INIT_PIN, "INIT_PIN", B(KYSO_F_TOKEN), B(KYSO_F_TOKEN), 0, 0, 2, 2, 0 },
+	  0, 0 },
+	{ KYSO_OP_INIT_PIN, "INIT_PIN", B(KYSO_F_TOKEN), B(KYSO_F_TOKEN), 0, 0, 2, 2, 0, 0 },
 	{ KYSO_OP_KEYGEN, "KEYGEN", B(KYSO_F_TOKEN) | B(KYSO_F_KEY_TYPE) | B(KYSO_F_KEY_ID) |
-	  B(KYSO_F_LABEL) | B(KYSO_F_SO), B(KYSO_F_TOKEN) | B(KYSO_F_KEY_TYPE) | B(KYSO_F_LABEL), 0, 0, 1, 1, 0 },
+	  B(KYSO_F_LABEL) | B(KYSO_F_SO), B(KYSO_F_TOKEN) | B(KYSO_F_KEY_TYPE) | B(KYSO_F_LABEL), 0, 0, 1, 1, 0, 0 },
 	{ KYSO_OP_STORE_CERT, "STORE_CERT", B(KYSO_F_TOKEN) | B(KYSO_F_CERTIFICATE) |
 	  B(KYSO_F_CHAIN) | B(KYSO_F_LABEL) | B(KYSO_F_SO), B(KYSO_F_TOKEN) | B(KYSO_F_CERTIFICATE), 0, 0, 1, 1,
-	  0 },
+	  0, 0 },
 	{ KYSO_OP_DELETE, "DELETE", B(KYSO_F_TOKEN) | B(KYSO_F_OBJECT_CLASS) | B(KYSO_F_KEY_ID) |
-	  B(KYSO_F_CERT_ID) | B(KYSO_F_SO), B(KYSO_F_TOKEN) | B(KYSO_F_OBJECT_CLASS), 0, 0, 1, 1, 0 },
+	  B(KYSO_F_CERT_ID) | B(KYSO_F_SO), B(KYSO_F_TOKEN) | B(KYSO_F_OBJECT_CLASS), 0, 0, 1, 1, 0, 0 },
+	{ KYSO_OP_LANE, "LANE", B(KYSO_F_TOKEN), B(KYSO_F_TOKEN), 0, 0, 0, 0, 0, 1 },
 	{ KYSO_OP_REPLY, "REPLY", B(KYSO_F_CODE) | B(KYSO_F_MESSAGE) | B(KYSO_F_PIN_STATE) |
 	  B(KYSO_F_PER_SIGNATURE) | B(KYSO_F_SIGNATURE) | B(KYSO_F_LOGGED_OUT) |
 	  B(KYSO_F_DETAILS) | B(KYSO_F_PUBLIC_KEY) | B(KYSO_F_KEY_ID), 0, 0, B(KYSO_F_CODE), 0, 0,
-	  0 },
+	  0, 0 },
 };
 
 static const struct op_schema *schema_of(uint16_t op)
@@ -402,14 +405,46 @@ static int read_all(int fd, unsigned char *buf, size_t len)
 	return 0;
 }
 
-int kyso_ipc_send(int fd, uint32_t id, uint16_t op, uint16_t flags, struct kyso_out *out,
-		  const unsigned char *secret, size_t secret_len)
+/* Writes a frame; pass_fd (>= 0) goes with its first bytes. */
+static int write_frame(int fd, const unsigned char *buf, size_t len, int pass_fd)
 {
+	union {
+		struct cmsghdr h;
+		char space[CMSG_SPACE(sizeof(int))];
+	} ctl;
+	struct iovec iov = { (void *)buf, len };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+	struct cmsghdr *c;
+	ssize_t n;
+
+	if (pass_fd < 0)
+		return write_all(fd, buf, len);
+	memset(&ctl, 0, sizeof(ctl));
+	mh.msg_control = ctl.space;
+	mh.msg_controllen = sizeof(ctl.space);
+	c = CMSG_FIRSTHDR(&mh);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &pass_fd, sizeof(int));
+	do
+		n = sendmsg(fd, &mh, MSG_NOSIGNAL);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return -1;
+	return write_all(fd, buf + n, len - (size_t)n);
+}
+
+static int send_frame(int fd, uint32_t id, uint16_t op, uint16_t flags, struct kyso_out *out,
+		      const unsigned char *secret, size_t secret_len, int pass_fd)
+{
+	const struct op_schema *s = schema_of(op);
 	unsigned char hdr[HDR_LEN], *frame = NULL, *head;
 	size_t fields_len = out ? out->len - HDR_LEN : 0, total;
 	int ret = -1;
 
-	if ((out && out->failed) || secret_len > KYSO_IPC_MAX_SECRET ||
+	if (!s || (pass_fd >= 0) != s->passes_fd || (out && out->failed) ||
+	    secret_len > KYSO_IPC_MAX_SECRET ||
 	    fields_len > KYSO_IPC_MAX_FRAME - (HDR_LEN - 4) - secret_len ||
 	    decode_fields(op, flags, out ? out->buf + HDR_LEN : NULL, fields_len, secret, secret_len,
 			  NULL))
@@ -422,27 +457,95 @@ int kyso_ipc_send(int fd, uint32_t id, uint16_t op, uint16_t flags, struct kyso_
 	put_u16(head + 10, flags);
 	put_u32(head + 12, (uint32_t)fields_len);
 	if (!secret_len)
-		return write_all(fd, head, HDR_LEN + fields_len);
+		return write_frame(fd, head, HDR_LEN + fields_len, pass_fd);
 	/* a frame that carries a PIN lives in locked memory, written in one go */
 	frame = kyso_secret_alloc(total);
 	if (!frame)
 		return -1;
 	memcpy(frame, head, HDR_LEN + fields_len);
 	memcpy(frame + HDR_LEN + fields_len, secret, secret_len);
-	ret = write_all(fd, frame, total);
+	ret = write_frame(fd, frame, total, pass_fd);
 	kyso_secret_free(frame, total);
 	return ret;
 }
 
+int kyso_ipc_send(int fd, uint32_t id, uint16_t op, uint16_t flags, struct kyso_out *out,
+		  const unsigned char *secret, size_t secret_len)
+{
+	return send_frame(fd, id, op, flags, out, secret, secret_len, -1);
+}
+
+int kyso_ipc_send_fd(int fd, uint32_t id, uint16_t op, uint16_t flags, struct kyso_out *out,
+		     int pass_fd)
+{
+	return pass_fd < 0 ? -1 : send_frame(fd, id, op, flags, out, NULL, 0, pass_fd);
+}
+
+/* Reads a frame's header with recvmsg, so that a descriptor passed with it
+ * is received (not dropped by the kernel): *got is set to it, or -1. More
+ * than one descriptor, or a truncated control part, is -2 (those received
+ * are closed). Returns 0, -1 (end, error) or -2. */
+static int read_head(int fd, unsigned char *hdr, int *got)
+{
+	union {
+		struct cmsghdr h;
+		char space[CMSG_SPACE(2 * sizeof(int))];
+	} ctl;
+	size_t off = 0, i, nfd;
+	struct cmsghdr *c;
+	int bad = 0, fds[2];
+	ssize_t n;
+
+	*got = -1;
+	while (off < HDR_LEN) {
+		struct iovec iov = { hdr + off, HDR_LEN - off };
+		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.space,
+				     .msg_controllen = sizeof(ctl.space) };
+
+		n = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		off += (size_t)n;
+		if (mh.msg_flags & MSG_CTRUNC)
+			bad = 1;
+		for (c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
+			if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+				continue;
+			nfd = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+			memcpy(fds, CMSG_DATA(c), nfd * sizeof(int));
+			for (i = 0; i < nfd; i++) {
+				if (*got < 0 && !bad) {
+					*got = fds[i];
+					continue;
+				}
+				close(fds[i]);
+				bad = 1;
+			}
+		}
+	}
+	if (off == HDR_LEN && !bad)
+		return 0;
+	if (*got >= 0)
+		close(*got);
+	*got = -1;
+	return off == HDR_LEN ? -2 : -1;
+}
+
 int kyso_ipc_recv(int fd, struct kyso_msg *msg)
 {
+	const struct op_schema *s;
 	unsigned char hdr[HDR_LEN];
 	size_t body_len, fields_len;
-	int ret = -1;
+	int ret = -1, passed;
 
 	memset(msg, 0, sizeof(*msg));
-	if (read_all(fd, hdr, HDR_LEN))
-		return -1;
+	ret = read_head(fd, hdr, &passed);
+	if (ret)
+		return ret;
+	msg->fd = passed;
+	msg->has_fd = passed >= 0;
 	ret = -2;
 	body_len = get_u32(hdr);
 	fields_len = get_u32(hdr + 12);
@@ -454,6 +557,10 @@ int kyso_ipc_recv(int fd, struct kyso_msg *msg)
 	msg->id = get_u32(hdr + 4);
 	msg->op = get_u16(hdr + 8);
 	msg->flags = get_u16(hdr + 10);
+	/* a descriptor comes with the opcode that passes one, and only then */
+	s = schema_of(msg->op);
+	if (s && s->passes_fd != msg->has_fd)
+		goto out;
 	msg->secret_len = body_len - fields_len;
 	msg->body_secure = msg->secret_len > 0;
 	msg->body_size = body_len + 1;	/* a NUL after the secret */
@@ -479,8 +586,19 @@ out:
 	return ret;
 }
 
+int kyso_msg_take_fd(struct kyso_msg *msg)
+{
+	int fd = msg->has_fd ? msg->fd : -1;
+
+	msg->has_fd = 0;
+	msg->fd = -1;
+	return fd;
+}
+
 void kyso_msg_clear(struct kyso_msg *msg)
 {
+	if (msg->has_fd)
+		close(msg->fd);
 	if (msg->body && msg->body_secure) {
 		kyso_secret_free(msg->body, msg->body_size);
 	} else if (msg->body) {

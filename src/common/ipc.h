@@ -17,6 +17,12 @@
  * takes is in the schema, and the whole part is at most KYSO_IPC_MAX_SECRET
  * bytes.
  *
+ * One opcode, LANE, passes a descriptor with its frame (SCM_RIGHTS): a
+ * socket of the helper's token worker, on which kysod then sends that
+ * token's SIGN and LOGIN frames and reads their replies, the same frames as
+ * on the channel (see docs/architecture.md, "Lanes"). A descriptor on any
+ * other frame is closed and the frame refused.
+ *
  * The helper's first message, HELLO, names its protocol version, and kysod
  * passes its own on the helper's command line (--protocol): a kysod and a
  * helper of different versions refuse each other with a message saying so. */
@@ -26,7 +32,7 @@
 #include <stdint.h>
 #include <jansson.h>
 
-#define KYSO_IPC_PROTOCOL 2
+#define KYSO_IPC_PROTOCOL 3
 #define KYSO_IPC_MAX_FRAME (4u << 20)
 #define KYSO_IPC_MAX_SECRET 256u
 #define KYSO_IPC_MAX_PINS 2
@@ -50,6 +56,8 @@ enum kyso_ipc_op {
 				 * (with so: SO PIN) */
 	KYSO_OP_DELETE = 13,	/* one key pair or certificate; secret = user PIN (with so:
 				 * SO PIN) */
+	KYSO_OP_LANE = 14,	/* helper -> kysod: a lane to token's worker (the descriptor
+				 * passed with the frame) */
 	KYSO_OP_REPLY = 0x80,	/* helper -> kysod: answer to request id */
 };
 
@@ -120,6 +128,8 @@ struct kyso_msg {
 	int body_secure;
 	unsigned char *secret;		/* in body, NUL-terminated; NULL when empty */
 	size_t secret_len;
+	int has_fd;			/* fd came with the frame (LANE) and is owned */
+	int fd;
 };
 
 /* A message being built: fields appended, the frame header reserved before
@@ -151,12 +161,21 @@ void kyso_out_copy(struct kyso_out *o, const struct kyso_msg *m);
 int kyso_ipc_send(int fd, uint32_t id, uint16_t op, uint16_t flags, struct kyso_out *out,
 		  const unsigned char *secret, size_t secret_len);
 
+/* The same for an opcode that passes a descriptor (LANE): pass_fd goes
+ * with the frame; the caller keeps its own copy. */
+int kyso_ipc_send_fd(int fd, uint32_t id, uint16_t op, uint16_t flags, struct kyso_out *out,
+		     int pass_fd);
+
 /* Receives one frame, blocking. Returns 0; -1 on EOF or a read error; -2 for
  * a frame that is malformed or breaks the schema (the stream is then out of
  * step: the caller ends the channel). */
 int kyso_ipc_recv(int fd, struct kyso_msg *msg);
 
-/* Frees the body, wiping it (and the secret). */
+/* The descriptor that came with the frame, now the caller's; -1 if none. */
+int kyso_msg_take_fd(struct kyso_msg *msg);
+
+/* Frees the body, wiping it (and the secret), and closes a descriptor that
+ * came with the frame and was not taken. */
 void kyso_msg_clear(struct kyso_msg *msg);
 
 /* The PINs of the secret part: points each of pins[0..max) at one (in the

@@ -12,6 +12,9 @@ int kyso_cond_init(pthread_cond_t *cond);
 /* *ts = now + ms, on CLOCK_MONOTONIC. */
 void kyso_deadline_ms(struct timespec *ts, long ms);
 
+/* Milliseconds left until ts (rounded up; 0 once reached), for poll(). */
+int kyso_ms_until(const struct timespec *ts);
+
 /* Whether the monotonic clock has reached ts. */
 int kyso_deadline_passed(const struct timespec *ts);
 

@@ -187,6 +187,7 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	crash_report_install();
 	pthread_mutex_init(&h.send_lock, NULL);
+	pthread_cond_init(&h.hello_cond, NULL);
 	pthread_mutex_init(&h.workers_lock, NULL);
 
 	/* a kysod of another version would misread every frame: refused at once */

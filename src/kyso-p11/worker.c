@@ -1,8 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/objects.h>
@@ -43,7 +47,7 @@ struct worker {
 	pthread_t threads[WORKER_POOL_MAX];
 	unsigned int nthreads;
 	pthread_mutex_t lock;
-	pthread_cond_t cond;
+	int wake_fd;		/* eventfd, one count per job queued; stop */
 	struct job *head, *tail;
 	unsigned int busy;	/* threads running a job */
 	int stop;
@@ -61,6 +65,23 @@ int helper_send(struct helper *h, uint32_t id, uint16_t op, uint16_t flags, stru
 	return ret;
 }
 
+int helper_send_lane(struct helper *h, const char *token_id, int fd)
+{
+	struct kyso_out out;
+	int ret;
+
+	kyso_out_init(&out);
+	kyso_out_str(&out, KYSO_F_TOKEN, token_id);
+	pthread_mutex_lock(&h->send_lock);
+	/* kysod reads HELLO first; a worker started before it waits */
+	while (!h->hello_sent)
+		pthread_cond_wait(&h->hello_cond, &h->send_lock);
+	ret = kyso_ipc_send_fd(h->fd, 0, KYSO_OP_LANE, 0, &out, fd);
+	pthread_mutex_unlock(&h->send_lock);
+	kyso_out_free(&out);
+	return ret;
+}
+
 int helper_send_inventory(struct helper *h, uint16_t op)
 {
 	struct kyso_out out;
@@ -74,13 +95,28 @@ int helper_send_inventory(struct helper *h, uint16_t op)
 	ret = helper_send(h, 0, op, 0, &out);
 	kyso_out_free(&out);
 	json_decref(inv);
+	if (op == KYSO_OP_HELLO) {
+		pthread_mutex_lock(&h->send_lock);
+		h->hello_sent = 1;
+		pthread_cond_broadcast(&h->hello_cond);
+		pthread_mutex_unlock(&h->send_lock);
+	}
 	return ret;
+}
+
+/* A reply on the lane it came from (only its worker thread writes there),
+ * or on the channel (lane < 0). */
+static int reply(struct helper *h, int lane, uint32_t id, uint16_t flags, struct kyso_out *out)
+{
+	if (lane >= 0)
+		return kyso_ipc_send(lane, id, KYSO_OP_REPLY, flags, out, NULL, 0);
+	return helper_send(h, id, KYSO_OP_REPLY, flags, out);
 }
 
 /* An error reply; always says whether the key needs the PIN for each
  * signature when per_signature is set. */
-static int send_error(struct helper *h, uint32_t id, const char *code, const char *message,
-		      const char *pin_state, int per_signature)
+static int send_error(struct helper *h, int lane, uint32_t id, const char *code,
+		      const char *message, const char *pin_state, int per_signature)
 {
 	struct kyso_out out;
 	int ret;
@@ -92,7 +128,7 @@ static int send_error(struct helper *h, uint32_t id, const char *code, const cha
 		kyso_out_str(&out, KYSO_F_PIN_STATE, pin_state);
 	if (per_signature)
 		kyso_out_bool(&out, KYSO_F_PER_SIGNATURE, 1);
-	ret = helper_send(h, id, KYSO_OP_REPLY, KYSO_IPC_F_ERROR, &out);
+	ret = reply(h, lane, id, KYSO_IPC_F_ERROR, &out);
 	kyso_out_free(&out);
 	return ret;
 }
@@ -100,7 +136,7 @@ static int send_error(struct helper *h, uint32_t id, const char *code, const cha
 int helper_send_error(struct helper *h, uint32_t id, const char *code, const char *message,
 		      const char *pin_state)
 {
-	return send_error(h, id, code, message, pin_state, 0);
+	return send_error(h, -1, id, code, message, pin_state, 0);
 }
 
 static void job_free(struct job *j)
@@ -277,7 +313,7 @@ static const char *key_for(struct worker *w, PKCS11_SLOT *slot, CK_SLOT_ID slot_
 	return NULL;
 }
 
-static void run_sign(struct worker *w, struct kyso_msg *msg)
+static void run_sign(struct worker *w, struct kyso_msg *msg, int lane)
 {
 	struct p11_module *m = &w->h->mod;
 	struct p11_token_state ts;
@@ -286,7 +322,7 @@ static void run_sign(struct worker *w, struct kyso_msg *msg)
 	const char *key_hex, *err = NULL, *pin_state = NULL;
 	int was_logged_in, always = 0, reset = 0, reset_keys = 0;
 	uint32_t mech = 0, bits = 0;
-	struct kyso_out reply;
+	struct kyso_out ans;
 	EVP_PKEY *pkey = NULL;
 	size_t siglen = 0;
 	long n;
@@ -298,12 +334,12 @@ static void run_sign(struct worker *w, struct kyso_msg *msg)
 	if (!key_hex || !a.hash || kyso_msg_u32(msg, KYSO_F_MECH, &mech) ||
 	    parse_mech(mech, &a.mech) || kyso_msg_u32(msg, KYSO_F_HASH_BITS, &bits) ||
 	    (a.md_nid = hash_nid(bits)) == NID_undef || a.hash_len != bits / 8) {
-		helper_send_error(w->h, msg->id, "internal_error", "malformed sign request", NULL);
+		send_error(w->h, lane, msg->id, "internal_error", "malformed sign request", NULL, 0);
 		return;
 	}
 	n = kyso_hex_decode(key_hex, strlen(key_hex), key_id, sizeof(key_id));
 	if (n < 0) {
-		helper_send_error(w->h, msg->id, "internal_error", "malformed key id", NULL);
+		send_error(w->h, lane, msg->id, "internal_error", "malformed key id", NULL, 0);
 		return;
 	}
 	a.key_id = key_id;
@@ -364,16 +400,16 @@ out:
 	if (was_logged_in != w->logged_in)
 		push_inventory(w);
 	if (err) {
-		send_error(w->h, msg->id, err, error_text(err), pin_state, always);
+		send_error(w->h, lane, msg->id, err, error_text(err), pin_state, always);
 		return;
 	}
-	kyso_out_init(&reply);
-	kyso_out_bytes(&reply, KYSO_F_SIGNATURE, sig, siglen);
-	helper_send(w->h, msg->id, KYSO_OP_REPLY, 0, &reply);
-	kyso_out_free(&reply);
+	kyso_out_init(&ans);
+	kyso_out_bytes(&ans, KYSO_F_SIGNATURE, sig, siglen);
+	reply(w->h, lane, msg->id, 0, &ans);
+	kyso_out_free(&ans);
 }
 
-static void run_login(struct worker *w, struct kyso_msg *msg)
+static void run_login(struct worker *w, struct kyso_msg *msg, int lane)
 {
 	struct p11_module *m = &w->h->mod;
 	struct p11_token_state ts;
@@ -403,9 +439,9 @@ static void run_login(struct worker *w, struct kyso_msg *msg)
 	if (was_logged_in != w->logged_in)
 		push_inventory(w);
 	if (err)
-		helper_send_error(w->h, msg->id, err, error_text(err), pin_state);
+		send_error(w->h, lane, msg->id, err, error_text(err), pin_state, 0);
 	else
-		helper_send(w->h, msg->id, KYSO_OP_REPLY, 0, NULL);
+		reply(w->h, lane, msg->id, 0, NULL);
 }
 
 static int any_logged_in(struct helper *h);
@@ -442,56 +478,140 @@ static void run_logout(struct worker *w)
 	}
 }
 
+static void worker_wake(struct worker *w, uint64_t n)
+{
+	ssize_t r;
+
+	do
+		r = write(w->wake_fd, &n, sizeof(n));
+	while (r < 0 && errno == EINTR);
+}
+
+/* Opens this thread's lane: a socketpair whose other end goes to kysod,
+ * which then sends this token's SIGN and LOGIN frames on it and reads the
+ * replies itself, so neither side's frame passes through another thread.
+ * Returns the thread's end, or -1 (the thread then serves its queue only). */
+static int lane_open(struct worker *w)
+{
+	int sv[2];
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv))
+		return -1;
+	if (helper_send_lane(w->h, w->token_id, sv[1])) {
+		close(sv[0]);
+		sv[0] = -1;
+	}
+	close(sv[1]);
+	return sv[0];
+}
+
+/* A frame that came on the lane: this token's SIGN or LOGIN. */
+static void lane_run(struct worker *w, int lane, struct kyso_msg *msg)
+{
+	const char *token = kyso_msg_str(msg, KYSO_F_TOKEN);
+
+	if (msg->op != KYSO_OP_SIGN && msg->op != KYSO_OP_LOGIN)
+		send_error(w->h, lane, msg->id, "internal_error", "not an operation of a lane",
+			   NULL, 0);
+	else if (!token || strcmp(token, w->token_id))
+		send_error(w->h, lane, msg->id, "token_not_present", "the token is not present",
+			   NULL, 0);
+	else if (msg->op == KYSO_OP_SIGN)
+		run_sign(w, msg, lane);
+	else
+		run_login(w, msg, lane);
+}
+
+/* How long an idle, logged-in worker may wait before its logout is due:
+ * milliseconds, 0 when due now, -1 when there is none to time. Called with
+ * w->lock held. */
+static int logout_due_ms(struct worker *w)
+{
+	struct timespec until = w->last_use, now;
+	long ms;
+
+	if (!w->logged_in || w->busy)
+		return -1;
+	/* with login_ttl 0 a login lives until the signature of its request,
+	 * which follows at once */
+	until.tv_sec += w->h->login_ttl ? w->h->login_ttl : LOGIN_GRACE_S;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	ms = (until.tv_sec - now.tv_sec) * 1000L + (until.tv_nsec - now.tv_nsec) / 1000000L + 1;
+	return ms <= 0 ? 0 : ms > 60000 ? 60000 : (int)ms;
+}
+
+/* One thread of a token's worker: it runs the jobs queued by the helper's
+ * main thread, and the frames of its own lane, one at a time. */
 static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
+	struct pollfd pfd[2];
+	struct kyso_msg msg;
 	struct job *j;
+	uint64_t count;
+	int lane = lane_open(w), due;
 
+	pfd[0].fd = w->wake_fd;
+	pfd[0].events = POLLIN;
+	pfd[1].events = POLLIN;
 	pthread_mutex_lock(&w->lock);
-	for (;;) {
-		while (!w->head && !w->stop) {
-			if (w->logged_in && w->busy == 0) {
-				struct timespec until = w->last_use, now;
-
-				/* with login_ttl 0 a login lives until the signature of
-				 * its request, which follows at once */
-				until.tv_sec += w->h->login_ttl ? w->h->login_ttl : LOGIN_GRACE_S;
-				clock_gettime(CLOCK_MONOTONIC, &now);
-				if (now.tv_sec > until.tv_sec ||
-				    (now.tv_sec == until.tv_sec && now.tv_nsec >= until.tv_nsec)) {
+	while (!w->stop) {
+		if (w->head) {
+			j = w->head;
+			w->head = j->next;
+			if (!w->head)
+				w->tail = NULL;
+			w->busy++;
+			pthread_mutex_unlock(&w->lock);
+			if (j->kind == JOB_SIGN)
+				run_sign(w, &j->msg, -1);
+			else if (j->kind == JOB_LOGIN)
+				run_login(w, &j->msg, -1);
+			else
+				run_logout(w);
+			job_free(j);
+			pthread_mutex_lock(&w->lock);
+			w->busy--;
+			continue;
+		}
+		due = logout_due_ms(w);
+		if (due == 0) {
+			w->busy++;
+			pthread_mutex_unlock(&w->lock);
+			run_logout(w);
+			pthread_mutex_lock(&w->lock);
+			w->busy--;
+			continue;
+		}
+		pthread_mutex_unlock(&w->lock);
+		pfd[1].fd = lane;
+		if (poll(pfd, lane >= 0 ? 2 : 1, due) > 0) {
+			/* a job or stop: one count each; the queue is looked at next */
+			if ((pfd[0].revents & POLLIN) &&
+			    read(w->wake_fd, &count, sizeof(count)) < 0 && errno != EAGAIN)
+				log_warn("token %.12s: worker wake-up: %s", w->token_id,
+					 strerror(errno));
+			if (lane >= 0 && pfd[1].revents) {
+				if (kyso_ipc_recv(lane, &msg)) {
+					/* kysod let go of it (or sent what it may not) */
+					close(lane);
+					lane = -1;
+				} else {
+					pthread_mutex_lock(&w->lock);
 					w->busy++;
 					pthread_mutex_unlock(&w->lock);
-					run_logout(w);
+					lane_run(w, lane, &msg);
+					kyso_msg_clear(&msg);
 					pthread_mutex_lock(&w->lock);
 					w->busy--;
-					continue;
+					pthread_mutex_unlock(&w->lock);
 				}
-				pthread_cond_timedwait(&w->cond, &w->lock, &until);
-			} else {
-				pthread_cond_wait(&w->cond, &w->lock);
 			}
 		}
-		if (w->stop)
-			break;
-		j = w->head;
-		w->head = j->next;
-		if (!w->head)
-			w->tail = NULL;
-		w->busy++;
-		pthread_mutex_unlock(&w->lock);
-		if (j->kind == JOB_SIGN)
-			run_sign(w, &j->msg);
-		else if (j->kind == JOB_LOGIN)
-			run_login(w, &j->msg);
-		else
-			run_logout(w);
-		job_free(j);
 		pthread_mutex_lock(&w->lock);
-		/* the last busy thread going idle may have a logout to time */
-		if (--w->busy == 0)
-			pthread_cond_broadcast(&w->cond);
 	}
-	/* Answer what is still queued: the token left. */
+	/* Answer what is still queued: the token left. A frame sent on the lane
+	 * meanwhile finds it closed, which kysod reads the same way. */
 	while ((j = w->head) != NULL) {
 		w->head = j->next;
 		if (j->kind != JOB_LOGOUT)
@@ -501,24 +621,27 @@ static void *worker_main(void *arg)
 	}
 	w->tail = NULL;
 	pthread_mutex_unlock(&w->lock);
+	if (lane >= 0)
+		close(lane);
 	return NULL;
 }
 
 static struct worker *worker_start(struct helper *h, const char *token_id)
 {
 	struct worker *w = calloc(1, sizeof(*w));
-	pthread_condattr_t ca;
 
 	if (!w)
 		return NULL;
 	w->h = h;
 	strcpy(w->token_id, token_id);
+	/* a semaphore: each thread woken takes one count */
+	w->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK | EFD_SEMAPHORE);
+	if (w->wake_fd < 0) {
+		free(w);
+		return NULL;
+	}
 	pthread_mutex_init(&w->lock, NULL);
 	pthread_mutex_init(&w->keys_lock, NULL);
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&w->cond, &ca);
-	pthread_condattr_destroy(&ca);
 	clock_gettime(CLOCK_MONOTONIC, &w->last_use);
 	for (w->nthreads = 0; w->nthreads < h->pool; w->nthreads++)
 		if (pthread_create(&w->threads[w->nthreads], NULL, worker_main, w))
@@ -526,7 +649,7 @@ static struct worker *worker_start(struct helper *h, const char *token_id)
 	if (w->nthreads == 0) {
 		pthread_mutex_destroy(&w->lock);
 		pthread_mutex_destroy(&w->keys_lock);
-		pthread_cond_destroy(&w->cond);
+		close(w->wake_fd);
 		free(w);
 		return NULL;
 	}
@@ -540,14 +663,14 @@ static void worker_stop(struct worker *w)
 
 	pthread_mutex_lock(&w->lock);
 	w->stop = 1;
-	pthread_cond_broadcast(&w->cond);
 	pthread_mutex_unlock(&w->lock);
+	worker_wake(w, w->nthreads);
 	for (i = 0; i < w->nthreads; i++)
 		pthread_join(w->threads[i], NULL);
 	keys_forget(w);
 	pthread_mutex_destroy(&w->lock);
 	pthread_mutex_destroy(&w->keys_lock);
-	pthread_cond_destroy(&w->cond);
+	close(w->wake_fd);
 	log_debug("worker stopped for token %.12s", w->token_id);
 	free(w);
 }
@@ -560,8 +683,8 @@ static void worker_push(struct worker *w, struct job *j)
 	else
 		w->head = j;
 	w->tail = j;
-	pthread_cond_signal(&w->cond);
 	pthread_mutex_unlock(&w->lock);
+	worker_wake(w, 1);
 }
 
 void workers_sync(struct helper *h)

@@ -19,7 +19,9 @@ struct admin;
 struct helper {
 	struct p11_module mod;
 	int fd;
-	pthread_mutex_t send_lock;	/* one writer on fd at a time */
+	pthread_mutex_t send_lock;	/* one writer on fd at a time; hello_sent */
+	pthread_cond_t hello_cond;	/* hello_sent became set */
+	int hello_sent;			/* HELLO went first: lanes may follow */
 	unsigned int login_ttl;		/* seconds after last use; 0 = log out at once */
 	unsigned int pool;		/* threads per token, 1..WORKER_POOL_MAX */
 	int probe_failing;		/* the last slot probe failed */
@@ -31,6 +33,10 @@ struct helper {
 
 /* Sends a frame with the fields of out (NULL: none), which the caller frees. */
 int helper_send(struct helper *h, uint32_t id, uint16_t op, uint16_t flags, struct kyso_out *out);
+
+/* Passes kysod a lane (fd, the caller keeps its copy) to token_id's worker:
+ * a LANE frame, sent once HELLO has gone. Returns 0 or -1. */
+int helper_send_lane(struct helper *h, const char *token_id, int fd);
 
 /* Sends the module's inventory (HELLO or INVENTORY). */
 int helper_send_inventory(struct helper *h, uint16_t op);

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,14 +12,23 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/hex.h"
 #include "common/mono-time.h"
 #include "common/log.h"
 #include "kysod/helpers.h"
+#include "pkcs11/token-id.h"
 #include "kysod/spawn.h"
 
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 5000
 #define START_WAIT_S 10
+/* Lanes kept per helper: a token's worker threads each open one. */
+#define LANES_MAX 64
+/* After a lane ended without an answer: how long to wait for the helper to be
+ * seen gone (a crash) before taking it for the worker's end (the token left). */
+#define LANE_END_WAIT_MS 200
+/* The request id of every frame on a lane (one request at a time). */
+#define LANE_ID 1
 
 enum helper_state {
 	HELPER_STARTING,
@@ -53,6 +63,14 @@ struct pending {
 	struct pending *next;
 };
 
+/* A lane: a socket to one worker thread of one token in the helper, on which
+ * a request sends its SIGN or LOGIN and reads the reply itself. */
+struct lane {
+	struct helper_chan *chan;	/* a reference; chan->gen: the helper start */
+	char token[KYSO_TOKEN_ID_LEN + 1];
+	int busy;			/* a request holds it (and a reference) */
+};
+
 struct helper_proc {
 	struct kysod *d;
 	size_t index;
@@ -71,6 +89,8 @@ struct helper_proc {
 	unsigned int restarts;
 	uint32_t next_id;
 	struct pending *pending;
+	struct lane lanes[LANES_MAX];
+	unsigned int nlanes;
 };
 
 static struct helper_chan *chan_new(int fd, uint64_t gen)
@@ -204,6 +224,217 @@ static void fail_pending(struct helper_proc *h, enum kyso_err err)
 	}
 }
 
+/* ------------------------------------------------------------ lanes */
+
+/* Whether an idle lane has ended: nothing is ever sent on it unasked, so
+ * anything to read is its end. */
+static int lane_ended(const struct lane *l)
+{
+	struct pollfd p = { .fd = l->chan->fd, .events = POLLIN };
+
+	return l->chan->dead || poll(&p, 1, 0) != 0;
+}
+
+/* Takes lane i out of the table, dropping the table's reference (a request
+ * holding it keeps its own). Called with h->lock held. */
+static struct helper_chan *lane_unlink(struct helper_proc *h, unsigned int i)
+{
+	struct helper_chan *c = h->lanes[i].chan;
+
+	h->lanes[i] = h->lanes[--h->nlanes];
+	return c;
+}
+
+static int token_id_ok(const char *s)
+{
+	return strlen(s) == KYSO_TOKEN_ID_LEN && strspn(s, "0123456789abcdef") == KYSO_TOKEN_ID_LEN;
+}
+
+/* A LANE from the helper of start gen: kept if it is a stream socket of
+ * the helper process itself (SO_PEERCRED), else closed; the worker that
+ * opened it then sees its end and serves its queue only. */
+static void lane_add(struct helper_proc *h, uint64_t gen, struct kyso_msg *msg)
+{
+	const char *token = kyso_msg_str(msg, KYSO_F_TOKEN);
+	struct helper_chan *c = NULL, *ended[LANES_MAX];
+	int fd = kyso_msg_take_fd(msg), type = 0, domain = 0;
+	unsigned int i, nended = 0;
+	struct ucred cred;
+	socklen_t len;
+
+	if (fd < 0)
+		return;
+	len = sizeof(type);
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) || type != SOCK_STREAM)
+		goto refuse;
+	len = sizeof(domain);
+	if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) || domain != AF_UNIX)
+		goto refuse;
+	len = sizeof(cred);
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) || cred.pid != h->pid ||
+	    !token || !token_id_ok(token))
+		goto refuse;
+	pthread_mutex_lock(&h->lock);
+	/* the lanes of workers that ended (a token removed) make room */
+	for (i = 0; i < h->nlanes;) {
+		if (!h->lanes[i].busy && lane_ended(&h->lanes[i]))
+			ended[nended++] = lane_unlink(h, i);
+		else
+			i++;
+	}
+	if (h->gen == gen && h->nlanes < LANES_MAX && (c = chan_new(fd, gen)) != NULL) {
+		h->lanes[h->nlanes].chan = c;
+		snprintf(h->lanes[h->nlanes].token, sizeof(h->lanes[0].token), "%s", token);
+		h->lanes[h->nlanes].busy = 0;
+		h->nlanes++;
+		fd = -1;
+	}
+	pthread_mutex_unlock(&h->lock);
+	for (i = 0; i < nended; i++)
+		chan_put(ended[i]);
+	if (fd >= 0)
+		close(fd);
+	return;
+refuse:
+	log_warn("%s: a lane that is not the helper's own socket; closed", h->name);
+	close(fd);
+}
+
+/* Shuts every lane down and empties the table (the helper is gone). Called
+ * with h->lock held; *out receives the references to drop after it. */
+static unsigned int lanes_unlink_all(struct helper_proc *h, struct helper_chan **out)
+{
+	unsigned int n = 0;
+
+	while (h->nlanes) {
+		out[n] = lane_unlink(h, h->nlanes - 1);
+		chan_shutdown(out[n++]);
+	}
+	return n;
+}
+
+/* An idle lane of token's worker in the running helper, marked busy: a new
+ * reference, or NULL. Called with h->lock held. */
+static struct helper_chan *lane_take(struct helper_proc *h, const char *token)
+{
+	unsigned int i;
+
+	for (i = 0; i < h->nlanes; i++) {
+		struct lane *l = &h->lanes[i];
+
+		if (!l->busy && !l->chan->dead && l->chan->gen == h->gen && !strcmp(l->token, token)) {
+			l->busy = 1;
+			return chan_get(l->chan);
+		}
+	}
+	return NULL;
+}
+
+/* Gives a lane back: idle again, or (ended) out of the table. Drops the
+ * request's reference. */
+static void lane_give(struct helper_proc *h, struct helper_chan *c, int ended)
+{
+	struct helper_chan *unlinked = NULL;
+	unsigned int i;
+
+	pthread_mutex_lock(&h->lock);
+	for (i = 0; i < h->nlanes; i++) {
+		if (h->lanes[i].chan != c)
+			continue;
+		if (ended)
+			unlinked = lane_unlink(h, i);
+		else
+			h->lanes[i].busy = 0;
+		break;
+	}
+	pthread_mutex_unlock(&h->lock);
+	chan_put(unlinked);
+	chan_put(c);
+}
+
+/* Kills the helper of start gen, if it still runs (it did not answer, or
+ * answered out of step): its supervisor restarts it. */
+static void kill_helper(struct helper_proc *h, uint64_t gen)
+{
+	pthread_mutex_lock(&h->lock);
+	if (h->gen == gen && h->pid > 0)
+		kill(h->pid, SIGKILL);
+	pthread_mutex_unlock(&h->lock);
+}
+
+/* Why a lane ended before its answer: kysod stops; the helper died (its
+ * supervisor sees it within moments); or else only the worker ended, whose
+ * token was removed. */
+static enum kyso_err lane_end_reason(struct helper_proc *h, const struct helper_chan *c)
+{
+	struct timespec deadline;
+	enum kyso_err e;
+	int alive;
+
+	kyso_deadline_ms(&deadline, LANE_END_WAIT_MS);
+	pthread_mutex_lock(&h->lock);
+	for (;;) {
+		alive = h->gen == c->gen && h->chan && h->state == HELPER_RUNNING;
+		if (!alive || kysod_stopping(h->d) ||
+		    pthread_cond_timedwait(&h->cond, &h->lock, &deadline) == ETIMEDOUT)
+			break;
+	}
+	e = kysod_stopping(h->d) ? KE_SHUTTING_DOWN : alive ? KE_TOKEN_REMOVED : KE_MODULE_CRASHED;
+	pthread_mutex_unlock(&h->lock);
+	return e;
+}
+
+/* A request on a lane taken with lane_take (which this gives back). Returns
+ * 0 with reply set; -1 with *err set; 1 when the frame could not be sent
+ * because the worker had ended (nothing reached it) while its helper runs,
+ * for the caller to send it on the channel instead. */
+static int lane_call(struct helper_proc *h, struct helper_chan *c, uint16_t op,
+		     struct kyso_out *req, const unsigned char *secret, size_t secret_len,
+		     unsigned int timeout, void (*meanwhile)(void *), void *arg,
+		     struct kyso_msg *reply, enum kyso_err *err)
+{
+	struct pollfd p = { .fd = c->fd, .events = POLLIN };
+	struct timespec deadline;
+	int rc, ended = 1, ret = -1;
+
+	if (chan_send(c, LANE_ID, op, req, secret, secret_len)) {
+		/* nothing reached the worker: with the helper alive (only the
+		 * worker ended) the channel takes the frame; a frame is never
+		 * sent again to a helper started after the one it was for */
+		*err = lane_end_reason(h, c);
+		lane_give(h, c, 1);
+		return *err == KE_TOKEN_REMOVED ? 1 : -1;
+	}
+	if (meanwhile)
+		meanwhile(arg);
+	kyso_deadline_ms(&deadline, timeout * 1000L);
+	while ((rc = poll(&p, 1, kyso_ms_until(&deadline))) < 0 && errno == EINTR)
+		;
+	if (rc == 0) {
+		*err = KE_MODULE_TIMEOUT;
+		log_error("%s: no answer in %u s; restarting the helper", h->name, timeout);
+		kill_helper(h, c->gen);
+		goto out;
+	}
+	rc = kyso_ipc_recv(c->fd, reply);
+	if (rc == 0 && reply->op == KYSO_OP_REPLY && reply->id == LANE_ID) {
+		ended = 0;
+		ret = 0;
+		goto out;
+	}
+	if (rc == 0 || rc == -2) {
+		kyso_msg_clear(reply);
+		log_error("%s: the helper sent a malformed message; restarting it", h->name);
+		kill_helper(h, c->gen);
+		*err = KE_MODULE_CRASHED;
+		goto out;
+	}
+	*err = lane_end_reason(h, c);
+out:
+	lane_give(h, c, ended);
+	return ret;
+}
+
 static void set_state(struct helper_proc *h, enum helper_state state, const char *error)
 {
 	pthread_mutex_lock(&h->lock);
@@ -276,7 +507,8 @@ static void inventory_report(struct helper_proc *h, const struct kyso_msg *msg)
 static long run_once(struct helper_proc *h)
 {
 	struct kysod *d = h->d;
-	struct helper_chan *chan;
+	struct helper_chan *chan, *lanes[LANES_MAX];
+	unsigned int nlanes;
 	struct kyso_msg msg;
 	struct timespec start, end;
 	int fd, status, rc, first = 1;
@@ -337,6 +569,9 @@ static long run_once(struct helper_proc *h)
 			deliver(h, gen, &msg);
 			pthread_mutex_unlock(&h->lock);
 			break;
+		case KYSO_OP_LANE:
+			lane_add(h, gen, &msg);
+			break;
 		default:
 			log_warn("%s: unexpected message %u", h->name, msg.op);
 		}
@@ -366,9 +601,14 @@ static long run_once(struct helper_proc *h)
 	h->pid = 0;
 	if (h->state != HELPER_FAILED)
 		h->state = HELPER_STARTING;
+	nlanes = lanes_unlink_all(h, lanes);
 	fail_pending(h, KE_MODULE_CRASHED);
+	/* a request whose lane ended looks whether the helper went */
+	pthread_cond_broadcast(&h->cond);
 	pthread_mutex_unlock(&h->lock);
 	chan_put(chan);
+	while (nlanes)
+		chan_put(lanes[--nlanes]);
 	inventory_module_down(&d->inv, h->index);
 
 	/* On stop a helper ends by itself once it reads the end of its socket
@@ -503,8 +743,14 @@ void helpers_fail_calls(struct kysod *d)
 	for (i = 0; i < n; i++) {
 		struct helper_proc *h = &d->helpers[i];
 
+		unsigned int j;
+
 		pthread_mutex_lock(&h->lock);
 		fail_pending(h, KE_SHUTTING_DOWN);
+		/* a request waiting on a lane reads its end */
+		for (j = 0; j < h->nlanes; j++)
+			if (h->lanes[j].busy)
+				chan_shutdown(h->lanes[j].chan);
 		pthread_cond_broadcast(&h->cond);
 		pthread_mutex_unlock(&h->lock);
 	}
@@ -555,14 +801,35 @@ int helper_call(struct kysod *d, size_t module, uint16_t op, struct kyso_out *re
 		const unsigned char *secret, size_t secret_len, unsigned int timeout,
 		struct kyso_msg *reply, enum kyso_err *err)
 {
-	return helper_call_overlap(d, module, op, req, secret, secret_len, timeout, NULL, NULL,
-				   reply, err);
+	return helper_call_overlap(d, module, NULL, op, req, secret, secret_len, timeout, NULL,
+				   NULL, reply, err);
 }
 
-int helper_call_overlap(struct kysod *d, size_t module, uint16_t op, struct kyso_out *req,
-			const unsigned char *secret, size_t secret_len, unsigned int timeout,
-			void (*meanwhile)(void *), void *arg, struct kyso_msg *reply,
-			enum kyso_err *err)
+/* Waits for the helper to run. Returns 0, or -1 with *err set. Called with
+ * h->lock held. */
+static int wait_running(struct helper_proc *h, unsigned int timeout, enum kyso_err *err)
+{
+	struct timespec deadline;
+
+	kyso_deadline_ms(&deadline, (timeout < START_WAIT_S ? timeout : START_WAIT_S) * 1000L);
+	while (h->state == HELPER_STARTING && !kysod_stopping(h->d) &&
+	       pthread_cond_timedwait(&h->cond, &h->lock, &deadline) != ETIMEDOUT)
+		;
+	if (kysod_stopping(h->d)) {
+		*err = KE_SHUTTING_DOWN;
+		return -1;
+	}
+	if (h->state != HELPER_RUNNING || !h->chan) {
+		*err = KE_MODULE_UNAVAILABLE;
+		return -1;
+	}
+	return 0;
+}
+
+int helper_call_overlap(struct kysod *d, size_t module, const char *token, uint16_t op,
+			struct kyso_out *req, const unsigned char *secret, size_t secret_len,
+			unsigned int timeout, void (*meanwhile)(void *), void *arg,
+			struct kyso_msg *reply, enum kyso_err *err)
 {
 	struct helper_proc *h;
 	struct helper_chan *chan;
@@ -580,17 +847,20 @@ int helper_call_overlap(struct kysod *d, size_t module, uint16_t op, struct kyso
 	kyso_cond_init(&p.cond);
 
 	pthread_mutex_lock(&h->lock);
-	kyso_deadline_ms(&deadline, (timeout < START_WAIT_S ? timeout : START_WAIT_S) * 1000L);
-	while (h->state == HELPER_STARTING && !kysod_stopping(d) &&
-	       pthread_cond_timedwait(&h->cond, &h->lock, &deadline) != ETIMEDOUT)
-		;
-	if (kysod_stopping(d)) {
-		*err = KE_SHUTTING_DOWN;
+	if (wait_running(h, timeout, err))
 		goto out;
-	}
-	if (h->state != HELPER_RUNNING || !h->chan) {
-		*err = KE_MODULE_UNAVAILABLE;
-		goto out;
+	/* a token's SIGN and LOGIN go on a lane of its worker when one is free */
+	chan = token && (op == KYSO_OP_SIGN || op == KYSO_OP_LOGIN) ? lane_take(h, token) : NULL;
+	if (chan) {
+		pthread_mutex_unlock(&h->lock);
+		ret = lane_call(h, chan, op, req, secret, secret_len, timeout, meanwhile, arg,
+				reply, err);
+		pthread_mutex_lock(&h->lock);
+		if (ret <= 0)
+			goto out;
+		ret = -1;
+		if (wait_running(h, timeout, err))
+			goto out;
 	}
 	chan = chan_get(h->chan);
 	p.id = ++h->next_id;

@@ -39,11 +39,15 @@ int helper_call(struct kysod *d, size_t module, uint16_t op, struct kyso_out *re
 		struct kyso_msg *reply, enum kyso_err *err);
 
 /* The same, running meanwhile(arg) once the request is sent, while the
- * helper works on it (the timeout counts from after it). */
-int helper_call_overlap(struct kysod *d, size_t module, uint16_t op, struct kyso_out *req,
-			const unsigned char *secret, size_t secret_len, unsigned int timeout,
-			void (*meanwhile)(void *), void *arg, struct kyso_msg *reply,
-			enum kyso_err *err);
+ * helper works on it (the timeout counts from after it). A SIGN or LOGIN of
+ * token (not NULL) goes on a lane of its worker when one is free: the frame
+ * reaches the worker thread directly and its reply is read by this thread.
+ * One more error then: token_removed, the worker ended (its token left)
+ * without an answer. */
+int helper_call_overlap(struct kysod *d, size_t module, const char *token, uint16_t op,
+			struct kyso_out *req, const unsigned char *secret, size_t secret_len,
+			unsigned int timeout, void (*meanwhile)(void *), void *arg,
+			struct kyso_msg *reply, enum kyso_err *err);
 
 /* Asks every running helper to look at its slots now (a reader changed).
  * Does not wait for the answers. */

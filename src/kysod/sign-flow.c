@@ -106,6 +106,9 @@ static void call_error(struct kysod *d, enum kyso_err err, struct kyso_reply *re
 	case KE_SHUTTING_DOWN:
 		kyso_reply_error(rep, err, "kysod is stopping; the request was not completed");
 		break;
+	case KE_TOKEN_REMOVED:
+		kyso_reply_error(rep, err, "the token was removed during the request");
+		break;
 	case KE_MODULE_TIMEOUT:
 		kyso_reply_error(rep, err,
 				 "the token's module did not answer in %u s; it is being restarted",
@@ -142,7 +145,7 @@ static int ask_helper(struct kysod *d, const struct sign_target *t, uint16_t op,
 	const char *code;
 
 	kyso_msg_clear(ans);
-	if (helper_call_overlap(d, t->cert.module, op, req, (const unsigned char *)pin,
+	if (helper_call_overlap(d, t->cert.module, t->cert.token, op, req, (const unsigned char *)pin,
 				pin ? strlen(pin) : 0, d->cfg.request_timeout,
 				sync.seq ? intent_sync : NULL, &sync, ans, &err)) {
 		call_error(d, err, rep);

@@ -44,7 +44,7 @@ F = {"protocol": (1, "u32"), "code": (2, "str"), "message": (3, "str"), "pin_sta
      "cert_id": (21, "str"), "so": (22, "bool"), "reinit": (23, "bool"),
      "object_class": (24, "u32"), "details": (25, "json"), "fresh": (26, "bool")}
 TYPES = {"u32": 1, "bool": 2, "bytes": 3, "str": 4, "json": 5}
-PROTOCOL = 2
+PROTOCOL = 3
 MECH = {"pkcs1": 1, "pss": 2, "ecdsa": 3}
 
 

@@ -480,6 +480,153 @@ static void test_hello_of_another_version(void **state)
 	expect_recv(p->fd[1], -2);
 }
 
+/* Descriptors open in this process now. */
+static int open_fds(void)
+{
+	int fd, n = 0;
+
+	for (fd = 0; fd < 1024; fd++)
+		if (fcntl(fd, F_GETFD) >= 0)
+			n++;
+	return n;
+}
+
+/* Writes buf with nfd descriptors attached (SCM_RIGHTS), as a peer that
+ * does not go through kyso_ipc_send would. */
+static void send_with_fds(int sock, const void *buf, size_t len, const int *fds, int nfd)
+{
+	union {
+		struct cmsghdr h;
+		char space[CMSG_SPACE(4 * sizeof(int))];
+	} ctl;
+	struct iovec iov = { (void *)buf, len };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.space,
+			     .msg_controllen = CMSG_SPACE((size_t)nfd * sizeof(int)) };
+	struct cmsghdr *c;
+
+	memset(&ctl, 0, sizeof(ctl));
+	c = CMSG_FIRSTHDR(&mh);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN((size_t)nfd * sizeof(int));
+	memcpy(CMSG_DATA(c), fds, (size_t)nfd * sizeof(int));
+	assert_int_equal(sendmsg(sock, &mh, 0), (ssize_t)len);
+}
+
+/* A LANE frame: its token field, framed; returns its length. */
+static size_t lane_frame(unsigned char *out)
+{
+	unsigned char f[64];
+	size_t n = raw_field(f, KYSO_F_TOKEN, 4, TOKEN, sizeof(TOKEN));
+
+	put_u32(out, (uint32_t)(12 + n));
+	put_u32(out + 4, 0);
+	out[8] = KYSO_OP_LANE;
+	out[9] = 0;
+	out[10] = out[11] = 0;
+	put_u32(out + 12, (uint32_t)n);
+	memcpy(out + 16, f, n);
+	return 16 + n;
+}
+
+/* LANE passes a descriptor with its frame; the receiver owns it until taken. */
+static void test_lane_passes_fd(void **state)
+{
+	struct pair *p = *state;
+	struct kyso_msg msg;
+	struct kyso_out o;
+	int pipefd[2], got, before;
+	char c = 0;
+
+	assert_int_equal(pipe(pipefd), 0);
+	kyso_out_init(&o);
+	kyso_out_str(&o, KYSO_F_TOKEN, TOKEN);
+	assert_int_equal(kyso_ipc_send_fd(p->fd[0], 0, KYSO_OP_LANE, 0, &o, pipefd[1]), 0);
+	assert_int_equal(kyso_ipc_recv(p->fd[1], &msg), 0);
+	assert_int_equal(msg.op, KYSO_OP_LANE);
+	assert_string_equal(kyso_msg_str(&msg, KYSO_F_TOKEN), TOKEN);
+	got = kyso_msg_take_fd(&msg);
+	assert_true(got >= 0 && got != pipefd[1]);
+	/* the same pipe: what is written on the copy comes out of the other end */
+	assert_int_equal(write(got, "L", 1), 1);
+	assert_int_equal(read(pipefd[0], &c, 1), 1);
+	assert_int_equal(c, 'L');
+	/* taken: clearing the message leaves it open, and it is close-on-exec */
+	kyso_msg_clear(&msg);
+	assert_true(fcntl(got, F_GETFD) & FD_CLOEXEC);
+	assert_int_equal(kyso_msg_take_fd(&msg), -1);
+	close(got);
+
+	/* not taken: clearing the message closes it */
+	before = open_fds();
+	assert_int_equal(kyso_ipc_send_fd(p->fd[0], 0, KYSO_OP_LANE, 0, &o, pipefd[1]), 0);
+	assert_int_equal(kyso_ipc_recv(p->fd[1], &msg), 0);
+	assert_int_equal(open_fds(), before + 1);
+	kyso_msg_clear(&msg);
+	assert_int_equal(open_fds(), before);
+	kyso_out_free(&o);
+	close(pipefd[0]);
+	close(pipefd[1]);
+}
+
+/* A new socketpair: after a refused frame the stream is out of step. */
+static void renew(struct pair *p)
+{
+	close(p->fd[0]);
+	close(p->fd[1]);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, p->fd), 0);
+}
+
+/* A descriptor comes with LANE and only with it: the sender refuses the
+ * other cases; a receiver refuses them too and closes what came. */
+static void test_lane_fd_refusals(void **state)
+{
+	struct pair *p = *state;
+	unsigned char frame[128], rescan[16];
+	struct kyso_out o;
+	int pipefd[2], before;
+	size_t n;
+
+	assert_int_equal(pipe(pipefd), 0);
+	kyso_out_init(&o);
+	kyso_out_str(&o, KYSO_F_TOKEN, TOKEN);
+	/* sending: LANE without a descriptor, one with another opcode */
+	assert_int_equal(kyso_ipc_send(p->fd[0], 0, KYSO_OP_LANE, 0, &o, NULL, 0), -1);
+	assert_int_equal(kyso_ipc_send_fd(p->fd[0], 0, KYSO_OP_LANE, 0, &o, -1), -1);
+	assert_int_equal(kyso_ipc_send_fd(p->fd[0], 1, KYSO_OP_RESCAN, 0, NULL, pipefd[1]), -1);
+	kyso_out_free(&o);
+	assert_true(nothing_pending(p->fd[1]));
+
+	before = open_fds();
+	/* a LANE frame without a descriptor */
+	n = lane_frame(frame);
+	assert_int_equal(write(p->fd[0], frame, n), (ssize_t)n);
+	expect_recv(p->fd[1], -2);
+	renew(p);
+	/* a RESCAN with one */
+	memcpy(rescan, frame, 16);
+	put_u32(rescan, 12);
+	rescan[8] = KYSO_OP_RESCAN;
+	put_u32(rescan + 12, 0);
+	send_with_fds(p->fd[0], rescan, sizeof(rescan), &pipefd[1], 1);
+	expect_recv(p->fd[1], -2);
+	assert_int_equal(open_fds(), before);
+	renew(p);
+	/* a LANE with two */
+	send_with_fds(p->fd[0], frame, n, pipefd, 2);
+	expect_recv(p->fd[1], -2);
+	assert_int_equal(open_fds(), before);
+	renew(p);
+	/* one sent with the body, not the header: not the frame's (the kernel
+	 * drops it), so the LANE has none */
+	assert_int_equal(write(p->fd[0], frame, 16), 16);
+	send_with_fds(p->fd[0], frame + 16, n - 16, &pipefd[1], 1);
+	expect_recv(p->fd[1], -2);
+	assert_int_equal(open_fds(), before);
+	close(pipefd[0]);
+	close(pipefd[1]);
+}
+
 static void test_names(void **state)
 {
 	assert_string_equal(kyso_ipc_op_name(KYSO_OP_SIGN), "SIGN");
@@ -572,6 +719,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_hello_of_another_version, pair_setup,
 						pair_teardown),
 		cmocka_unit_test_setup_teardown(test_admin_pins, pair_setup, pair_teardown),
+		cmocka_unit_test_setup_teardown(test_lane_passes_fd, pair_setup, pair_teardown),
+		cmocka_unit_test_setup_teardown(test_lane_fd_refusals, pair_setup, pair_teardown),
 		cmocka_unit_test(test_names),
 	};
 
