@@ -11,12 +11,17 @@
 #include "kysod/batch-request.h"
 #include "kysod/batches.h"
 #include "kysod/cert-check.h"
+#include "kysod/helpers.h"
 #include "kysod/sign-flow.h"
 #include "kysod/sign-record.h"
 
 #define PROGRESS_EVERY_MS 100
 /* A batch's audit log is synced once per this many items. */
 #define SYNC_CHUNK 64
+/* Items sent on a lane ahead of their answers: the worker finds the next
+ * one waiting when it is done with one. Small, so that a cancelled batch
+ * stops within a signature or two on a slow token. */
+#define PIPE_DEPTH 2
 
 struct batch_run {
 	struct kysod *d;
@@ -97,6 +102,162 @@ static const char *stop_message(enum kyso_err stop)
 	}
 }
 
+/* Puts an item's outcome in the answer: its signature and audit id (rc 0),
+ * or the error in rep. Returns 1 when that error ends the batch (*stop set
+ * to what the items after it get), else 0. */
+static int item_done(struct batch_run *run, const struct batch_item *it, int rc,
+		     const struct kyso_reply *rep, uint64_t intent, const unsigned char *sig,
+		     size_t sig_len, enum kyso_err *stop)
+{
+	char ref[64], *b64;
+	int ends = 0;
+
+	if (rc) {
+		enum kyso_err e = kyso_reply_err(rep);
+
+		item_failed(run, it, e,
+			    json_string_value(json_object_get(json_object_get(rep->body, "error"),
+							      "message")));
+		ends = ends_batch(e, stop);
+	} else {
+		b64 = kyso_b64_encode(sig, sig_len);
+		audit_id(&run->d->audit, intent, ref, sizeof(ref));
+		json_array_append_new(run->items, json_pack("{s:s, s:s, s:s}", "id", it->id,
+							    "signature", b64 ? b64 : "",
+							    "audit_id", ref));
+		free(b64);
+	}
+	run->done++;
+	progress(run, 0);
+	return ends;
+}
+
+/* Why no more items are sent: cancelled, or kysod stops. Returns 1 with
+ * *stop set, else 0. */
+static int stop_asked(struct batch_run *run, enum kyso_err *stop)
+{
+	if (batch_cancelled(&run->d->batches, &run->batch)) {
+		*stop = KE_BATCH_CANCELLED;
+		return 1;
+	}
+	if (kysod_stopping(run->d)) {
+		*stop = KE_SHUTTING_DOWN;
+		return 1;
+	}
+	return 0;
+}
+
+/* An item taken in order and not answered yet. */
+struct in_flight {
+	size_t index;
+	uint64_t intent;	/* 0: its intent entry could not be written (not sent) */
+};
+
+/* The answer to the oldest item in flight: its result entry and its place
+ * in the answer. Returns 1 when it ends the batch. */
+static int piped_answer(struct batch_run *run, struct helper_lane *lane,
+			const struct in_flight *f, struct sign_record *rec, enum kyso_err *stop)
+{
+	struct kysod *d = run->d;
+	struct batch_item *it = &run->req.items[f->index];
+	struct kyso_reply rep = { 0 };
+	struct kyso_msg ans = { 0 };
+	unsigned char sig[SIGN_MAX_SIG];
+	enum kyso_err err = KE_INTERNAL_ERROR;
+	size_t sig_len = 0;
+	uint64_t seq;
+	int rc, got, ends;
+
+	if (!f->intent) {
+		kyso_reply_error(&rep, KE_AUDIT_FAILED, "the audit log cannot be written");
+		ends = item_done(run, it, -1, &rep, 0, NULL, 0, stop);
+		kyso_reply_clear(&rep);
+		return ends;
+	}
+	/* a frame that could not be sent is answered with why the lane ended */
+	got = helper_lane_recv(lane, d->cfg.request_timeout, &ans, &err) == 0;
+	rc = sign_answer(d, &run->target, got ? &ans : NULL, err, sig, &sig_len, &rep);
+	rec->hash = it->hash;
+	rec->hash_len = it->hash_len;
+	rec->item = it->id;
+	rec->intent = f->intent;
+	rec->result = rc ? kyso_err_code(kyso_reply_err(&rep)) : "ok";
+	if (sign_record(d, rec, &seq)) {
+		rc = -1;
+		kyso_reply_clear(&rep);
+		kyso_reply_error(&rep, KE_AUDIT_FAILED, "the audit log cannot be written");
+	}
+	ends = item_done(run, it, rc, &rep, f->intent, sig, sig_len, stop);
+	kyso_reply_clear(&rep);
+	kyso_msg_clear(&ans);
+	return ends;
+}
+
+/* The items on one lane of the token's worker, PIPE_DEPTH in flight: each
+ * item's intent entry is written before its frame is sent, the log synced
+ * once per chunk while the token signs, and the answers read in order. The
+ * worker never waits for kysod between two items. */
+static void sign_items_piped(struct batch_run *run, struct helper_lane *lane)
+{
+	struct kysod *d = run->d;
+	struct sign_record rec = { 0 };
+	struct in_flight fl[PIPE_DEPTH];
+	enum kyso_err stop = KE_INTERNAL_ERROR;
+	size_t next = 0, head = 0, n = 0, i;
+	int stopped = 0;
+
+	rec.peer = run->http->peer;
+	rec.certificate = run->req.certificate;
+	rec.target = &run->target;
+	rec.hash_alg = run->req.hash_alg;
+	rec.format = "raw";
+	rec.batch = run->batch.id;
+	while (n || (!stopped && next < run->req.nitems)) {
+		/* send while there is room */
+		while (!stopped && next < run->req.nitems && n < PIPE_DEPTH) {
+			struct batch_item *it = &run->req.items[next];
+			struct in_flight *f = &fl[(head + n) % PIPE_DEPTH];
+			struct kyso_out req;
+
+			if (stop_asked(run, &stop)) {
+				stopped = 1;
+				break;
+			}
+			rec.hash = it->hash;
+			rec.hash_len = it->hash_len;
+			rec.item = it->id;
+			f->index = next++;
+			n++;
+			if (sign_intent(d, &rec, &f->intent)) {
+				f->intent = 0;
+				stopped = 1;
+				break;
+			}
+			run->last_intent = f->intent;
+			sign_frame(&run->target, it->hash, it->hash_len, next < run->req.nitems, &req);
+			/* one that cannot be sent is answered with why (it ended) */
+			if (helper_lane_send(lane, KYSO_OP_SIGN, &req))
+				stopped = 1;
+			kyso_out_free(&req);
+			/* the chunk's sync while the token signs */
+			if (next % SYNC_CHUNK == 0 || next == run->req.nitems)
+				audit_wait(&d->audit, f->intent);
+		}
+		if (!n)
+			break;
+		if (piped_answer(run, lane, &fl[head], &rec, &stop))
+			stopped = 1;
+		head = (head + 1) % PIPE_DEPTH;
+		n--;
+	}
+	/* the items never sent */
+	for (i = next; i < run->req.nitems; i++) {
+		item_failed(run, &run->req.items[i], stop, stop_message(stop));
+		run->done++;
+	}
+	progress(run, 1);
+}
+
 static void sign_items(struct batch_run *run)
 {
 	struct kysod *d = run->d;
@@ -104,8 +265,7 @@ static void sign_items(struct batch_run *run)
 	unsigned char sig[SIGN_MAX_SIG];
 	enum kyso_err stop = KE_INTERNAL_ERROR;
 	int stopped = 0;
-	char ref[64], *b64;
-	size_t sig_len, i;
+	size_t sig_len = 0, i;
 	uint64_t seq, intent = 0;
 
 	rec.peer = run->http->peer;
@@ -119,14 +279,8 @@ static void sign_items(struct batch_run *run)
 		struct kyso_reply rep = { 0 };
 		int rc;
 
-		if (!stopped && batch_cancelled(&d->batches, &run->batch)) {
-			stop = KE_BATCH_CANCELLED;
+		if (!stopped && stop_asked(run, &stop))
 			stopped = 1;
-		}
-		if (!stopped && kysod_stopping(d)) {
-			stop = KE_SHUTTING_DOWN;
-			stopped = 1;
-		}
 		if (stopped) {
 			item_failed(run, it, stop, stop_message(stop));
 			run->done++;
@@ -157,24 +311,9 @@ static void sign_items(struct batch_run *run)
 				kyso_reply_error(&rep, KE_AUDIT_FAILED, "the audit log cannot be written");
 			}
 		}
-		if (rc) {
-			enum kyso_err e = kyso_reply_err(&rep);
-
-			item_failed(run, it, e,
-				    json_string_value(json_object_get(json_object_get(rep.body, "error"),
-								      "message")));
-			stopped = ends_batch(e, &stop);
-		} else {
-			b64 = kyso_b64_encode(sig, sig_len);
-			audit_id(&d->audit, intent, ref, sizeof(ref));
-			json_array_append_new(run->items, json_pack("{s:s, s:s, s:s}", "id", it->id,
-								    "signature", b64 ? b64 : "",
-								    "audit_id", ref));
-			free(b64);
-		}
+		if (item_done(run, it, rc, &rep, intent, sig, sig_len, &stop))
+			stopped = 1;
 		kyso_reply_clear(&rep);
-		run->done++;
-		progress(run, 0);
 	}
 	progress(run, 1);
 }
@@ -184,6 +323,7 @@ void api_sign_batch(const struct kysod_request *req, const char *arg, struct kys
 	struct kysod *d = req->d;
 	struct batch_run run;
 	struct sign_consent consent;
+	struct helper_lane *lane;
 	char what[64];
 	int registered = 0;
 
@@ -239,7 +379,13 @@ void api_sign_batch(const struct kysod_request *req, const char *arg, struct kys
 	} else {
 		progress(&run, 1);
 	}
-	sign_items(&run);
+	/* on a lane of the token's worker when one is free, else one by one */
+	lane = helper_lane_take(d, run.target.cert.module, run.target.cert.token);
+	if (lane)
+		sign_items_piped(&run, lane);
+	else
+		sign_items(&run);
+	helper_lane_give(lane);
 	/* Every intent entry is on disk before any signature is returned (the
 	 * last one was synced while its item was signed). */
 	if (run.last_intent && audit_wait(&d->audit, run.last_intent)) {

@@ -384,6 +384,86 @@ static enum kyso_err lane_end_reason(struct helper_proc *h, const struct helper_
 	return e;
 }
 
+/* A lane held by one request, or by a batch for a run of requests. */
+struct helper_lane {
+	struct helper_proc *h;
+	struct helper_chan *c;		/* a reference, taken with lane_take */
+	uint32_t sent, answered;	/* frames: request ids count up from 1 */
+	int unsendable;			/* a frame could not be written: none more is */
+	int ended;			/* nothing more is read on it either */
+};
+
+/* Sends one frame on l. Returns 0; -1 when it could not be written (the
+ * worker's end is closed; nothing reached it): nothing more is sent on l,
+ * and the frames sent before are still answered. */
+static int lane_send(struct helper_lane *l, uint16_t op, struct kyso_out *req,
+		     const unsigned char *secret, size_t secret_len)
+{
+	if (l->ended || l->unsendable ||
+	    chan_send(l->c, l->sent + 1, op, req, secret, secret_len)) {
+		l->unsendable = 1;
+		return -1;
+	}
+	l->sent++;
+	return 0;
+}
+
+/* Reads the reply to the oldest frame sent on l and not answered yet, at
+ * most timeout seconds. Returns 0 with reply set, or -1 with *err set: the
+ * lane has ended then (a helper that did not answer, or answered out of
+ * step, is killed). */
+static int lane_recv(struct helper_lane *l, unsigned int timeout, struct kyso_msg *reply,
+		     enum kyso_err *err)
+{
+	struct helper_proc *h = l->h;
+	struct pollfd p = { .fd = l->c->fd, .events = POLLIN };
+	struct timespec deadline;
+	int rc;
+
+	memset(reply, 0, sizeof(*reply));
+	/* the frames sent are answered first, also after one that was not */
+	if (l->answered == l->sent && !l->ended && !l->unsendable) {
+		*err = KE_INTERNAL_ERROR;	/* nothing to wait for */
+		return -1;
+	}
+	if (l->ended || l->answered == l->sent) {
+		*err = lane_end_reason(h, l->c);
+		return -1;
+	}
+	kyso_deadline_ms(&deadline, timeout * 1000L);
+	while ((rc = poll(&p, 1, kyso_ms_until(&deadline))) < 0 && errno == EINTR)
+		;
+	l->ended = 1;
+	if (rc == 0) {
+		*err = KE_MODULE_TIMEOUT;
+		log_error("%s: no answer in %u s; restarting the helper", h->name, timeout);
+		kill_helper(h, l->c->gen);
+		return -1;
+	}
+	rc = kyso_ipc_recv(l->c->fd, reply);
+	if (rc == 0 && reply->op == KYSO_OP_REPLY && reply->id == l->answered + 1) {
+		l->answered++;
+		l->ended = 0;
+		return 0;
+	}
+	if (rc == 0 || rc == -2) {
+		kyso_msg_clear(reply);
+		log_error("%s: the helper sent a malformed message; restarting it", h->name);
+		kill_helper(h, l->c->gen);
+		*err = KE_MODULE_CRASHED;
+		return -1;
+	}
+	*err = lane_end_reason(h, l->c);
+	return -1;
+}
+
+/* Gives l's lane back: idle again when every frame sent was answered and
+ * it did not end, else out of the table. */
+static void lane_release(struct helper_lane *l)
+{
+	lane_give(l->h, l->c, l->ended || l->unsendable || l->sent != l->answered);
+}
+
 /* A request on a lane taken with lane_take (which this gives back). Returns
  * 0 with reply set; -1 with *err set; 1 when the frame could not be sent
  * because the worker had ended (nothing reached it) while its helper runs,
@@ -393,45 +473,22 @@ static int lane_call(struct helper_proc *h, struct helper_chan *c, uint16_t op,
 		     unsigned int timeout, void (*meanwhile)(void *), void *arg,
 		     struct kyso_msg *reply, enum kyso_err *err)
 {
-	struct pollfd p = { .fd = c->fd, .events = POLLIN };
-	struct timespec deadline;
-	int rc, ended = 1, ret = -1;
+	struct helper_lane l = { h, c, 0, 0, 0, 0 };
+	int ret = -1;
 
-	if (chan_send(c, LANE_ID, op, req, secret, secret_len)) {
+	if (lane_send(&l, op, req, secret, secret_len)) {
 		/* nothing reached the worker: with the helper alive (only the
 		 * worker ended) the channel takes the frame; a frame is never
 		 * sent again to a helper started after the one it was for */
 		*err = lane_end_reason(h, c);
-		lane_give(h, c, 1);
-		return *err == KE_TOKEN_REMOVED ? 1 : -1;
+		ret = *err == KE_TOKEN_REMOVED ? 1 : -1;
+		goto out;
 	}
 	if (meanwhile)
 		meanwhile(arg);
-	kyso_deadline_ms(&deadline, timeout * 1000L);
-	while ((rc = poll(&p, 1, kyso_ms_until(&deadline))) < 0 && errno == EINTR)
-		;
-	if (rc == 0) {
-		*err = KE_MODULE_TIMEOUT;
-		log_error("%s: no answer in %u s; restarting the helper", h->name, timeout);
-		kill_helper(h, c->gen);
-		goto out;
-	}
-	rc = kyso_ipc_recv(c->fd, reply);
-	if (rc == 0 && reply->op == KYSO_OP_REPLY && reply->id == LANE_ID) {
-		ended = 0;
-		ret = 0;
-		goto out;
-	}
-	if (rc == 0 || rc == -2) {
-		kyso_msg_clear(reply);
-		log_error("%s: the helper sent a malformed message; restarting it", h->name);
-		kill_helper(h, c->gen);
-		*err = KE_MODULE_CRASHED;
-		goto out;
-	}
-	*err = lane_end_reason(h, c);
+	ret = lane_recv(&l, timeout, reply, err);
 out:
-	lane_give(h, c, ended);
+	lane_release(&l);
 	return ret;
 }
 
@@ -905,6 +962,51 @@ out:
 	pthread_cond_destroy(&p.cond);
 	kyso_msg_clear(&p.reply);
 	return ret;
+}
+
+struct helper_lane *helper_lane_take(struct kysod *d, size_t module, const char *token)
+{
+	struct helper_lane *l = NULL;
+	struct helper_chan *c = NULL;
+	struct helper_proc *h;
+	enum kyso_err err;
+
+	if (module >= d->nhelpers)
+		return NULL;
+	h = &d->helpers[module];
+	pthread_mutex_lock(&h->lock);
+	if (!wait_running(h, 0, &err))
+		c = lane_take(h, token);
+	pthread_mutex_unlock(&h->lock);
+	if (!c)
+		return NULL;
+	l = calloc(1, sizeof(*l));
+	if (!l) {
+		lane_give(h, c, 0);
+		return NULL;
+	}
+	l->h = h;
+	l->c = c;
+	return l;
+}
+
+int helper_lane_send(struct helper_lane *l, uint16_t op, struct kyso_out *req)
+{
+	return lane_send(l, op, req, NULL, 0);
+}
+
+int helper_lane_recv(struct helper_lane *l, unsigned int timeout, struct kyso_msg *reply,
+		     enum kyso_err *err)
+{
+	return lane_recv(l, timeout, reply, err);
+}
+
+void helper_lane_give(struct helper_lane *l)
+{
+	if (!l)
+		return;
+	lane_release(l);
+	free(l);
 }
 
 int helper_running(struct kysod *d, size_t module)

@@ -49,6 +49,30 @@ int helper_call_overlap(struct kysod *d, size_t module, const char *token, uint1
 			unsigned int timeout, void (*meanwhile)(void *), void *arg,
 			struct kyso_msg *reply, enum kyso_err *err);
 
+/* A lane held for a run of requests to one token (a batch): frames are sent
+ * one after the other without waiting, and the replies read in order. */
+struct helper_lane;
+
+/* An idle lane of token's worker in module's running helper (not waited
+ * for), or NULL: the caller then uses helper_call_overlap. */
+struct helper_lane *helper_lane_take(struct kysod *d, size_t module, const char *token);
+
+/* Sends a frame (no secret) on the lane. Returns 0, or -1 when the lane has
+ * ended (nothing reached the worker; the replies of the frames sent before
+ * are still read). */
+int helper_lane_send(struct helper_lane *l, uint16_t op, struct kyso_out *req);
+
+/* Reads the reply to the oldest frame sent and not answered, at most
+ * timeout seconds. Returns 0 with reply set (the caller clears it), or -1
+ * with *err set as helper_call_overlap's, the lane having ended. Called
+ * once more than there are frames sent, it says why the lane ended. */
+int helper_lane_recv(struct helper_lane *l, unsigned int timeout, struct kyso_msg *reply,
+		     enum kyso_err *err);
+
+/* Gives the lane back (NULL: nothing): idle for others when every frame
+ * was answered, else dropped. */
+void helper_lane_give(struct helper_lane *l);
+
 /* Asks every running helper to look at its slots now (a reader changed).
  * Does not wait for the answers. */
 void helpers_rescan(struct kysod *d);

@@ -439,15 +439,10 @@ static int per_signature_pin(struct kysod *d, const struct sign_target *t,
 			     struct kyso_out *req, struct kyso_msg *ans, struct kyso_reply *rep)
 {
 	const char *state = kyso_msg_str(ans, KYSO_F_PIN_STATE);
-	struct dialog_watch watch = { d, c ? c->batch : NULL };
+	struct dialog_watch watch = { d, c->batch };
 	char *pin = NULL;
 	int rc = -1;
 
-	if (!c) {
-		kyso_reply_error(rep, KE_PER_SIGNATURE_PIN,
-				 "this key needs the PIN for each signature; sign its records one by one");
-		return -1;
-	}
 	if (refuse_locked(state, rep))
 		return -1;
 	if (prompt_acquire(d, &watch, rep))
@@ -463,32 +458,91 @@ static int per_signature_pin(struct kysod *d, const struct sign_target *t,
 	return rc;
 }
 
+void sign_frame(const struct sign_target *t, const unsigned char *hash, size_t hash_len, int more,
+		struct kyso_out *req)
+{
+	kyso_out_init(req);
+	kyso_out_str(req, KYSO_F_TOKEN, t->cert.token);
+	kyso_out_str(req, KYSO_F_KEY_ID, t->cert.key_id);
+	kyso_out_u32(req, KYSO_F_MECH, t->mech);
+	kyso_out_u32(req, KYSO_F_HASH_BITS, (uint32_t)(hash_alg_len(t->hash_alg) * 8));
+	kyso_out_bytes(req, KYSO_F_HASH, hash, hash_len);
+	if (more)
+		kyso_out_bool(req, KYSO_F_KEEP_LOGIN, 1);
+}
+
+/* The signature of a successful SIGN answer into sig. Returns 0, or -1 with
+ * rep set. */
+static int take_signature(const struct kyso_msg *ans, unsigned char *sig, size_t *sig_len,
+			  struct kyso_reply *rep)
+{
+	const unsigned char *got;
+	size_t n = 0;
+
+	got = kyso_msg_bytes(ans, KYSO_F_SIGNATURE, &n);
+	if (!got || n == 0 || n > SIGN_MAX_SIG) {
+		kyso_reply_error(rep, KE_INTERNAL_ERROR, "the helper answered without a signature");
+		return -1;
+	}
+	memcpy(sig, got, n);
+	*sig_len = n;
+	return 0;
+}
+
+/* A token that wants a login again inside a run of signatures that asks
+ * nobody (a batch after its consent): the run ends with why. */
+static void login_lost(struct kysod *d, const struct sign_target *t, const struct kyso_msg *ans,
+		       struct kyso_reply *rep)
+{
+	if (kyso_msg_bool(ans, KYSO_F_PER_SIGNATURE)) {
+		inventory_set_per_signature(&d->inv, t->cert.id);
+		kyso_reply_error(rep, KE_PER_SIGNATURE_PIN,
+				 "this key needs the PIN for each signature; sign its records one by one");
+		return;
+	}
+	kyso_reply_error(rep, KE_TOKEN_ERROR, "the token logged out during the request");
+}
+
+int sign_answer(struct kysod *d, const struct sign_target *t, const struct kyso_msg *ans,
+		enum kyso_err err, unsigned char *sig, size_t *sig_len, struct kyso_reply *rep)
+{
+	const char *code;
+
+	if (!ans) {
+		call_error(d, err, rep);
+		return -1;
+	}
+	if (!(ans->flags & KYSO_IPC_F_ERROR))
+		return take_signature(ans, sig, sig_len, rep);
+	code = kyso_msg_str(ans, KYSO_F_CODE);
+	if (code && !strcmp(code, "pin_required"))
+		login_lost(d, t, ans, rep);
+	else
+		helper_error(d, t, ans, rep);
+	return -1;
+}
+
 static int sign_one(struct kysod *d, const struct sign_target *t, const struct kyso_peer *peer,
 		    const struct sign_consent *consent, const unsigned char *hash, size_t hash_len,
 		    int more, unsigned char *sig, size_t *sig_len, struct kyso_reply *rep)
 {
 	struct kyso_msg ans = { 0 };
-	const unsigned char *got;
 	struct kyso_out req;
 	char *pin = NULL;
-	size_t n = 0;
 	int rc, ret = -1;
 
-	kyso_out_init(&req);
-	kyso_out_str(&req, KYSO_F_TOKEN, t->cert.token);
-	kyso_out_str(&req, KYSO_F_KEY_ID, t->cert.key_id);
-	kyso_out_u32(&req, KYSO_F_MECH, t->mech);
-	kyso_out_u32(&req, KYSO_F_HASH_BITS, (uint32_t)(hash_alg_len(t->hash_alg) * 8));
-	kyso_out_bytes(&req, KYSO_F_HASH, hash, hash_len);
-	if (more)
-		kyso_out_bool(&req, KYSO_F_KEEP_LOGIN, 1);
+	sign_frame(t, hash, hash_len, more, &req);
 	rc = ask_helper(d, t, KYSO_OP_SIGN, &req, NULL, &ans, rep);
+	if (rc == 1 && !consent) {
+		login_lost(d, t, &ans, rep);
+		goto out;
+	}
 	if (rc == 1 && kyso_msg_bool(&ans, KYSO_F_PER_SIGNATURE))
 		inventory_set_per_signature(&d->inv, t->cert.id);
 	if (rc == 1 && kyso_msg_bool(&ans, KYSO_F_PER_SIGNATURE)) {
 		/* CKA_ALWAYS_AUTHENTICATE: the PIN for this one signature */
 		rc = per_signature_pin(d, t, peer, consent, &req, &ans, rep);
-	} else if (rc == 1 && consent) {
+	} else if (rc == 1) {
 		if (login(d, t, peer, consent, &pin, rep))
 			goto out;
 		rc = ask_helper(d, t, KYSO_OP_SIGN, &req, NULL, &ans, rep);
@@ -503,14 +557,7 @@ static int sign_one(struct kysod *d, const struct sign_target *t, const struct k
 		kyso_reply_error(rep, KE_TOKEN_ERROR, "the token logged out during the request");
 	if (rc)
 		goto out;
-	got = kyso_msg_bytes(&ans, KYSO_F_SIGNATURE, &n);
-	if (!got || n == 0 || n > SIGN_MAX_SIG) {
-		kyso_reply_error(rep, KE_INTERNAL_ERROR, "the helper answered without a signature");
-		goto out;
-	}
-	memcpy(sig, got, n);
-	*sig_len = n;
-	ret = 0;
+	ret = take_signature(&ans, sig, sig_len, rep);
 out:
 	pinentry_free_pin(pin);
 	kyso_msg_clear(&ans);

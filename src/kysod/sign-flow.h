@@ -59,6 +59,19 @@ int sign_hash_more(struct kysod *d, const struct sign_target *t, const unsigned 
 /* The one dialog slot that every dialog kysod shows takes (PIN, confirmation,
  * pairing): waits while another is open. Returns 0, or -1 with rep set when
  * kysod stops meanwhile. */
+/* The SIGN frame for hash (into req, which the caller frees); more: more
+ * signatures follow (a batch keeps the login). */
+void sign_frame(const struct sign_target *t, const unsigned char *hash, size_t hash_len, int more,
+		struct kyso_out *req);
+
+/* What the helper answered to a SIGN sent without asking anybody (a batch
+ * item on a lane): ans, or NULL when the call itself failed with err. Fills
+ * sig and returns 0, or returns -1 with rep set; a token that wants its
+ * login again is token_error (per_signature_pin for a key that wants the
+ * PIN for each signature). */
+int sign_answer(struct kysod *d, const struct sign_target *t, const struct kyso_msg *ans,
+		enum kyso_err err, unsigned char *sig, size_t *sig_len, struct kyso_reply *rep);
+
 int sign_dialog_take(struct kysod *d, struct kyso_reply *rep);
 void sign_dialog_give(struct kysod *d);
 
