@@ -48,6 +48,7 @@ static const struct {
 	[KYSO_F_OBJECT_CLASS] = { "object_class", T_U32, 4 },
 	[KYSO_F_DETAILS] = { "details", T_JSON, KYSO_IPC_MAX_FRAME },
 	[KYSO_F_FRESH] = { "fresh", T_BOOL, 1 },
+	[KYSO_F_WORKER] = { "worker", T_U32, 4 },
 };
 
 #define B(f) (1u << (f))
@@ -90,7 +91,8 @@ static const struct op_schema ops[] = {
 	  0, 0 },
 	{ KYSO_OP_DELETE, "DELETE", B(KYSO_F_TOKEN) | B(KYSO_F_OBJECT_CLASS) | B(KYSO_F_KEY_ID) |
 	  B(KYSO_F_CERT_ID) | B(KYSO_F_SO), B(KYSO_F_TOKEN) | B(KYSO_F_OBJECT_CLASS), 0, 0, 1, 1, 0, 0 },
-	{ KYSO_OP_LANE, "LANE", B(KYSO_F_TOKEN), B(KYSO_F_TOKEN), 0, 0, 0, 0, 0, 1 },
+	{ KYSO_OP_LANE, "LANE", B(KYSO_F_TOKEN) | B(KYSO_F_WORKER), B(KYSO_F_TOKEN) | B(KYSO_F_WORKER),
+	  0, 0, 0, 0, 0, 1 },
 	{ KYSO_OP_REPLY, "REPLY", B(KYSO_F_CODE) | B(KYSO_F_MESSAGE) | B(KYSO_F_PIN_STATE) |
 	  B(KYSO_F_PER_SIGNATURE) | B(KYSO_F_SIGNATURE) | B(KYSO_F_LOGGED_OUT) |
 	  B(KYSO_F_DETAILS) | B(KYSO_F_PUBLIC_KEY) | B(KYSO_F_KEY_ID), 0, 0, B(KYSO_F_CODE), 0, 0,

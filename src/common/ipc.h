@@ -92,6 +92,8 @@ enum kyso_field {
 	KYSO_F_OBJECT_CLASS,	/* u32: enum kyso_ipc_object */
 	KYSO_F_DETAILS,		/* json: what a provisioning operation found or did */
 	KYSO_F_FRESH,		/* bool: LOGIN even when logged in, so that the PIN is checked */
+	KYSO_F_WORKER,		/* u32: a lane's worker thread (LANE): the lanes of one thread
+				 * are served one at a time */
 	KYSO_F_COUNT		/* at most 32: fields are a bit set */
 };
 

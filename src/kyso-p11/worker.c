@@ -19,6 +19,8 @@
 enum job_kind { JOB_SIGN, JOB_LOGIN, JOB_LOGOUT };
 
 #define LOGIN_GRACE_S 5
+/* Lanes each worker thread opens (see worker_main). */
+#define LANES_PER_THREAD 4
 
 struct job {
 	enum job_kind kind;
@@ -46,6 +48,7 @@ struct worker {
 	char token_id[KYSO_TOKEN_ID_LEN + 1];
 	pthread_t threads[WORKER_POOL_MAX];
 	unsigned int nthreads;
+	unsigned int next_thread;	/* each thread's number, for its lanes */
 	pthread_mutex_t lock;
 	int wake_fd;		/* eventfd, one count per job queued; stop */
 	struct job *head, *tail;
@@ -65,13 +68,14 @@ int helper_send(struct helper *h, uint32_t id, uint16_t op, uint16_t flags, stru
 	return ret;
 }
 
-int helper_send_lane(struct helper *h, const char *token_id, int fd)
+int helper_send_lane(struct helper *h, const char *token_id, unsigned int thread, int fd)
 {
 	struct kyso_out out;
 	int ret;
 
 	kyso_out_init(&out);
 	kyso_out_str(&out, KYSO_F_TOKEN, token_id);
+	kyso_out_u32(&out, KYSO_F_WORKER, thread);
 	pthread_mutex_lock(&h->send_lock);
 	/* kysod reads HELLO first; a worker started before it waits */
 	while (!h->hello_sent)
@@ -491,13 +495,13 @@ static void worker_wake(struct worker *w, uint64_t n)
  * which then sends this token's SIGN and LOGIN frames on it and reads the
  * replies itself, so neither side's frame passes through another thread.
  * Returns the thread's end, or -1 (the thread then serves its queue only). */
-static int lane_open(struct worker *w)
+static int lane_open(struct worker *w, unsigned int thread)
 {
 	int sv[2];
 
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv))
 		return -1;
-	if (helper_send_lane(w->h, w->token_id, sv[1])) {
+	if (helper_send_lane(w->h, w->token_id, thread, sv[1])) {
 		close(sv[0]);
 		sv[0] = -1;
 	}
@@ -541,19 +545,29 @@ static int logout_due_ms(struct worker *w)
 }
 
 /* One thread of a token's worker: it runs the jobs queued by the helper's
- * main thread, and the frames of its own lane, one at a time. */
+ * main thread, and the frames of its lanes, one at a time. A thread keeps
+ * several lanes, so that as many requests as there are lanes reach it
+ * without waiting for one another in kysod: a frame that arrives while the
+ * thread is busy waits in its socket, and the lanes are served in turn. */
 static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
-	struct pollfd pfd[2];
+	struct pollfd pfd[1 + LANES_PER_THREAD];
 	struct kyso_msg msg;
 	struct job *j;
 	uint64_t count;
-	int lane = lane_open(w), due;
+	unsigned int i, k, nlanes = 0, turn = 0;
+	unsigned int thread = __atomic_fetch_add(&w->next_thread, 1, __ATOMIC_RELAXED);
+	int due;
 
 	pfd[0].fd = w->wake_fd;
 	pfd[0].events = POLLIN;
-	pfd[1].events = POLLIN;
+	for (i = 0; i < LANES_PER_THREAD; i++) {
+		pfd[1 + nlanes].fd = lane_open(w, thread);
+		pfd[1 + nlanes].events = POLLIN;
+		if (pfd[1 + nlanes].fd >= 0)
+			nlanes++;
+	}
 	pthread_mutex_lock(&w->lock);
 	while (!w->stop) {
 		if (w->head) {
@@ -584,33 +598,37 @@ static void *worker_main(void *arg)
 			continue;
 		}
 		pthread_mutex_unlock(&w->lock);
-		pfd[1].fd = lane;
-		if (poll(pfd, lane >= 0 ? 2 : 1, due) > 0) {
+		if (poll(pfd, 1 + nlanes, due) > 0) {
 			/* a job or stop: one count each; the queue is looked at next */
 			if ((pfd[0].revents & POLLIN) &&
 			    read(w->wake_fd, &count, sizeof(count)) < 0 && errno != EAGAIN)
 				log_warn("token %.12s: worker wake-up: %s", w->token_id,
 					 strerror(errno));
-			if (lane >= 0 && pfd[1].revents) {
-				if (kyso_ipc_recv(lane, &msg)) {
-					/* kysod let go of it (or sent what it may not) */
-					close(lane);
-					lane = -1;
-				} else {
-					pthread_mutex_lock(&w->lock);
-					w->busy++;
-					pthread_mutex_unlock(&w->lock);
-					lane_run(w, lane, &msg);
-					kyso_msg_clear(&msg);
-					pthread_mutex_lock(&w->lock);
-					w->busy--;
-					pthread_mutex_unlock(&w->lock);
-				}
+			/* one frame, from the next ready lane after the last served */
+			for (k = 0; k < nlanes; k++) {
+				i = 1 + (turn + k) % nlanes;
+				if (pfd[i].revents)
+					break;
+			}
+			if (k < nlanes && kyso_ipc_recv(pfd[i].fd, &msg)) {
+				/* kysod let go of it (or sent what it may not) */
+				close(pfd[i].fd);
+				pfd[i] = pfd[nlanes--];
+			} else if (k < nlanes) {
+				turn = i;	/* the lane after this one is first next time */
+				pthread_mutex_lock(&w->lock);
+				w->busy++;
+				pthread_mutex_unlock(&w->lock);
+				lane_run(w, pfd[i].fd, &msg);
+				kyso_msg_clear(&msg);
+				pthread_mutex_lock(&w->lock);
+				w->busy--;
+				pthread_mutex_unlock(&w->lock);
 			}
 		}
 		pthread_mutex_lock(&w->lock);
 	}
-	/* Answer what is still queued: the token left. A frame sent on the lane
+	/* Answer what is still queued: the token left. A frame sent on a lane
 	 * meanwhile finds it closed, which kysod reads the same way. */
 	while ((j = w->head) != NULL) {
 		w->head = j->next;
@@ -621,8 +639,8 @@ static void *worker_main(void *arg)
 	}
 	w->tail = NULL;
 	pthread_mutex_unlock(&w->lock);
-	if (lane >= 0)
-		close(lane);
+	for (i = 1; i <= nlanes; i++)
+		close(pfd[i].fd);
 	return NULL;
 }
 

@@ -34,9 +34,10 @@ struct helper {
 /* Sends a frame with the fields of out (NULL: none), which the caller frees. */
 int helper_send(struct helper *h, uint32_t id, uint16_t op, uint16_t flags, struct kyso_out *out);
 
-/* Passes kysod a lane (fd, the caller keeps its copy) to token_id's worker:
- * a LANE frame, sent once HELLO has gone. Returns 0 or -1. */
-int helper_send_lane(struct helper *h, const char *token_id, int fd);
+/* Passes kysod a lane (fd, the caller keeps its copy) to thread (0, 1, …)
+ * of token_id's worker: a LANE frame, sent once HELLO has gone. Returns 0
+ * or -1. */
+int helper_send_lane(struct helper *h, const char *token_id, unsigned int thread, int fd);
 
 /* Sends the module's inventory (HELLO or INVENTORY). */
 int helper_send_inventory(struct helper *h, uint16_t op);

@@ -23,7 +23,9 @@
 #define BACKOFF_MAX_MS 5000
 #define START_WAIT_S 10
 /* Lanes kept per helper: a token's worker threads each open one. */
-#define LANES_MAX 64
+#define LANES_MAX 256
+/* Worker threads told apart per token (the helper's pool is at most 16). */
+#define LANE_THREADS 64
 /* After a lane ended without an answer: how long to wait for the helper to be
  * seen gone (a crash) before taking it for the worker's end (the token left). */
 #define LANE_END_WAIT_MS 200
@@ -68,6 +70,7 @@ struct pending {
 struct lane {
 	struct helper_chan *chan;	/* a reference; chan->gen: the helper start */
 	char token[KYSO_TOKEN_ID_LEN + 1];
+	unsigned int thread;		/* the worker thread serving it */
 	int busy;			/* a request holds it (and a reference) */
 };
 
@@ -258,6 +261,7 @@ static void lane_add(struct helper_proc *h, uint64_t gen, struct kyso_msg *msg)
 	const char *token = kyso_msg_str(msg, KYSO_F_TOKEN);
 	struct helper_chan *c = NULL, *ended[LANES_MAX];
 	int fd = kyso_msg_take_fd(msg), type = 0, domain = 0;
+	uint32_t thread = LANE_THREADS;
 	unsigned int i, nended = 0;
 	struct ucred cred;
 	socklen_t len;
@@ -272,7 +276,8 @@ static void lane_add(struct helper_proc *h, uint64_t gen, struct kyso_msg *msg)
 		goto refuse;
 	len = sizeof(cred);
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) || cred.pid != h->pid ||
-	    !token || !token_id_ok(token))
+	    !token || !token_id_ok(token) || kyso_msg_u32(msg, KYSO_F_WORKER, &thread) ||
+	    thread >= LANE_THREADS)
 		goto refuse;
 	pthread_mutex_lock(&h->lock);
 	/* the lanes of workers that ended (a token removed) make room */
@@ -285,6 +290,7 @@ static void lane_add(struct helper_proc *h, uint64_t gen, struct kyso_msg *msg)
 	if (h->gen == gen && h->nlanes < LANES_MAX && (c = chan_new(fd, gen)) != NULL) {
 		h->lanes[h->nlanes].chan = c;
 		snprintf(h->lanes[h->nlanes].token, sizeof(h->lanes[0].token), "%s", token);
+		h->lanes[h->nlanes].thread = thread;
 		h->lanes[h->nlanes].busy = 0;
 		h->nlanes++;
 		fd = -1;
@@ -314,20 +320,30 @@ static unsigned int lanes_unlink_all(struct helper_proc *h, struct helper_chan *
 }
 
 /* An idle lane of token's worker in the running helper, marked busy: a new
- * reference, or NULL. Called with h->lock held. */
+ * reference, or NULL. Of the worker's threads, one with the fewest lanes
+ * busy serves it (a thread's lanes wait for one another). Called with
+ * h->lock held. */
 static struct helper_chan *lane_take(struct helper_proc *h, const char *token)
 {
-	unsigned int i;
+	unsigned int busy[LANE_THREADS] = { 0 }, i, best = LANES_MAX;
+	struct lane *l;
 
 	for (i = 0; i < h->nlanes; i++) {
-		struct lane *l = &h->lanes[i];
-
-		if (!l->busy && !l->chan->dead && l->chan->gen == h->gen && !strcmp(l->token, token)) {
-			l->busy = 1;
-			return chan_get(l->chan);
-		}
+		l = &h->lanes[i];
+		if (l->busy && !strcmp(l->token, token))
+			busy[l->thread]++;
 	}
-	return NULL;
+	for (i = 0; i < h->nlanes; i++) {
+		l = &h->lanes[i];
+		if (l->busy || l->chan->dead || l->chan->gen != h->gen || strcmp(l->token, token))
+			continue;
+		if (best == LANES_MAX || busy[l->thread] < busy[h->lanes[best].thread])
+			best = i;
+	}
+	if (best == LANES_MAX)
+		return NULL;
+	h->lanes[best].busy = 1;
+	return chan_get(h->lanes[best].chan);
 }
 
 /* Gives a lane back: idle again, or (ended) out of the table. Drops the

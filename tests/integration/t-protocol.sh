@@ -110,7 +110,7 @@ def frame(op, fields):
     return struct.pack("<IIHHI", 12 + len(fields), 0, op, 0, len(fields)) + fields
 def field(tag, kind, v):
     return struct.pack("<BBI", tag, kind, len(v)) + v
-token = field(5, 4, b"0123456789abcdef0123456789abcdef\0")
+token = field(5, 4, b"0123456789abcdef0123456789abcdef\0") + field(27, 1, struct.pack("<I", 0))
 ch.sendall(frame(1, field(1, 1, struct.pack("<I", 3)) + field(15, 5, b'{"tokens":[]}\0')))
 r, w = os.pipe()
 ch.sendmsg([frame(14, token)], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, struct.pack("i", w))])

@@ -516,8 +516,10 @@ static void send_with_fds(int sock, const void *buf, size_t len, const int *fds,
 /* A LANE frame: its token field, framed; returns its length. */
 static size_t lane_frame(unsigned char *out)
 {
-	unsigned char f[64];
+	unsigned char f[64], zero[4] = { 0 };
 	size_t n = raw_field(f, KYSO_F_TOKEN, 4, TOKEN, sizeof(TOKEN));
+
+	n += raw_field(f + n, KYSO_F_WORKER, 1, zero, sizeof(zero));
 
 	put_u32(out, (uint32_t)(12 + n));
 	put_u32(out + 4, 0);
@@ -536,15 +538,19 @@ static void test_lane_passes_fd(void **state)
 	struct kyso_msg msg;
 	struct kyso_out o;
 	int pipefd[2], got, before;
+	uint32_t worker = 0;
 	char c = 0;
 
 	assert_int_equal(pipe(pipefd), 0);
 	kyso_out_init(&o);
 	kyso_out_str(&o, KYSO_F_TOKEN, TOKEN);
+	kyso_out_u32(&o, KYSO_F_WORKER, 3);
 	assert_int_equal(kyso_ipc_send_fd(p->fd[0], 0, KYSO_OP_LANE, 0, &o, pipefd[1]), 0);
 	assert_int_equal(kyso_ipc_recv(p->fd[1], &msg), 0);
 	assert_int_equal(msg.op, KYSO_OP_LANE);
 	assert_string_equal(kyso_msg_str(&msg, KYSO_F_TOKEN), TOKEN);
+	assert_int_equal(kyso_msg_u32(&msg, KYSO_F_WORKER, &worker), 0);
+	assert_int_equal(worker, 3);
 	got = kyso_msg_take_fd(&msg);
 	assert_true(got >= 0 && got != pipefd[1]);
 	/* the same pipe: what is written on the copy comes out of the other end */
@@ -590,6 +596,7 @@ static void test_lane_fd_refusals(void **state)
 	assert_int_equal(pipe(pipefd), 0);
 	kyso_out_init(&o);
 	kyso_out_str(&o, KYSO_F_TOKEN, TOKEN);
+	kyso_out_u32(&o, KYSO_F_WORKER, 0);
 	/* sending: LANE without a descriptor, one with another opcode */
 	assert_int_equal(kyso_ipc_send(p->fd[0], 0, KYSO_OP_LANE, 0, &o, NULL, 0), -1);
 	assert_int_equal(kyso_ipc_send_fd(p->fd[0], 0, KYSO_OP_LANE, 0, &o, -1), -1);
