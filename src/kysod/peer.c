@@ -125,16 +125,38 @@ out:
 /* Whether process pid has a descriptor of socket inode ino: 1, 0, or -1 when
  * its descriptors cannot be read (a process that is not dumpable) or are too
  * many to look through. */
-int kyso_peer_holds(pid_t pid, unsigned long ino)
+/* Whether /proc/PID/fd/NAME is the socket want names: 1, 0, or -1 when it
+ * may not be read. */
+static int fd_is(const char *dir, const char *name, const char *want)
 {
-	char dir[64], link[96], target[64], want[40];
+	char link[96], target[64];
+	ssize_t n;
+
+	snprintf(link, sizeof(link), "%s/%s", dir, name);
+	n = readlink(link, target, sizeof(target) - 1);
+	if (n < 0 && (errno == EACCES || errno == EPERM))
+		return -1;	/* listed, but not to be read */
+	if (n <= 0)
+		return 0;
+	target[n] = '\0';
+	return !strcmp(target, want);
+}
+
+int kyso_peer_holds(pid_t pid, unsigned long ino, int *fd_hint)
+{
+	char dir[64], want[40], name[16];
 	struct dirent *de;
 	int found = 0, scanned = 0;
-	ssize_t n;
 	DIR *d;
 
 	snprintf(dir, sizeof(dir), "/proc/%d/fd", (int)pid);
 	snprintf(want, sizeof(want), "socket:[%lu]", ino);
+	/* where it was the last time: one readlink instead of the listing */
+	if (fd_hint && *fd_hint >= 0) {
+		snprintf(name, sizeof(name), "%d", *fd_hint);
+		if (fd_is(dir, name, want) == 1)
+			return 1;
+	}
 	d = opendir(dir);
 	if (!d)
 		return -1;
@@ -147,14 +169,9 @@ int kyso_peer_holds(pid_t pid, unsigned long ino)
 			found = -1;
 			break;
 		}
-		snprintf(link, sizeof(link), "%s/%s", dir, de->d_name);
-		n = readlink(link, target, sizeof(target) - 1);
-		if (n < 0 && (errno == EACCES || errno == EPERM))
-			found = -1;	/* listed, but not to be read */
-		if (n <= 0)
-			continue;
-		target[n] = '\0';
-		found = !strcmp(target, want);
+		found = fd_is(dir, de->d_name, want);
+		if (found == 1 && fd_hint)
+			*fd_hint = atoi(de->d_name);
 	}
 	closedir(d);
 	return found;
@@ -182,6 +199,7 @@ int kyso_peer_creds(int fd, struct kyso_peer *peer)
 
 	memset(peer, 0, sizeof(*peer));
 	peer->pidfd = -1;
+	peer->held_fd = -1;
 	strcpy(peer->exe, "unknown");
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) || len != sizeof(cred))
 		return -1;
@@ -237,7 +255,8 @@ void kyso_peer_recheck(struct kyso_peer *peer)
 		read_exe(peer->pid, exe, sizeof(exe));
 		if (strcmp(exe, peer->exe))
 			peer->what_changed = "executable";
-		else if (peer->peer_ino && (held = kyso_peer_holds(peer->pid, peer->peer_ino)) == 0)
+		else if (peer->peer_ino &&
+			 (held = kyso_peer_holds(peer->pid, peer->peer_ino, &peer->held_fd)) == 0)
 			peer->what_changed = "connection";
 		/* unreadable: not a change, but not a check that was made */
 		if (peer->peer_ino)

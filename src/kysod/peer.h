@@ -23,6 +23,7 @@ struct kyso_peer {
 	int pidfd;		/* the process, -1 when the kernel offers no pidfd */
 	unsigned long long start;	/* start time in clock ticks since boot, 0 if unread */
 	unsigned long peer_ino;	/* the inode of the caller's end of the socket, 0 if unknown */
+	int held_fd;		/* the caller's descriptor found holding it last, or -1 */
 	int held_unread;	/* the caller's descriptors could not be read (not dumpable) */
 	/* set by kyso_peer_recheck: */
 	int changed;		/* the process is gone, or runs another executable */
@@ -63,8 +64,10 @@ const char *kyso_peer_shown(const struct kyso_peer *peer);
 const char *kyso_peer_checks(const struct kyso_peer *peer);
 
 /* Whether process pid holds a descriptor of socket inode ino: 1, 0, or -1
- * when its descriptors cannot be read or are too many to look through. */
-int kyso_peer_holds(pid_t pid, unsigned long ino);
+ * when its descriptors cannot be read or are too many to look through.
+ * fd_hint (may be NULL): in, a descriptor number to look at first (-1: none);
+ * out, the one found holding it. */
+int kyso_peer_holds(pid_t pid, unsigned long ino, int *fd_hint);
 
 /* Field 22 of /proc/PID/stat, the process's start time; 0 when unread. */
 unsigned long long kyso_peer_start_time(pid_t pid);

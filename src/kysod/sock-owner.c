@@ -88,7 +88,7 @@ static pid_t find_holder(unsigned long ino)
 	int scanned = 0;
 	DIR *d;
 
-	if (cached > 0 && kyso_peer_holds(cached, ino) == 1)
+	if (cached > 0 && kyso_peer_holds(cached, ino, NULL) == 1)
 		return cached;
 	d = opendir("/proc");
 	if (!d)
@@ -103,7 +103,7 @@ static pid_t find_holder(unsigned long ino)
 		if (stat(path, &sb) || sb.st_uid != getuid())
 			continue;
 		scanned++;
-		if (kyso_peer_holds(pid, ino) == 1)
+		if (kyso_peer_holds(pid, ino, NULL) == 1)
 			found = pid;
 	}
 	closedir(d);
@@ -122,6 +122,7 @@ int sock_owner_uid(int fd, struct kyso_peer *peer)
 
 	memset(peer, 0, sizeof(*peer));
 	peer->pidfd = -1;
+	peer->held_fd = -1;
 	peer->tcp = 1;
 	strcpy(peer->exe, "unknown");
 	if (getsockname(fd, (struct sockaddr *)&local, &llen) ||

@@ -271,6 +271,50 @@ EOF
 spoof status
 like "$(cat "$KYSOD_LOG")" "identity changed \\(executable\\)" "kysod's log notes the change"
 spoof at-once
+# A program that signs once (kysod looks where it holds the connection), then hands the
+# connection to a child and closes its own copy, living on as the same executable: the
+# child's request is recorded as coming from a changed caller (the connection).
+make_hash sha256
+"$PY" - "$SOCK" "$(sign_body "${CERT_ID[rsa]}" sha256)" "$T/handover.out" <<'EOF'
+import os, socket, sys, time
+path, body, out = sys.argv[1], sys.argv[2].encode(), sys.argv[3]
+spare = [os.open("/dev/null", os.O_RDONLY) for _ in range(3)]
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.connect(path)
+def ask():
+    s.sendall(b"POST /v1/sign HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+              b"Content-Length: %d\r\n\r\n" % len(body) + body)
+    data = b""
+    while b"\r\n\r\n" not in data:
+        data += s.recv(65536)
+    head, _, rest = data.partition(b"\r\n\r\n")
+    n = [int(l.split(b":")[1]) for l in head.split(b"\r\n") if l.lower().startswith(b"content-length:")][0]
+    while len(rest) < n:
+        rest += s.recv(65536)
+    return head.split(b" ")[1].decode()
+first = ask()
+r, w = os.pipe()
+pid = os.fork()
+if pid == 0:
+    os.close(w)
+    os.read(r, 1)       # the parent has let go of the connection
+    code = ask()
+    with open(out, "w") as f:
+        f.write(first + " " + code)
+    os._exit(0)
+# the descriptor the first check found is closed, and others take its place
+s.close()
+for fd in spare:
+    os.close(fd)
+again = [os.open("/dev/null", os.O_RDONLY) for _ in range(4)]
+os.write(w, b"x")
+os.waitpid(pid, 0)
+EOF
+is "$(cat "$T/handover.out" 2>/dev/null)" "200 200" "a connection handed to a child: both requests answered"
+E=$(json_get 'json.dumps(j[-1])' "$(audit_select 'e["event"] == "sign"')")
+is "$(json_get 'j["caller_check"]["result"]' "$E")" connection \
+	"a connection handed to a child while its program lives on: caller_check.result connection"
+
 # an unchanged caller is recorded as such
 sign_and_verify rsa sha256
 E=$(json_get 'json.dumps(j[-1])' "$(audit_select 'e["event"] == "sign"')")
