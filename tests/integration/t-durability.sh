@@ -312,7 +312,12 @@ batch_post writefail
 like "$STATUS $(json_get 'j.get("error", {}).get("code") or sorted(set(i["error"]["code"] for i in j["items"]))')" \
 	'^(500 audit_failed|200 \["audit_failed"\])$' "write fails, then a batch: audit_failed"
 no_signature "write fails, then a batch"
+# the fault gone, the log stays stopped until kysod is restarted
 rm -f "$ARM"
+make_hash sha256
+api POST /v1/sign "$(sign_body "${CERT_ID[p256]}" sha256)"
+is_error 500 audit_failed "write fails: with the fault gone, kysod still refuses to sign until restarted"
+no_signature "write fails, the fault gone"
 stop_kysod
 log_whole "write fails"
 
