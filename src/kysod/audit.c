@@ -428,6 +428,14 @@ out:
 	return ret;
 }
 
+void audit_fail(struct audit *a)
+{
+	pthread_mutex_lock(&a->lock);
+	a->failed = 1;
+	pthread_cond_broadcast(&a->cond);
+	pthread_mutex_unlock(&a->lock);
+}
+
 int audit_wait(struct audit *a, uint64_t seq)
 {
 	int ret = 0, fd;

@@ -49,6 +49,10 @@ int audit_append(struct audit *a, struct audit_entry *entry, uint64_t *seq);
  * appended meanwhile. Returns 0, or -1 when it could not be made durable. */
 int audit_wait(struct audit *a, uint64_t seq);
 
+/* Stops the log as a failed write does: no line is written any more, and
+ * kysod returns no signature until it is restarted. */
+void audit_fail(struct audit *a);
+
 /* Whether lines can still be written (a failed write or fdatasync stops the log). */
 int audit_usable(struct audit *a);
 
