@@ -94,6 +94,22 @@ out:
 	return ret;
 }
 
+/* The result entry of an attempt that has an intent entry (written before the
+ * token was asked) is left to the request's after hook: written once the
+ * answer has been sent, off the answer's path. An attempt refused before has
+ * no other entry: its result is written now, before its answer, as it is when
+ * no copy can be made. Returns 0, or -1 when writing it now failed. */
+static int record_result(const struct kysod_request *req, const struct sign_record *rec)
+{
+	struct sign_record_copy *c = rec->intent ? sign_record_keep(rec) : NULL;
+	uint64_t seq;
+
+	if (!c)
+		return sign_record(req->d, rec, &seq);
+	kysod_request_after(req, sign_record_later, c);	/* c passes to the request */
+	return 0;
+}
+
 void api_sign(const struct kysod_request *req, const char *arg, struct kyso_reply *rep)
 {
 	struct kysod *d = req->d;
@@ -107,7 +123,7 @@ void api_sign(const struct kysod_request *req, const char *arg, struct kyso_repl
 	unsigned char sig[SIGN_MAX_SIG], *der = NULL;
 	size_t sig_len = 0, der_len = 0;
 	char audit_ref[64], *sig_b64 = NULL;
-	uint64_t seq = 0, intent = 0;
+	uint64_t intent = 0;
 	int found, cms, rc = -1;
 
 	if (sign_request_parse(req->body, req->body_len, &sreq, rep))
@@ -159,8 +175,9 @@ void api_sign(const struct kysod_request *req, const char *arg, struct kyso_repl
 		rec.result = "internal_error";
 	/* The signature is not returned before its intent entry is on disk
 	 * (synced while the token signed, so this wait is normally over at
-	 * once); the result entry is made durable by a later sync. */
-	if (sign_record(d, &rec, &seq) || (rc == 0 && audit_wait(&d->audit, intent))) {
+	 * once); its result entry is written once the answer has gone, and
+	 * made durable by a later sync. */
+	if (record_result(req, &rec) || (rc == 0 && audit_wait(&d->audit, intent))) {
 		if (rc == 0)
 			kyso_reply_error(rep, KE_AUDIT_FAILED,
 					 "the audit log cannot be written; no signature is returned");

@@ -150,8 +150,65 @@ static void now_rfc3339(char *out, size_t len)
 	snprintf(out, len, "%s.%06ldZ", base, ts.tv_nsec / 1000);
 }
 
+/* A line written to the file, waiting to be sent to syslog. */
+struct audit_logged {
+	struct audit_logged *next;
+	char *text;
+};
+
+/* Queues text (ownership passes here) for syslog_flush, behind the lines
+ * written before it. Called with the lock held. */
+static void syslog_queue(struct audit *a, char *text)
+{
+	struct audit_logged *l = malloc(sizeof(*l));
+
+	if (!l) {
+		/* out of memory: sent now, in its place, lock held or not */
+		syslog(LOG_INFO, "kyso audit: %s", text);
+		free(text);
+		return;
+	}
+	l->next = NULL;
+	l->text = text;
+	*a->to_syslog_tail = l;
+	a->to_syslog_tail = &l->next;
+}
+
+/* Takes every line waiting for syslog, oldest first. */
+static struct audit_logged *syslog_take(struct audit *a)
+{
+	struct audit_logged *l;
+
+	pthread_mutex_lock(&a->lock);
+	l = a->to_syslog;
+	a->to_syslog = NULL;
+	a->to_syslog_tail = &a->to_syslog;
+	pthread_mutex_unlock(&a->lock);
+	return l;
+}
+
+/* Sends the lines written so far to syslog, in the order they were written,
+ * without the log's lock: syslog() may block (glibc tries its socket again
+ * at each call when /dev/log is missing), and writes and syncs go on
+ * meanwhile. One thread sends at a time; a line another thread took is sent
+ * by it before its lock is given back. */
+static void syslog_flush(struct audit *a)
+{
+	struct audit_logged *l, *next;
+
+	pthread_mutex_lock(&a->syslog_lock);
+	for (l = syslog_take(a); l; l = next) {
+		next = l->next;
+		syslog(LOG_INFO, "kyso audit: %s", l->text);
+		free(l->text);
+		free(l);
+	}
+	pthread_mutex_unlock(&a->syslog_lock);
+}
+
 /* Writes one line with seq, time, chain and prev added to the entry (the
- * caller frees it). Called with the lock held. */
+ * caller frees it), and queues it for syslog_flush, which the caller calls
+ * once it has released the lock. Called with the lock held. */
 static int write_line(struct audit *a, struct audit_entry *entry)
 {
 	char prev[65], when[40], *text = NULL;
@@ -185,7 +242,8 @@ static int write_line(struct audit *a, struct audit_entry *entry)
 	sha256(text, len, a->last);
 	a->size += len + 1;
 	a->written = a->next_seq++;
-	syslog(LOG_INFO, "kyso audit: %s", text);
+	syslog_queue(a, text);
+	text = NULL;
 	ret = 0;
 out:
 	free(text);
@@ -257,6 +315,8 @@ int audit_open(struct audit *a, const char *path, size_t max_size, char *err, si
 	a->fd = -1;
 	pthread_mutex_init(&a->lock, NULL);
 	pthread_cond_init(&a->cond, NULL);
+	pthread_mutex_init(&a->syslog_lock, NULL);
+	a->to_syslog_tail = &a->to_syslog;
 	a->max_size = max_size;
 	a->path = strdup(path);
 	if (!a->path) {
@@ -297,6 +357,7 @@ int audit_open(struct audit *a, const char *path, size_t max_size, char *err, si
 		goto fail;
 	}
 	a->durable = a->written = a->next_seq - 1;
+	syslog_flush(a);
 	log_info("audit log %s, chain %s, next entry %llu", path, a->chain,
 		 (unsigned long long)a->next_seq);
 	return 0;
@@ -311,9 +372,11 @@ void audit_close(struct audit *a)
 		fdatasync(a->fd);
 		close(a->fd);
 	}
+	syslog_flush(a);
 	free(a->path);
 	pthread_mutex_destroy(&a->lock);
 	pthread_cond_destroy(&a->cond);
+	pthread_mutex_destroy(&a->syslog_lock);
 	a->fd = -1;
 	a->path = NULL;
 }
@@ -361,7 +424,16 @@ int audit_append(struct audit *a, struct audit_entry *entry, uint64_t *seq)
 	ret = 0;
 out:
 	pthread_mutex_unlock(&a->lock);
+	syslog_flush(a);
 	return ret;
+}
+
+void audit_fail(struct audit *a)
+{
+	pthread_mutex_lock(&a->lock);
+	a->failed = 1;
+	pthread_cond_broadcast(&a->cond);
+	pthread_mutex_unlock(&a->lock);
 }
 
 int audit_wait(struct audit *a, uint64_t seq)

@@ -102,3 +102,11 @@ void kyso_route(const struct kysod_request *req, struct kyso_reply *rep)
 	}
 	kyso_reply_error(rep, KE_NOT_FOUND, "no such resource; see the API reference for the paths");
 }
+
+void kysod_request_after(const struct kysod_request *req, kysod_after_fn fn, void *ctx)
+{
+	if (req->after)
+		req->after(req, fn, ctx);
+	else
+		fn(req->d, ctx);
+}

@@ -40,6 +40,8 @@ struct req_state {
 	size_t dropped;
 	int in_flight;		/* counted in kysod's requests until answered */
 	size_t expect;		/* Content-Length, 0 when not given */
+	kysod_after_fn after;	/* run by completed(), once the answer is sent */
+	void *after_ctx;	/* owned by after */
 };
 
 /* A body over the limit is read to its end (up to this much) so the client gets
@@ -327,7 +329,7 @@ static enum MHD_Result request_data(struct kysod *d, struct MHD_Connection *conn
  * parsing it): the memory and the large-body slot are given back early. */
 static void body_done(const struct kysod_request *req)
 {
-	struct req_state *st = req->body_ctx;
+	struct req_state *st = req->server_ctx;
 
 	if (st->body) {
 		OPENSSL_cleanse(st->body, st->cap);
@@ -337,6 +339,32 @@ static void body_done(const struct kysod_request *req)
 	st->len = st->cap = 0;
 	if (st->conn)
 		conns_large_give(req->d->conns, st->conn);
+}
+
+/* req->after: keeps fn and ctx (now the request's) for completed(). */
+static void keep_after(const struct kysod_request *req, kysod_after_fn fn, void *ctx)
+{
+	struct req_state *st = req->server_ctx;
+
+	/* one per request: an earlier one runs now, so that each runs once */
+	if (st->after)
+		st->after(req->d, st->after_ctx);
+	st->after = fn;
+	st->after_ctx = ctx;
+}
+
+/* The work a handler left for after its answer: libmicrohttpd calls
+ * completed() once the answer is sent, or when the request ended otherwise
+ * (the client went away, the answer failed, the server stops). */
+static void run_after(struct kysod *d, struct req_state *st)
+{
+	kysod_after_fn fn = st->after;
+
+	if (!fn)
+		return;
+	st->after = NULL;
+	fn(d, st->after_ctx);
+	st->after_ctx = NULL;
 }
 
 static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char *url,
@@ -396,7 +424,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 	req.body_len = st->len;
 	req.peer = &k->peer;
 	req.body_done = body_done;
-	req.body_ctx = st;
+	req.after = keep_after;
+	req.server_ctx = st;
 	kyso_route(&req, &rep);
 	log_debug("%s %s from pid %d: %u", method, url, (int)k->peer.pid, rep.status);
 	if (rep.sse) {
@@ -419,6 +448,8 @@ static void completed(void *cls, struct MHD_Connection *conn, void **req_cls,
 
 	if (!st)
 		return;
+	/* before the request stops counting: a stopping kysod waits for it */
+	run_after(d, st);
 	if (st->in_flight)
 		__atomic_sub_fetch(&d->requests, 1, __ATOMIC_ACQ_REL);
 	if (st->body) {

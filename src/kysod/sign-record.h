@@ -38,4 +38,18 @@ int sign_intent(struct kysod *d, const struct sign_record *r, uint64_t *seq);
  * entry when it has one. Returns 0 with *seq set, or -1 when the log failed. */
 int sign_record(struct kysod *d, const struct sign_record *r, uint64_t *seq);
 
+/* A sign_record with its own copy of all it names, for a "sign" entry
+ * written later, off the answer's path. */
+struct sign_record_copy;
+
+/* Copies r and what it points to: the caller's identity as it is now, the
+ * target, the hash and the strings. Returns the copy, the caller's until it
+ * passes it to sign_record_later, or NULL when out of memory. */
+struct sign_record_copy *sign_record_keep(const struct sign_record *r);
+
+/* Appends the "sign" entry of copy (a sign_record_copy) and frees it; a
+ * kysod_after_fn. A line that cannot be written stops the log (audit_fail):
+ * kysod returns no signature until it is restarted. */
+void sign_record_later(struct kysod *d, void *copy);
+
 #endif

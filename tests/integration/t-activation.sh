@@ -87,6 +87,7 @@ fi
 wait_modules_running || bail_out "the module did not start"
 sign_and_verify rsa sha256
 sign_and_verify p256 sha256
+audit_settle
 check "the signatures are in the audit log under \$XDG_STATE_HOME" \
 	grep -q '"result":"ok"' "$AUDIT_LOG"
 LISTENER=$(readlink "/proc/$KYSOD_PID/fd/3")

@@ -65,6 +65,7 @@ kyso_exit "a signature refused at the PIN dialog" 1 sign --cert "${CERT_ID[p384]
 pinentry_says "pin 123456"
 kyso_exit "one more signature" 0 sign --cert "${CERT_ID[p384]}" --hash-alg sha384 --hash "$HASH_HEX"
 
+audit_settle
 N=$(wc -l < "$AUDIT_LOG")
 CHAIN=$(json_get 'j["chain"]' "$(head -1 "$AUDIT_LOG")")
 is "$N" 31 "the audit log has 31 lines (start, an intent and a result for each of 1 + 12 + 1 + 1 attempts)"

@@ -16,8 +16,10 @@ CURL_EXE=$(realpath "$(command -v curl)")
 PY_EXE=$(realpath "$("$PY" -c 'import sys; print(sys.executable)')")
 MY_UID=$(id -u)
 
-# sign_bg KEY ALG [PADDING]: one signature over a fresh hash by a curl of known pid;
-# sets CALLER_PID, STATUS, BODY, HASH_HEX.
+# sign_bg KEY ALG [PADDING]: one signature over a fresh hash by a curl of known pid, and its
+# result entry in $SIGN_LOG, written once the answer has gone; sets CALLER_PID, STATUS, BODY,
+# HASH_HEX.
+SIGN_LOG=$AUDIT_LOG
 sign_bg()
 {
 	make_hash "$2"
@@ -30,11 +32,13 @@ sign_bg()
 	wait "$CALLER_PID"
 	STATUS=$(cat "$T/sign.code")
 	BODY=$(cat "$T/sign.ans" 2>/dev/null)
+	audit_settle "$SIGN_LOG"
 }
 
 # entry_of HEX: the sign entries (the results) with that hash (JSON list).
 entry_of()
 {
+	audit_settle "${2:-$AUDIT_LOG}"
 	audit_select "e.get('hash') == '$1' and e['event'] == 'sign'" "${2:-$AUDIT_LOG}"
 }
 
@@ -294,6 +298,7 @@ note "8 clients x 50 signatures in $(( $(now_ms) - t0 )) ms"
 is "$(json_get '[len(j["results"]), sorted(set(r["status"] for r in j["results"]))]' "$(cat "$T/clients.json")")" \
 	"[400, [200]]" "8 concurrent clients x 50 signatures: 400 answers, all 200"
 is "$VERIFIED" 400 "8 concurrent clients: all 400 signatures verify"
+audit_settle
 is "$(audit_lines)" $((n0 + 800)) "8 concurrent clients: 800 new lines in the audit log (an intent and a result each)"
 OUT=$(audit_check "$AUDIT_LOG")
 ok $? "8 concurrent clients: one well-formed chain, no torn or interleaved line ($OUT)"
@@ -319,9 +324,12 @@ EOF
 )" ok "8 concurrent clients: each answer's audit_id is the entry with its hash (result ok, python's pid)"
 
 # ---------------------------------------------------------------- SIGKILL right after a 200
+# The result entry is written once the answer has gone; once it is in the file, a SIGKILL
+# (no sync since) loses neither line: the kernel has them.
 OLD_HELPER=$(helper_field pid)
 make_hash sha256
 api POST /v1/sign "$(sign_body "${CERT_ID[rsa]}" sha256)"
+audit_settle
 { kill -KILL "$KYSOD_PID"; wait "$KYSOD_PID"; } 2>/dev/null
 REF=$(json_get 'j["audit_id"]')
 is "$STATUS" 200 "a signature just before SIGKILL: 200"
@@ -409,6 +417,7 @@ like "$(cat "$T/refused.log")" '\[kysod\] audit_max_size: ' "audit_max_size = 10
 
 # ---------------------------------------------------------------- rotation
 ROT=$T/rot/audit.log
+SIGN_LOG=$ROT
 write_conf --module "softhsm=$SOFTHSM" "audit_log=$ROT" audit_max_size=4096
 start_kysod
 is "$(stat -c %a "$T/rot")" 700 "rotation: new log directory with mode 0700"
@@ -456,6 +465,7 @@ SAVE_CONF=$CONF SAVE_SOCK=$SOCK
 CONF=$T/kysod3.conf SOCK=$T/run2/kyso.sock
 write_conf --module "softhsm=$SOFTHSM" "audit_log=$ROT" audit_max_size=4096
 CONF=$SAVE_CONF SOCK=$SAVE_SOCK
+audit_settle "$ROT"
 N=$(audit_lines "$ROT")
 kysod_once "$T/kysod3.conf" "$T/second.log" "$T/run2/kyso.sock"
 rc=$KYSOD_RC

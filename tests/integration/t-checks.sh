@@ -194,6 +194,7 @@ is_error 422 certificate_expired "a batch with an expired certificate is refused
 is "$(getpin_count)" "$n" "...without a dialog"
 
 # The audit log records the refusals with their code.
+audit_settle
 grep -q '"result":"certificate_expired"' "$AUDIT_LOG"
 ok $? "the audit log records a refused signature with its code"
 stop_kysod

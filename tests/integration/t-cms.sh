@@ -153,7 +153,8 @@ head -c 10 /dev/urandom >> "$T/data.bin"
 cms_rejects "${CERT_PEM[rsa]}"
 ok $? "the CMS signature does not verify against another record"
 
-# Audit entry for a CMS signature.
+# Audit entry for a CMS signature (its result, written once the answer has gone).
+audit_settle
 tail -n 1 "$AUDIT_LOG" > "$T/last.json"
 is "$(json_get '[j["format"], j["result"], j["hash"]]' "$(cat "$T/last.json")")" \
 	"[\"cms\", \"ok\", \"$HASH_HEX\"]" "the audit entry says format cms, ok, the record hash"
@@ -282,12 +283,14 @@ openssl ts -verify -in "$T/tst.der" -token_in -digest "$DIGEST" -CAfile "$CA_ROO
 ok $? "PAdES B-T: openssl ts -verify of the token over the signature value"
 
 # TSA failures: no signature comes back.
+audit_settle
 n=$(wc -l < "$AUDIT_LOG")
 tsa_stop
 cms_sign cades sha256 "" '"timestamp":true'
 is_error 502 timestamp_failed "TSA down: timestamp_failed"
 like "$(json_get 'j["error"]["message"]')" "did not answer" "...saying the TSA did not answer"
 is "$(json_get '"signature" in j')" false "...and no signature in the answer"
+audit_settle
 tail -n 1 "$AUDIT_LOG" > "$T/last.json"
 is "$(json_get 'j["result"]' "$(cat "$T/last.json")")" timestamp_failed \
 	"the audit entry records timestamp_failed"
@@ -301,9 +304,19 @@ for mode in http500 garbage reject; do
 	note "$(json_get 'j["error"]["message"]')"
 	tsa_stop
 done
+audit_settle
 is "$(wc -l < "$AUDIT_LOG")" $((n + 8)) "each failed attempt is in the audit log (its intent and its result)"
-is "$(tail -n 8 "$AUDIT_LOG" | "$PY" -c 'import json, sys; print(json.dumps([json.loads(l).get("result", "intent") for l in sys.stdin]))')" \
-	'["intent", "timestamp_failed", "intent", "timestamp_failed", "intent", "timestamp_failed", "intent", "timestamp_failed"]' \
+# (a result entry is written once its answer has gone: the next attempt's intent may come first)
+is "$(tail -n 8 "$AUDIT_LOG" | "$PY" -c 'import json, sys
+intents, results = set(), []
+for l in sys.stdin:
+    e = json.loads(l)
+    if e["event"] == "intent":
+        intents.add(e["seq"])
+    else:
+        results.append([e["result"], e.get("intent") in intents])
+print(json.dumps([len(intents), results]))')" \
+	'[4, [["timestamp_failed", true], ["timestamp_failed", true], ["timestamp_failed", true], ["timestamp_failed", true]]]' \
 	"...each result timestamp_failed, after its intent"
 stop_kysod
 

@@ -3,11 +3,13 @@
 # The audit log's durability, with faults injected into kysod's writes and syncs of that file
 # (tests/mock/fault-io.c, LD_PRELOAD): a signature is never answered before its intent entry is
 # synced (a slow sync, observed through the marks the library writes after each sync), and that
-# sync runs while the token signs, the result entry being synced later; a failed sync or write
-# answers 500 audit_failed with no signature, leaves no half-written line, and the log still
-# verifies. kysod killed with SIGKILL under load, or in the middle of a sync: every signature a
-# client received has its intent entry, and kyso audit verify explains the intents left without
-# a result.
+# sync runs while the token signs; the result entry is written once the answer has gone (a slow
+# write of it does not delay the answer), also for a client that left before its answer, and
+# is synced later; a failed sync or write answers 500 audit_failed with no signature, leaves no
+# half-written line, and the log still verifies; a failed write of a result entry, after its
+# answer, makes the next signature fail with audit_failed. kysod killed with SIGKILL under load,
+# or in the middle of a sync: every signature a client received has its intent entry, and kyso
+# audit verify explains the intents left without a result.
 if [ -z "${BASH_VERSION:-}" ]; then exec /bin/bash "$0" "$@"; fi
 set -u
 : "${KYSO_SRCDIR:=$(cd "$(dirname "$0")/../.." && pwd)}"
@@ -23,13 +25,15 @@ MARKS=$T/sync.marks
 mkdir -p "$(dirname "$AUDIT_LOG")"
 LOG_REAL=$(realpath -m "$AUDIT_LOG")
 
-# start_faulty MODE: kysod with the fault library on its audit log (the fault applies while
-# $ARM exists; marks in $MARKS).
+# start_faulty MODE [DELAY_MS]: kysod with the fault library on its audit log (the fault applies
+# while $ARM exists, to the writes holding $FAULT_MATCH if set; marks in $MARKS).
+FAULT_MATCH=
 start_faulty()
 {
 	rm -f "$ARM" "$MARKS"
 	KYSOD_WRAP=(env "LD_PRELOAD=$FAULT_LIB" "KYSO_FAULT_FILE=$LOG_REAL" "KYSO_FAULT_IO=$1"
 		"KYSO_FAULT_ARM=$ARM" "KYSO_FAULT_MARK=$MARKS" "KYSO_FAULT_DELAY_MS=${2:-300}"
+		"KYSO_FAULT_MATCH=$FAULT_MATCH"
 		"ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0")
 	start_kysod
 	KYSOD_WRAP=()
@@ -112,7 +116,9 @@ for key in rsa p256; do
 	fi
 	# The sync that made the intent durable began before the result entry was written
 	# (it ran while the token signed), and the answer did not wait for a sync of the
-	# result entry: with one client nothing else syncs it before the next request.
+	# result entry: with one client nothing else syncs it before the next request. The
+	# result entry is written once the answer has gone: it is waited for here.
+	audit_settle
 	RES_END=$(line_end $((SEQ + 1)))
 	is "$(audit_select "e['seq'] == $((SEQ + 1))" | json_get '[j[0]["event"], j[0]["intent"], j[0]["result"]]' "$(cat)")" \
 		"[\"sign\", $SEQ, \"ok\"]" "slow sync, $key: the next entry is its result, naming the intent"
@@ -146,6 +152,46 @@ ok $? "slow sync, batch: the 20 signatures verify (cryptography)"
 rm -f "$ARM"
 stop_kysod
 log_whole "slow sync"
+
+# ---------------------------------------------------------------- the result entry after the answer
+# Every write of a result entry takes 2 s more: the answer does not wait for it. When the
+# answer is in, the log holds the intent and not yet the result; the result follows.
+FAULT_MATCH='"event":"sign"'
+start_faulty slow-write 2000
+FAULT_MATCH=
+touch "$ARM"
+make_hash sha256
+api POST /v1/sign "$(sign_body "${CERT_ID[p256]}" sha256)"
+AT_ANSWER=$(audit_select "e.get('hash') == '$HASH_HEX'" | json_get '[e["event"] for e in j]' "$(cat)")
+is "$STATUS" 200 "slow result write: 200" || diag "$BODY"
+is "$AT_ANSWER" '["intent"]' "slow result write: when the answer is in, its intent is in the log and its result not yet"
+SEQ=$(json_get 'j["audit_id"].split(":")[1]')
+audit_settle
+is "$(audit_select "e.get('hash') == '$HASH_HEX'" | json_get '[[e["event"], e.get("intent"), e.get("result")] for e in j]' "$(cat)")" \
+	"[[\"intent\", null, null], [\"sign\", $SEQ, \"ok\"]]" "slow result write: the result entry follows the answer, naming the intent"
+save_signature "$T/sig.bin" && verify_sig "${CERT_PEM[p256]}" "$HASH_HEX" "$T/sig.bin" sha256
+ok $? "slow result write: the signature verifies with openssl"
+rm -f "$ARM"
+stop_kysod
+log_whole "slow result write"
+
+# A client that leaves before its answer (the intent's sync takes 3 s, the client waits 1 s):
+# the result entry is written all the same once kysod is done with the request.
+start_faulty slow-sync 3000
+touch "$ARM"
+make_hash sha256
+sign_body "${CERT_ID[p256]}" sha256 > "$T/gone.req"
+curl -sS --max-time 1 --unix-socket "$SOCK" -H 'Content-Type: application/json' -H 'Expect:' \
+	--data-binary "@$T/gone.req" -o /dev/null -w '%{http_code}' http://localhost/v1/sign \
+	> "$T/gone.code" 2>/dev/null
+is "$(cat "$T/gone.code")" 000 "a client gone before its answer: it got no answer"
+audit_settle
+is "$(audit_select "e.get('hash') == '$HASH_HEX'" | json_get '[[e["event"], e.get("result")] for e in j]' "$(cat)")" \
+	'[["intent", null], ["sign", "ok"]]' "a client gone before its answer: its result entry is written all the same"
+rm -f "$ARM"
+status_ok "a client gone before its answer: kysod serves on"
+stop_kysod
+log_whole "a client gone before its answer"
 
 # ---------------------------------------------------------------- SIGKILL in the middle of a sync
 # The intent is written and its sync is under way (300 ms) when kysod is killed: no answer,
@@ -312,9 +358,44 @@ batch_post writefail
 like "$STATUS $(json_get 'j.get("error", {}).get("code") or sorted(set(i["error"]["code"] for i in j["items"]))')" \
 	'^(500 audit_failed|200 \["audit_failed"\])$' "write fails, then a batch: audit_failed"
 no_signature "write fails, then a batch"
+# the fault gone, the log stays stopped until kysod is restarted
 rm -f "$ARM"
+make_hash sha256
+api POST /v1/sign "$(sign_body "${CERT_ID[p256]}" sha256)"
+is_error 500 audit_failed "write fails: with the fault gone, kysod still refuses to sign until restarted"
+no_signature "write fails, the fault gone"
 stop_kysod
 log_whole "write fails"
+
+# ---------------------------------------------------------------- a failed write of a result entry
+# Only the write of the result entry fails, after the answer has gone: that signature was
+# answered (its intent entry was on disk before), kysod's log says the result is missing, and
+# the log is stopped: the next signature is refused.
+FAULT_MATCH='"event":"sign"'
+start_faulty write-fail
+FAULT_MATCH=
+touch "$ARM"
+make_hash sha256
+api POST /v1/sign "$(sign_body "${CERT_ID[p256]}" sha256)"
+is "$STATUS" 200 "result write fails: the signature had been answered (200)" || diag "$BODY"
+SEQ=$(json_get 'j["audit_id"].split(":")[1]')
+FIRST_HEX=$HASH_HEX
+save_signature "$T/sig.bin" && verify_sig "${CERT_PEM[p256]}" "$HASH_HEX" "$T/sig.bin" sha256
+ok $? "result write fails: the signature answered verifies with openssl"
+wait_log "the result entry of intent $SEQ \\(ok\\) cannot be written after its answer"
+ok $? "result write fails: kysod's log names the intent whose result is missing"
+make_hash sha256
+api POST /v1/sign "$(sign_body "${CERT_ID[p256]}" sha256)"
+is_error 500 audit_failed "result write fails: the next signature is refused, 500 audit_failed"
+no_signature "result write fails, the next signature"
+is "$(audit_select "e.get('hash') in ('$FIRST_HEX', '$HASH_HEX')" | json_get '[[e["event"], e["seq"]] for e in j]' "$(cat)")" \
+	"[[\"intent\", $SEQ]]" "result write fails: the answered signature's intent is in the log, without a result"
+rm -f "$ARM"
+stop_kysod
+log_whole "result write fails"
+"$KYSO_CLI" audit verify "$AUDIT_LOG" > "$T/verify.out" 2>&1
+like "$(cat "$T/verify.out")" "intent seq $SEQ," "result write fails: kyso audit verify lists its intent without a result" ||
+	diag "$(cat "$T/verify.out")"
 
 # The fault gone, a new kysod continues the same chain.
 start_kysod

@@ -260,6 +260,7 @@ EOF
 	like "$D" 'unknown program \(its identity changed\) \(process [0-9]+\)' \
 		"$1: the dialog says: unknown program (its identity changed)"
 	unlike "$D" 'sleep' "$1: the dialog does not claim /usr/bin/sleep"
+	audit_settle
 	E=$(json_get 'json.dumps(j[-1])' "$(audit_select 'e["event"] == "sign"')")
 	like "$(json_get 'j["caller_check"]["result"]' "$E")" '^(executable|connection)$' \
 		"$1: the audit entry records what differed (the executable, or who holds the connection)"
@@ -317,6 +318,7 @@ is "$(json_get 'j["caller_check"]["result"]' "$E")" connection \
 
 # an unchanged caller is recorded as such
 sign_and_verify rsa sha256
+audit_settle
 E=$(json_get 'json.dumps(j[-1])' "$(audit_select 'e["event"] == "sign"')")
 is "$(json_get 'j["caller_check"]["result"]' "$E")" same "an unchanged caller: caller_check.result same"
 

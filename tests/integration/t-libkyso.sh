@@ -106,6 +106,7 @@ ok $? "...and the signature verifies with openssl"
 is "$(line tail-zero)" "ok -1" "a later kyso.h's longer structure with the new fields zero: signed"
 verify_sig "${CERT_PEM[signer]}" "$HASH_HEX" "$T/sizes/tail-zero.sig" sha256 pkcs1
 ok $? "...and the signature verifies with openssl"
+audit_settle
 is "$(grep -c '"event":"sign"' "$AUDIT_LOG")" 3 "kysod made those three signatures and no other"
 
 # ---------------------------------------------------------------- kyso_verify

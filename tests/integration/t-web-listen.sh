@@ -116,6 +116,7 @@ else
 fi
 grep -q "^SETDESC The web site $A in .*curl.* (process [0-9]*) asks to sign a record" "$KYSO_PINENTRY_LOG"
 ok $? "the PIN dialog names the origin and the browser process"
+audit_settle
 is "$(json_get 'j["caller"]["origin"] + " " + j["result"]' "$(tail -n 1 "$AUDIT_LOG")")" "$A ok" \
 	"the audit entry names the origin"
 

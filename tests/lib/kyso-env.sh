@@ -33,6 +33,7 @@
 #   pinentry_says LINE       what the scripted pinentry does at the next GETPIN
 #   getpin_count             GETPIN commands the pinentry received so far
 #   status_ok DESC           GET /v1/status answers 200 (one TAP line)
+#   audit_settle [FILE]      waits until the results of the answered signatures are in the log
 
 set -u
 
@@ -362,6 +363,8 @@ start_kysod()
 		limit=300
 	fi
 	cmd+=("$KYSOD" -f -c "$CONF")
+	# the last entry before this kysod: audit_settle waits only for the intents after it
+	KYSOD_AUDIT_SEQ0=$(tail -n 1 "$AUDIT_LOG" 2>/dev/null | sed -n 's/.*"seq":\([0-9]*\).*/\1/p')
 	"${cmd[@]}" >>"$KYSOD_LOG" 2>&1 &
 	KYSOD_PID=$!
 	for ((i = 0; i < limit; i++)); do
@@ -704,6 +707,40 @@ sign_bg_wait()
 	wait "$JOB"
 	STATUS=$(cat "$T/$1.code")
 	BODY=$(cat "$T/$1.json" 2>/dev/null)
+}
+
+# audit_settle [FILE]: kysod writes the result entry of a POST /v1/sign once the answer has
+# gone, so a test that reads the log as soon as it has its answer can be a moment early. While
+# kysod runs, this waits (up to 10 s) until every intent entry it wrote outside a batch has
+# its result in FILE ($AUDIT_LOG by default); returns 1, with a diagnostic, if one has none.
+audit_settle()
+{
+	local f=${1:-$AUDIT_LOG} seq0=0
+	[ -n "${KYSOD_PID:-}" ] && [ -f "$f" ] || return 0
+	[ "$f" = "$AUDIT_LOG" ] && seq0=${KYSOD_AUDIT_SEQ0:-0}
+	"$PY" - "$f" "${seq0:-0}" <<'EOF'
+import json, sys, time
+path, seq0 = sys.argv[1], int(sys.argv[2])
+deadline = time.monotonic() + 10
+while True:
+    waiting = set()
+    with open(path, "rb") as f:
+        for line in f:
+            try:
+                e = json.loads(line)
+            except ValueError:
+                continue
+            if e.get("event") == "intent" and "batch" not in e and e.get("seq", 0) > seq0:
+                waiting.add(e["seq"])
+            elif e.get("event") == "sign":
+                waiting.discard(e.get("intent"))
+    if not waiting:
+        sys.exit(0)
+    if time.monotonic() > deadline:
+        print("# audit_settle: intent entries without a result: %s" % sorted(waiting)[:5])
+        sys.exit(1)
+    time.sleep(0.02)
+EOF
 }
 
 # sign_and_verify KEY ALG [PADDING]: a fresh hash signed with certificate KEY (name used

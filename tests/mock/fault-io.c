@@ -9,6 +9,10 @@
  *     sync-fail            fdatasync(2) and fsync(2) fail with EIO (the write succeeded)
  *     slow-sync            fdatasync(2) and fsync(2) sleep KYSO_FAULT_DELAY_MS (default 300)
  *                          before doing the real sync
+ *     slow-write           write(2) sleeps KYSO_FAULT_DELAY_MS (default 300) before doing the
+ *                          real write
+ *   KYSO_FAULT_MATCH=TEXT  the write faults apply only to writes whose bytes hold TEXT (say
+ *                          "event":"sign", the result entries of signatures); unset: to all
  *   KYSO_FAULT_ARM=PATH    the fault applies only while PATH exists (unset: always), so kysod
  *                          can open its log normally and the test arms the fault when it wants
  *   KYSO_FAULT_MARK=PATH   after each sync of the file (real or failed), a line
@@ -70,6 +74,29 @@ static int mode_is(const char *m)
 	return mode && strcmp(mode, m) == 0;
 }
 
+static long delay_ms(void)
+{
+	const char *ms = getenv("KYSO_FAULT_DELAY_MS");
+
+	return ms ? strtol(ms, NULL, 10) : 300;
+}
+
+static void pause_ms(long delay)
+{
+	struct timespec ts = { delay / 1000, (delay % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) && errno == EINTR)
+		;
+}
+
+/* Do the COUNT bytes at BUF hold KYSO_FAULT_MATCH (or is none given)? */
+static int matches(const void *buf, size_t count)
+{
+	const char *m = getenv("KYSO_FAULT_MATCH");
+
+	return !m || !*m || memmem(buf, count, m, strlen(m)) != NULL;
+}
+
 static void mark(int fd, off_t size, int result)
 {
 	const char *path = getenv("KYSO_FAULT_MARK");
@@ -104,14 +131,8 @@ static int sync_with(int (*real)(int), int fd)
 		errno = EIO;
 		return -1;
 	}
-	if (mode_is("slow-sync")) {
-		const char *ms = getenv("KYSO_FAULT_DELAY_MS");
-		long delay = ms ? strtol(ms, NULL, 10) : 300;
-		struct timespec ts = { delay / 1000, (delay % 1000) * 1000000L };
-
-		while (nanosleep(&ts, &ts) && errno == EINTR)
-			;
-	}
+	if (mode_is("slow-sync"))
+		pause_ms(delay_ms());
 	ret = real(fd);
 	err = errno;
 	mark(fd, size, ret ? err : 0);
@@ -122,13 +143,15 @@ static int sync_with(int (*real)(int), int fd)
 ssize_t write(int fd, const void *buf, size_t count)
 {
 	resolve();
-	if (targeted(fd)) {
+	if (targeted(fd) && matches(buf, count)) {
 		if (mode_is("write-fail")) {
 			errno = EIO;
 			return -1;
 		}
 		if (mode_is("short-write") && count > 1)
 			return real_write(fd, buf, count / 2);
+		if (mode_is("slow-write"))
+			pause_ms(delay_ms());
 	}
 	return real_write(fd, buf, count);
 }
