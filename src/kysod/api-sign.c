@@ -148,18 +148,15 @@ void api_sign(const struct kysod_request *req, const char *arg, struct kyso_repl
 	rec.hash_len = sreq.hash_len;
 	rec.format = cms ? "cms" : "raw";
 	/* the certificate is checked before the user is asked anything; the
-	 * intent entry is written before the token is asked, and synced while
-	 * it signs */
+	 * intent entry is written and synced while the token signs (once the
+	 * SIGN is on its way), and no signature is returned before it is on
+	 * disk */
 	if (found && cert_check_signing(d, sreq.certificate,
 					cms || sreq.validation_data ? &signer : NULL,
 					cms || sreq.validation_data ? &chain : NULL,
 					sreq.validation_data ? &ev : NULL, rep) == 0) {
-		if (sign_intent(d, &rec, &intent)) {
-			kyso_reply_error(rep, KE_AUDIT_FAILED,
-					 "the audit log cannot be written; nothing is signed");
-			goto out;
-		}
-		target.intent = intent;
+		target.intent_rec = &rec;
+		target.intent_seq = &intent;
 		if (cms)
 			rc = sign_cms(d, &target, req, &sreq, signer, chain, &der, &der_len, &ts,
 				      rep);
@@ -168,6 +165,11 @@ void api_sign(const struct kysod_request *req, const char *arg, struct kyso_repl
 				       sig, &sig_len, rep);
 	}
 
+	/* a signature came back only after its SIGN, so with its intent */
+	if (rc == 0 && !intent) {
+		kyso_reply_error(rep, KE_INTERNAL_ERROR, "the signature has no intent entry");
+		rc = -1;
+	}
 	rec.intent = intent;
 	rec.result = rc == 0 ? "ok" :
 		     json_string_value(json_object_get(json_object_get(rep->body, "error"), "code"));

@@ -11,6 +11,7 @@
 #include "kysod/helpers.h"
 #include "kysod/pinentry.h"
 #include "kysod/sign-flow.h"
+#include "kysod/sign-record.h"
 
 /* How often a request waiting for the dialog slot looks whether it was given up. */
 #define PROMPT_POLL_MS 100
@@ -119,35 +120,47 @@ static void call_error(struct kysod *d, enum kyso_err err, struct kyso_reply *re
 	}
 }
 
-/* The intent entry of a signature, made durable while the token signs. */
+/* The intent entry of a signature, made durable while the token signs: the
+ * target's entry, written first when it is still to write. */
 struct intent_sync {
-	struct audit *audit;
-	uint64_t seq;
+	struct kysod *d;
+	const struct sign_target *t;
 	int failed;
 };
 
 static void intent_sync(void *arg)
 {
 	struct intent_sync *s = arg;
+	const struct sign_target *t = s->t;
+	uint64_t seq = t->intent;
 
-	s->failed = audit_wait(s->audit, s->seq) != 0;
+	if (t->intent_rec) {
+		if (!*t->intent_seq && sign_intent(s->d, t->intent_rec, t->intent_seq)) {
+			s->failed = 1;
+			return;
+		}
+		seq = *t->intent_seq;
+	}
+	s->failed = audit_wait(&s->d->audit, seq) != 0;
 }
 
 /* One round trip to the helper. Returns 1 when the helper wants a login (ans
  * keeps its answer), 0 on success (ans holds it), -1 with rep set. A SIGN
- * has the target's intent entry synced while the helper works. */
+ * has the target's intent entry written (if it is still to write) and synced
+ * while the helper works. */
 static int ask_helper(struct kysod *d, const struct sign_target *t, uint16_t op,
 		      struct kyso_out *req, const char *pin, struct kyso_msg *ans,
 		      struct kyso_reply *rep)
 {
-	struct intent_sync sync = { &d->audit, op == KYSO_OP_SIGN ? t->intent : 0, 0 };
+	struct intent_sync sync = { d, t, 0 };
+	int with_intent = op == KYSO_OP_SIGN && (t->intent || t->intent_rec);
 	enum kyso_err err = KE_MODULE_UNAVAILABLE;
 	const char *code;
 
 	kyso_msg_clear(ans);
 	if (helper_call_overlap(d, t->cert.module, t->cert.token, op, req, (const unsigned char *)pin,
 				pin ? strlen(pin) : 0, d->cfg.request_timeout,
-				sync.seq ? intent_sync : NULL, &sync, ans, &err)) {
+				with_intent ? intent_sync : NULL, &sync, ans, &err)) {
 		call_error(d, err, rep);
 		return -1;
 	}

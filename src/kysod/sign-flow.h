@@ -14,6 +14,8 @@
 
 #define SIGN_MAX_SIG 1024
 
+struct sign_record;
+
 /* What a signature is made with. */
 struct sign_target {
 	struct cert_ref cert;
@@ -21,6 +23,11 @@ struct sign_target {
 	enum kyso_ipc_mech mech;	/* for the helper */
 	char algorithm[48];		/* "rsa-pkcs1-sha256", … for the API */
 	uint64_t intent;		/* audit entry synced while the token signs; 0: none */
+	/* Or the intent entry still to write: written once the first SIGN is
+	 * on its way to the token (while it signs), *intent_seq then set (a
+	 * single signature; a batch writes its items' own). NULL: none. */
+	const struct sign_record *intent_rec;
+	uint64_t *intent_seq;
 };
 
 /* What the user is asked to allow. */

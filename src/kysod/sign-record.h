@@ -29,8 +29,8 @@ struct sign_record {
  * web page, its origin. */
 void sign_record_caller(struct audit_entry *e, const struct kyso_peer *peer);
 
-/* Appends the "intent" entry: who asks for which signature, written before
- * the token is asked (r->result and r->intent are not used). Returns 0 with
+/* Appends the "intent" entry: who asks for which signature, written as the
+ * token is asked (r->result and r->intent are not used). Returns 0 with
  * *seq set, or -1 when the log failed. */
 int sign_intent(struct kysod *d, const struct sign_record *r, uint64_t *seq);
 
