@@ -36,6 +36,8 @@
 #define KYSO_IPC_MAX_FRAME (4u << 20)
 #define KYSO_IPC_MAX_SECRET 256u
 #define KYSO_IPC_MAX_PINS 2
+/* Hashes in one SIGN_MANY. */
+#define KYSO_IPC_MAX_MANY 64
 
 enum kyso_ipc_op {
 	KYSO_OP_HELLO = 1,	/* helper -> kysod: protocol, module info and first inventory */
@@ -58,6 +60,8 @@ enum kyso_ipc_op {
 				 * SO PIN) */
 	KYSO_OP_LANE = 14,	/* helper -> kysod: a lane to token's worker (the descriptor
 				 * passed with the frame) */
+	KYSO_OP_SIGN_MANY = 15,	/* kysod -> helper: sign several hashes in turn (a batch's
+				 * items; never with a PIN) */
 	KYSO_OP_REPLY = 0x80,	/* helper -> kysod: answer to request id */
 };
 
@@ -94,6 +98,9 @@ enum kyso_field {
 	KYSO_F_FRESH,		/* bool: LOGIN even when logged in, so that the PIN is checked */
 	KYSO_F_WORKER,		/* u32: a lane's worker thread (LANE): the lanes of one thread
 				 * are served one at a time */
+	KYSO_F_HASHES,		/* bytes: SIGN_MANY's hashes, one after the other */
+	KYSO_F_SIGNATURES,	/* bytes: SIGN_MANY's signatures in order, each a u16 length
+				 * and the signature; on error those made before it */
 	KYSO_F_COUNT		/* at most 32: fields are a bit set */
 };
 

@@ -94,6 +94,7 @@ static void handle(struct helper *h, struct kyso_msg *msg)
 	}
 	switch (msg->op) {
 	case KYSO_OP_SIGN:
+	case KYSO_OP_SIGN_MANY:
 	case KYSO_OP_LOGIN:
 		if (!token || workers_submit(h, token, msg))
 			helper_send_error(h, msg->id, "token_not_present",

@@ -317,33 +317,71 @@ static const char *key_for(struct worker *w, PKCS11_SLOT *slot, CK_SLOT_ID slot_
 	return NULL;
 }
 
+/* The signatures of a SIGN_MANY: each a u16 length (little-endian) and the
+ * signature, in the order of the hashes. */
+struct sig_list {
+	unsigned char buf[KYSO_IPC_MAX_MANY * (2 + P11_MAX_SIG)];
+	size_t len;
+};
+
+static void sig_list_add(struct sig_list *l, const unsigned char *sig, size_t len)
+{
+	l->buf[l->len] = (unsigned char)(len & 0xff);
+	l->buf[l->len + 1] = (unsigned char)(len >> 8);
+	memcpy(l->buf + l->len + 2, sig, len);
+	l->len += 2 + len;
+}
+
+/* A SIGN (one hash; a PIN may come with it for a key that needs one for each
+ * signature) or a SIGN_MANY (the items of a batch, signed in turn on one
+ * login and one key lookup; its answer carries the signatures made, also
+ * those before an error, which ends it). */
 static void run_sign(struct worker *w, struct kyso_msg *msg, int lane)
 {
 	struct p11_module *m = &w->h->mod;
 	struct p11_token_state ts;
 	struct p11_sign_args a = { 0 };
 	unsigned char key_id[256], sig[P11_MAX_SIG];
+	const unsigned char *hashes = NULL;
 	const char *key_hex, *err = NULL, *pin_state = NULL;
 	int was_logged_in, always = 0, reset = 0, reset_keys = 0;
+	int many = msg->op == KYSO_OP_SIGN_MANY;
 	uint32_t mech = 0, bits = 0;
+	struct sig_list *list = NULL;
 	struct kyso_out ans;
 	EVP_PKEY *pkey = NULL;
-	size_t siglen = 0;
+	size_t siglen = 0, hashes_len = 0, count = 1, i;
 	long n;
 	PKCS11_SLOT *slot;
 
 	/* the schema has the fields there; their values are checked here */
 	key_hex = kyso_msg_str(msg, KYSO_F_KEY_ID);
-	a.hash = kyso_msg_bytes(msg, KYSO_F_HASH, &a.hash_len);
-	if (!key_hex || !a.hash || kyso_msg_u32(msg, KYSO_F_MECH, &mech) ||
-	    parse_mech(mech, &a.mech) || kyso_msg_u32(msg, KYSO_F_HASH_BITS, &bits) ||
-	    (a.md_nid = hash_nid(bits)) == NID_undef || a.hash_len != bits / 8) {
+	if (many)
+		hashes = kyso_msg_bytes(msg, KYSO_F_HASHES, &hashes_len);
+	else
+		a.hash = kyso_msg_bytes(msg, KYSO_F_HASH, &a.hash_len);
+	if (!key_hex || kyso_msg_u32(msg, KYSO_F_MECH, &mech) || parse_mech(mech, &a.mech) ||
+	    kyso_msg_u32(msg, KYSO_F_HASH_BITS, &bits) || (a.md_nid = hash_nid(bits)) == NID_undef ||
+	    (!many && (!a.hash || a.hash_len != bits / 8)) ||
+	    (many && (!hashes || hashes_len == 0 || hashes_len % (bits / 8) ||
+		      hashes_len / (bits / 8) > KYSO_IPC_MAX_MANY))) {
 		send_error(w->h, lane, msg->id, "internal_error", "malformed sign request", NULL, 0);
 		return;
+	}
+	if (many) {
+		a.hash_len = bits / 8;
+		count = hashes_len / a.hash_len;
+		list = malloc(sizeof(*list));
+		if (!list) {
+			send_error(w->h, lane, msg->id, "internal_error", "out of memory", NULL, 0);
+			return;
+		}
+		list->len = 0;
 	}
 	n = kyso_hex_decode(key_hex, strlen(key_hex), key_id, sizeof(key_id));
 	if (n < 0) {
 		send_error(w->h, lane, msg->id, "internal_error", "malformed key id", NULL, 0);
+		free(list);
 		return;
 	}
 	a.key_id = key_id;
@@ -362,11 +400,19 @@ static void run_sign(struct worker *w, struct kyso_msg *msg, int lane)
 	err = key_for(w, slot, ts.slot_id, &a, key_hex, &pkey, &always);
 	if (err)
 		goto out;
+	/* a key that needs the PIN for each signature: not in a SIGN_MANY */
 	if (always && !msg->secret) {
 		err = "pin_required";
 		goto out;
 	}
-	err = p11_sign_with(pkey, &a, always ? (const char *)msg->secret : NULL, sig, &siglen);
+	for (i = 0; i < count && !err; i++) {
+		if (many)
+			a.hash = hashes + i * a.hash_len;
+		err = p11_sign_with(pkey, &a, always ? (const char *)msg->secret : NULL, sig,
+				    &siglen);
+		if (!err && many)
+			sig_list_add(list, sig, siglen);
+	}
 	if (always) {
 		int present;
 
@@ -403,14 +449,24 @@ out:
 	clock_gettime(CLOCK_MONOTONIC, &w->last_use);
 	if (was_logged_in != w->logged_in)
 		push_inventory(w);
-	if (err) {
-		send_error(w->h, lane, msg->id, err, error_text(err), pin_state, always);
-		return;
-	}
 	kyso_out_init(&ans);
-	kyso_out_bytes(&ans, KYSO_F_SIGNATURE, sig, siglen);
-	reply(w->h, lane, msg->id, 0, &ans);
+	if (err) {
+		kyso_out_str(&ans, KYSO_F_CODE, err);
+		kyso_out_str(&ans, KYSO_F_MESSAGE, error_text(err));
+		if (pin_state)
+			kyso_out_str(&ans, KYSO_F_PIN_STATE, pin_state);
+		if (always)
+			kyso_out_bool(&ans, KYSO_F_PER_SIGNATURE, 1);
+	}
+	if (many && list->len)
+		kyso_out_bytes(&ans, KYSO_F_SIGNATURES, list->buf, list->len);
+	else if (!many && !err)
+		kyso_out_bytes(&ans, KYSO_F_SIGNATURE, sig, siglen);
+	reply(w->h, lane, msg->id, err ? KYSO_IPC_F_ERROR : 0, &ans);
 	kyso_out_free(&ans);
+	if (list)
+		OPENSSL_cleanse(list, sizeof(*list));
+	free(list);
 }
 
 static void run_login(struct worker *w, struct kyso_msg *msg, int lane)
@@ -514,13 +570,13 @@ static void lane_run(struct worker *w, int lane, struct kyso_msg *msg)
 {
 	const char *token = kyso_msg_str(msg, KYSO_F_TOKEN);
 
-	if (msg->op != KYSO_OP_SIGN && msg->op != KYSO_OP_LOGIN)
+	if (msg->op != KYSO_OP_SIGN && msg->op != KYSO_OP_SIGN_MANY && msg->op != KYSO_OP_LOGIN)
 		send_error(w->h, lane, msg->id, "internal_error", "not an operation of a lane",
 			   NULL, 0);
 	else if (!token || strcmp(token, w->token_id))
 		send_error(w->h, lane, msg->id, "token_not_present", "the token is not present",
 			   NULL, 0);
-	else if (msg->op == KYSO_OP_SIGN)
+	else if (msg->op != KYSO_OP_LOGIN)
 		run_sign(w, msg, lane);
 	else
 		run_login(w, msg, lane);

@@ -18,10 +18,12 @@
 #define PROGRESS_EVERY_MS 100
 /* A batch's audit log is synced once per this many items. */
 #define SYNC_CHUNK 64
-/* Items sent on a lane ahead of their answers: the worker finds the next
- * one waiting when it is done with one. Small, so that a cancelled batch
- * stops within a signature or two on a slow token. */
+/* Frames of items sent on a lane ahead of their answers: the worker finds
+ * the next one waiting when it is done with one. */
 #define PIPE_DEPTH 2
+/* How long the token may take over one frame of items, in microseconds:
+ * a cancel is seen within about two frames. */
+#define FRAME_TARGET_US 10000
 
 struct batch_run {
 	struct kysod *d;
@@ -147,63 +149,161 @@ static int stop_asked(struct batch_run *run, enum kyso_err *stop)
 	return 0;
 }
 
-/* An item taken in order and not answered yet. */
+/* A frame of items sent on the lane and not answered yet. */
 struct in_flight {
-	size_t index;
-	uint64_t intent;	/* 0: its intent entry could not be written (not sent) */
+	size_t first, count;		/* items [first, first + count) went in one SIGN_MANY */
+	uint64_t intent[KYSO_IPC_MAX_MANY];
+	int lost;			/* item first + count got no intent entry: not sent,
+					 * answered audit_failed */
+	struct timespec sent;
 };
 
-/* The answer to the oldest item in flight: its result entry and its place
- * in the answer. Returns 1 when it ends the batch. */
-static int piped_answer(struct batch_run *run, struct helper_lane *lane,
-			const struct in_flight *f, struct sign_record *rec, enum kyso_err *stop)
+static long us_since(const struct timespec *t)
 {
-	struct kysod *d = run->d;
-	struct batch_item *it = &run->req.items[f->index];
-	struct kyso_reply rep = { 0 };
-	struct kyso_msg ans = { 0 };
-	unsigned char sig[SIGN_MAX_SIG];
-	enum kyso_err err = KE_INTERNAL_ERROR;
-	size_t sig_len = 0;
-	uint64_t seq;
-	int rc, got, ends;
+	struct timespec now;
 
-	if (!f->intent) {
-		kyso_reply_error(&rep, KE_AUDIT_FAILED, "the audit log cannot be written");
-		ends = item_done(run, it, -1, &rep, 0, NULL, 0, stop);
-		kyso_reply_clear(&rep);
-		return ends;
-	}
-	/* a frame that could not be sent is answered with why the lane ended */
-	got = helper_lane_recv(lane, d->cfg.request_timeout, &ans, &err) == 0;
-	rc = sign_answer(d, &run->target, got ? &ans : NULL, err, sig, &sig_len, &rep);
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (now.tv_sec - t->tv_sec) * 1000000L + (now.tv_nsec - t->tv_nsec) / 1000L;
+}
+
+/* An item's result entry and its place in the answer. Returns 1 when it
+ * ends the batch. */
+static int item_answered(struct batch_run *run, size_t index, uint64_t intent, int rc,
+			 struct kyso_reply *rep, const unsigned char *sig, size_t sig_len,
+			 struct sign_record *rec, enum kyso_err *stop)
+{
+	struct batch_item *it = &run->req.items[index];
+	uint64_t seq;
+
 	rec->hash = it->hash;
 	rec->hash_len = it->hash_len;
 	rec->item = it->id;
-	rec->intent = f->intent;
-	rec->result = rc ? kyso_err_code(kyso_reply_err(&rep)) : "ok";
-	if (sign_record(d, rec, &seq)) {
+	rec->intent = intent;
+	rec->result = rc ? kyso_err_code(kyso_reply_err(rep)) : "ok";
+	if (sign_record(run->d, rec, &seq)) {
 		rc = -1;
-		kyso_reply_clear(&rep);
-		kyso_reply_error(&rep, KE_AUDIT_FAILED, "the audit log cannot be written");
+		kyso_reply_clear(rep);
+		kyso_reply_error(rep, KE_AUDIT_FAILED, "the audit log cannot be written");
 	}
-	ends = item_done(run, it, rc, &rep, f->intent, sig, sig_len, stop);
-	kyso_reply_clear(&rep);
-	kyso_msg_clear(&ans);
+	return item_done(run, it, rc, rep, intent, sig, sig_len, stop);
+}
+
+/* The answer to the oldest frame in flight, item by item. *item_us is set
+ * to how long the token took per item (the frame waited for the one before
+ * it: the time since that one's answer, last). Returns 1 when an item ends
+ * the batch. */
+static int frame_answered(struct batch_run *run, struct helper_lane *lane,
+			  const struct in_flight *f, struct sign_record *rec,
+			  struct timespec *last, long *item_us, enum kyso_err *stop)
+{
+	struct kysod *d = run->d;
+	struct kyso_msg ans = { 0 };
+	unsigned char sig[SIGN_MAX_SIG];
+	enum kyso_err err = KE_INTERNAL_ERROR;
+	long since_sent, since_last;
+	size_t sig_len, j;
+	int rc, got, ends = 0;
+
+	if (f->count) {
+		/* a frame that could not be sent is answered with why the lane ended */
+		got = helper_lane_recv(lane, d->cfg.request_timeout, &ans, &err) == 0;
+		since_sent = us_since(&f->sent);
+		since_last = us_since(last);
+		*item_us = (since_sent < since_last ? since_sent : since_last) / (long)f->count;
+		clock_gettime(CLOCK_MONOTONIC, last);
+		for (j = 0; j < f->count; j++) {
+			struct kyso_reply rep = { 0 };
+
+			sig_len = 0;
+			rc = sign_answer_many(d, &run->target, got ? &ans : NULL, err, j, sig, &sig_len,
+					      &rep);
+			if (item_answered(run, f->first + j, f->intent[j], rc, &rep, sig, sig_len, rec,
+					  stop))
+				ends = 1;
+			kyso_reply_clear(&rep);
+		}
+		kyso_msg_clear(&ans);
+	}
+	if (f->lost) {
+		struct kyso_reply rep = { 0 };
+
+		kyso_reply_error(&rep, KE_AUDIT_FAILED, "the audit log cannot be written");
+		if (item_done(run, &run->req.items[f->first + f->count], -1, &rep, 0, NULL, 0, stop))
+			ends = 1;
+		kyso_reply_clear(&rep);
+	}
 	return ends;
 }
 
-/* The items on one lane of the token's worker, PIPE_DEPTH in flight: each
- * item's intent entry is written before its frame is sent, the log synced
- * once per chunk while the token signs, and the answers read in order. The
- * worker never waits for kysod between two items. */
-static void sign_items_piped(struct batch_run *run, struct helper_lane *lane)
+/* Items for the next frame: what the token signs in about FRAME_TARGET_US
+ * at the pace measured, at least one, at most KYSO_IPC_MAX_MANY. */
+static size_t frame_items(long item_us)
+{
+	long n = item_us > 0 ? FRAME_TARGET_US / item_us : 1;
+
+	return n < 1 ? 1 : n > KYSO_IPC_MAX_MANY ? KYSO_IPC_MAX_MANY : (size_t)n;
+}
+
+/* Writes the intent entries of the next items (as many as want) and sends
+ * them in one SIGN_MANY. Returns 1 when nothing more is to be sent after it
+ * (an intent entry failed, or the lane ended). */
+static int frame_send(struct batch_run *run, struct helper_lane *lane, struct in_flight *f,
+		      size_t first, size_t want, struct sign_record *rec)
 {
 	struct kysod *d = run->d;
+	unsigned char hashes[KYSO_IPC_MAX_MANY * 64];
+	size_t hlen = hash_alg_len(run->req.hash_alg), end;
+	struct kyso_out req;
+	int last = 0;
+
+	memset(f, 0, sizeof(*f));
+	f->first = first;
+	end = first + want < run->req.nitems ? first + want : run->req.nitems;
+	for (; first + f->count < end; f->count++) {
+		struct batch_item *it = &run->req.items[first + f->count];
+
+		rec->hash = it->hash;
+		rec->hash_len = it->hash_len;
+		rec->item = it->id;
+		if (sign_intent(d, rec, &f->intent[f->count])) {
+			f->lost = 1;
+			last = 1;
+			break;
+		}
+		memcpy(hashes + f->count * hlen, it->hash, hlen);
+		run->last_intent = f->intent[f->count];
+	}
+	if (!f->count)
+		return last;
+	sign_frame_many(&run->target, hashes, f->count, first + f->count < run->req.nitems, &req);
+	clock_gettime(CLOCK_MONOTONIC, &f->sent);
+	/* one that cannot be sent is answered with why (the lane ended) */
+	if (helper_lane_send(lane, KYSO_OP_SIGN_MANY, &req))
+		last = 1;
+	kyso_out_free(&req);
+	/* once per SYNC_CHUNK items (and for the last), the sync while the
+	 * token signs */
+	if ((first + f->count) / SYNC_CHUNK != first / SYNC_CHUNK ||
+	    first + f->count == run->req.nitems)
+		audit_wait(&d->audit, f->intent[f->count - 1]);
+	return last;
+}
+
+/* The items on one lane of the token's worker, in frames of several items
+ * (SIGN_MANY), PIPE_DEPTH frames in flight: each item's intent entry is
+ * written before its frame is sent, the log synced once per SYNC_CHUNK items
+ * while the token signs, and the answers read in order. The worker never
+ * waits for kysod between two items; a frame holds what the token signs in
+ * about FRAME_TARGET_US, so that a cancel is seen that soon (after a
+ * signature or two on a slow token, whose frames hold one item). */
+static void sign_items_piped(struct batch_run *run, struct helper_lane *lane)
+{
 	struct sign_record rec = { 0 };
 	struct in_flight fl[PIPE_DEPTH];
+	struct timespec last;
 	enum kyso_err stop = KE_INTERNAL_ERROR;
 	size_t next = 0, head = 0, n = 0, i;
+	long item_us = 0;
 	int stopped = 0;
 
 	rec.peer = run->http->peer;
@@ -212,40 +312,23 @@ static void sign_items_piped(struct batch_run *run, struct helper_lane *lane)
 	rec.hash_alg = run->req.hash_alg;
 	rec.format = "raw";
 	rec.batch = run->batch.id;
+	clock_gettime(CLOCK_MONOTONIC, &last);
 	while (n || (!stopped && next < run->req.nitems)) {
 		/* send while there is room */
 		while (!stopped && next < run->req.nitems && n < PIPE_DEPTH) {
-			struct batch_item *it = &run->req.items[next];
 			struct in_flight *f = &fl[(head + n) % PIPE_DEPTH];
-			struct kyso_out req;
 
 			if (stop_asked(run, &stop)) {
 				stopped = 1;
 				break;
 			}
-			rec.hash = it->hash;
-			rec.hash_len = it->hash_len;
-			rec.item = it->id;
-			f->index = next++;
+			stopped = frame_send(run, lane, f, next, frame_items(item_us), &rec);
+			next += f->count + f->lost;
 			n++;
-			if (sign_intent(d, &rec, &f->intent)) {
-				f->intent = 0;
-				stopped = 1;
-				break;
-			}
-			run->last_intent = f->intent;
-			sign_frame(&run->target, it->hash, it->hash_len, next < run->req.nitems, &req);
-			/* one that cannot be sent is answered with why (it ended) */
-			if (helper_lane_send(lane, KYSO_OP_SIGN, &req))
-				stopped = 1;
-			kyso_out_free(&req);
-			/* the chunk's sync while the token signs */
-			if (next % SYNC_CHUNK == 0 || next == run->req.nitems)
-				audit_wait(&d->audit, f->intent);
 		}
 		if (!n)
 			break;
-		if (piped_answer(run, lane, &fl[head], &rec, &stop))
+		if (frame_answered(run, lane, &fl[head], &rec, &last, &item_us, &stop))
 			stopped = 1;
 		head = (head + 1) % PIPE_DEPTH;
 		n--;

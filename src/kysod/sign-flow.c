@@ -535,6 +535,48 @@ int sign_answer(struct kysod *d, const struct sign_target *t, const struct kyso_
 	return -1;
 }
 
+void sign_frame_many(const struct sign_target *t, const unsigned char *hashes, size_t count,
+		     int more, struct kyso_out *req)
+{
+	size_t len = hash_alg_len(t->hash_alg);
+
+	kyso_out_init(req);
+	kyso_out_str(req, KYSO_F_TOKEN, t->cert.token);
+	kyso_out_str(req, KYSO_F_KEY_ID, t->cert.key_id);
+	kyso_out_u32(req, KYSO_F_MECH, t->mech);
+	kyso_out_u32(req, KYSO_F_HASH_BITS, (uint32_t)(len * 8));
+	kyso_out_bytes(req, KYSO_F_HASHES, hashes, count * len);
+	if (more)
+		kyso_out_bool(req, KYSO_F_KEEP_LOGIN, 1);
+}
+
+int sign_answer_many(struct kysod *d, const struct sign_target *t, const struct kyso_msg *ans,
+		     enum kyso_err err, size_t i, unsigned char *sig, size_t *sig_len,
+		     struct kyso_reply *rep)
+{
+	const unsigned char *p;
+	size_t len = 0, off = 0, n, k;
+
+	if (!ans)
+		return sign_answer(d, t, NULL, err, sig, sig_len, rep);
+	p = kyso_msg_bytes(ans, KYSO_F_SIGNATURES, &len);
+	for (k = 0; p && off + 2 <= len; k++) {
+		n = (size_t)p[off] | (size_t)p[off + 1] << 8;
+		if (n == 0 || n > SIGN_MAX_SIG || off + 2 + n > len)
+			break;
+		if (k == i) {
+			memcpy(sig, p + off + 2, n);
+			*sig_len = n;
+			return 0;
+		}
+		off += 2 + n;
+	}
+	if (ans->flags & KYSO_IPC_F_ERROR)
+		return sign_answer(d, t, ans, err, sig, sig_len, rep);
+	kyso_reply_error(rep, KE_INTERNAL_ERROR, "the helper answered without a signature");
+	return -1;
+}
+
 static int sign_one(struct kysod *d, const struct sign_target *t, const struct kyso_peer *peer,
 		    const struct sign_consent *consent, const unsigned char *hash, size_t hash_len,
 		    int more, unsigned char *sig, size_t *sig_len, struct kyso_reply *rep)

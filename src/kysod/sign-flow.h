@@ -71,6 +71,17 @@ int sign_hash_more(struct kysod *d, const struct sign_target *t, const unsigned 
 void sign_frame(const struct sign_target *t, const unsigned char *hash, size_t hash_len, int more,
 		struct kyso_out *req);
 
+/* The SIGN_MANY frame for count hashes, one after the other in hashes. */
+void sign_frame_many(const struct sign_target *t, const unsigned char *hashes, size_t count,
+		     int more, struct kyso_out *req);
+
+/* Signature i of what the helper answered to a SIGN_MANY (ans; NULL when the
+ * call itself failed with err), as sign_answer: an item after the one that
+ * failed gets that error too. */
+int sign_answer_many(struct kysod *d, const struct sign_target *t, const struct kyso_msg *ans,
+		     enum kyso_err err, size_t i, unsigned char *sig, size_t *sig_len,
+		     struct kyso_reply *rep);
+
 /* What the helper answered to a SIGN sent without asking anybody (a batch
  * item on a lane): ans, or NULL when the call itself failed with err. Fills
  * sig and returns 0, or returns -1 with rep set; a token that wants its

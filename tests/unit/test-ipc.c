@@ -634,6 +634,66 @@ static void test_lane_fd_refusals(void **state)
 	close(pipefd[1]);
 }
 
+/* SIGN_MANY carries several hashes and never a PIN; its answer carries the
+ * signatures made, also with an error. */
+static void test_sign_many(void **state)
+{
+	struct pair *p = *state;
+	unsigned char hashes[3 * 32], sigs[2 * (2 + 70)];
+	const unsigned char *got;
+	struct kyso_out o;
+	struct kyso_msg msg;
+	size_t n = 0;
+
+	memset(hashes, 0x5c, sizeof(hashes));
+	memset(sigs, 0, sizeof(sigs));
+	kyso_out_init(&o);
+	kyso_out_str(&o, KYSO_F_TOKEN, TOKEN);
+	kyso_out_str(&o, KYSO_F_KEY_ID, "01");
+	kyso_out_u32(&o, KYSO_F_MECH, KYSO_MECH_ECDSA);
+	kyso_out_u32(&o, KYSO_F_HASH_BITS, 256);
+	kyso_out_bytes(&o, KYSO_F_HASHES, hashes, sizeof(hashes));
+	/* no PIN goes with it */
+	assert_int_equal(kyso_ipc_send(p->fd[0], 5, KYSO_OP_SIGN_MANY, 0, &o,
+				       (const unsigned char *)"1234", 4), -1);
+	assert_int_equal(kyso_ipc_send(p->fd[0], 5, KYSO_OP_SIGN_MANY, 0, &o, NULL, 0), 0);
+	kyso_out_free(&o);
+	assert_int_equal(kyso_ipc_recv(p->fd[1], &msg), 0);
+	assert_int_equal(msg.op, KYSO_OP_SIGN_MANY);
+	got = kyso_msg_bytes(&msg, KYSO_F_HASHES, &n);
+	assert_int_equal(n, sizeof(hashes));
+	assert_memory_equal(got, hashes, n);
+	kyso_msg_clear(&msg);
+	/* more hashes than KYSO_IPC_MAX_MANY of the largest size are refused */
+	{
+		unsigned char big[KYSO_IPC_MAX_MANY * 64 + 1] = { 0 };
+
+		kyso_out_init(&o);
+		kyso_out_str(&o, KYSO_F_TOKEN, TOKEN);
+		kyso_out_str(&o, KYSO_F_KEY_ID, "01");
+		kyso_out_u32(&o, KYSO_F_MECH, KYSO_MECH_ECDSA);
+		kyso_out_u32(&o, KYSO_F_HASH_BITS, 256);
+		kyso_out_bytes(&o, KYSO_F_HASHES, big, sizeof(big));
+		assert_int_equal(kyso_ipc_send(p->fd[0], 6, KYSO_OP_SIGN_MANY, 0, &o, NULL, 0), -1);
+		kyso_out_free(&o);
+	}
+	/* an error answer with the signatures made before it */
+	kyso_out_init(&o);
+	kyso_out_str(&o, KYSO_F_CODE, "token_removed");
+	kyso_out_str(&o, KYSO_F_MESSAGE, "the token was removed");
+	kyso_out_bytes(&o, KYSO_F_SIGNATURES, sigs, sizeof(sigs));
+	assert_int_equal(kyso_ipc_send(p->fd[1], 5, KYSO_OP_REPLY, KYSO_IPC_F_ERROR, &o, NULL, 0), 0);
+	kyso_out_free(&o);
+	assert_int_equal(kyso_ipc_recv(p->fd[0], &msg), 0);
+	assert_string_equal(kyso_msg_str(&msg, KYSO_F_CODE), "token_removed");
+	got = kyso_msg_bytes(&msg, KYSO_F_SIGNATURES, &n);
+	assert_non_null(got);
+	assert_int_equal(n, sizeof(sigs));
+	kyso_msg_clear(&msg);
+	assert_true(nothing_pending(p->fd[0]));
+	assert_true(nothing_pending(p->fd[1]));
+}
+
 static void test_names(void **state)
 {
 	assert_string_equal(kyso_ipc_op_name(KYSO_OP_SIGN), "SIGN");
@@ -728,6 +788,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_admin_pins, pair_setup, pair_teardown),
 		cmocka_unit_test_setup_teardown(test_lane_passes_fd, pair_setup, pair_teardown),
 		cmocka_unit_test_setup_teardown(test_lane_fd_refusals, pair_setup, pair_teardown),
+		cmocka_unit_test_setup_teardown(test_sign_many, pair_setup, pair_teardown),
 		cmocka_unit_test(test_names),
 	};
 
