@@ -43,7 +43,7 @@ F = {"protocol": (1, "u32"), "code": (2, "str"), "message": (3, "str"), "pin_sta
      "public_key": (18, "bytes"), "certificate": (19, "bytes"), "chain": (20, "bytes"),
      "cert_id": (21, "str"), "so": (22, "bool"), "reinit": (23, "bool"),
      "object_class": (24, "u32"), "details": (25, "json"), "fresh": (26, "bool"),
-     "worker": (27, "u32")}
+     "worker": (27, "u32"), "hashes": (28, "bytes"), "signatures": (29, "bytes")}
 TYPES = {"u32": 1, "bool": 2, "bytes": 3, "str": 4, "json": 5}
 PROTOCOL = 3
 MECH = {"pkcs1": 1, "pss": 2, "ecdsa": 3}
@@ -143,7 +143,9 @@ put("ipc-kysod", "inventory-reply", frame(0, 2, {"inventory": {"tokens": []}}) +
           flags=1) +
     frame(9, 0x80, {"logged_out": 1}) + frame(10, 0x80, {}) +
     frame(11, 0x80, {"details": {"token": TOKEN, "flags": 1036}, "key_id": "0b",
-                     "public_key": bytes(91)}))
+                     "public_key": bytes(91)}) +
+    frame(12, 0x80, {"code": "token_removed", "message": "gone",
+                     "signatures": b"\x03\x00abc\x02\x00de"}, flags=1))
 # a LANE frame as bytes alone: its descriptor cannot come with a fuzzed input, so kysod
 # refuses it (a lane's descriptor is tested in tests/unit/test-ipc.c)
 put("ipc-kysod", "lane", frame(0, 1, {"protocol": PROTOCOL, "inventory": inv}) +
@@ -159,6 +161,9 @@ put("ipc-helper", "sign", frame(1, 4, {"token": TOKEN, "key_id": "01", "mech": M
 put("ipc-helper", "login-logout", frame(2, 6, {"token": TOKEN, "pinpad": False}, secret=b"0000") +
     frame(3, 5, {"token": TOKEN}) + frame(4, 5, {}))
 put("ipc-helper", "rescan", frame(5, 3, {}))
+put("ipc-helper", "sign-many", frame(9, 15, {"token": TOKEN, "key_id": "01", "mech": MECH["ecdsa"],
+                                           "hash_bits": 256, "hashes": bytes(range(96)),
+                                           "keep_login": True}))
 # provisioning: several PINs in the secret part, NUL-separated
 put("ipc-helper", "admin", frame(6, 7, {"token": TOKEN}) +
     frame(7, 8, {"token": TOKEN, "label": "Trường Kyso"}, secret=b"so-pin\0user-pin") +
