@@ -19,6 +19,8 @@
 #include "kysod/audit.h"
 
 #define MAX_LINE (64 * 1024)
+/* fdatasync calls running at once (audit_wait). */
+#define SYNCS_MAX 2
 
 static EVP_MD *sha256_md;
 static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
@@ -443,18 +445,24 @@ int audit_wait(struct audit *a, uint64_t seq)
 
 	pthread_mutex_lock(&a->lock);
 	while (a->durable < seq && !a->failed) {
-		if (a->syncing) {
+		/* A running sync that covers the line: wait for it. One that began
+		 * before the line was written does not: rather than wait for it to
+		 * end and sync after it, sync at once, beside it (two requests in
+		 * turn need not pay two syncs each), SYNCS_MAX at most. */
+		if (a->syncing && (a->sync_target >= seq || a->syncing >= SYNCS_MAX)) {
 			pthread_cond_wait(&a->cond, &a->lock);
 			continue;
 		}
-		/* Become the one who syncs, for every line written so far. */
-		a->syncing = 1;
+		/* Become one who syncs, for every line written so far. */
+		a->syncing++;
 		target = a->written;
+		if (target > a->sync_target)
+			a->sync_target = target;
 		fd = a->fd;
 		pthread_mutex_unlock(&a->lock);
 		ret = fdatasync(fd);
 		pthread_mutex_lock(&a->lock);
-		a->syncing = 0;
+		a->syncing--;
 		if (ret) {
 			log_error("audit log %s: fdatasync: %s", a->path, strerror(errno));
 			a->failed = 1;

@@ -26,7 +26,8 @@ struct audit {
 	uint64_t next_seq;		/* seq of the next line */
 	uint64_t written;		/* last seq written to the file */
 	uint64_t durable;		/* last seq known to be on disk */
-	int syncing;
+	int syncing;			/* fdatasync calls running */
+	uint64_t sync_target;		/* the last seq the latest one started covers */
 	int failed;			/* writes failed: refuse to sign */
 	/* lines written, not yet sent to syslog (oldest first); the list is
 	 * under lock, sending them under syslog_lock */

@@ -131,6 +131,30 @@ for key in rsa p256; do
 	ok $? "slow sync, $key: the signature verifies with openssl"
 done
 
+# Two clients: the second one's intent entry is written while the first one's sync runs, and
+# that sync does not cover it. Its own sync starts at once, beside the first (two begins before
+# the first end), rather than after it; both answers come after a sync covering their line.
+rm -f "$MARKS"
+sign_bg p256 conc1 30
+J1=$JOB
+for ((i = 0; i < 200; i++)); do
+	grep -q '^begin' "$MARKS" 2>/dev/null && break
+	sleep 0.01
+done
+sign_bg p256 conc2 30
+wait "$J1"
+JOB_STATUS1=$(cat "$T/conc1.code")
+sign_bg_wait conc2
+is "$JOB_STATUS1 $STATUS" "200 200" "slow sync, two clients: both signed"
+awk '$1 == "begin" { b++ } $1 == "sync" { exit } END { exit !(b >= 2) }' "$MARKS"
+ok $? "slow sync, two clients: the second sync began before the first ended" ||
+	diag "    marks: $(tr '\n' ';' < "$MARKS")"
+for c in conc1 conc2; do
+	SEQ=$(json_get 'j["audit_id"].split(":")[1]' "$(cat "$T/$c.json")")
+	synced_past "$(line_end "$SEQ")"
+	ok $? "slow sync, two clients: $c's intent entry was synced (seq $SEQ)"
+done
+
 batch_make slow "${CERT_ID[p256]}" sha256 20
 SYNCS0=$(grep -c '^sync' "$MARKS")
 batch_post slow

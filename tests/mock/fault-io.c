@@ -18,7 +18,9 @@
  *   KYSO_FAULT_MARK=PATH   after each sync of the file (real or failed), a line
  *                          "sync SIZE RESULT" is appended to PATH, SIZE being the file's size
  *                          when the sync began and RESULT 0 or the errno: a test reads it once
- *                          kysod has answered to learn which bytes were on disk by then
+ *                          kysod has answered to learn which bytes were on disk by then; and
+ *                          as each sync begins, a line "begin SIZE" (syncs running at once
+ *                          show as two begins before an end)
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -97,7 +99,9 @@ static int matches(const void *buf, size_t count)
 	return !m || !*m || memmem(buf, count, m, strlen(m)) != NULL;
 }
 
-static void mark(int fd, off_t size, int result)
+/* Appends "sync SIZE RESULT" to the marks file, or "begin SIZE" when begin
+ * is set. */
+static void mark(off_t size, int result, int begin)
 {
 	const char *path = getenv("KYSO_FAULT_MARK");
 	char line[96];
@@ -105,11 +109,13 @@ static void mark(int fd, off_t size, int result)
 
 	if (!path || !*path)
 		return;
-	(void)fd;
 	out = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
 	if (out < 0)
 		return;
-	len = snprintf(line, sizeof(line), "sync %lld %d\n", (long long)size, result);
+	if (begin)
+		len = snprintf(line, sizeof(line), "begin %lld\n", (long long)size);
+	else
+		len = snprintf(line, sizeof(line), "sync %lld %d\n", (long long)size, result);
 	if (real_write(out, line, (size_t)len) < 0) {
 		/* nothing to do: the test sees no mark */
 	}
@@ -126,8 +132,9 @@ static int sync_with(int (*real)(int), int fd)
 	if (!targeted(fd))
 		return real(fd);
 	size = fstat(fd, &st) == 0 ? st.st_size : -1;
+	mark(size, 0, 1);
 	if (mode_is("sync-fail")) {
-		mark(fd, size, EIO);
+		mark(size, EIO, 0);
 		errno = EIO;
 		return -1;
 	}
@@ -135,7 +142,7 @@ static int sync_with(int (*real)(int), int fd)
 		pause_ms(delay_ms());
 	ret = real(fd);
 	err = errno;
-	mark(fd, size, ret ? err : 0);
+	mark(size, ret ? err : 0, 0);
 	errno = err;
 	return ret;
 }
