@@ -468,9 +468,10 @@ static void print_open_intents(const struct verify *v)
 		return;
 	printf("%zu intent entr%s without a result entry: kysod stopped (it was killed or "
 	       "crashed, or the machine went down) after recording the request and before "
-	       "recording its outcome. The token may have signed, and the caller may have "
-	       "received the signature; the intent entry is its record. The chain is not "
-	       "broken by this.\n", v->nopen, v->nopen == 1 ? "y" : "ies");
+	       "recording its outcome, or the result entry could not be written (kysod then "
+	       "stops signing and says so in its log). The token may have signed, and the "
+	       "caller may have received the signature; the intent entry is its record. The "
+	       "chain is not broken by this.\n", v->nopen, v->nopen == 1 ? "y" : "ies");
 	for (i = 0; i < v->nopen && i < OPEN_INTENTS_SHOWN; i++)
 		printf("  %s:%zu: intent seq %" JSON_INTEGER_FORMAT ", %s, certificate %s…\n",
 		       v->open[i].file, v->open[i].line, v->open[i].seq, v->open[i].time,

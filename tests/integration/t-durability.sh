@@ -420,6 +420,8 @@ log_whole "result write fails"
 "$KYSO_CLI" audit verify "$AUDIT_LOG" > "$T/verify.out" 2>&1
 like "$(cat "$T/verify.out")" "intent seq $SEQ," "result write fails: kyso audit verify lists its intent without a result" ||
 	diag "$(cat "$T/verify.out")"
+like "$(cat "$T/verify.out")" "or the result entry could not be written" \
+	"result write fails: kyso audit verify names that among the causes"
 
 # The fault gone, a new kysod continues the same chain.
 start_kysod
