@@ -139,6 +139,31 @@ int admin_label_field(json_t *root, int required, size_t max, const char *too_lo
 	return 0;
 }
 
+int admin_key_id_field(json_t *root, int required, char *out, struct kyso_reply *rep)
+{
+	const char *s;
+	size_t i, len;
+
+	out[0] = '\0';
+	if (field_string(root, "key_id", required, &s, rep))
+		return -1;
+	if (!s)
+		return 0;
+	len = strlen(s);
+	if (len < 2 || len > 128 || len % 2)
+		goto bad;
+	for (i = 0; i < len; i++) {
+		if (!isxdigit((unsigned char)s[i]))
+			goto bad;
+		out[i] = (char)tolower((unsigned char)s[i]);
+	}
+	out[len] = '\0';
+	return 0;
+bad:
+	return field_error(rep, KE_INVALID_VALUE, "key_id",
+			   "must be a key id (CKA_ID) in hex: 2 to 128 hex digits, an even number");
+}
+
 int admin_tries_ok(struct admin_ctx *c, int so, struct kyso_reply *rep)
 {
 	const char *state = admin_pin_state(c->tok.flags, so);

@@ -56,6 +56,11 @@ int admin_need_initialized(struct admin_ctx *c, int user_pin, struct kyso_reply 
 int admin_label_field(json_t *root, int required, size_t max, const char *too_long,
 		      const char **label, struct kyso_reply *rep);
 
+/* A key id (CKA_ID) in field "key_id": 2 to 128 hex digits, an even number,
+ * either case, lowercased into out (129 bytes; "" when it is absent and not
+ * required). Returns 0, or -1 with rep set. */
+int admin_key_id_field(json_t *root, int required, char *out, struct kyso_reply *rep);
+
 /* Whether the user PIN (so 0) or the SO PIN may be presented: refused when
  * it is locked, or when it is at its last try and the request did not say
  * force. Returns 0, or -1 with rep set. */

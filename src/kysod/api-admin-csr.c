@@ -309,7 +309,8 @@ void api_admin_csr(const struct kysod_request *req, const char *arg, struct kyso
 					     "force" };
 	struct admin_ctx c;
 	enum kysod_hash_alg alg = HASH_SHA256;
-	const char *key_id, *alg_name;
+	const char *alg_name;
+	char key_id[129];
 	char *pin = NULL, action[512], who[300], *pem, line[1024];
 	unsigned char *tbs = NULL, hash[EVP_MAX_MD_SIZE], sig[SIG_MAX];
 	unsigned int hash_len = 0;
@@ -324,16 +325,10 @@ void api_admin_csr(const struct kysod_request *req, const char *arg, struct kyso
 	int len, rsa;
 
 	root = admin_begin(&c, req, ADMIN_CSR, known, 5, rep);
-	if (!root || field_string(root, "key_id", 1, &key_id, rep))
+	if (!root || admin_key_id_field(root, 1, key_id, rep))
 		goto out;
 	if (json_object_get(root, "hash_algorithm") && field_hash_alg(root, &alg, rep))
 		goto out;
-	if (strlen(key_id) < 2 || strlen(key_id) > 128 || strspn(key_id, "0123456789abcdef") !=
-	    strlen(key_id) || strlen(key_id) % 2) {
-		field_error(rep, KE_INVALID_VALUE, "key_id",
-			    "must be a key id (CKA_ID) in lowercase hex: 2 to 128 digits");
-		goto out;
-	}
 	subject = subject_field(root, rep);
 	if (!subject)
 		goto out;

@@ -37,32 +37,6 @@ static int object_label(json_t *root, int required, const char **label, struct k
 	return admin_label_field(root, required, 64, "must be 1 to 64 bytes", label, rep);
 }
 
-/* A CKA_ID in hex: 1 to 64 bytes, lowercased into out (129 bytes). */
-static int key_id_field(json_t *root, int required, char *out, struct kyso_reply *rep)
-{
-	const char *s;
-	size_t i, len;
-
-	out[0] = '\0';
-	if (field_string(root, "key_id", required, &s, rep))
-		return -1;
-	if (!s)
-		return 0;
-	len = strlen(s);
-	if (len < 2 || len > 128 || len % 2)
-		goto bad;
-	for (i = 0; i < len; i++) {
-		if (!isxdigit((unsigned char)s[i]))
-			goto bad;
-		out[i] = (char)tolower((unsigned char)s[i]);
-	}
-	out[len] = '\0';
-	return 0;
-bad:
-	return field_error(rep, KE_INVALID_VALUE, "key_id",
-			   "must be a key id (CKA_ID) in hex: 2 to 128 hex digits, an even number");
-}
-
 /* Whether a key or certificate the token shows has this CKA_ID. */
 static int shows_key_id(const struct admin_token *t, const char *key_id)
 {
@@ -187,7 +161,7 @@ void api_admin_keygen(const struct kysod_request *req, const char *arg, struct k
 		field_error(rep, KE_INVALID_VALUE, "key_type", "must be rsa2048, rsa3072, p256 or p384");
 		goto out;
 	}
-	if (object_label(root, 1, &label, rep) || key_id_field(root, 0, key_id, rep))
+	if (object_label(root, 1, &label, rep) || admin_key_id_field(root, 0, key_id, rep))
 		goto out;
 	snprintf(c.key_type, sizeof(c.key_type), "%s", type);
 	snprintf(c.key_id, sizeof(c.key_id), "%s", key_id);
@@ -448,7 +422,7 @@ void api_admin_delete(const struct kysod_request *req, const char *arg, struct k
 	kyso_out_init(&out);
 	root = admin_begin(&c, req, ADMIN_DELETE, known, 4, rep);
 	if (!root || field_string(root, "certificate", 0, &cert, rep) ||
-	    key_id_field(root, 0, key_id, rep))
+	    admin_key_id_field(root, 0, key_id, rep))
 		goto out;
 	if (!cert && !key_id[0]) {
 		field_error(rep, KE_MISSING_FIELD, "certificate",

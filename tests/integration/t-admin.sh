@@ -232,6 +232,13 @@ openssl req -in "$T/ngoc.csr" -verify -noout >/dev/null 2>&1
 ok $? "openssl req -verify accepts the EC request"
 is "$(openssl req -in "$T/ngoc.csr" -noout -pubkey 2>/dev/null)" "$(cat "$T/ec.pub")" \
 	"the EC request holds the P-256 key generated on the token"
+# the key id in capitals, as keygen and delete take it
+pinentry_says "pin $PIN"
+api POST /v1/admin/csr "{\"token\":\"$TOK\",\"key_id\":\"0B\",\"subject\":{\"CN\":\"Ngọc\"}}"
+is "$STATUS" 200 "csr with the key id in capitals (0B): 200" || diag "$BODY"
+json_get 'j["csr"]' > "$T/ngoc2.csr"
+is "$(openssl req -in "$T/ngoc2.csr" -noout -pubkey 2>/dev/null)" "$(cat "$T/ec.pub")" \
+	"...for the same key as 0b"
 pinentry_says "pin $PIN"
 api POST /v1/admin/csr "{\"token\":\"$TOK\",\"key_id\":\"0c\",\"hash_algorithm\":\"sha384\",\"subject\":{\"CN\":\"Lê Hoàng Phúc\",\"OU\":[\"Tổ Văn\",\"Chủ nhiệm 10A1\"]}}"
 is "$STATUS $(json_get 'j["algorithm"]')" "200 ecdsa-sha384" "csr of the P-384 key with sha384"
