@@ -213,58 +213,6 @@ void batch_report_close(struct batch_report *r)
 
 /* ---------------------------------------------------------------- writing */
 
-int batch_write_file(const char *path, const char *text, size_t len)
-{
-	char tmp[PATH_MAX], dir[PATH_MAX], *slash;
-	int fd, dfd, err;
-	size_t off = 0;
-	ssize_t n;
-
-	if (snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path) >= (int)sizeof(tmp) ||
-	    snprintf(dir, sizeof(dir), "%s", path) >= (int)sizeof(dir)) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	fd = mkstemp(tmp);
-	if (fd < 0)
-		return -1;
-	while (off < len) {
-		n = write(fd, text + off, len - off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			goto fail;
-		off += (size_t)n;
-	}
-	if (fsync(fd))
-		goto fail;
-	if (close(fd)) {
-		fd = -1;
-		goto fail;
-	}
-	fd = -1;
-	if (rename(tmp, path))
-		goto fail;
-	slash = strrchr(dir, '/');
-	if (slash)
-		slash[slash == dir ? 1 : 0] = '\0';
-	else
-		strcpy(dir, ".");
-	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd >= 0) {
-		fsync(dfd);
-		close(dfd);
-	}
-	return 0;
-fail:
-	err = errno;
-	if (fd >= 0)
-		close(fd);
-	unlink(tmp);
-	errno = err;
-	return -1;
-}
-
 static const char *const csv_headers[] = {
 	"serial", "token", "row", "line", "label", "cn", "status", "steps", "init", "so_pin_change",
 	"pin_unblock", "pin_change", "keygen", "csr", "import", "key_id", "csr_file",
@@ -340,12 +288,12 @@ int batch_report_save(struct batch_report *r, const struct batch_manifest *m)
 		out_fail(0, "internal_error", "out of memory");
 		goto out;
 	}
-	if (batch_write_file(r->json_path, json, strlen(json))) {
+	if (out_file_replace(r->json_path, json, strlen(json))) {
 		out_fail(0, "file_error", "cannot write the report %s: %s", r->json_path,
 			 strerror(errno));
 		goto out;
 	}
-	if (batch_write_file(r->csv_path, csv, csv_len)) {
+	if (out_file_replace(r->csv_path, csv, csv_len)) {
 		out_fail(0, "file_error", "cannot write the report %s: %s", r->csv_path,
 			 strerror(errno));
 		goto out;

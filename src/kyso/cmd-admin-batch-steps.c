@@ -414,7 +414,7 @@ static int step_csr(struct batch_run *run, const struct batch_row *row, json_t *
 		goto out;
 	}
 	csr = cmd_str(ans, "csr");
-	if (!csr || batch_write_file(path, csr, strlen(csr))) {
+	if (!csr || out_file_replace(path, csr, strlen(csr))) {
 		snprintf(res->message, sizeof(res->message), "cannot write %s: %s", path,
 			 csr ? strerror(errno) : "kysod's answer has no request");
 		fail_with(res, "file_error", res->message);

@@ -107,13 +107,6 @@ struct batch_report {
 int batch_report_open(struct batch_report *r, const char *base, const struct batch_manifest *m);
 void batch_report_close(struct batch_report *r);
 
-/*
- * Replaces path with text: a new file beside it (0600: reports and requests
- * hold the teachers' names and id numbers), synced, renamed over path, the
- * directory synced.  0 or -1 with errno.
- */
-int batch_write_file(const char *path, const char *text, size_t len);
-
 /* Writes BASE.json and BASE.csv, each replaced atomically; 0 or -1 (reported). */
 int batch_report_save(struct batch_report *r, const struct batch_manifest *m);
 

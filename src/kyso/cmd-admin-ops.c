@@ -176,20 +176,15 @@ static json_t *body_for(const char *token, int force)
 	return b;
 }
 
-/* Writes text to path (0644, replaced) or standard output ("-" or NULL). */
+/* Writes text to standard output ("-" or NULL), or replaces path with it
+ * (out_file_replace: 0600, whole or not at all). */
 static int write_out(struct kyso_ctx *ctx, const char *path, const char *text)
 {
-	FILE *f;
-
 	if (!path || !strcmp(path, "-")) {
 		fputs(text, stdout);
 		return KYSO_EXIT_OK;
 	}
-	f = fopen(path, "w");
-	if (!f)
-		return out_fail(ctx->json, "file_error", "cannot write %s: %s", path, strerror(errno));
-	fputs(text, f);
-	if (fclose(f))
+	if (out_file_replace(path, text, strlen(text)))
 		return out_fail(ctx->json, "file_error", "cannot write %s: %s", path, strerror(errno));
 	return KYSO_EXIT_OK;
 }

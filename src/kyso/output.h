@@ -40,6 +40,13 @@ void out_json(const json_t *obj);
 int out_json_text(const char *text);
 
 /*
+ * Replaces path with text: a new file beside it (0600: reports and requests
+ * hold the teachers' names and id numbers), synced, renamed over path, the
+ * directory synced.  0 or -1 with errno.
+ */
+int out_file_replace(const char *path, const char *text, size_t len);
+
+/*
  * Reports err: "kyso: <message> (<code>)" on stderr and, if json is set,
  * {"error":{...}} on stdout.  Returns the exit code for it (1, or 3 for
  * daemon_unreachable).

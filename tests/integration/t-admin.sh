@@ -213,6 +213,8 @@ kyso_ok "kyso admin csr of the RSA key" admin csr --token "$TOK" --key "$RSA_ID"
 	--locality "Hà Nội" --country VN --uid "CCCD:001099012345" --out "$T/an.csr"
 is "$(new_getpins)" 1 "csr asks for the user PIN once"
 like "$(new_texts)" 'sign a certificate request for Nguyễn Văn An' "the csr dialog says what"
+is "$(stat -c %a "$T/an.csr") $(find "$T" -maxdepth 1 -name 'an.csr.*' | wc -l)" "600 0" \
+	"--out: the request is 0600 (it names the holder and their id number), no temporary file left"
 openssl req -in "$T/an.csr" -verify -noout >"$T/req.out" 2>&1
 ok $? "openssl req -verify accepts the RSA request"
 SUBJ=$(openssl req -in "$T/an.csr" -noout -subject -nameopt utf8,sep_comma_plus 2>/dev/null)
