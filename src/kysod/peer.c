@@ -17,6 +17,7 @@
 #include <linux/unix_diag.h>
 
 #include "kysod/peer.h"
+#include "kysod/sock-diag.h"
 
 #ifndef SO_PEERPIDFD
 #define SO_PEERPIDFD 77		/* Linux 6.5 */
@@ -73,10 +74,7 @@ static void read_exe(pid_t pid, char *out, size_t outlen)
  * kernel does not tell (no CONFIG_UNIX_DIAG). */
 static unsigned long peer_inode(int fd)
 {
-	struct {
-		struct nlmsghdr nlh;
-		struct unix_diag_req req;
-	} q = { 0 };
+	struct unix_diag_req req = { 0 };
 	union {
 		struct nlmsghdr nlh;
 		char buf[1024];
@@ -85,37 +83,23 @@ static unsigned long peer_inode(int fd)
 	struct rtattr *attr;
 	unsigned long ino = 0;
 	struct stat sb;
-	ssize_t n;
-	int len, nl;
+	size_t plen = 0;
+	int len;
 
 	if (fstat(fd, &sb))
 		return 0;
-	nl = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
-	if (nl < 0)
+	req.sdiag_family = AF_UNIX;
+	req.udiag_states = ~0u;
+	req.udiag_ino = (unsigned int)sb.st_ino;
+	req.udiag_show = UDIAG_SHOW_PEER;
+	req.udiag_cookie[0] = req.udiag_cookie[1] = ~0u;
+	msg = sock_diag_ask(&req, sizeof(req), &a, sizeof(a), sizeof(*msg), &plen);
+	if (!msg || msg->udiag_ino != sb.st_ino)
 		return 0;
-	q.nlh.nlmsg_len = sizeof(q);
-	q.nlh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
-	q.nlh.nlmsg_flags = NLM_F_REQUEST;
-	q.req.sdiag_family = AF_UNIX;
-	q.req.udiag_states = ~0u;
-	q.req.udiag_ino = (unsigned int)sb.st_ino;
-	q.req.udiag_show = UDIAG_SHOW_PEER;
-	q.req.udiag_cookie[0] = q.req.udiag_cookie[1] = ~0u;
-	if (send(nl, &q, sizeof(q), 0) != (ssize_t)sizeof(q))
-		goto out;
-	n = recv(nl, &a, sizeof(a), 0);
-	if (n < (ssize_t)NLMSG_LENGTH(sizeof(*msg)) || !NLMSG_OK(&a.nlh, (size_t)n) ||
-	    a.nlh.nlmsg_type != SOCK_DIAG_BY_FAMILY)
-		goto out;
-	msg = NLMSG_DATA(&a.nlh);
-	if (msg->udiag_ino != sb.st_ino)
-		goto out;
-	len = (int)(a.nlh.nlmsg_len - NLMSG_LENGTH(sizeof(*msg)));
+	len = (int)(plen - NLMSG_ALIGN(sizeof(*msg)));
 	for (attr = (struct rtattr *)(msg + 1); RTA_OK(attr, len); attr = RTA_NEXT(attr, len))
 		if (attr->rta_type == UNIX_DIAG_PEER && RTA_PAYLOAD(attr) >= sizeof(uint32_t))
 			ino = *(uint32_t *)RTA_DATA(attr);
-out:
-	close(nl);
 	return ino;
 }
 

@@ -13,6 +13,7 @@
 #include <linux/netlink.h>
 #include <linux/sock_diag.h>
 
+#include "kysod/sock-diag.h"
 #include "kysod/sock-owner.h"
 
 /* Processes looked through at most for the one holding a socket. */
@@ -28,53 +29,32 @@ static pid_t last_holder;
 static int diag_lookup(int family, const void *src, unsigned short sport, const void *dst,
 		       unsigned short dport, uid_t *uid, unsigned long *ino)
 {
-	struct {
-		struct nlmsghdr nlh;
-		struct inet_diag_req_v2 req;
-	} q;
+	struct inet_diag_req_v2 req;
 	union {
 		struct nlmsghdr nlh;
 		char buf[4096];
 	} a;
 	struct inet_diag_msg *msg;
-	size_t alen = family == AF_INET ? 4 : 16;
-	ssize_t n;
-	int nl, ret = -1;
+	size_t alen = family == AF_INET ? 4 : 16, plen = 0;
 
-	memset(&q, 0, sizeof(q));
-	q.nlh.nlmsg_len = sizeof(q);
-	q.nlh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
-	q.nlh.nlmsg_flags = NLM_F_REQUEST;
-	q.req.sdiag_family = (unsigned char)family;
-	q.req.sdiag_protocol = IPPROTO_TCP;
-	q.req.idiag_states = ~0u;
-	q.req.id.idiag_sport = htons(sport);
-	q.req.id.idiag_dport = htons(dport);
-	memcpy(q.req.id.idiag_src, src, alen);
-	memcpy(q.req.id.idiag_dst, dst, alen);
-	q.req.id.idiag_cookie[0] = q.req.id.idiag_cookie[1] = INET_DIAG_NOCOOKIE;
-
-	nl = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
-	if (nl < 0)
-		return -1;
-	if (send(nl, &q, sizeof(q), 0) != (ssize_t)sizeof(q))
-		goto out;
-	n = recv(nl, &a, sizeof(a), 0);
-	if (n < (ssize_t)NLMSG_LENGTH(sizeof(*msg)) || !NLMSG_OK(&a.nlh, (size_t)n) ||
-	    a.nlh.nlmsg_type != SOCK_DIAG_BY_FAMILY)
-		goto out;
-	msg = NLMSG_DATA(&a.nlh);
+	memset(&req, 0, sizeof(req));
+	req.sdiag_family = (unsigned char)family;
+	req.sdiag_protocol = IPPROTO_TCP;
+	req.idiag_states = ~0u;
+	req.id.idiag_sport = htons(sport);
+	req.id.idiag_dport = htons(dport);
+	memcpy(req.id.idiag_src, src, alen);
+	memcpy(req.id.idiag_dst, dst, alen);
+	req.id.idiag_cookie[0] = req.id.idiag_cookie[1] = INET_DIAG_NOCOOKIE;
+	msg = sock_diag_ask(&req, sizeof(req), &a, sizeof(a), sizeof(*msg), &plen);
 	/* the answer must be the socket asked for, not another one */
-	if (msg->idiag_family != family || msg->id.idiag_sport != htons(sport) ||
+	if (!msg || msg->idiag_family != family || msg->id.idiag_sport != htons(sport) ||
 	    msg->id.idiag_dport != htons(dport) || memcmp(msg->id.idiag_src, src, alen) ||
 	    memcmp(msg->id.idiag_dst, dst, alen))
-		goto out;
+		return -1;
 	*uid = msg->idiag_uid;
 	*ino = msg->idiag_inode;
-	ret = 0;
-out:
-	close(nl);
-	return ret;
+	return 0;
 }
 
 /* The user's process holding socket inode ino, or 0. Only processes of our
