@@ -925,6 +925,8 @@ int helper_call_overlap(struct kysod *d, size_t module, const char *token, uint1
 	/* a token's SIGN and LOGIN go on a lane of its worker when one is free */
 	chan = token && (op == KYSO_OP_SIGN || op == KYSO_OP_LOGIN) ? lane_take(h, token) : NULL;
 	if (chan) {
+		uint64_t gen = chan->gen;	/* chan goes back with the lane */
+
 		pthread_mutex_unlock(&h->lock);
 		ret = lane_call(h, chan, op, req, secret, secret_len, timeout, meanwhile, arg,
 				reply, err);
@@ -932,8 +934,16 @@ int helper_call_overlap(struct kysod *d, size_t module, const char *token, uint1
 		if (ret <= 0)
 			goto out;
 		ret = -1;
-		if (wait_running(h, timeout, err))
+		/* the channel of the start the frame was for, not waited for: a
+		 * helper that went since (or is being replaced) is sent nothing */
+		if (kysod_stopping(d)) {
+			*err = KE_SHUTTING_DOWN;
 			goto out;
+		}
+		if (h->gen != gen || h->state != HELPER_RUNNING || !h->chan) {
+			*err = KE_MODULE_CRASHED;
+			goto out;
+		}
 	}
 	chan = chan_get(h->chan);
 	p.id = ++h->next_id;
