@@ -325,14 +325,17 @@ static unsigned int lanes_unlink_all(struct helper_proc *h, struct helper_chan *
  * h->lock held. */
 static struct helper_chan *lane_take(struct helper_proc *h, const char *token)
 {
-	unsigned int busy[LANE_THREADS] = { 0 }, i, best = LANES_MAX;
+	unsigned int busy[LANE_THREADS], i, best;
 	struct lane *l;
 
+again:
+	memset(busy, 0, sizeof(busy));
 	for (i = 0; i < h->nlanes; i++) {
 		l = &h->lanes[i];
 		if (l->busy && !strcmp(l->token, token))
 			busy[l->thread]++;
 	}
+	best = LANES_MAX;
 	for (i = 0; i < h->nlanes; i++) {
 		l = &h->lanes[i];
 		if (l->busy || l->chan->dead || l->chan->gen != h->gen || strcmp(l->token, token))
@@ -342,6 +345,12 @@ static struct helper_chan *lane_take(struct helper_proc *h, const char *token)
 	}
 	if (best == LANES_MAX)
 		return NULL;
+	/* the lane of a worker that ended (its token was removed, and came back
+	 * before the new worker's lanes): dropped, another one looked for */
+	if (lane_ended(&h->lanes[best])) {
+		chan_put(lane_unlink(h, best));
+		goto again;
+	}
 	h->lanes[best].busy = 1;
 	return chan_get(h->lanes[best].chan);
 }

@@ -106,9 +106,6 @@ static unsigned long peer_inode(int fd)
 /* The most descriptors of a caller looked at for its connection. */
 #define HOLDS_SCAN_MAX 4096
 
-/* Whether process pid has a descriptor of socket inode ino: 1, 0, or -1 when
- * its descriptors cannot be read (a process that is not dumpable) or are too
- * many to look through. */
 /* Whether /proc/PID/fd/NAME is the socket want names: 1, 0, or -1 when it
  * may not be read. */
 static int fd_is(const char *dir, const char *name, const char *want)
