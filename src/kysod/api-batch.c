@@ -166,6 +166,26 @@ static long us_since(const struct timespec *t)
 	return (now.tv_sec - t->tv_sec) * 1000000L + (now.tv_nsec - t->tv_nsec) / 1000L;
 }
 
+/* The fields every audit entry of the batch's items shares. */
+static void record_init(const struct batch_run *run, struct sign_record *rec)
+{
+	memset(rec, 0, sizeof(*rec));
+	rec->peer = run->http->peer;
+	rec->certificate = run->req.certificate;
+	rec->target = &run->target;
+	rec->hash_alg = run->req.hash_alg;
+	rec->format = "raw";
+	rec->batch = run->batch.id;
+}
+
+/* rec now records item it. */
+static void record_item(struct sign_record *rec, const struct batch_item *it)
+{
+	rec->hash = it->hash;
+	rec->hash_len = it->hash_len;
+	rec->item = it->id;
+}
+
 /* An item's result entry and its place in the answer. Returns 1 when it
  * ends the batch. */
 static int item_answered(struct batch_run *run, size_t index, uint64_t intent, int rc,
@@ -175,9 +195,7 @@ static int item_answered(struct batch_run *run, size_t index, uint64_t intent, i
 	struct batch_item *it = &run->req.items[index];
 	uint64_t seq;
 
-	rec->hash = it->hash;
-	rec->hash_len = it->hash_len;
-	rec->item = it->id;
+	record_item(rec, it);
 	rec->intent = intent;
 	rec->result = rc ? kyso_err_code(kyso_reply_err(rep)) : "ok";
 	if (sign_record(run->d, rec, &seq)) {
@@ -201,7 +219,7 @@ static int frame_answered(struct batch_run *run, struct helper_lane *lane,
 	unsigned char sig[SIGN_MAX_SIG];
 	enum kyso_err err = KE_INTERNAL_ERROR;
 	long since_sent, since_last;
-	size_t sig_len, j;
+	size_t sig_len, j, off = 0;
 	int rc, got, ends = 0;
 
 	if (f->count) {
@@ -215,8 +233,8 @@ static int frame_answered(struct batch_run *run, struct helper_lane *lane,
 			struct kyso_reply rep = { 0 };
 
 			sig_len = 0;
-			rc = sign_answer_many(d, &run->target, got ? &ans : NULL, err, j, sig, &sig_len,
-					      &rep);
+			rc = sign_answer_next(d, &run->target, got ? &ans : NULL, err, &off, sig,
+					      &sig_len, &rep);
 			if (item_answered(run, f->first + j, f->intent[j], rc, &rep, sig, sig_len, rec,
 					  stop))
 				ends = 1;
@@ -262,9 +280,7 @@ static int frame_send(struct batch_run *run, struct helper_lane *lane, struct in
 	for (; first + f->count < end; f->count++) {
 		struct batch_item *it = &run->req.items[first + f->count];
 
-		rec->hash = it->hash;
-		rec->hash_len = it->hash_len;
-		rec->item = it->id;
+		record_item(rec, it);
 		if (sign_intent(d, rec, &f->intent[f->count])) {
 			f->lost = 1;
 			last = 1;
@@ -298,7 +314,7 @@ static int frame_send(struct batch_run *run, struct helper_lane *lane, struct in
  * signature or two on a slow token, whose frames hold one item). */
 static void sign_items_piped(struct batch_run *run, struct helper_lane *lane)
 {
-	struct sign_record rec = { 0 };
+	struct sign_record rec;
 	struct in_flight fl[PIPE_DEPTH];
 	struct timespec last;
 	enum kyso_err stop = KE_INTERNAL_ERROR;
@@ -306,12 +322,7 @@ static void sign_items_piped(struct batch_run *run, struct helper_lane *lane)
 	long item_us = 0;
 	int stopped = 0;
 
-	rec.peer = run->http->peer;
-	rec.certificate = run->req.certificate;
-	rec.target = &run->target;
-	rec.hash_alg = run->req.hash_alg;
-	rec.format = "raw";
-	rec.batch = run->batch.id;
+	record_init(run, &rec);
 	clock_gettime(CLOCK_MONOTONIC, &last);
 	while (n || (!stopped && next < run->req.nitems)) {
 		/* send while there is room */
@@ -344,23 +355,18 @@ static void sign_items_piped(struct batch_run *run, struct helper_lane *lane)
 static void sign_items(struct batch_run *run)
 {
 	struct kysod *d = run->d;
-	struct sign_record rec = { 0 };
+	struct sign_record rec;
 	unsigned char sig[SIGN_MAX_SIG];
 	enum kyso_err stop = KE_INTERNAL_ERROR;
 	int stopped = 0;
 	size_t sig_len = 0, i;
-	uint64_t seq, intent = 0;
+	uint64_t intent = 0;
 
-	rec.peer = run->http->peer;
-	rec.certificate = run->req.certificate;
-	rec.target = &run->target;
-	rec.hash_alg = run->req.hash_alg;
-	rec.format = "raw";
-	rec.batch = run->batch.id;
+	record_init(run, &rec);
 	for (i = 0; i < run->req.nitems; i++) {
 		struct batch_item *it = &run->req.items[i];
 		struct kyso_reply rep = { 0 };
-		int rc;
+		int rc, ends;
 
 		if (!stopped && stop_asked(run, &stop))
 			stopped = 1;
@@ -369,32 +375,25 @@ static void sign_items(struct batch_run *run)
 			run->done++;
 			continue;
 		}
-		rec.hash = it->hash;
-		rec.hash_len = it->hash_len;
-		rec.item = it->id;
+		record_item(&rec, it);
 		rec.intent = 0;
 		/* Each item's intent entry is written before the token signs it;
 		 * the log is synced while the last item of every chunk (the last
 		 * item of the batch too) is signed: one sync per chunk, and none
 		 * that the answer waits for once the token is done. */
 		if (sign_intent(d, &rec, &intent)) {
-			rc = -1;
 			kyso_reply_error(&rep, KE_AUDIT_FAILED, "the audit log cannot be written");
+			ends = item_done(run, it, -1, &rep, 0, NULL, 0, &stop);
 		} else {
-			rec.intent = intent;
 			run->last_intent = intent;
 			run->target.intent = (i % SYNC_CHUNK == SYNC_CHUNK - 1 ||
 					      i + 1 == run->req.nitems) ?
 					     intent : 0;
 			rc = sign_hash_more(d, &run->target, it->hash, it->hash_len,
 					    i + 1 < run->req.nitems, sig, &sig_len, &rep);
-			rec.result = rc ? kyso_err_code(kyso_reply_err(&rep)) : "ok";
-			if (sign_record(d, &rec, &seq)) {
-				rc = -1;
-				kyso_reply_error(&rep, KE_AUDIT_FAILED, "the audit log cannot be written");
-			}
+			ends = item_answered(run, i, intent, rc, &rep, sig, sig_len, &rec, &stop);
 		}
-		if (item_done(run, it, rc, &rep, intent, sig, sig_len, &stop))
+		if (ends)
 			stopped = 1;
 		kyso_reply_clear(&rep);
 	}

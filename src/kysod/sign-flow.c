@@ -550,26 +550,25 @@ void sign_frame_many(const struct sign_target *t, const unsigned char *hashes, s
 		kyso_out_bool(req, KYSO_F_KEEP_LOGIN, 1);
 }
 
-int sign_answer_many(struct kysod *d, const struct sign_target *t, const struct kyso_msg *ans,
-		     enum kyso_err err, size_t i, unsigned char *sig, size_t *sig_len,
+int sign_answer_next(struct kysod *d, const struct sign_target *t, const struct kyso_msg *ans,
+		     enum kyso_err err, size_t *off, unsigned char *sig, size_t *sig_len,
 		     struct kyso_reply *rep)
 {
 	const unsigned char *p;
-	size_t len = 0, off = 0, n, k;
+	size_t len = 0, n;
 
 	if (!ans)
 		return sign_answer(d, t, NULL, err, sig, sig_len, rep);
 	p = kyso_msg_bytes(ans, KYSO_F_SIGNATURES, &len);
-	for (k = 0; p && off + 2 <= len; k++) {
-		n = (size_t)p[off] | (size_t)p[off + 1] << 8;
-		if (n == 0 || n > SIGN_MAX_SIG || off + 2 + n > len)
-			break;
-		if (k == i) {
-			memcpy(sig, p + off + 2, n);
+	if (p && *off + 2 <= len) {
+		n = (size_t)p[*off] | (size_t)p[*off + 1] << 8;
+		if (n && n <= SIGN_MAX_SIG && *off + 2 + n <= len) {
+			memcpy(sig, p + *off + 2, n);
 			*sig_len = n;
+			*off += 2 + n;
 			return 0;
 		}
-		off += 2 + n;
+		*off = len;	/* a malformed one: none after it is read */
 	}
 	if (ans->flags & KYSO_IPC_F_ERROR)
 		return sign_answer(d, t, ans, err, sig, sig_len, rep);

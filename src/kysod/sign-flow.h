@@ -75,11 +75,12 @@ void sign_frame(const struct sign_target *t, const unsigned char *hash, size_t h
 void sign_frame_many(const struct sign_target *t, const unsigned char *hashes, size_t count,
 		     int more, struct kyso_out *req);
 
-/* Signature i of what the helper answered to a SIGN_MANY (ans; NULL when the
- * call itself failed with err), as sign_answer: an item after the one that
- * failed gets that error too. */
-int sign_answer_many(struct kysod *d, const struct sign_target *t, const struct kyso_msg *ans,
-		     enum kyso_err err, size_t i, unsigned char *sig, size_t *sig_len,
+/* The next signature of what the helper answered to a SIGN_MANY (ans; NULL
+ * when the call itself failed with err), read at *off (0 for the first, then
+ * moved past it), as sign_answer: the items after the last signature get
+ * the answer's error. */
+int sign_answer_next(struct kysod *d, const struct sign_target *t, const struct kyso_msg *ans,
+		     enum kyso_err err, size_t *off, unsigned char *sig, size_t *sig_len,
 		     struct kyso_reply *rep);
 
 /* What the helper answered to a SIGN sent without asking anybody (a batch
