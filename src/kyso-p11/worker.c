@@ -117,6 +117,18 @@ static int reply(struct helper *h, int lane, uint32_t id, uint16_t flags, struct
 	return helper_send(h, id, KYSO_OP_REPLY, flags, out);
 }
 
+/* An error's fields: code, message[, pin_state][, per_signature]. */
+static void error_fields(struct kyso_out *out, const char *code, const char *message,
+			 const char *pin_state, int per_signature)
+{
+	kyso_out_str(out, KYSO_F_CODE, code);
+	kyso_out_str(out, KYSO_F_MESSAGE, message);
+	if (pin_state)
+		kyso_out_str(out, KYSO_F_PIN_STATE, pin_state);
+	if (per_signature)
+		kyso_out_bool(out, KYSO_F_PER_SIGNATURE, 1);
+}
+
 /* An error reply; always says whether the key needs the PIN for each
  * signature when per_signature is set. */
 static int send_error(struct helper *h, int lane, uint32_t id, const char *code,
@@ -126,12 +138,7 @@ static int send_error(struct helper *h, int lane, uint32_t id, const char *code,
 	int ret;
 
 	kyso_out_init(&out);
-	kyso_out_str(&out, KYSO_F_CODE, code);
-	kyso_out_str(&out, KYSO_F_MESSAGE, message);
-	if (pin_state)
-		kyso_out_str(&out, KYSO_F_PIN_STATE, pin_state);
-	if (per_signature)
-		kyso_out_bool(&out, KYSO_F_PER_SIGNATURE, 1);
+	error_fields(&out, code, message, pin_state, per_signature);
 	ret = reply(h, lane, id, KYSO_IPC_F_ERROR, &out);
 	kyso_out_free(&out);
 	return ret;
@@ -317,19 +324,14 @@ static const char *key_for(struct worker *w, PKCS11_SLOT *slot, CK_SLOT_ID slot_
 	return NULL;
 }
 
-/* The signatures of a SIGN_MANY: each a u16 length (little-endian) and the
- * signature, in the order of the hashes. */
-struct sig_list {
-	unsigned char buf[KYSO_IPC_MAX_MANY * (2 + P11_MAX_SIG)];
-	size_t len;
-};
-
-static void sig_list_add(struct sig_list *l, const unsigned char *sig, size_t len)
+/* Appends a signature to a SIGN_MANY's list (each a u16 length,
+ * little-endian, and the signature), which has room for it. */
+static void sig_list_add(unsigned char *list, size_t *used, const unsigned char *sig, size_t len)
 {
-	l->buf[l->len] = (unsigned char)(len & 0xff);
-	l->buf[l->len + 1] = (unsigned char)(len >> 8);
-	memcpy(l->buf + l->len + 2, sig, len);
-	l->len += 2 + len;
+	list[*used] = (unsigned char)(len & 0xff);
+	list[*used + 1] = (unsigned char)(len >> 8);
+	memcpy(list + *used + 2, sig, len);
+	*used += 2 + len;
 }
 
 /* A SIGN (one hash; a PIN may come with it for a key that needs one for each
@@ -347,7 +349,8 @@ static void run_sign(struct worker *w, struct kyso_msg *msg, int lane)
 	int was_logged_in, always = 0, reset = 0, reset_keys = 0;
 	int many = msg->op == KYSO_OP_SIGN_MANY;
 	uint32_t mech = 0, bits = 0;
-	struct sig_list *list = NULL;
+	unsigned char *list = NULL;	/* SIGN_MANY's signatures (not secret) */
+	size_t list_len = 0;
 	struct kyso_out ans;
 	EVP_PKEY *pkey = NULL;
 	size_t siglen = 0, hashes_len = 0, count = 1, i;
@@ -371,12 +374,11 @@ static void run_sign(struct worker *w, struct kyso_msg *msg, int lane)
 	if (many) {
 		a.hash_len = bits / 8;
 		count = hashes_len / a.hash_len;
-		list = malloc(sizeof(*list));
+		list = malloc(count * (2 + P11_MAX_SIG));
 		if (!list) {
 			send_error(w->h, lane, msg->id, "internal_error", "out of memory", NULL, 0);
 			return;
 		}
-		list->len = 0;
 	}
 	n = kyso_hex_decode(key_hex, strlen(key_hex), key_id, sizeof(key_id));
 	if (n < 0) {
@@ -411,7 +413,7 @@ static void run_sign(struct worker *w, struct kyso_msg *msg, int lane)
 		err = p11_sign_with(pkey, &a, always ? (const char *)msg->secret : NULL, sig,
 				    &siglen);
 		if (!err && many)
-			sig_list_add(list, sig, siglen);
+			sig_list_add(list, &list_len, sig, siglen);
 	}
 	if (always) {
 		int present;
@@ -450,22 +452,14 @@ out:
 	if (was_logged_in != w->logged_in)
 		push_inventory(w);
 	kyso_out_init(&ans);
-	if (err) {
-		kyso_out_str(&ans, KYSO_F_CODE, err);
-		kyso_out_str(&ans, KYSO_F_MESSAGE, error_text(err));
-		if (pin_state)
-			kyso_out_str(&ans, KYSO_F_PIN_STATE, pin_state);
-		if (always)
-			kyso_out_bool(&ans, KYSO_F_PER_SIGNATURE, 1);
-	}
-	if (many && list->len)
-		kyso_out_bytes(&ans, KYSO_F_SIGNATURES, list->buf, list->len);
+	if (err)
+		error_fields(&ans, err, error_text(err), pin_state, always);
+	if (many && list_len)
+		kyso_out_bytes(&ans, KYSO_F_SIGNATURES, list, list_len);
 	else if (!many && !err)
 		kyso_out_bytes(&ans, KYSO_F_SIGNATURE, sig, siglen);
 	reply(w->h, lane, msg->id, err ? KYSO_IPC_F_ERROR : 0, &ans);
 	kyso_out_free(&ans);
-	if (list)
-		OPENSSL_cleanse(list, sizeof(*list));
 	free(list);
 }
 
