@@ -123,6 +123,9 @@ struct sign_record_copy *sign_record_keep(const struct sign_record *r)
 	c->rec.peer = &c->peer;
 	if (r->target) {
 		c->target = *r->target;
+		/* they point into the request, gone by the time the copy is used */
+		c->target.intent_rec = NULL;
+		c->target.intent_seq = NULL;
 		c->rec.target = &c->target;
 	}
 	/* describe() records at most 64 bytes of it */
