@@ -223,28 +223,19 @@ spoof()
 	api POST /v1/logout '{}'
 	make_hash sha256
 	rm -f "$T/spoof.out"
-	"$PY" - "$SOCK" "$(sign_body "${CERT_ID[rsa]}" sha256)" "$T/spoof.out" "$1" <<'EOF' &
+	PYTHONPATH=$KYSO_SRCDIR/tests/lib "$PY" - "$SOCK" "$(sign_body "${CERT_ID[rsa]}" sha256)" \
+		"$T/spoof.out" "$1" <<'EOF' &
 import os, socket, sys, time
+from unix_http import ask, post_json
 path, body, out, mode = sys.argv[1], sys.argv[2].encode(), sys.argv[3], sys.argv[4]
 s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
 s.connect(path)
-def ask(req):
-    s.sendall(req)
-    data = b""
-    while b"\r\n\r\n" not in data:
-        data += s.recv(65536)
-    head, _, rest = data.partition(b"\r\n\r\n")
-    n = [int(l.split(b":")[1]) for l in head.split(b"\r\n") if l.lower().startswith(b"content-length:")][0]
-    while len(rest) < n:
-        rest += s.recv(65536)
-    return head.split(b" ")[1].decode()
 if mode == "status":
     # kysod has accepted the connection, and taken this program's identity
-    ask(b"GET /v1/status HTTP/1.1\r\nHost: x\r\n\r\n")
+    ask(s, b"GET /v1/status HTTP/1.1\r\nHost: x\r\n\r\n")
 if os.fork() == 0:
     time.sleep(1)       # the parent is /usr/bin/sleep by now
-    code = ask(b"POST /v1/sign HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-               b"Content-Length: %d\r\n\r\n" % len(body) + body)
+    code = ask(s, post_json(body))
     with open(out, "w") as f:
         f.write(code)
     os._exit(0)
@@ -276,30 +267,21 @@ spoof at-once
 # connection to a child and closes its own copy, living on as the same executable: the
 # child's request is recorded as coming from a changed caller (the connection).
 make_hash sha256
-"$PY" - "$SOCK" "$(sign_body "${CERT_ID[rsa]}" sha256)" "$T/handover.out" <<'EOF'
-import os, socket, sys, time
+PYTHONPATH=$KYSO_SRCDIR/tests/lib "$PY" - "$SOCK" "$(sign_body "${CERT_ID[rsa]}" sha256)" \
+	"$T/handover.out" <<'EOF'
+import os, socket, sys
+from unix_http import ask, post_json
 path, body, out = sys.argv[1], sys.argv[2].encode(), sys.argv[3]
 spare = [os.open("/dev/null", os.O_RDONLY) for _ in range(3)]
 s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
 s.connect(path)
-def ask():
-    s.sendall(b"POST /v1/sign HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-              b"Content-Length: %d\r\n\r\n" % len(body) + body)
-    data = b""
-    while b"\r\n\r\n" not in data:
-        data += s.recv(65536)
-    head, _, rest = data.partition(b"\r\n\r\n")
-    n = [int(l.split(b":")[1]) for l in head.split(b"\r\n") if l.lower().startswith(b"content-length:")][0]
-    while len(rest) < n:
-        rest += s.recv(65536)
-    return head.split(b" ")[1].decode()
-first = ask()
+first = ask(s, post_json(body))
 r, w = os.pipe()
 pid = os.fork()
 if pid == 0:
     os.close(w)
     os.read(r, 1)       # the parent has let go of the connection
-    code = ask()
+    code = ask(s, post_json(body))
     with open(out, "w") as f:
         f.write(first + " " + code)
     os._exit(0)
