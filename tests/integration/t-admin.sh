@@ -482,6 +482,7 @@ bad keygen "a key_id that is not hex" 400 invalid_value "{\"token\":\"$TOK\",\"k
 bad keygen "a key_id over 64 bytes" 400 invalid_value "{\"token\":\"$TOK\",\"key_type\":\"p256\",\"label\":\"x\",\"key_id\":\"$(printf '%0130d' 0)\"}"
 bad keygen "a label over 64 bytes" 400 invalid_value "{\"token\":\"$TOK\",\"key_type\":\"p256\",\"label\":\"$(printf '%065d' 0)\"}"
 bad csr "no key_id" 400 missing_field "{\"token\":\"$TOK\",\"subject\":{\"CN\":\"A\"}}"
+bad csr "a key_id that is not a string" 400 invalid_type "{\"token\":\"$TOK\",\"key_id\":11,\"subject\":{\"CN\":\"A\"}}"
 bad csr "no subject" 400 missing_field "{\"token\":\"$TOK\",\"key_id\":\"0b\"}"
 bad csr "a subject that is not an object" 400 invalid_type "{\"token\":\"$TOK\",\"key_id\":\"0b\",\"subject\":\"CN=A\"}"
 bad csr "a subject without CN" 400 missing_field "{\"token\":\"$TOK\",\"key_id\":\"0b\",\"subject\":{\"O\":\"A\"}}"
