@@ -291,10 +291,15 @@ static enum MHD_Result request_start(struct kysod *d, struct MHD_Connection *con
 	st->limit = !strcmp(method, "POST") && !strcmp(url, "/v1/sign/batch") ?
 		    d->cfg.max_batch_body : d->cfg.max_body;
 	clen = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-	if (clen && strtoull(clen, NULL, 10) > st->limit)
+	if (clen && strtoull(clen, NULL, 10) > DROP_LIMIT)
 		return refuse(conn, st, KE_BODY_TOO_LARGE, "the request body is too large");
 	if (clen)
 		st->expect = (size_t)strtoull(clen, NULL, 10);
+	/* over the limit, but not past what is read and dropped: read to its
+	 * end like a chunked one, so that a client still sending gets its 413
+	 * rather than a connection reset under it */
+	if (st->expect > st->limit)
+		st->too_large = 1;
 	return MHD_YES;
 }
 
