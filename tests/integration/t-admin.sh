@@ -241,6 +241,8 @@ is "$STATUS" 200 "csr with the key id in capitals (0B): 200" || diag "$BODY"
 json_get 'j["csr"]' > "$T/ngoc2.csr"
 is "$(openssl req -in "$T/ngoc2.csr" -noout -pubkey 2>/dev/null)" "$(cat "$T/ec.pub")" \
 	"...for the same key as 0b"
+openssl req -in "$T/ngoc2.csr" -verify -noout >/dev/null 2>&1
+ok $? "...and openssl req -verify accepts it"
 pinentry_says "pin $PIN"
 api POST /v1/admin/csr "{\"token\":\"$TOK\",\"key_id\":\"0c\",\"hash_algorithm\":\"sha384\",\"subject\":{\"CN\":\"Lê Hoàng Phúc\",\"OU\":[\"Tổ Văn\",\"Chủ nhiệm 10A1\"]}}"
 is "$STATUS $(json_get 'j["algorithm"]')" "200 ecdsa-sha384" "csr of the P-384 key with sha384"

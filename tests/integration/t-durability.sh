@@ -153,6 +153,10 @@ for c in conc1 conc2; do
 	SEQ=$(json_get 'j["audit_id"].split(":")[1]' "$(cat "$T/$c.json")")
 	synced_past "$(line_end "$SEQ")"
 	ok $? "slow sync, two clients: $c's intent entry was synced (seq $SEQ)"
+	json_get 'j["signature"]' "$(cat "$T/$c.json")" | openssl base64 -d -A > "$T/$c.sig" 2>/dev/null
+	verify_sig "${CERT_PEM[p256]}" "$(json_get 'j["hash"]' "$(cat "$T/$c.req")" |
+		openssl base64 -d -A | xxd -p -c 256)" "$T/$c.sig" sha256
+	ok $? "slow sync, two clients: $c's signature verifies with openssl"
 done
 
 batch_make slow "${CERT_ID[p256]}" sha256 20

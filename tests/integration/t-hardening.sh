@@ -270,18 +270,20 @@ make_hash sha256
 PYTHONPATH=$KYSO_SRCDIR/tests/lib "$PY" - "$SOCK" "$(sign_body "${CERT_ID[rsa]}" sha256)" \
 	"$T/handover.out" <<'EOF'
 import os, socket, sys
-from unix_http import ask, post_json
+from unix_http import ask_body, post_json
 path, body, out = sys.argv[1], sys.argv[2].encode(), sys.argv[3]
 spare = [os.open("/dev/null", os.O_RDONLY) for _ in range(3)]
 s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
 s.connect(path)
-first = ask(s, post_json(body))
+first, answer = ask_body(s, post_json(body))
+open(out + ".1.json", "wb").write(answer)
 r, w = os.pipe()
 pid = os.fork()
 if pid == 0:
     os.close(w)
     os.read(r, 1)       # the parent has let go of the connection
-    code = ask(s, post_json(body))
+    code, answer = ask_body(s, post_json(body))
+    open(out + ".2.json", "wb").write(answer)
     with open(out, "w") as f:
         f.write(first + " " + code)
     os._exit(0)
@@ -294,6 +296,11 @@ os.write(w, b"x")
 os.waitpid(pid, 0)
 EOF
 is "$(cat "$T/handover.out" 2>/dev/null)" "200 200" "a connection handed to a child: both requests answered"
+for n in 1 2; do
+	BODY=$(cat "$T/handover.out.$n.json" 2>/dev/null)
+	save_signature "$T/handover.$n.sig" && verify_sig "${CERT_PEM[rsa]}" "$HASH_HEX" "$T/handover.$n.sig" sha256
+	ok $? "a connection handed to a child: signature $n verifies with openssl"
+done
 E=$(json_get 'json.dumps(j[-1])' "$(audit_select 'e["event"] == "sign"')")
 is "$(json_get 'j["caller_check"]["result"]' "$E")" connection \
 	"a connection handed to a child while its program lives on: caller_check.result connection"

@@ -7,6 +7,11 @@ themselves (to fork with it, exec over it, hand it on)."""
 def ask(s, req):
     """Sends req (bytes, a whole request) on socket s and reads the answer (its head and a body
     of its Content-Length). Returns the status code as text."""
+    return ask_body(s, req)[0]
+
+
+def ask_body(s, req):
+    """As ask, returning the status code and the body (bytes)."""
     s.sendall(req)
     data = b""
     while b"\r\n\r\n" not in data:
@@ -16,7 +21,7 @@ def ask(s, req):
          if l.lower().startswith(b"content-length:")][0]
     while len(rest) < n:
         rest += s.recv(65536)
-    return head.split(b" ")[1].decode()
+    return head.split(b" ")[1].decode(), rest
 
 
 def post_json(body):
