@@ -101,6 +101,8 @@ enum kyso_field {
 	KYSO_F_HASHES,		/* bytes: SIGN_MANY's hashes, one after the other */
 	KYSO_F_SIGNATURES,	/* bytes: SIGN_MANY's signatures in order, each a u16 length
 				 * and the signature; on error those made before it */
+	KYSO_F_INVENTORY_SEQ,	/* u32: an INVENTORY's number (1, 2, …); on a lane's REPLY,
+				 * the last one sent before it, to be applied first */
 	KYSO_F_COUNT		/* at most 32: fields are a bit set */
 };
 

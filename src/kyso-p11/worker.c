@@ -96,15 +96,19 @@ int helper_send_inventory(struct helper *h, uint16_t op)
 	if (op == KYSO_OP_HELLO)
 		kyso_out_u32(&out, KYSO_F_PROTOCOL, KYSO_IPC_PROTOCOL);
 	kyso_out_json(&out, KYSO_F_INVENTORY, inv);
-	ret = helper_send(h, 0, op, 0, &out);
-	kyso_out_free(&out);
-	json_decref(inv);
+	/* numbered in the order sent, so that a reply on a lane can say
+	 * which one must be applied before it */
+	pthread_mutex_lock(&h->send_lock);
+	kyso_out_u32(&out, KYSO_F_INVENTORY_SEQ,
+		     __atomic_add_fetch(&h->inventory_seq, 1, __ATOMIC_RELEASE));
+	ret = kyso_ipc_send(h->fd, 0, op, 0, &out, NULL, 0);
 	if (op == KYSO_OP_HELLO) {
-		pthread_mutex_lock(&h->send_lock);
 		h->hello_sent = 1;
 		pthread_cond_broadcast(&h->hello_cond);
-		pthread_mutex_unlock(&h->send_lock);
 	}
+	pthread_mutex_unlock(&h->send_lock);
+	kyso_out_free(&out);
+	json_decref(inv);
 	return ret;
 }
 
@@ -112,9 +116,22 @@ int helper_send_inventory(struct helper *h, uint16_t op)
  * or on the channel (lane < 0). */
 static int reply(struct helper *h, int lane, uint32_t id, uint16_t flags, struct kyso_out *out)
 {
-	if (lane >= 0)
-		return kyso_ipc_send(lane, id, KYSO_OP_REPLY, flags, out, NULL, 0);
-	return helper_send(h, id, KYSO_OP_REPLY, flags, out);
+	struct kyso_out none;
+	int ret;
+
+	if (lane < 0)
+		return helper_send(h, id, KYSO_OP_REPLY, flags, out);
+	/* an inventory this operation sent (a login's state) went on the
+	 * channel: kysod applies it before it takes this reply */
+	if (!out) {
+		kyso_out_init(&none);
+		out = &none;
+	}
+	kyso_out_u32(out, KYSO_F_INVENTORY_SEQ, __atomic_load_n(&h->inventory_seq, __ATOMIC_ACQUIRE));
+	ret = kyso_ipc_send(lane, id, KYSO_OP_REPLY, flags, out, NULL, 0);
+	if (out == &none)
+		kyso_out_free(&none);
+	return ret;
 }
 
 /* An error's fields: code, message[, pin_state][, per_signature]. */

@@ -22,6 +22,8 @@ struct helper {
 	pthread_mutex_t send_lock;	/* one writer on fd at a time; hello_sent */
 	pthread_cond_t hello_cond;	/* hello_sent became set */
 	int hello_sent;			/* HELLO went first: lanes may follow */
+	uint32_t inventory_seq;		/* the last HELLO/INVENTORY sent's number (send_lock;
+					 * read atomically) */
 	unsigned int login_ttl;		/* seconds after last use; 0 = log out at once */
 	unsigned int pool;		/* threads per token, 1..WORKER_POOL_MAX */
 	int probe_failing;		/* the last slot probe failed */

@@ -94,6 +94,7 @@ struct helper_proc {
 	struct pending *pending;
 	struct lane lanes[LANES_MAX];
 	unsigned int nlanes;
+	uint32_t inventory_seq;		/* the running helper's last inventory applied */
 };
 
 static struct helper_chan *chan_new(int fd, uint64_t gen)
@@ -409,6 +410,24 @@ static enum kyso_err lane_end_reason(struct helper_proc *h, const struct helper_
 	return e;
 }
 
+/* A reply on a lane passes the channel's frames sent before it: the
+ * inventory it names (a login's new state) is applied first, so that what
+ * kysod shows after the answer is what the operation left. Waits for the
+ * supervisor at most until deadline, and not for a helper that went. */
+static void inventory_catch_up(struct helper_proc *h, uint64_t gen, const struct kyso_msg *reply,
+			       const struct timespec *deadline)
+{
+	uint32_t seq;
+
+	if (kyso_msg_u32(reply, KYSO_F_INVENTORY_SEQ, &seq))
+		return;
+	pthread_mutex_lock(&h->lock);
+	while (h->inventory_seq < seq && h->gen == gen && h->chan && !kysod_stopping(h->d) &&
+	       pthread_cond_timedwait(&h->cond, &h->lock, deadline) != ETIMEDOUT)
+		;
+	pthread_mutex_unlock(&h->lock);
+}
+
 /* A lane held by one request, or by a batch for a run of requests. */
 struct helper_lane {
 	struct helper_proc *h;
@@ -469,6 +488,7 @@ static int lane_recv(struct helper_lane *l, unsigned int timeout, struct kyso_ms
 	if (rc == 0 && reply->op == KYSO_OP_REPLY && reply->id == l->answered + 1) {
 		l->answered++;
 		l->ended = 0;
+		inventory_catch_up(h, l->c->gen, reply, &deadline);
 		return 0;
 	}
 	if (rc == 0 || rc == -2) {
@@ -576,6 +596,7 @@ static int hello(struct helper_proc *h, const struct kyso_msg *msg)
 static void inventory_report(struct helper_proc *h, const struct kyso_msg *msg)
 {
 	json_t *report = kyso_msg_json(msg, KYSO_F_INVENTORY);
+	uint32_t seq = 0;
 
 	if (!report) {
 		log_warn("%s: an inventory kysod cannot read", h->name);
@@ -583,6 +604,12 @@ static void inventory_report(struct helper_proc *h, const struct kyso_msg *msg)
 	}
 	inventory_update(&h->d->inv, h->index, h->name, report);
 	json_decref(report);
+	/* a reply on a lane that waits for this one may go on */
+	pthread_mutex_lock(&h->lock);
+	if (!kyso_msg_u32(msg, KYSO_F_INVENTORY_SEQ, &seq) && seq > h->inventory_seq)
+		h->inventory_seq = seq;
+	pthread_cond_broadcast(&h->cond);
+	pthread_mutex_unlock(&h->lock);
 }
 
 /* Runs one helper process until it ends. Returns how long it ran, in seconds. */
@@ -605,6 +632,7 @@ static long run_once(struct helper_proc *h)
 	}
 	pthread_mutex_lock(&h->lock);
 	gen = ++h->gen;
+	h->inventory_seq = 0;
 	chan = chan_new(fd, gen);
 	if (chan) {
 		/* the supervisor's reference is h->chan's */

@@ -43,7 +43,8 @@ F = {"protocol": (1, "u32"), "code": (2, "str"), "message": (3, "str"), "pin_sta
      "public_key": (18, "bytes"), "certificate": (19, "bytes"), "chain": (20, "bytes"),
      "cert_id": (21, "str"), "so": (22, "bool"), "reinit": (23, "bool"),
      "object_class": (24, "u32"), "details": (25, "json"), "fresh": (26, "bool"),
-     "worker": (27, "u32"), "hashes": (28, "bytes"), "signatures": (29, "bytes")}
+     "worker": (27, "u32"), "hashes": (28, "bytes"), "signatures": (29, "bytes"),
+     "inventory_seq": (30, "u32")}
 TYPES = {"u32": 1, "bool": 2, "bytes": 3, "str": 4, "json": 5}
 PROTOCOL = 3
 MECH = {"pkcs1": 1, "pss": 2, "ecdsa": 3}
@@ -137,7 +138,7 @@ inv = {"tokens": [{"id": TOKEN, "label": "token", "manufacturer": "kyso", "model
                    "certs": [{"der": EC_DER, "key_id": "01",
                               "label": "ec"}]}]}
 put("ipc-kysod", "hello", frame(0, 1, {"protocol": PROTOCOL, "inventory": inv}))
-put("ipc-kysod", "inventory-reply", frame(0, 2, {"inventory": {"tokens": []}}) +
+put("ipc-kysod", "inventory-reply", frame(0, 2, {"inventory": {"tokens": []}, "inventory_seq": 2}) +
     frame(7, 0x80, {"signature": bytes(64)}) +
     frame(8, 0x80, {"code": "pin_incorrect", "message": "wrong PIN", "pin_state": "count_low"},
           flags=1) +

@@ -112,6 +112,26 @@ EOF
 	stop_kysod
 fi
 
+# ---------------------------------------------------------------- a lane's reply after its inventory
+# The helper's inventory (a login's new state) goes on the channel, the signature's reply on a
+# lane. With kysod taking every INVENTORY frame 600 ms late, the answer still comes after it has
+# applied the inventory the login sent: right after a first signature the token shows logged in.
+if [ "$KYSO_VALGRIND" = 1 ]; then
+	skip 9 "the write-delaying shim is not used under valgrind"
+else
+	KYSOD_WRAP=(env "LD_PRELOAD=$SHIM" KYSO_SHIM_OP=2 KYSO_SHIM_RECV_DELAY_MS=600
+		"ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0")
+	write_conf --module "mock=$MOCK_MODULE"
+	start_kysod
+	KYSOD_WRAP=()
+	pinentry_says "pin $PIN"
+	sign_and_verify mock sha256
+	api GET /v1/tokens
+	is "$(json_get '[t["pin"]["logged_in"] for t in j["tokens"]]')" "[true]" \
+		"a lane's reply comes after the inventory its login sent: the token shows logged in"
+	stop_kysod
+fi
+
 # ---------------------------------------------------------------- a helper ends with kysod
 # login_ttl 0 and a slow signature: kysod killed while the helper works
 export KYSO_MOCK_FAULT=slow-sign KYSO_MOCK_FAULT_AFTER=0 KYSO_MOCK_DELAY_MS=1500
