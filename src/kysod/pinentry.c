@@ -95,6 +95,9 @@ static gpg_error_t pin_data(void *opaque, const void *buf, size_t len)
 {
 	struct pin_buf *pb = opaque;
 
+	/* an empty "D" line: libassuan hands no buffer at all */
+	if (!len)
+		return 0;
 	if (pb->len + len > MAX_PIN) {
 		pb->overflow = 1;
 		return gpg_error(GPG_ERR_TOO_LARGE);

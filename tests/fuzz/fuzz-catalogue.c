@@ -86,8 +86,9 @@ static void walk(const struct kyso_catalogue *cat)
 		for (op = 0; op <= KYSO_PROV_OP_COUNT; op++)
 			kyso_token_kind_prov_safe(k, (enum kyso_prov_op)op);
 		if (kyso_token_kind_prov_limits(k, &lim) == 0 &&
-		    (!lim.unblock_with || !lim.mgmt_key || lim.pin_min > lim.pin_max ||
-		     lim.puk_min > lim.puk_max))
+		    (!lim.unblock_with || !lim.mgmt_key ||
+		     (lim.pin_max && lim.pin_min > lim.pin_max) ||
+		     (lim.puk_max && lim.puk_min > lim.puk_max)))
 			abort();
 	}
 	if (i != kyso_catalogue_count(cat))
