@@ -25,6 +25,7 @@ struct reader_watch {
 	int have_ctx;
 	struct reader_info readers[READER_MAX];
 	DWORD states[READER_MAX];	/* last event state seen per reader */
+	DWORD pnp_state;		/* the PnP pseudo-reader's, the same way */
 	size_t nreaders;
 };
 
@@ -138,6 +139,7 @@ static void go_down(struct reader_watch *w)
 		SCardReleaseContext(w->ctx);
 	w->have_ctx = 0;
 	w->up = 0;
+	w->pnp_state = SCARD_STATE_UNAWARE;	/* a new pcscd counts from its start */
 	pthread_mutex_unlock(&w->lock);
 	w->cb(w->opaque, PCSC_DOWN, NULL);
 }
@@ -183,19 +185,18 @@ static void *watch_main(void *arg)
 		}
 		n = w->nreaders;
 		rs[n].szReader = PNP_READER;
-		rs[n].dwCurrentState = SCARD_STATE_UNAWARE;
-		/* The PnP pseudo-reader's first answer only tells its state: ask once
-		 * with UNAWARE, then wait for real changes. */
-		rv = SCardGetStatusChange(w->ctx, 0, rs, (DWORD)n + 1);
-		if (rv == SCARD_S_SUCCESS) {
+		rs[n].dwCurrentState = w->pnp_state;
+		/* One wait per turn, never a poll: pcsc-lite 1.9 answers a zero
+		 * timeout with SCARD_E_TIMEOUT when nothing changed, and a loop
+		 * that polls then spins. The PnP pseudo-reader's state carries
+		 * pcsc-lite 2's reader-event counter in its high word, kept from
+		 * one wait to the next so that a reader added between the listing
+		 * and the wait still ends it (1.9 leaves it 0). */
+		rv = SCardGetStatusChange(w->ctx, WAIT_MS, rs, (DWORD)n + 1);
+		if (rv == SCARD_S_SUCCESS || rv == SCARD_E_TIMEOUT)
+			w->pnp_state = rs[n].dwEventState & ~SCARD_STATE_CHANGED;
+		if (rv == SCARD_S_SUCCESS)
 			card_changes(w, rs, n);
-			rs[n].dwCurrentState = rs[n].dwEventState & ~SCARD_STATE_CHANGED;
-			for (i = 0; i < n; i++)
-				rs[i].dwCurrentState = w->states[i];
-			rv = SCardGetStatusChange(w->ctx, WAIT_MS, rs, (DWORD)n + 1);
-			if (rv == SCARD_S_SUCCESS)
-				card_changes(w, rs, n);
-		}
 		if (rv == SCARD_S_SUCCESS || rv == SCARD_E_TIMEOUT || rv == SCARD_E_CANCELLED)
 			continue;
 		if (rv == SCARD_E_UNKNOWN_READER || rv == SCARD_E_READER_UNAVAILABLE)

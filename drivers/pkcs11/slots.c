@@ -172,11 +172,38 @@ int p11_probe(struct p11_module *m, int full)
 	return changed;
 }
 
+int p11_probe_wait(struct p11_module *m)
+{
+	int changed;
+
+	if (pthread_rwlock_tryrdlock(&m->lock)) {
+		if (__atomic_load_n(&m->held, __ATOMIC_ACQUIRE) == P11_HELD_CHANGE)
+			return P11_PROBE_BUSY;
+		pthread_rwlock_rdlock(&m->lock);
+	}
+	changed = probe(m, 1);
+	pthread_rwlock_unlock(&m->lock);
+	return changed;
+}
+
+/* Takes the write lock for a holder of kind held (P11_HELD_*). */
+static void hold(struct p11_module *m, int held)
+{
+	pthread_rwlock_wrlock(&m->lock);
+	__atomic_store_n(&m->held, held, __ATOMIC_RELEASE);
+}
+
+static void release(struct p11_module *m)
+{
+	__atomic_store_n(&m->held, P11_HELD_NONE, __ATOMIC_RELEASE);
+	pthread_rwlock_unlock(&m->lock);
+}
+
 int p11_refresh(struct p11_module *m)
 {
 	int ret;
 
-	pthread_rwlock_wrlock(&m->lock);
+	hold(m, P11_HELD_SHORT);
 	if (m->slots && m->before_release)
 		m->before_release(m->before_release_ctx);
 	if (m->slots)
@@ -189,7 +216,7 @@ int p11_refresh(struct p11_module *m)
 	memcpy(m->enumerated, m->tokens, sizeof(m->tokens));
 	m->nenumerated = ret ? 0 : m->ntokens;
 	pthread_mutex_unlock(&m->tokens_lock);
-	pthread_rwlock_unlock(&m->lock);
+	release(m);
 	return ret;
 }
 
@@ -198,7 +225,7 @@ const char *p11_exclusive(struct p11_module *m, const char *(*fn)(struct p11_mod
 {
 	const char *ret;
 
-	pthread_rwlock_wrlock(&m->lock);
+	hold(m, P11_HELD_CHANGE);
 	/* the keys kept from the list go first (see before_release) */
 	if (m->slots && m->before_release)
 		m->before_release(m->before_release_ctx);
@@ -220,7 +247,7 @@ const char *p11_exclusive(struct p11_module *m, const char *(*fn)(struct p11_mod
 	m->nenumerated = m->slots ? m->ntokens : 0;
 	m->flags_changed = 1;
 	pthread_mutex_unlock(&m->tokens_lock);
-	pthread_rwlock_unlock(&m->lock);
+	release(m);
 	return ret;
 }
 
@@ -229,9 +256,9 @@ const char *p11_alone(struct p11_module *m, const char *(*fn)(struct p11_module 
 {
 	const char *ret;
 
-	pthread_rwlock_wrlock(&m->lock);
+	hold(m, P11_HELD_SHORT);
 	ret = fn(m, arg);
-	pthread_rwlock_unlock(&m->lock);
+	release(m);
 	return ret;
 }
 

@@ -42,6 +42,10 @@ struct p11_module {
 	struct p11_token_state enumerated[P11_MAX_TOKENS];
 	unsigned int nenumerated;
 	int flags_changed;		/* p11_token_flags saw new flags since the last probe */
+	/* Who holds the write lock (atomic; P11_HELD_*): a change of a token
+	 * (p11_exclusive: a key generation may take a minute) or a short
+	 * listing or rebuild, which a probe that must answer waits for. */
+	int held;
 	unsigned int generation;	/* counts the rebuilds of libp11's slot list */
 	/* Called (when set) under the write lock just before libp11's slot list
 	 * is released. libp11 0.4.12's pkcs11_release_slot frees each slot's
@@ -62,6 +66,17 @@ void p11_module_close(struct p11_module *m);
  * changed (or the module is held by p11_exclusive or p11_alone: nothing is
  * read then), -1 on error. */
 int p11_probe(struct p11_module *m, int full);
+
+#define P11_HELD_NONE 0
+#define P11_HELD_SHORT 1	/* p11_alone, p11_refresh */
+#define P11_HELD_CHANGE 2	/* p11_exclusive */
+#define P11_PROBE_BUSY (-2)
+
+/* A full probe that waits for the module: for a listing or a rebuild that
+ * holds it (a module stuck there keeps this call, and so its caller, stuck:
+ * what kysod's removal check looks for), not for a change of a token, which
+ * probes when it is done: P11_PROBE_BUSY then. Else as p11_probe. */
+int p11_probe_wait(struct p11_module *m);
 
 /* Rebuilds libp11's slot list; takes the write lock. libp11 0.4 cannot
  * update a slot list in place, so the list is released and enumerated again,

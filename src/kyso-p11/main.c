@@ -43,10 +43,22 @@ static void push_inventory(struct helper *h, uint16_t op)
 	helper_send_inventory(h, op);
 }
 
-/* Looks at the slots; on a change refreshes libp11, the workers and kysod's view. */
+/* Looks at the slots; on a change refreshes libp11, the workers and kysod's
+ * view. Forced (kysod's RESCAN, on a card event), it reads every token and
+ * waits for a listing or rebuild that holds the module: its answer tells
+ * kysod the module is not stuck (see helpers.c's removal check). It does not
+ * wait for a change of a token, which may take a minute and probes when it is
+ * done; no probe is made while a login waits on a PIN pad (a module such as
+ * OpenSC answers nothing else meanwhile). */
 static void rescan(struct helper *h, int force)
 {
-	int changed = p11_probe(&h->mod, force);
+	int changed;
+
+	if (__atomic_load_n(&h->pinpad_logins, __ATOMIC_ACQUIRE))
+		return;
+	changed = force ? p11_probe_wait(&h->mod) : p11_probe(&h->mod, 0);
+	if (changed == P11_PROBE_BUSY)
+		return;
 
 	/* said once, not at every poll: OpenSC without pcscd fails until it runs */
 	if (changed < 0) {

@@ -253,7 +253,13 @@ static const char *ensure_login(struct worker *w, PKCS11_SLOT *slot,
 	pinpad = kyso_msg_bool(msg, KYSO_F_PINPAD) && (flags & CKF_PROTECTED_AUTHENTICATION_PATH);
 	if (!msg->secret && !pinpad)
 		return "pin_required";
+	/* a login on a PIN pad holds the module as long as the person types:
+	 * a rescan then does not wait for it (see main.c) */
+	if (pinpad)
+		__atomic_add_fetch(&w->h->pinpad_logins, 1, __ATOMIC_ACQ_REL);
 	err = p11_login(slot, pinpad ? NULL : (const char *)msg->secret);
+	if (pinpad)
+		__atomic_sub_fetch(&w->h->pinpad_logins, 1, __ATOMIC_ACQ_REL);
 	flags = p11_token_flags(&w->h->mod, slot_id, &present);
 	*pin_state = p11_pin_state(flags);
 	if (!err)

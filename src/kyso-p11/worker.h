@@ -27,6 +27,7 @@ struct helper {
 	unsigned int login_ttl;		/* seconds after last use; 0 = log out at once */
 	unsigned int pool;		/* threads per token, 1..WORKER_POOL_MAX */
 	int probe_failing;		/* the last slot probe failed */
+	int pinpad_logins;		/* logins waiting on a PIN pad now (atomic) */
 	pthread_mutex_t workers_lock;
 	struct worker *workers[P11_MAX_TOKENS];
 	unsigned int nworkers;

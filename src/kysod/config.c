@@ -183,6 +183,7 @@ int kysod_config_defaults(struct kysod_config *cfg)
 	cfg->pin_timeout = 60;
 	cfg->request_timeout = 120;
 	cfg->stop_grace = 3;
+	cfg->removal_timeout = 10;
 	cfg->max_body = 64 * 1024;
 	cfg->log_level = KYSO_LOG_INFO;
 	cfg->check_certificates = 1;
@@ -390,6 +391,12 @@ static int kysod_key(struct load_state *st, const char *name, const char *value,
 			return bad_key(st, "kysod", name, "must be at least 1");
 		else
 			cfg->request_timeout = (unsigned int)v;
+		return 1;
+	}
+	if (!strcmp(name, "removal_timeout")) {
+		if (parse_uint(value, 600, &v))
+			return bad_key(st, "kysod", name, "must be a number of seconds from 0 to 600");
+		cfg->removal_timeout = (unsigned int)v;
 		return 1;
 	}
 	if (!strcmp(name, "stop_grace")) {

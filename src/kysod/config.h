@@ -27,6 +27,7 @@ struct kysod_config {
 	unsigned int pin_timeout;	/* seconds */
 	unsigned int request_timeout;	/* seconds */
 	unsigned int stop_grace;	/* seconds a helper has to end, then after SIGTERM */
+	unsigned int removal_timeout;	/* seconds a helper has to rescan after a card left; 0 off */
 	size_t max_body;		/* bytes */
 	int log_level;
 	/* certificate checks before signing, and timestamps */

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -95,6 +96,13 @@ struct helper_proc {
 	struct lane lanes[LANES_MAX];
 	unsigned int nlanes;
 	uint32_t inventory_seq;		/* the running helper's last inventory applied */
+	/* The removal check: the RESCAN sent after a card left, which the
+	 * helper of start check_gen must answer before check_deadline. */
+	int checking;
+	uint32_t check_id;
+	uint64_t check_gen;
+	struct timespec check_deadline;
+	int wake_fd;			/* an eventfd: a check began (the supervisor's poll) */
 };
 
 static struct helper_chan *chan_new(int fd, uint64_t gen)
@@ -613,6 +621,39 @@ static void inventory_report(struct helper_proc *h, const struct kyso_msg *msg)
 }
 
 /* Runs one helper process until it ends. Returns how long it ran, in seconds. */
+/* Until fd (the channel of start gen) has a frame to read: 0. A helper that
+ * let its removal check's deadline pass is killed; its channel then ends,
+ * and the frame read says so. */
+static int await_frame(struct helper_proc *h, int fd, uint64_t gen)
+{
+	struct pollfd p[2] = { { .fd = fd, .events = POLLIN }, { .fd = h->wake_fd, .events = POLLIN } };
+	uint64_t n;
+	int timeout, rc;
+
+	for (;;) {
+		pthread_mutex_lock(&h->lock);
+		timeout = h->checking && h->check_gen == gen ? kyso_ms_until(&h->check_deadline) : -1;
+		if (timeout == 0) {
+			h->checking = 0;
+			log_error("%s: no answer %u s after a card was removed: the module is stuck "
+				  "(as OpenSC 0.23 can be after a card is pulled out during an "
+				  "operation); restarting the helper", h->name,
+				  h->d->cfg.removal_timeout);
+			if (h->pid > 0)
+				kill(h->pid, SIGKILL);
+			timeout = -1;
+		}
+		pthread_mutex_unlock(&h->lock);
+		rc = poll(p, h->wake_fd >= 0 ? 2 : 1, timeout);
+		if (rc < 0 && errno != EINTR)
+			return 0;	/* the read says what is wrong */
+		if (rc > 0 && (p[1].revents & POLLIN) && read(h->wake_fd, &n, sizeof(n)) < 0)
+			n = 0;
+		if (rc > 0 && p[0].revents)
+			return 0;
+	}
+}
+
 static long run_once(struct helper_proc *h)
 {
 	struct kysod *d = h->d;
@@ -656,7 +697,7 @@ static long run_once(struct helper_proc *h)
 	}
 	log_info("%s: helper %d started for %s", h->name, (int)pid, h->path);
 
-	while ((rc = kyso_ipc_recv(fd, &msg)) == 0) {
+	while (!(rc = await_frame(h, fd, gen)) && (rc = kyso_ipc_recv(fd, &msg)) == 0) {
 		if (first && msg.op != KYSO_OP_HELLO) {
 			kyso_msg_clear(&msg);
 			rc = -2;
@@ -676,7 +717,10 @@ static long run_once(struct helper_proc *h)
 			break;
 		case KYSO_OP_REPLY:
 			pthread_mutex_lock(&h->lock);
-			deliver(h, gen, &msg);
+			if (h->checking && h->check_gen == gen && msg.id == h->check_id)
+				h->checking = 0;	/* the module is not stuck */
+			else
+				deliver(h, gen, &msg);
 			pthread_mutex_unlock(&h->lock);
 			break;
 		case KYSO_OP_LANE:
@@ -779,6 +823,7 @@ static void helper_init(struct helper_proc *h, struct kysod *d, size_t index, co
 	snprintf(h->name, sizeof(h->name), "%s", name);
 	pthread_mutex_init(&h->lock, NULL);
 	kyso_cond_init(&h->cond);
+	h->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 }
 
 /* Sets up slot d->nhelpers for a module and starts it; then makes it visible.
@@ -889,6 +934,8 @@ void helpers_stop(struct kysod *d)
 			pthread_join(h->thread, NULL);
 		pthread_mutex_destroy(&h->lock);
 		pthread_cond_destroy(&h->cond);
+		if (h->wake_fd >= 0)
+			close(h->wake_fd);
 	}
 	free(d->helpers);
 	d->helpers = NULL;
@@ -1086,21 +1133,39 @@ int helper_running(struct kysod *d, size_t module)
 	return running;
 }
 
-void helpers_rescan(struct kysod *d)
+void helpers_rescan(struct kysod *d, int removal)
 {
+	uint64_t one = 1;
 	size_t i;
 
 	for (i = 0; i < d->nhelpers; i++) {
 		struct helper_proc *h = &d->helpers[i];
 		struct helper_chan *chan;
+		uint32_t id = 0;	/* 0: nobody waits for the answer */
 
 		pthread_mutex_lock(&h->lock);
 		chan = h->state == HELPER_RUNNING ? chan_get(h->chan) : NULL;
+		/* After a removal the answer is awaited, by the supervisor: a
+		 * module that cannot look at its slots within removal_timeout is
+		 * stuck on the card that left (one check at a time). */
+		if (chan && removal && d->cfg.removal_timeout && h->wake_fd >= 0 && !h->checking) {
+			id = ++h->next_id;
+			h->checking = 1;
+			h->check_id = id;
+			h->check_gen = chan->gen;
+			kyso_deadline_ms(&h->check_deadline, d->cfg.removal_timeout * 1000L);
+		}
 		pthread_mutex_unlock(&h->lock);
 		if (!chan)
 			continue;
-		/* id 0: nobody waits for the answer */
-		chan_send(chan, 0, KYSO_OP_RESCAN, NULL, NULL, 0);
+		if (chan_send(chan, id, KYSO_OP_RESCAN, NULL, NULL, 0) && id) {
+			pthread_mutex_lock(&h->lock);
+			if (h->check_id == id)
+				h->checking = 0;
+			pthread_mutex_unlock(&h->lock);
+		} else if (id && write(h->wake_fd, &one, sizeof(one)) < 0) {
+			log_warn("%s: cannot wake the helper's supervisor", h->name);
+		}
 		chan_put(chan);
 	}
 }

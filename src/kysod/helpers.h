@@ -74,8 +74,10 @@ int helper_lane_recv(struct helper_lane *l, unsigned int timeout, struct kyso_ms
 void helper_lane_give(struct helper_lane *l);
 
 /* Asks every running helper to look at its slots now (a reader changed).
- * Does not wait for the answers. */
-void helpers_rescan(struct kysod *d);
+ * Does not wait for the answers. After a removal (a card or reader left) a
+ * helper that has not answered within removal_timeout seconds is taken for
+ * stuck in its module, and restarted. */
+void helpers_rescan(struct kysod *d, int removal);
 
 /* Whether module's helper is running. */
 int helper_running(struct kysod *d, size_t module);

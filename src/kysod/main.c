@@ -86,9 +86,10 @@ static void reader_changed(void *opaque, enum reader_event ev, const struct read
 		autoload_card(d, r->atr, r->atr_len);
 	}
 	events_publish(&d->events, names[ev], data);
-	/* A card came or went: the helpers look at their slots now, not at their next poll. */
+	/* A card came or went: the helpers look at their slots now, not at their
+	 * next poll; after a removal, one that does not is stuck in its module. */
 	if (ev == CARD_INSERTED || ev == CARD_REMOVED || ev == READER_REMOVED || ev == PCSC_DOWN)
-		helpers_rescan(d);
+		helpers_rescan(d, ev == CARD_REMOVED || ev == READER_REMOVED);
 }
 
 /* Every request in flight ends soon: waits for a helper's answer end with

@@ -102,6 +102,18 @@ card_out()
 	diag "${LAT[-1]}"
 }
 
+# idle_cpu WHAT: kysod, left alone for 2 s, takes under a fifth of one CPU (its user and
+# system time, all threads; a thread spinning on PC/SC takes most of it).
+idle_cpu()
+{
+	local t0 t1 hz
+	hz=$(getconf CLK_TCK)
+	t0=$(awk '{print $14 + $15}' "/proc/$KYSOD_PID/stat")
+	sleep 2
+	t1=$(awk '{print $14 + $15}' "/proc/$KYSOD_PID/stat")
+	ok $(((t1 - t0) * 5 < 2 * hz ? 0 : 1)) "idle $1, kysod took $(((t1 - t0) * 1000 / hz)) ms of CPU in 2 s"
+}
+
 # ---------------------------------------------------------------- readers, no card
 api GET /v1/readers
 is "$STATUS $(json_get 'j["pcsc"]')" "200 up" "GET /v1/readers: pcscd is up"
@@ -111,6 +123,11 @@ is "$(reader_field "$PCSC_READER0" '["card_present"]')" false "no card in reader
 api GET /v1/tokens
 is "$(json_get 'len(j["tokens"])')" 0 "no token before a card is inserted"
 
+# ---------------------------------------------------------------- idle, the readers watched
+# kysod waits for pcscd's next event: it does not poll the readers in a loop (pcsc-lite
+# answers a zero timeout at once when nothing changed; a loop of those took a whole CPU).
+idle_cpu "with pcscd up and no card"
+
 # ---------------------------------------------------------------- insertion and listing
 card_in a "$PCSC_PORT0"
 api GET /v1/readers
@@ -118,6 +135,7 @@ is "$(reader_field "$PCSC_READER0" '["card_present"]')" true "GET /v1/readers: a
 ATR0=$(reader_atr 0)
 like "$ATR0" '^3b[0-9a-f]+$' "opensc-tool reads the ATR of reader 0 ($ATR0)"
 is "$(reader_field "$PCSC_READER0" '["atr"]')" "$ATR0" "GET /v1/readers: reader 0's ATR is the card's"
+idle_cpu "with a card in reader 0"
 is "$(reader_field "$PCSC_READER1" '["card_present"]') $(reader_field "$PCSC_READER1" '.get("atr", "-")')" \
 	"false -" "reader 1: no card, no ATR"
 

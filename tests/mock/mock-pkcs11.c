@@ -24,6 +24,10 @@
  *   KYSO_MOCK_HOLD        a path: while it exists, every signature waits (after any fault),
  *                         once it has created PATH.waiting to say so; the test removes PATH
  *                         to let the signatures go on
+ *   KYSO_MOCK_STUCK       a path: while it exists, C_GetSlotList and C_GetTokenInfo wait
+ *                         holding the module's lock, so that every other call waits too (a
+ *                         module stuck on a card pulled out, as OpenSC 0.23 can be), once
+ *                         they have created PATH.waiting
  *
  * Signatures are counted when C_Sign is asked for one with an output buffer;
  * length queries neither count nor fault.  Three wrong PINs lock the token.
@@ -784,6 +788,25 @@ static void hold(void)
 		nanosleep(&ts, NULL);
 }
 
+/* KYSO_MOCK_STUCK: waits while that file exists, inside the lock. */
+static void stuck(void)
+{
+	const char *path = getenv("KYSO_MOCK_STUCK");
+	struct timespec ts = { 0, 10 * 1000000L };
+	char waiting[PATH_MAX];
+	FILE *f;
+
+	if (!path || !*path || access(path, F_OK) != 0)
+		return;
+	snprintf(waiting, sizeof(waiting), "%s.waiting", path);
+	f = fopen(waiting, "w");
+	if (f)
+		fclose(f);
+	mock_log("stuck: waiting while %s exists", path);
+	while (access(path, F_OK) == 0)
+		nanosleep(&ts, NULL);
+}
+
 /* Runs outside the lock, so that only the signing thread is stuck. */
 static void inject_fault(enum fault fault, unsigned long delay_ms)
 {
@@ -864,6 +887,7 @@ static CK_RV get_slot_list(CK_BBOOL token_present, CK_SLOT_ID *list, CK_ULONG *c
 {
 	CK_ULONG n;
 
+	stuck();
 	if (!m.initialized)
 		return CKR_CRYPTOKI_NOT_INITIALIZED;
 	if (!count)
@@ -898,8 +922,10 @@ static CK_RV get_slot_info(CK_SLOT_ID slot, CK_SLOT_INFO *info)
 
 static CK_RV get_token_info(CK_SLOT_ID slot, CK_TOKEN_INFO *info)
 {
-	CK_RV rv = check_token(slot);
+	CK_RV rv;
 
+	stuck();
+	rv = check_token(slot);
 	if (rv != CKR_OK)
 		return rv;
 	if (!info)

@@ -286,6 +286,12 @@ static void test_each_key(void **state)
 	assert_int_equal(load_text(&cfg, "[kysod]\nstop_grace=600\n", err, sizeof(err)), 0);
 	assert_int_equal(cfg.stop_grace, 600);
 	kysod_config_free(&cfg);
+	assert_int_equal(load_text(&cfg, "[kysod]\n", err, sizeof(err)), 0);
+	assert_int_equal(cfg.removal_timeout, 10);
+	kysod_config_free(&cfg);
+	assert_int_equal(load_text(&cfg, "[kysod]\nremoval_timeout=0\n", err, sizeof(err)), 0);
+	assert_int_equal(cfg.removal_timeout, 0);
+	kysod_config_free(&cfg);
 	assert_int_equal(load_text(&cfg, "[kysod]\nmax_body=67108864\n", err, sizeof(err)), 0);
 	assert_int_equal(cfg.max_body, 67108864);
 	kysod_config_free(&cfg);
@@ -468,6 +474,8 @@ static void test_bad_numbers(void **state)
 	expect_error("[kysod]\nstop_grace = 0\n", "stop_grace", "from 1 to 600");
 	expect_error("[kysod]\nstop_grace = 601\n", "stop_grace", "from 1 to 600");
 	expect_error("[kysod]\nstop_grace = 2s\n", "stop_grace", "from 1 to 600");
+	expect_error("[kysod]\nremoval_timeout = 601\n", "removal_timeout", "from 0 to 600");
+	expect_error("[kysod]\nremoval_timeout = -1\n", "removal_timeout", "from 0 to 600");
 	for (j = 0; j < sizeof(bad) / sizeof(bad[0]); j++) {
 		snprintf(text, sizeof(text), "[kysod]\nmax_body = %s\n", bad[j]);
 		expect_error(text, "[kysod] max_body", "between 1024 and 67108864");
