@@ -234,6 +234,9 @@ const char *p11_exclusive(struct p11_module *m, const char *(*fn)(struct p11_mod
 	m->slots = NULL;
 	m->nslots = 0;
 	ret = fn(m, arg);
+	/* the change is over: what follows is a short listing, which a forced
+	 * probe waits for (one stuck here, on a card pulled out, is found) */
+	__atomic_store_n(&m->held, P11_HELD_SHORT, __ATOMIC_RELEASE);
 	/* the token may have moved to another slot, or become another token:
 	 * the probe sees it as it is now, and the list is made for that */
 	probe(m, 1);

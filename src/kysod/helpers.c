@@ -674,6 +674,7 @@ static long run_once(struct helper_proc *h)
 	pthread_mutex_lock(&h->lock);
 	gen = ++h->gen;
 	h->inventory_seq = 0;
+	h->checking = 0;	/* a check of the start before ends with it */
 	chan = chan_new(fd, gen);
 	if (chan) {
 		/* the supervisor's reference is h->chan's */
