@@ -769,10 +769,11 @@ static CK_RV sign_begin(CK_SESSION_HANDLE handle, const CK_BYTE *data, CK_ULONG 
 	return CKR_OK;
 }
 
-/* KYSO_MOCK_HOLD: waits while that file exists. Outside the lock, like inject_fault. */
-static void hold(void)
+/* While the file the environment variable var names exists: creates
+ * PATH.waiting to say so, and waits. */
+static void wait_while_file(const char *var, const char *what)
 {
-	const char *path = getenv("KYSO_MOCK_HOLD");
+	const char *path = getenv(var);
 	struct timespec ts = { 0, 10 * 1000000L };
 	char waiting[PATH_MAX];
 	FILE *f;
@@ -783,28 +784,21 @@ static void hold(void)
 	f = fopen(waiting, "w");
 	if (f)
 		fclose(f);
-	mock_log("hold: waiting while %s exists", path);
+	mock_log("%s: waiting while %s exists", what, path);
 	while (access(path, F_OK) == 0)
 		nanosleep(&ts, NULL);
 }
 
-/* KYSO_MOCK_STUCK: waits while that file exists, inside the lock. */
+/* KYSO_MOCK_HOLD: outside the lock, like inject_fault. */
+static void hold(void)
+{
+	wait_while_file("KYSO_MOCK_HOLD", "hold");
+}
+
+/* KYSO_MOCK_STUCK: inside the lock, so every other call waits too. */
 static void stuck(void)
 {
-	const char *path = getenv("KYSO_MOCK_STUCK");
-	struct timespec ts = { 0, 10 * 1000000L };
-	char waiting[PATH_MAX];
-	FILE *f;
-
-	if (!path || !*path || access(path, F_OK) != 0)
-		return;
-	snprintf(waiting, sizeof(waiting), "%s.waiting", path);
-	f = fopen(waiting, "w");
-	if (f)
-		fclose(f);
-	mock_log("stuck: waiting while %s exists", path);
-	while (access(path, F_OK) == 0)
-		nanosleep(&ts, NULL);
+	wait_while_file("KYSO_MOCK_STUCK", "stuck");
 }
 
 /* Runs outside the lock, so that only the signing thread is stuck. */
