@@ -620,7 +620,6 @@ static void inventory_report(struct helper_proc *h, const struct kyso_msg *msg)
 	pthread_mutex_unlock(&h->lock);
 }
 
-/* Runs one helper process until it ends. Returns how long it ran, in seconds. */
 /* Until fd (the channel of start gen) has a frame to read: 0. A helper that
  * let its removal check's deadline pass is killed; its channel then ends,
  * and the frame read says so. */
@@ -647,13 +646,15 @@ static int await_frame(struct helper_proc *h, int fd, uint64_t gen)
 		rc = poll(p, h->wake_fd >= 0 ? 2 : 1, timeout);
 		if (rc < 0 && errno != EINTR)
 			return 0;	/* the read says what is wrong */
+		/* a check began: drained, and the loop takes its deadline */
 		if (rc > 0 && (p[1].revents & POLLIN) && read(h->wake_fd, &n, sizeof(n)) < 0)
-			n = 0;
+			n = 0;	/* nothing to drain: another wake took it */
 		if (rc > 0 && p[0].revents)
 			return 0;
 	}
 }
 
+/* Runs one helper process until it ends. Returns how long it ran, in seconds. */
 static long run_once(struct helper_proc *h)
 {
 	struct kysod *d = h->d;
