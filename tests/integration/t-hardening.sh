@@ -222,11 +222,11 @@ spoof()
 {
 	api POST /v1/logout '{}'
 	make_hash sha256
-	rm -f "$T/spoof.out"
+	rm -f "$T/spoof.out" "$T/spoof.out.json"
 	PYTHONPATH=$KYSO_SRCDIR/tests/lib "$PY" - "$SOCK" "$(sign_body "${CERT_ID[rsa]}" sha256)" \
 		"$T/spoof.out" "$1" <<'EOF' &
 import os, socket, sys, time
-from unix_http import ask, post_json
+from unix_http import ask, ask_body, post_json
 path, body, out, mode = sys.argv[1], sys.argv[2].encode(), sys.argv[3], sys.argv[4]
 s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
 s.connect(path)
@@ -235,7 +235,8 @@ if mode == "status":
     ask(s, b"GET /v1/status HTTP/1.1\r\nHost: x\r\n\r\n")
 if os.fork() == 0:
     time.sleep(1)       # the parent is /usr/bin/sleep by now
-    code = ask(s, post_json(body))
+    code, answer = ask_body(s, post_json(body))
+    open(out + ".json", "wb").write(answer)
     with open(out, "w") as f:
         f.write(code)
     os._exit(0)
@@ -247,6 +248,9 @@ EOF
 		sleep 0.1
 	done
 	is "$(cat "$T/spoof.out" 2>/dev/null)" 200 "$1: a request on a connection whose process exec'd /usr/bin/sleep is answered"
+	BODY=$(cat "$T/spoof.out.json" 2>/dev/null)
+	save_signature "$T/spoof.sig" && verify_sig "${CERT_PEM[rsa]}" "$HASH_HEX" "$T/spoof.sig" sha256
+	ok $? "$1: its signature verifies with openssl"
 	D=$(last_setdesc)
 	like "$D" 'unknown program \(its identity changed\) \(process [0-9]+\)' \
 		"$1: the dialog says: unknown program (its identity changed)"
