@@ -27,6 +27,21 @@ int kyso_hex_digit(char c)
 	return -1;
 }
 
+int kyso_hex_lower(const char *in, size_t len, char *out)
+{
+	size_t i;
+	int v;
+
+	for (i = 0; i < len; i++) {
+		v = kyso_hex_digit(in[i]);
+		if (v < 0)
+			return -1;
+		out[i] = "0123456789abcdef"[v];
+	}
+	out[len] = '\0';
+	return 0;
+}
+
 long kyso_hex_decode(const char *in, size_t len, unsigned char *out, size_t outmax)
 {
 	size_t i;

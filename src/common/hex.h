@@ -13,6 +13,11 @@ void kyso_hex_encode(const unsigned char *in, size_t len, char *out);
 /* The value of one hex digit (either case), or -1. */
 int kyso_hex_digit(char c);
 
+/* Copies the len hex digits (either case) at in to out in lowercase, a NUL
+ * after them (out holds len + 1 bytes). Returns 0, or -1 at a character that
+ * is no hex digit (out then holds part of it, unterminated). */
+int kyso_hex_lower(const char *in, size_t len, char *out);
+
 /* Decodes the len hex digits (either case) at in into out (room for outmax
  * bytes).  Returns the number of bytes, or -1 for an odd length, a bad digit
  * or no room; nothing is written then. */

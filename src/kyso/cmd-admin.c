@@ -4,7 +4,6 @@
  * must have admin = yes). This file: the subcommands' dispatch, the token
  * lookup they share, and the inventory (table, --json, --csv).
  */
-#include <ctype.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +11,7 @@
 
 #include <jansson.h>
 
+#include "common/hex.h"
 #include "kyso/kyso.h"
 #include "cmd.h"
 #include "cmd-admin.h"
@@ -73,14 +73,8 @@ int admin_token(struct kyso_ctx *ctx, const char *cmd, const char *arg, char *ou
 
 	if (!arg)
 		return out_usage_error(cmd, "--token ID is required");
-	if (len < 8 || len > KYSO_TOKEN_ID_LEN)
+	if (len < 8 || len > KYSO_TOKEN_ID_LEN || kyso_hex_lower(arg, len, prefix))
 		goto bad;
-	for (i = 0; i < len; i++) {
-		if (!isxdigit((unsigned char)arg[i]))
-			goto bad;
-		prefix[i] = (char)tolower((unsigned char)arg[i]);
-	}
-	prefix[len] = '\0';
 	if (len == KYSO_TOKEN_ID_LEN) {
 		memcpy(out, prefix, len + 1);
 		return 0;

@@ -2,7 +2,6 @@
 /*
  * kyso: command-line client of kysod.
  */
-#include <ctype.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +9,7 @@
 
 #include <jansson.h>
 
+#include "common/hex.h"
 #include "kyso/kyso.h"
 #include "cmd.h"
 #include "output.h"
@@ -237,17 +237,11 @@ const char *cmd_int(const json_t *obj, const char *key, char *buf, size_t size)
 /* Lowercase copy of a hex id of at least MIN_PREFIX and at most max digits. */
 static int parse_id(const char *arg, size_t max, char *out)
 {
-	size_t i, len = strlen(arg);
+	size_t len = strlen(arg);
 
 	if (len < MIN_PREFIX || len > max)
 		return -1;
-	for (i = 0; i < len; i++) {
-		if (!isxdigit((unsigned char)arg[i]))
-			return -1;
-		out[i] = (char)tolower((unsigned char)arg[i]);
-	}
-	out[len] = '\0';
-	return 0;
+	return kyso_hex_lower(arg, len, out);
 }
 
 /* Finds the one id in kysod's listing that starts with prefix. */

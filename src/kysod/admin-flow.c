@@ -4,6 +4,7 @@
 #include <string.h>
 #include <openssl/crypto.h>
 
+#include "common/hex.h"
 #include "common/log.h"
 #include "common/safe-text.h"
 #include "common/secure.h"
@@ -38,20 +39,11 @@ int admin_gate(const struct kysod_request *req, struct kyso_reply *rep)
 static int token_id(json_t *root, char *id, struct kyso_reply *rep)
 {
 	const char *s;
-	size_t i;
 
 	if (field_string(root, "token", 1, &s, rep))
 		return -1;
-	if (strlen(s) != 32)
-		goto bad;
-	for (i = 0; i < 32; i++) {
-		if (!isxdigit((unsigned char)s[i]))
-			goto bad;
-		id[i] = (char)tolower((unsigned char)s[i]);
-	}
-	id[32] = '\0';
-	return 0;
-bad:
+	if (strlen(s) == 32 && kyso_hex_lower(s, 32, id) == 0)
+		return 0;
 	return field_error(rep, KE_INVALID_VALUE, "token", "must be a token id (32 hex digits)");
 }
 
@@ -142,7 +134,7 @@ int admin_label_field(json_t *root, int required, size_t max, const char *too_lo
 int admin_key_id_field(json_t *root, int required, char *out, struct kyso_reply *rep)
 {
 	const char *s;
-	size_t i, len;
+	size_t len;
 
 	out[0] = '\0';
 	if (field_string(root, "key_id", required, &s, rep))
@@ -150,16 +142,9 @@ int admin_key_id_field(json_t *root, int required, char *out, struct kyso_reply 
 	if (!s)
 		return 0;
 	len = strlen(s);
-	if (len < 2 || len > 128 || len % 2)
-		goto bad;
-	for (i = 0; i < len; i++) {
-		if (!isxdigit((unsigned char)s[i]))
-			goto bad;
-		out[i] = (char)tolower((unsigned char)s[i]);
-	}
-	out[len] = '\0';
-	return 0;
-bad:
+	if (len >= 2 && len <= 128 && len % 2 == 0 && kyso_hex_lower(s, len, out) == 0)
+		return 0;
+	out[0] = '\0';
 	return field_error(rep, KE_INVALID_VALUE, "key_id",
 			   "must be a key id (CKA_ID) in hex: 2 to 128 hex digits, an even number");
 }

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#include <ctype.h>
 #include <string.h>
 
+#include "common/hex.h"
 #include "kysod/request-fields.h"
 
 /* An upper bound of the values in a JSON text, counted without building
@@ -104,17 +104,7 @@ int field_string(json_t *root, const char *field, int required, const char **out
 
 int field_is_cert_id(const char *s, char *id)
 {
-	size_t i;
-
-	if (strlen(s) != 64)
-		return 0;
-	for (i = 0; i < 64; i++) {
-		if (!isxdigit((unsigned char)s[i]))
-			return 0;
-		id[i] = (char)tolower((unsigned char)s[i]);
-	}
-	id[64] = '\0';
-	return 1;
+	return strlen(s) == 64 && kyso_hex_lower(s, 64, id) == 0;
 }
 
 int field_cert_id(json_t *root, char *id, struct kyso_reply *rep)

@@ -63,6 +63,22 @@ static void test_hex_decode(void **state)
 	assert_int_equal(kyso_hex_decode("", 0, out, sizeof(out)), 0);
 }
 
+static void test_hex_lower(void **state)
+{
+	char out[16];
+
+	assert_int_equal(kyso_hex_lower("00fFAbcD9", 9, out), 0);
+	assert_string_equal(out, "00ffabcd9");
+	/* the length is what is given, not up to a NUL */
+	assert_int_equal(kyso_hex_lower("ABzz", 2, out), 0);
+	assert_string_equal(out, "ab");
+	assert_int_equal(kyso_hex_lower("", 0, out), 0);
+	assert_string_equal(out, "");
+	assert_int_equal(kyso_hex_lower("0g", 2, out), -1);
+	assert_int_equal(kyso_hex_lower("01 ", 3, out), -1);
+	assert_int_equal(kyso_hex_lower("01\0002", 4, out), -1);
+}
+
 static void test_hex_decode_refuses(void **state)
 {
 	unsigned char out[4];
@@ -144,6 +160,7 @@ int main(void)
 		cmocka_unit_test(test_hex_digit),
 		cmocka_unit_test(test_hex_decode),
 		cmocka_unit_test(test_hex_decode_refuses),
+		cmocka_unit_test(test_hex_lower),
 		cmocka_unit_test(test_b64_decode_alloc),
 		cmocka_unit_test(test_utf8_trim_cut_sequences),
 		cmocka_unit_test(test_utf8_chars),
