@@ -636,6 +636,17 @@ static void test_lane_fd_refusals(void **state)
 
 /* SIGN_MANY carries several hashes and never a PIN; its answer carries the
  * signatures made, also with an error. */
+/* A SIGN_MANY's fields: an ECDSA key, SHA-256 hashes (len bytes of them). */
+static void sign_many_out(struct kyso_out *o, const unsigned char *hashes, size_t len)
+{
+	kyso_out_init(o);
+	kyso_out_str(o, KYSO_F_TOKEN, TOKEN);
+	kyso_out_str(o, KYSO_F_KEY_ID, "01");
+	kyso_out_u32(o, KYSO_F_MECH, KYSO_MECH_ECDSA);
+	kyso_out_u32(o, KYSO_F_HASH_BITS, 256);
+	kyso_out_bytes(o, KYSO_F_HASHES, hashes, len);
+}
+
 static void test_sign_many(void **state)
 {
 	struct pair *p = *state;
@@ -647,12 +658,7 @@ static void test_sign_many(void **state)
 
 	memset(hashes, 0x5c, sizeof(hashes));
 	memset(sigs, 0, sizeof(sigs));
-	kyso_out_init(&o);
-	kyso_out_str(&o, KYSO_F_TOKEN, TOKEN);
-	kyso_out_str(&o, KYSO_F_KEY_ID, "01");
-	kyso_out_u32(&o, KYSO_F_MECH, KYSO_MECH_ECDSA);
-	kyso_out_u32(&o, KYSO_F_HASH_BITS, 256);
-	kyso_out_bytes(&o, KYSO_F_HASHES, hashes, sizeof(hashes));
+	sign_many_out(&o, hashes, sizeof(hashes));
 	/* no PIN goes with it */
 	assert_int_equal(kyso_ipc_send(p->fd[0], 5, KYSO_OP_SIGN_MANY, 0, &o,
 				       (const unsigned char *)"1234", 4), -1);
@@ -668,12 +674,7 @@ static void test_sign_many(void **state)
 	{
 		unsigned char big[KYSO_IPC_MAX_MANY * 64 + 1] = { 0 };
 
-		kyso_out_init(&o);
-		kyso_out_str(&o, KYSO_F_TOKEN, TOKEN);
-		kyso_out_str(&o, KYSO_F_KEY_ID, "01");
-		kyso_out_u32(&o, KYSO_F_MECH, KYSO_MECH_ECDSA);
-		kyso_out_u32(&o, KYSO_F_HASH_BITS, 256);
-		kyso_out_bytes(&o, KYSO_F_HASHES, big, sizeof(big));
+		sign_many_out(&o, big, sizeof(big));
 		assert_int_equal(kyso_ipc_send(p->fd[0], 6, KYSO_OP_SIGN_MANY, 0, &o, NULL, 0), -1);
 		kyso_out_free(&o);
 	}
