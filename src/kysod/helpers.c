@@ -632,17 +632,17 @@ static int await_frame(struct helper_proc *h, int fd, uint64_t gen)
 	for (;;) {
 		pthread_mutex_lock(&h->lock);
 		timeout = h->checking && h->check_gen == gen ? kyso_ms_until(&h->check_deadline) : -1;
-		if (timeout == 0) {
+		if (timeout == 0)
 			h->checking = 0;
+		pthread_mutex_unlock(&h->lock);
+		if (timeout == 0) {
 			log_error("%s: no answer %u s after a card was removed: the module is stuck "
 				  "(as OpenSC 0.23 can be after a card is pulled out during an "
 				  "operation); restarting the helper", h->name,
 				  h->d->cfg.removal_timeout);
-			if (h->pid > 0)
-				kill(h->pid, SIGKILL);
+			kill_helper(h, gen);
 			timeout = -1;
 		}
-		pthread_mutex_unlock(&h->lock);
 		rc = poll(p, h->wake_fd >= 0 ? 2 : 1, timeout);
 		if (rc < 0 && errno != EINTR)
 			return 0;	/* the read says what is wrong */
