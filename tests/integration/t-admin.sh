@@ -215,6 +215,14 @@ is "$(new_getpins)" 1 "csr asks for the user PIN once"
 like "$(new_texts)" 'sign a certificate request for Nguyễn Văn An' "the csr dialog says what"
 is "$(stat -c %a "$T/an.csr") $(find "$T" -maxdepth 1 -name 'an.csr.*' | wc -l)" "600 0" \
 	"--out: the request is 0600 (it names the holder and their id number), no temporary file left"
+pinentry_says "pin $PIN"
+kyso_exit "csr --out into a directory that is not there" 1 admin csr --token "$TOK" \
+	--key "$RSA_ID" --cn "Nguyễn Văn An" --country VN --out "$T/no-such-dir/an.csr"
+like "$ERR" "cannot write $T/no-such-dir/an.csr: No such file or directory \\(file_error\\)" \
+	"...file_error, with the path and why"
+api GET /v1/status
+is "$STATUS $(ls -A "$T/no-such-dir" 2>/dev/null | wc -l)" "200 0" \
+	"kysod still serves, and nothing was written"
 openssl req -in "$T/an.csr" -verify -noout >"$T/req.out" 2>&1
 ok $? "openssl req -verify accepts the RSA request"
 SUBJ=$(openssl req -in "$T/an.csr" -noout -subject -nameopt utf8,sep_comma_plus 2>/dev/null)
